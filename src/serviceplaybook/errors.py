@@ -4,12 +4,12 @@ Catch :class:`PlaybookError` to catch them all. Where a builtin fits, an error a
 inherits it, so code that already catches ``ValueError`` or ``LookupError`` keeps working::
 
     PlaybookError
-    ├── ValidationError (ValueError)      a record or argument was given a value it cannot hold
+    ├── ValidationError (ValueError)      a record or argument got a value it cannot hold
     │   └── CurrencyMismatch              two amounts in different currencies were combined
     ├── ConfigError (ValueError)          a playbook or policy is configured inconsistently
     ├── IllegalTransition                 the conversation's stage does not allow that event now
     ├── PolicyViolation                   a policy refused the action (with its reasons)
-    │   └── ApprovalRequired              above the agent's authority: a pending approval was recorded
+    │   └── ApprovalRequired              above the agent's authority; an approval is pending
     ├── ConcurrentUpdate                  the conversation changed since the caller read it
     ├── NotFound (LookupError)            no conversation, offer or approval with that id
     └── SchemaVersionError (ValueError)   stored data was written by a newer, unknown schema
@@ -25,8 +25,8 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from serviceplaybook.parties import Role
     from serviceplaybook.reasons import Reason
-    from serviceplaybook.roles import Role
 
 __all__ = [
     "ApprovalRequired",

@@ -1,0 +1,126 @@
+"""serviceplaybook: primitives for handling difficult customer conversations well.
+
+A conversation state machine (:class:`Playbook`), policies for signals, escalation,
+apologies, compensation and follow-ups, and :class:`ServiceDesk`, the facade that wires them
+to storage. This module only re-exports; each name lives in the module named for its concept.
+"""
+
+from serviceplaybook.adapters.memory import InMemoryScheduler, InMemoryStorage
+from serviceplaybook.apology import Apology, ApologyDecision, ApologyPolicy
+from serviceplaybook.compensation import (
+    Approval,
+    AuthorityMatrix,
+    Authorization,
+    AuthorizationStatus,
+    CompensationPolicy,
+    Grant,
+)
+from serviceplaybook.conversation import Conversation, Handoff, Message
+from serviceplaybook.desk import Outcome, ServiceDesk
+from serviceplaybook.errors import (
+    ApprovalRequired,
+    ConcurrentUpdate,
+    ConfigError,
+    CurrencyMismatch,
+    IllegalTransition,
+    NotFound,
+    PlaybookError,
+    PolicyViolation,
+    SchemaVersionError,
+    ValidationError,
+)
+from serviceplaybook.escalation import (
+    EscalationDecision,
+    EscalationLadder,
+    EscalationPolicy,
+    HandoffBrief,
+    Urgency,
+)
+from serviceplaybook.followup import FollowUp, FollowUpPolicy, FollowUpStatus
+from serviceplaybook.issue import Issue, Severity
+from serviceplaybook.journal import JournalEntry
+from serviceplaybook.money import Money
+from serviceplaybook.offers import Offer, OfferKind, OfferStatus, ProposedOffer
+from serviceplaybook.parties import Agent, Channel, Customer, Role
+from serviceplaybook.playbook import Event, Playbook, Transition
+from serviceplaybook.ports import (
+    Clock,
+    CompensationLedger,
+    ConversationStore,
+    FollowUpDispatcher,
+    FollowUpScheduler,
+    Journal,
+    Storage,
+)
+from serviceplaybook.reasons import Guidance, Reason
+from serviceplaybook.redaction import Redactor
+from serviceplaybook.signals import LexiconSignalDetector, SignalDetector, Signals
+from serviceplaybook.stage import Stage
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "Agent",
+    "Apology",
+    "ApologyDecision",
+    "ApologyPolicy",
+    "Approval",
+    "ApprovalRequired",
+    "AuthorityMatrix",
+    "Authorization",
+    "AuthorizationStatus",
+    "Channel",
+    "Clock",
+    "CompensationLedger",
+    "CompensationPolicy",
+    "ConcurrentUpdate",
+    "ConfigError",
+    "Conversation",
+    "ConversationStore",
+    "CurrencyMismatch",
+    "Customer",
+    "EscalationDecision",
+    "EscalationLadder",
+    "EscalationPolicy",
+    "Event",
+    "FollowUp",
+    "FollowUpDispatcher",
+    "FollowUpPolicy",
+    "FollowUpScheduler",
+    "FollowUpStatus",
+    "Grant",
+    "Guidance",
+    "Handoff",
+    "HandoffBrief",
+    "IllegalTransition",
+    "InMemoryScheduler",
+    "InMemoryStorage",
+    "Issue",
+    "Journal",
+    "JournalEntry",
+    "LexiconSignalDetector",
+    "Message",
+    "Money",
+    "NotFound",
+    "Offer",
+    "OfferKind",
+    "OfferStatus",
+    "Outcome",
+    "Playbook",
+    "PlaybookError",
+    "PolicyViolation",
+    "ProposedOffer",
+    "Reason",
+    "Redactor",
+    "Role",
+    "SchemaVersionError",
+    "ServiceDesk",
+    "Severity",
+    "SignalDetector",
+    "Signals",
+    "Stage",
+    "Storage",
+    "Transition",
+    "Urgency",
+    "ValidationError",
+]

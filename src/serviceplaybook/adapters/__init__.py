@@ -1,0 +1,5 @@
+"""Adapters: implementations of the ports (:mod:`serviceplaybook.ports`).
+
+``memory`` is always available; backends that need an extra dependency import it inside
+their own module only, so ``import serviceplaybook`` never needs it.
+"""

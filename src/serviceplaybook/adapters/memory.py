@@ -1,0 +1,296 @@
+"""In-memory implementations of the ports: for tests, simulations and single-process demos.
+
+They keep the same guarantees as the durable backends within one process: a unit of work is
+kept whole or undone whole, stale saves are refused, grants and follow-ups are idempotent by
+key. Nothing survives the process.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime, timedelta
+
+import attrs
+
+from serviceplaybook._validate import require_aware
+from serviceplaybook.compensation import Grant
+from serviceplaybook.conversation import Conversation
+from serviceplaybook.errors import ConcurrentUpdate, NotFound, ValidationError
+from serviceplaybook.followup import FollowUp, FollowUpStatus
+from serviceplaybook.journal import JournalEntry
+
+__all__ = [
+    "InMemoryConversationStore",
+    "InMemoryJournal",
+    "InMemoryLedger",
+    "InMemoryScheduler",
+    "InMemoryStorage",
+]
+
+Undo = Callable[[], object]
+
+
+class _UndoLog:
+    """Records how to reverse each write made inside ``atomic()``; a no-op outside it."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.entries: list[Undo] | None = None
+
+    def record(self, undo: Undo) -> None:
+        if self.entries is not None:
+            self.entries.append(undo)
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        with self.lock:
+            outermost = self.entries is None
+            if outermost:
+                self.entries = []
+            assert self.entries is not None
+            mark = len(self.entries)
+            try:
+                yield
+            except BaseException:
+                undone = self.entries[mark:]
+                del self.entries[mark:]
+                for undo in reversed(undone):
+                    undo()
+                raise
+            finally:
+                if outermost:
+                    self.entries = None
+
+
+class InMemoryConversationStore:
+    """Conversations in a dict, with optimistic concurrency on ``version``."""
+
+    def __init__(self, undo: _UndoLog | None = None) -> None:
+        self._undo = undo or _UndoLog()
+        self._conversations: dict[str, Conversation] = {}
+
+    def get(self, conversation_id: str) -> Conversation:
+        """The stored conversation; raises :class:`NotFound`."""
+        try:
+            return self._conversations[conversation_id]
+        except KeyError:
+            raise NotFound("conversation", conversation_id) from None
+
+    def save(self, conversation: Conversation, *, expected_version: int) -> None:
+        """Store ``conversation`` if the stored one is at ``expected_version`` (0: new)."""
+        with self._undo.lock:
+            previous = self._conversations.get(conversation.id)
+            actual = 0 if previous is None else previous.version
+            if actual != expected_version:
+                raise ConcurrentUpdate(conversation.id, expected_version, actual)
+            self._conversations[conversation.id] = conversation
+            if previous is None:
+                self._undo.record(lambda: self._conversations.pop(conversation.id, None))
+            else:
+                self._undo.record(
+                    lambda: self._conversations.__setitem__(conversation.id, previous)
+                )
+
+    def __len__(self) -> int:
+        return len(self._conversations)
+
+    def __iter__(self) -> Iterator[Conversation]:
+        return iter(list(self._conversations.values()))
+
+
+class InMemoryJournal:
+    """Journal entries in per-conversation lists."""
+
+    def __init__(self, undo: _UndoLog | None = None) -> None:
+        self._undo = undo or _UndoLog()
+        self._entries: dict[str, list[JournalEntry]] = {}
+
+    def append(self, entries: Sequence[JournalEntry]) -> None:
+        """Append ``entries`` in order."""
+        with self._undo.lock:
+            for entry in entries:
+                log = self._entries.setdefault(entry.conversation_id, [])
+                log.append(entry)
+                self._undo.record(log.pop)
+
+    def history(self, conversation_id: str) -> list[JournalEntry]:
+        """The conversation's entries, oldest first (empty for an unknown id)."""
+        return list(self._entries.get(conversation_id, ()))
+
+
+class InMemoryLedger:
+    """Compensation grants, idempotent by key."""
+
+    def __init__(self, undo: _UndoLog | None = None) -> None:
+        self._undo = undo or _UndoLog()
+        self._by_key: dict[str, Grant] = {}
+        self._by_customer: dict[str, list[Grant]] = {}
+
+    def record(self, grant: Grant) -> Grant:
+        """Record ``grant`` once; the same key with other terms is an error."""
+        with self._undo.lock:
+            first = self._by_key.get(grant.key)
+            if first is not None:
+                if (first.customer_id, first.offer) != (grant.customer_id, grant.offer):
+                    raise ValidationError(
+                        f"grant key {grant.key!r} was already recorded with other terms; "
+                        f"an idempotency key must always name the same grant"
+                    )
+                return first
+            self._by_key[grant.key] = grant
+            grants = self._by_customer.setdefault(grant.customer_id, [])
+            grants.append(grant)
+            self._undo.record(lambda: (self._by_key.pop(grant.key), grants.pop()))
+            return grant
+
+    def grants(self, customer_id: str, *, since: datetime | None = None) -> list[Grant]:
+        """The customer's grants, oldest first, optionally from ``since`` on."""
+        grants = self._by_customer.get(customer_id, [])
+        return [g for g in grants if since is None or g.at >= since]
+
+
+@attrs.frozen
+class _Held:
+    follow_up: FollowUp
+    status: FollowUpStatus
+    ready_at: datetime  # due time, retry time, or the end of a claim's lease
+
+
+class InMemoryScheduler:
+    """Follow-ups in a heap ordered by the next moment each needs attention.
+
+    A claim holds a follow-up for the lease; if it is neither completed nor failed by then,
+    it is handed out again (at-least-once delivery). A cancellation is checked at claim time.
+    """
+
+    def __init__(self, undo: _UndoLog | None = None) -> None:
+        self._undo = undo or _UndoLog()
+        self._held: dict[str, _Held] = {}
+        self._keys: dict[str, str] = {}
+        self._by_conversation: dict[str, list[str]] = {}
+        self._heap: list[tuple[datetime, int, str]] = []
+        self._counter = itertools.count()
+
+    def _set(self, follow_up_id: str, held: _Held) -> None:
+        previous = self._held.get(follow_up_id)
+        self._held[follow_up_id] = held
+        heapq.heappush(self._heap, (held.ready_at, next(self._counter), follow_up_id))
+        if previous is None:
+            self._undo.record(lambda: self._held.pop(follow_up_id, None))
+        else:
+            self._undo.record(lambda: self._restore(follow_up_id, previous))
+
+    def _restore(self, follow_up_id: str, held: _Held) -> None:
+        self._held[follow_up_id] = held
+        heapq.heappush(self._heap, (held.ready_at, next(self._counter), follow_up_id))
+
+    def schedule(self, follow_up: FollowUp) -> None:
+        """Hold ``follow_up`` until due; a key already held is ignored."""
+        with self._undo.lock:
+            if follow_up.key in self._keys:
+                return
+            self._keys[follow_up.key] = follow_up.id
+            ids = self._by_conversation.setdefault(follow_up.conversation_id, [])
+            ids.append(follow_up.id)
+            self._undo.record(lambda: (self._keys.pop(follow_up.key), ids.pop()))
+            self._set(
+                follow_up.id,
+                _Held(
+                    follow_up=follow_up, status=FollowUpStatus.PENDING, ready_at=follow_up.due_at
+                ),
+            )
+
+    def cancel(self, conversation_id: str) -> int:
+        """Cancel the conversation's pending (and claimed) follow-ups."""
+        cancelled = 0
+        with self._undo.lock:
+            for follow_up_id in self._by_conversation.get(conversation_id, ()):
+                held = self._held[follow_up_id]
+                if held.status in (FollowUpStatus.PENDING, FollowUpStatus.CLAIMED):
+                    self._set(follow_up_id, attrs.evolve(held, status=FollowUpStatus.CANCELLED))
+                    cancelled += 1
+        return cancelled
+
+    def claim_due(
+        self, now: datetime, *, limit: int = 100, lease: timedelta = timedelta(minutes=5)
+    ) -> list[FollowUp]:
+        """Claim up to ``limit`` follow-ups due at ``now`` (and those whose lease ran out)."""
+        require_aware(now, "claim_due(now)")
+        claimed: list[FollowUp] = []
+        with self._undo.lock:
+            while self._heap and len(claimed) < limit and self._heap[0][0] <= now:
+                ready_at, _, follow_up_id = heapq.heappop(self._heap)
+                held = self._held.get(follow_up_id)
+                if held is None or held.ready_at != ready_at:
+                    continue  # superseded by a later change
+                if held.status not in (FollowUpStatus.PENDING, FollowUpStatus.CLAIMED):
+                    continue
+                follow_up = attrs.evolve(held.follow_up, attempts=held.follow_up.attempts + 1)
+                self._set(
+                    follow_up_id,
+                    _Held(follow_up=follow_up, status=FollowUpStatus.CLAIMED, ready_at=now + lease),
+                )
+                claimed.append(follow_up)
+        return claimed
+
+    def _claimed(self, follow_up_id: str) -> _Held:
+        held = self._held.get(follow_up_id)
+        if held is None:
+            raise NotFound("follow-up", follow_up_id)
+        return held
+
+    def complete(self, follow_up_id: str) -> None:
+        """Mark a claimed follow-up delivered."""
+        with self._undo.lock:
+            held = self._claimed(follow_up_id)
+            if held.status is FollowUpStatus.CLAIMED:
+                self._set(follow_up_id, attrs.evolve(held, status=FollowUpStatus.DELIVERED))
+
+    def fail(self, follow_up_id: str, *, retry_at: datetime | None) -> None:
+        """Retry at ``retry_at``, or give up (``FAILED``, kept visible) when ``None``."""
+        with self._undo.lock:
+            held = self._claimed(follow_up_id)
+            if held.status is not FollowUpStatus.CLAIMED:
+                return
+            if retry_at is None:
+                self._set(follow_up_id, attrs.evolve(held, status=FollowUpStatus.FAILED))
+            else:
+                require_aware(retry_at, "fail(retry_at)")
+                self._set(
+                    follow_up_id,
+                    attrs.evolve(held, status=FollowUpStatus.PENDING, ready_at=retry_at),
+                )
+
+    def status(self, follow_up_id: str) -> FollowUpStatus:
+        """Where the follow-up stands."""
+        return self._claimed(follow_up_id).status
+
+    def pending(self) -> list[FollowUp]:
+        """Follow-ups not yet delivered, cancelled or failed, soonest first."""
+        return sorted(
+            (
+                h.follow_up
+                for h in self._held.values()
+                if h.status in (FollowUpStatus.PENDING, FollowUpStatus.CLAIMED)
+            ),
+            key=lambda f: f.due_at,
+        )
+
+
+class InMemoryStorage:
+    """The four in-memory stores sharing one undo log, so a unit of work is all or nothing."""
+
+    def __init__(self) -> None:
+        self._undo = _UndoLog()
+        self.conversations = InMemoryConversationStore(self._undo)
+        self.journal = InMemoryJournal(self._undo)
+        self.ledger = InMemoryLedger(self._undo)
+        self.follow_ups = InMemoryScheduler(self._undo)
+
+    def atomic(self) -> AbstractContextManager[None]:
+        """Keep every write inside together, or undo them all on an exception."""
+        return self._undo.atomic()

@@ -1,0 +1,845 @@
+"""The facade: one method per thing that happens in a conversation.
+
+Each :class:`ServiceDesk` method is one unit of work: it reads the conversation, runs the
+playbook and the policies, and writes the new conversation, its journal entries, a grant and
+a follow-up together, or nothing at all. Each returns an :class:`Outcome` with the
+conversation as saved, the guidance for the agent, and the decisions the call produced.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import attrs
+
+from serviceplaybook._validate import require_aware
+from serviceplaybook.adapters.memory import InMemoryStorage
+from serviceplaybook.apology import Apology, ApologyDecision, ApologyPolicy
+from serviceplaybook.compensation import (
+    Approval,
+    Authorization,
+    AuthorizationStatus,
+    CompensationPolicy,
+    Grant,
+)
+from serviceplaybook.conversation import CUSTOMER, Conversation, Handoff, Message
+from serviceplaybook.errors import (
+    ApprovalRequired,
+    ConcurrentUpdate,
+    PolicyViolation,
+    ValidationError,
+)
+from serviceplaybook.escalation import EscalationDecision, EscalationPolicy
+from serviceplaybook.followup import FollowUp, FollowUpPolicy
+from serviceplaybook.issue import Issue
+from serviceplaybook.journal import JournalEntry
+from serviceplaybook.offers import Offer, OfferStatus, ProposedOffer
+from serviceplaybook.parties import Agent, Channel, Customer, Role
+from serviceplaybook.playbook import Event, Playbook
+from serviceplaybook.ports import Clock, FollowUpDispatcher, Storage
+from serviceplaybook.reasons import Guidance, Reason
+from serviceplaybook.redaction import Redactor
+from serviceplaybook.serialization import to_dict
+from serviceplaybook.signals import LexiconSignalDetector, SignalDetector, Signals
+
+__all__ = ["Outcome", "ServiceDesk"]
+
+_log = logging.getLogger("serviceplaybook")
+
+SYSTEM = "system"
+"""The actor of events the desk applies on its own (an escalation rule, a follow-up)."""
+
+T = TypeVar("T")
+
+
+@attrs.frozen(kw_only=True)
+class Outcome:
+    """What one desk call did.
+
+    Attributes:
+        conversation: the conversation as saved.
+        guidance: the recommended next steps for the agent.
+        events: the playbook events the call applied, in order (``("hear", "escalate")``).
+        signals: what the customer's message said (``hear``).
+        escalation: the escalation decision, when one was applied.
+        apology: the apology given (``apologize``), or ``None`` when the policy advised not to.
+        apology_decision: why (``apologize``).
+        authorization: the authorization of an offer (``propose``).
+        follow_up: the follow-up scheduled (``accept``, ``resolve``).
+    """
+
+    conversation: Conversation
+    guidance: tuple[Guidance, ...]
+    events: tuple[str, ...] = ()
+    signals: Signals | None = None
+    escalation: EscalationDecision | None = None
+    apology: Apology | None = None
+    apology_decision: ApologyDecision | None = None
+    authorization: Authorization | None = None
+    follow_up: FollowUp | None = None
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class _Work:
+    """One unit of work: the conversation as it evolves through the call's events."""
+
+    def __init__(self, desk: ServiceDesk, conversation: Conversation, now: datetime) -> None:
+        self.desk = desk
+        self.start = conversation
+        self.conversation = conversation
+        self.now = now
+        self.entries: list[JournalEntry] = []
+        self.events: list[str] = []
+
+    def event(self, name: str, actor: str, data: Mapping[str, Any] | None = None) -> Event:
+        return Event(name=name, at=self.now, actor=actor, data=data or {})
+
+    def check(self, event: Event) -> None:
+        """Raise IllegalTransition now, before any policy work, if the event is not possible."""
+        self.desk.playbook.next_stage(self.conversation, event)
+
+    def fire(self, event: Event, record: Mapping[str, Any] | None = None, **changes: Any) -> None:
+        self.conversation = self.desk.playbook.apply(self.conversation, event, **changes)
+        self.events.append(event.name)
+        self.entries.append(
+            JournalEntry(
+                conversation_id=self.conversation.id,
+                seq=self.conversation.version,
+                at=self.now,
+                kind=event.name,
+                actor=event.actor,
+                stage=str(self.conversation.stage),
+                data=self.desk.redactor.redact(dict(record or {})),
+            )
+        )
+        _log.debug(
+            "conversation %s: %s by %s -> %s (version %d)",
+            self.conversation.id,
+            event.name,
+            event.actor,
+            self.conversation.stage,
+            self.conversation.version,
+        )
+
+
+class ServiceDesk:
+    """The playbook, the policies and the storage wired together.
+
+    Most users build one with :meth:`in_memory` and call one method per thing that happens.
+    Every policy is a constructor argument, so a subclassed policy plugs in directly.
+
+    Args:
+        storage: where conversations, the journal, grants and follow-ups are kept.
+        playbook: the state machine and its guidance.
+        detector: reads customer messages into signals.
+        escalation: decides escalations.
+        apology: decides and composes apologies.
+        compensation: recommends and authorizes offers.
+        follow_up_policy: plans follow-ups after a resolution.
+        redactor: masks personal data in the journal and in log messages.
+        clock: the current time, timezone-aware.
+        ids: makes new ids (conversations, approvals).
+        max_delivery_attempts: a follow-up that failed this often ends as failed.
+        retry_backoff: the wait before the first retry; it doubles with each attempt.
+        lease: how long a claimed follow-up is held before another worker may take it.
+    """
+
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        playbook: Playbook | None = None,
+        detector: SignalDetector | None = None,
+        escalation: EscalationPolicy | None = None,
+        apology: ApologyPolicy | None = None,
+        compensation: CompensationPolicy | None = None,
+        follow_up_policy: FollowUpPolicy | None = None,
+        redactor: Redactor | None = None,
+        clock: Clock | None = None,
+        ids: Callable[[], str] | None = None,
+        max_delivery_attempts: int = 5,
+        retry_backoff: timedelta = timedelta(minutes=5),
+        lease: timedelta = timedelta(minutes=5),
+    ) -> None:
+        self.storage = storage
+        self.playbook = playbook or Playbook()
+        self.detector: SignalDetector = detector or LexiconSignalDetector()
+        self.escalation = escalation or EscalationPolicy()
+        self.apology = apology or ApologyPolicy()
+        self.compensation = compensation or CompensationPolicy()
+        self.follow_up_policy = follow_up_policy or FollowUpPolicy()
+        self.redactor = redactor or Redactor.default()
+        self.clock: Clock = clock or _utc_now
+        self.ids = ids or _new_id
+        if max_delivery_attempts < 1:
+            raise ValidationError(
+                f"max_delivery_attempts must be 1 or more, got {max_delivery_attempts}"
+            )
+        self.max_delivery_attempts = max_delivery_attempts
+        self.retry_backoff = retry_backoff
+        self.lease = lease
+
+    @classmethod
+    def in_memory(cls, *, clock: Clock | None = None, **options: Any) -> ServiceDesk:
+        """A desk that keeps everything in memory (tests, simulations, demos).
+
+        ``options`` are the constructor's keyword arguments.
+        """
+        return cls(InMemoryStorage(), clock=clock, **options)
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        return require_aware(self.clock(), "the desk's clock")
+
+    def _run(
+        self,
+        conversation_id: str,
+        expected_version: int | None,
+        body: Callable[[_Work], T],
+    ) -> tuple[_Work, T]:
+        with self.storage.atomic():
+            conversation = self.storage.conversations.get(conversation_id)
+            if expected_version is not None and conversation.version != expected_version:
+                raise ConcurrentUpdate(conversation_id, expected_version, conversation.version)
+            work = _Work(self, conversation, self._now())
+            result = body(work)
+            if work.entries:
+                self.storage.conversations.save(
+                    work.conversation, expected_version=work.start.version
+                )
+                self.storage.journal.append(work.entries)
+        return work, result
+
+    def _outcome(self, work: _Work, signals: Signals | None = None, **decisions: Any) -> Outcome:
+        return Outcome(
+            conversation=work.conversation,
+            guidance=self.playbook.guidance(work.conversation, signals),
+            events=tuple(work.events),
+            signals=signals,
+            **decisions,
+        )
+
+    # -- opening -------------------------------------------------------------------------------
+
+    def open(
+        self,
+        *,
+        customer: Customer,
+        issue: Issue,
+        agent: Agent,
+        channel: Channel | str | None = None,
+    ) -> Conversation:
+        """Open a conversation in the playbook's first stage and record it."""
+        now = self._now()
+        conversation = Conversation(
+            id=self.ids(),
+            stage=self.playbook.initial,
+            customer=customer,
+            issue=issue,
+            agent=agent,
+            channel=channel if channel is not None else customer.preferred_channel,
+            opened_at=now,
+            updated_at=now,
+            version=1,
+        )
+        entry = JournalEntry(
+            conversation_id=conversation.id,
+            seq=1,
+            at=now,
+            kind="open",
+            actor=agent.id,
+            stage=str(conversation.stage),
+            data=self.redactor.redact(
+                {
+                    "customer_id": customer.id,
+                    "tier": customer.tier,
+                    "issue": to_dict(issue),
+                    "agent": to_dict(agent),
+                    "channel": str(conversation.channel),
+                }
+            ),
+        )
+        with self.storage.atomic():
+            self.storage.conversations.save(conversation, expected_version=0)
+            self.storage.journal.append([entry])
+        _log.debug("conversation %s opened for agent %s", conversation.id, agent.id)
+        return conversation
+
+    # -- listening and understanding -----------------------------------------------------------
+
+    def hear(
+        self, conversation_id: str, text: str, *, expected_version: int | None = None
+    ) -> Outcome:
+        """The customer wrote ``text``: detect signals, and escalate when a rule fires.
+
+        Abuse is answered in steps: a first abusive message brings boundary guidance and a
+        supervisor; abuse after that, or any threat, terminates the conversation with a
+        security escalation, in this same call.
+        """
+        if not isinstance(text, str):
+            raise ValidationError(f"hear(text) must be a str, got {type(text).__name__}")
+
+        def body(work: _Work) -> tuple[Signals, EscalationDecision | None]:
+            event = work.event("hear", CUSTOMER)
+            work.check(event)
+            before = work.conversation
+            signals = self.detector.detect(text, before)
+            work.fire(
+                event,
+                {"text": text, "signals": to_dict(signals)},
+                messages=(*before.messages, Message(author=CUSTOMER, text=text, at=work.now)),
+                signals=(*before.signals, signals),
+            )
+            decision = self.escalation.decide(work.conversation, signals)
+            return signals, self._apply_escalation(work, decision)
+
+        work, (signals, decision) = self._run(conversation_id, expected_version, body)
+        return self._outcome(work, signals, escalation=decision)
+
+    def _agent_message(
+        self, name: str, conversation_id: str, text: str, expected_version: int | None, **extra: Any
+    ) -> Outcome:
+        if not isinstance(text, str) or not text.strip():
+            raise ValidationError(f"{name}(text) must be a non-empty str")
+
+        def body(work: _Work) -> None:
+            conversation = work.conversation
+            work.fire(
+                work.event(name, conversation.agent.id),
+                {"text": text},
+                messages=(
+                    *conversation.messages,
+                    Message(author=conversation.agent.id, text=text, at=work.now),
+                ),
+                **extra,
+            )
+
+        work, _ = self._run(conversation_id, expected_version, body)
+        return self._outcome(work)
+
+    def ask(
+        self, conversation_id: str, text: str, *, expected_version: int | None = None
+    ) -> Outcome:
+        """The agent asks a clarifying question."""
+        return self._agent_message("ask", conversation_id, text, expected_version)
+
+    def summarize(
+        self, conversation_id: str, text: str, *, expected_version: int | None = None
+    ) -> Outcome:
+        """The agent reflects the problem back; the customer confirms or corrects it next."""
+        return self._agent_message(
+            "summarize", conversation_id, text, expected_version, summary=text
+        )
+
+    def confirm(self, conversation_id: str, *, expected_version: int | None = None) -> Outcome:
+        """The customer confirms the summary: the problem is understood."""
+
+        def body(work: _Work) -> None:
+            work.fire(work.event("confirm", CUSTOMER), understood=True)
+
+        work, _ = self._run(conversation_id, expected_version, body)
+        return self._outcome(work)
+
+    def correct(
+        self,
+        conversation_id: str,
+        text: str | None = None,
+        *,
+        expected_version: int | None = None,
+    ) -> Outcome:
+        """The customer says the summary is wrong (optionally saying what is): back to
+        clarifying questions."""
+
+        def body(work: _Work) -> None:
+            conversation = work.conversation
+            messages = conversation.messages
+            if text:
+                messages = (*messages, Message(author=CUSTOMER, text=text, at=work.now))
+            work.fire(
+                work.event("correct", CUSTOMER),
+                {"text": text} if text else None,
+                understood=False,
+                summary=None,
+                messages=messages,
+            )
+
+        work, _ = self._run(conversation_id, expected_version, body)
+        return self._outcome(work)
+
+    # -- apologies and offers --------------------------------------------------------------------
+
+    def apologize(self, conversation_id: str, *, expected_version: int | None = None) -> Outcome:
+        """Ask the apology policy: apologize specifically now, or not (with the reasons)."""
+
+        def body(work: _Work) -> tuple[ApologyDecision, Apology | None]:
+            conversation = work.conversation
+            event = work.event("apologize", conversation.agent.id)
+            work.check(event)
+            decision = self.apology.decide(conversation)
+            record: dict[str, Any] = {"decision": to_dict(decision)}
+            if not decision.apologize:
+                work.fire(event, record)
+                return decision, None
+            apology = attrs.evolve(
+                self.apology.compose(conversation), by=conversation.agent.id, at=work.now
+            )
+            record["apology"] = apology.text
+            work.fire(
+                event,
+                record,
+                apologies=(*conversation.apologies, apology),
+                messages=(
+                    *conversation.messages,
+                    Message(author=conversation.agent.id, text=apology.text, at=work.now),
+                ),
+            )
+            return decision, apology
+
+        work, (decision, apology) = self._run(conversation_id, expected_version, body)
+        return self._outcome(work, apology=apology, apology_decision=decision)
+
+    def propose(
+        self, conversation_id: str, offer: Offer, *, expected_version: int | None = None
+    ) -> Outcome:
+        """The agent proposes ``offer``.
+
+        Raises:
+            ApprovalRequired: the offer is above the agent's authority; it was recorded as
+                pending, with an approval that a covering role gives with :meth:`approve`.
+            PolicyViolation: no role may grant it, or the customer declined the same offer.
+        """
+        if not isinstance(offer, Offer):
+            raise ValidationError(f"propose(offer) must be an Offer, got {type(offer).__name__}")
+
+        def body(work: _Work) -> tuple[Authorization, Approval | None]:
+            conversation = work.conversation
+            agent = conversation.agent
+            event = work.event("propose", agent.id, {"offer": offer})
+            work.check(event)
+            self._check_new_offer(conversation, offer)
+            history = [g.offer for g in self.storage.ledger.grants(conversation.customer.id)]
+            authorization = self.compensation.authorize(offer, agent, history)
+            if authorization.status is AuthorizationStatus.DENIED:
+                raise PolicyViolation(
+                    f"offer {offer.id!r} cannot be granted: "
+                    + " ".join(r.text for r in authorization.reasons),
+                    authorization.reasons,
+                )
+            approval = None
+            status = OfferStatus.OPEN
+            changes: dict[str, Any] = {}
+            if authorization.status is AuthorizationStatus.NEEDS_APPROVAL:
+                assert authorization.approver_role is not None
+                approval = Approval(
+                    id=self.ids(),
+                    offer_id=offer.id,
+                    requested_by=agent.id,
+                    approver_role=authorization.approver_role,
+                    requested_at=work.now,
+                )
+                status = OfferStatus.PENDING_APPROVAL
+                changes["approvals"] = (*conversation.approvals, approval)
+            proposed = ProposedOffer(
+                offer=offer,
+                status=status,
+                proposed_by=agent.id,
+                proposed_at=work.now,
+                approval_id=approval.id if approval else None,
+            )
+            work.fire(
+                event,
+                {"offer": to_dict(offer), "authorization": to_dict(authorization)},
+                offers=(*conversation.offers, proposed),
+                **changes,
+            )
+            return authorization, approval
+
+        work, (authorization, approval) = self._run(conversation_id, expected_version, body)
+        if approval is not None:
+            raise ApprovalRequired(
+                f"offer {offer.id!r} is above {work.start.agent.role.value}'s authority; a "
+                f"{approval.approver_role.value} must approve it (approval {approval.id!r})",
+                approval_id=approval.id,
+                approver_role=approval.approver_role,
+                reasons=authorization.reasons,
+            )
+        return self._outcome(work, authorization=authorization)
+
+    def _check_new_offer(self, conversation: Conversation, offer: Offer) -> None:
+        for proposed in conversation.offers:
+            if proposed.offer.id == offer.id:
+                raise ValidationError(
+                    f"offer id {offer.id!r} was already proposed in this conversation; "
+                    f"give a new offer its own id"
+                )
+            if proposed.status is OfferStatus.DECLINED and proposed.offer.same_terms(offer):
+                reason = Reason(
+                    code="offer_already_declined",
+                    text="The customer already declined this offer; propose something else.",
+                )
+                raise PolicyViolation(reason.text, [reason])
+
+    def approve(
+        self,
+        conversation_id: str,
+        approval_id: str,
+        approver: Agent,
+        *,
+        expected_version: int | None = None,
+    ) -> Outcome:
+        """``approver`` approves a pending offer: it goes on the table.
+
+        Raises:
+            PolicyViolation: the approver lacks the authority, or asked for it themselves.
+        """
+
+        def body(work: _Work) -> None:
+            conversation = work.conversation
+            event = work.event("approve", approver.id, {"approval_id": approval_id})
+            work.check(event)
+            approval = conversation.approval(approval_id)
+            if not approval.pending:
+                raise PolicyViolation(
+                    f"approval {approval_id!r} was already given by {approval.approved_by!r}"
+                )
+            proposed = conversation.offer(approval.offer_id)
+            refusal = self.compensation.can_approve(approver, approval, proposed.offer)
+            if refusal is not None:
+                raise PolicyViolation(refusal.text, [refusal])
+            approved = attrs.evolve(approval, approved_by=approver.id, approved_at=work.now)
+            work.fire(
+                event,
+                {
+                    "approval_id": approval_id,
+                    "offer_id": approval.offer_id,
+                    "approver": approver.id,
+                },
+                approvals=tuple(
+                    approved if a.id == approval_id else a for a in conversation.approvals
+                ),
+                offers=conversation.replace_offer(approval.offer_id, status=OfferStatus.OPEN),
+            )
+
+        work, _ = self._run(conversation_id, expected_version, body)
+        return self._outcome(work)
+
+    def decline(
+        self,
+        conversation_id: str,
+        offer_id: str,
+        reason: str | None = None,
+        *,
+        expected_version: int | None = None,
+    ) -> Outcome:
+        """The customer declines an open offer; repeated declines escalate."""
+
+        def body(work: _Work) -> EscalationDecision | None:
+            conversation = work.conversation
+            conversation.offer(offer_id)
+            work.fire(
+                work.event("decline", CUSTOMER, {"offer_id": offer_id}),
+                {"offer_id": offer_id, "reason": reason},
+                offers=conversation.replace_offer(
+                    offer_id,
+                    status=OfferStatus.DECLINED,
+                    decided_at=work.now,
+                    decline_reason=reason,
+                ),
+            )
+            decision = self.escalation.decide(work.conversation, None)
+            return self._apply_escalation(work, decision)
+
+        work, decision = self._run(conversation_id, expected_version, body)
+        return self._outcome(work, escalation=decision)
+
+    def accept(
+        self, conversation_id: str, offer_id: str, *, expected_version: int | None = None
+    ) -> Outcome:
+        """The customer accepts an open offer: resolved, the grant recorded, and a follow-up
+        scheduled when the follow-up policy plans one."""
+
+        def body(work: _Work) -> FollowUp | None:
+            conversation = work.conversation
+            proposed = conversation.offer(offer_id)
+            work.fire(
+                work.event("accept", CUSTOMER, {"offer_id": offer_id}),
+                {"offer_id": offer_id},
+                offers=conversation.replace_offer(
+                    offer_id, status=OfferStatus.ACCEPTED, decided_at=work.now
+                ),
+                resolved_at=work.now,
+            )
+            approval = conversation.approval(proposed.approval_id) if proposed.approval_id else None
+            self.storage.ledger.record(
+                Grant(
+                    key=f"{conversation.id}:{offer_id}",
+                    customer_id=conversation.customer.id,
+                    conversation_id=conversation.id,
+                    offer=proposed.offer,
+                    granted_by=proposed.proposed_by,
+                    approved_by=approval.approved_by if approval else None,
+                    at=work.now,
+                )
+            )
+            return self._plan_follow_up(work)
+
+        work, follow_up = self._run(conversation_id, expected_version, body)
+        return self._outcome(work, follow_up=follow_up)
+
+    def resolve(
+        self,
+        conversation_id: str,
+        note: str | None = None,
+        *,
+        expected_version: int | None = None,
+    ) -> Outcome:
+        """The problem was fixed without an offer; a follow-up is scheduled when planned."""
+
+        def body(work: _Work) -> FollowUp | None:
+            work.fire(
+                work.event("resolve", work.conversation.agent.id),
+                {"note": note} if note else None,
+                resolved_at=work.now,
+            )
+            return self._plan_follow_up(work)
+
+        work, follow_up = self._run(conversation_id, expected_version, body)
+        return self._outcome(work, follow_up=follow_up)
+
+    def _plan_follow_up(self, work: _Work) -> FollowUp | None:
+        follow_up = self.follow_up_policy.plan(work.conversation)
+        if follow_up is None:
+            return None
+        self.storage.follow_ups.schedule(follow_up)
+        work.fire(
+            work.event("schedule_follow_up", SYSTEM),
+            {"follow_up": to_dict(follow_up)},
+            follow_ups=(*work.conversation.follow_ups, follow_up),
+        )
+        return follow_up
+
+    # -- escalation -----------------------------------------------------------------------------
+
+    def _apply_escalation(
+        self, work: _Work, decision: EscalationDecision | None
+    ) -> EscalationDecision | None:
+        if decision is None:
+            return None
+        conversation = work.conversation
+        changes: dict[str, Any] = {"escalations": (*conversation.escalations, decision)}
+        record = {"escalation": to_dict(decision)}
+        if decision.terminate:
+            event = work.event("terminate", SYSTEM)
+            changes.update(termination=decision.reasons[0], closed_at=work.now)
+            self.storage.follow_ups.cancel(conversation.id)
+        else:
+            event = work.event("escalate", SYSTEM)
+        if not self.playbook.can(conversation, event):
+            # Already with a higher authority (or in a stage that cannot escalate): the
+            # decision's reasons still show in the guidance, but nothing moves.
+            return None
+        work.fire(event, record, **changes)
+        return decision
+
+    def escalate(
+        self,
+        conversation_id: str,
+        reason: str | Reason | None = None,
+        *,
+        to: Role | None = None,
+        expected_version: int | None = None,
+    ) -> Outcome:
+        """The agent hands the conversation up the ladder (never down), with a brief."""
+        if isinstance(reason, str):
+            reason = Reason(code="agent_request", text=reason)
+
+        def body(work: _Work) -> EscalationDecision:
+            conversation = work.conversation
+            event = work.event("escalate", conversation.agent.id)
+            work.check(event)
+            decision = self.escalation.requested(conversation, reason, to)
+            work.fire(
+                event,
+                {"escalation": to_dict(decision)},
+                escalations=(*conversation.escalations, decision),
+            )
+            return decision
+
+        work, decision = self._run(conversation_id, expected_version, body)
+        return self._outcome(work, escalation=decision)
+
+    def pick_up(
+        self, conversation_id: str, agent: Agent, *, expected_version: int | None = None
+    ) -> Outcome:
+        """``agent`` takes over an escalated conversation, with the brief; they go on with
+        the solution if the problem was understood, else with questions."""
+
+        def body(work: _Work) -> None:
+            conversation = work.conversation
+            brief = conversation.escalations[-1].brief if conversation.escalations else None
+            work.fire(
+                work.event("pick_up", agent.id, {"agent": agent}),
+                {"from": conversation.agent.id, "to": to_dict(agent)},
+                agent=agent,
+                handoffs=(
+                    *conversation.handoffs,
+                    Handoff(
+                        from_agent=conversation.agent, to_agent=agent, at=work.now, brief=brief
+                    ),
+                ),
+            )
+
+        work, _ = self._run(conversation_id, expected_version, body)
+        return self._outcome(work)
+
+    # -- ending ---------------------------------------------------------------------------------
+
+    def close(self, conversation_id: str, *, expected_version: int | None = None) -> Outcome:
+        """Close a resolved conversation; pending follow-ups are cancelled."""
+
+        def body(work: _Work) -> None:
+            work.fire(work.event("close", work.conversation.agent.id), closed_at=work.now)
+            self.storage.follow_ups.cancel(conversation_id)
+
+        work, _ = self._run(conversation_id, expected_version, body)
+        return self._outcome(work)
+
+    def reopen(
+        self,
+        conversation_id: str,
+        text: str | None = None,
+        *,
+        expected_version: int | None = None,
+    ) -> Outcome:
+        """The customer comes back within the reopen window: listening again, the problem to
+        be understood anew, pending follow-ups cancelled."""
+
+        def body(work: _Work) -> None:
+            conversation = work.conversation
+            messages = conversation.messages
+            if text:
+                messages = (*messages, Message(author=CUSTOMER, text=text, at=work.now))
+            work.fire(
+                work.event("reopen", CUSTOMER),
+                {"text": text} if text else None,
+                messages=messages,
+                understood=False,
+                summary=None,
+                reopens=conversation.reopens + 1,
+                resolved_at=None,
+                closed_at=None,
+            )
+            self.storage.follow_ups.cancel(conversation_id)
+
+        work, _ = self._run(conversation_id, expected_version, body)
+        return self._outcome(work)
+
+    def terminate(
+        self,
+        conversation_id: str,
+        reason: str | Reason,
+        *,
+        expected_version: int | None = None,
+    ) -> Outcome:
+        """End the conversation (abuse, threat); nothing but the record remains."""
+        if isinstance(reason, str):
+            if not reason.strip():
+                raise ValidationError("terminate(reason) must say why")
+            reason = Reason(code="terminated_by_agent", text=reason)
+
+        def body(work: _Work) -> None:
+            work.fire(
+                work.event("terminate", work.conversation.agent.id),
+                {"reason": to_dict(reason)},
+                termination=reason,
+                closed_at=work.now,
+            )
+            self.storage.follow_ups.cancel(conversation_id)
+
+        work, _ = self._run(conversation_id, expected_version, body)
+        return self._outcome(work)
+
+    def complete_follow_up(
+        self,
+        conversation_id: str,
+        feedback: str | None = None,
+        *,
+        expected_version: int | None = None,
+    ) -> Outcome:
+        """The follow-up happened: record the customer's feedback and close."""
+
+        def body(work: _Work) -> None:
+            work.fire(
+                work.event("complete_follow_up", CUSTOMER),
+                {"feedback": feedback} if feedback else None,
+                feedback=feedback,
+                closed_at=work.now,
+            )
+            self.storage.follow_ups.cancel(conversation_id)
+
+        work, _ = self._run(conversation_id, expected_version, body)
+        return self._outcome(work)
+
+    # -- follow-ups -----------------------------------------------------------------------------
+
+    def run_follow_ups(
+        self, dispatcher: FollowUpDispatcher, now: datetime | None = None, *, limit: int = 100
+    ) -> int:
+        """Deliver every due follow-up through ``dispatcher``; returns how many were delivered.
+
+        Delivery is at least once: a dispatcher that raises gets the follow-up again later
+        (the wait doubles each time), and after ``max_delivery_attempts`` it ends as failed,
+        visible in the scheduler, never silently dropped.
+        """
+        now = require_aware(now, "run_follow_ups(now)") if now is not None else self._now()
+        scheduler = self.storage.follow_ups
+        delivered = 0
+        while True:
+            batch = scheduler.claim_due(now, limit=limit, lease=self.lease)
+            if not batch:
+                return delivered
+            for follow_up in batch:
+                try:
+                    dispatcher.dispatch(follow_up)
+                except Exception as error:
+                    retry_at = None
+                    if follow_up.attempts < self.max_delivery_attempts:
+                        retry_at = now + self.retry_backoff * 2 ** (follow_up.attempts - 1)
+                    scheduler.fail(follow_up.id, retry_at=retry_at)
+                    _log.warning(
+                        "follow-up %s failed (attempt %d): %s",
+                        follow_up.id,
+                        follow_up.attempts,
+                        self.redactor.redact_text(str(error)),
+                    )
+                else:
+                    scheduler.complete(follow_up.id)
+                    delivered += 1
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def get(self, conversation_id: str) -> Conversation:
+        """The conversation as stored; raises :class:`~serviceplaybook.NotFound`."""
+        return self.storage.conversations.get(conversation_id)
+
+    def history(self, conversation_id: str) -> list[JournalEntry]:
+        """The conversation's journal, oldest first; raises :class:`~serviceplaybook.NotFound`
+        for an unknown conversation."""
+        self.storage.conversations.get(conversation_id)
+        return self.storage.journal.history(conversation_id)
+
+    def recommend(self, conversation_id: str) -> list[Offer]:
+        """Offers the compensation policy recommends now (never one already declined)."""
+        return self.compensation.recommend(self.get(conversation_id))

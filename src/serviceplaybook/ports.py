@@ -1,0 +1,149 @@
+"""The ports: what serviceplaybook needs from its host, as ``typing.Protocol`` classes.
+
+Implement them to keep conversations, the journal, compensation grants and follow-ups in
+your own storage; ``serviceplaybook.adapters`` has the ready ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime, timedelta
+from typing import Protocol, runtime_checkable
+
+from serviceplaybook.compensation import Grant
+from serviceplaybook.conversation import Conversation
+from serviceplaybook.followup import FollowUp, FollowUpStatus
+from serviceplaybook.journal import JournalEntry
+
+__all__ = [
+    "Clock",
+    "CompensationLedger",
+    "ConversationStore",
+    "FollowUpDispatcher",
+    "FollowUpScheduler",
+    "Journal",
+    "Storage",
+]
+
+Clock = Callable[[], datetime]
+"""A zero-argument callable returning the current time, timezone-aware."""
+
+
+@runtime_checkable
+class ConversationStore(Protocol):
+    """Keeps conversations, refusing stale writes."""
+
+    def get(self, conversation_id: str) -> Conversation:
+        """The stored conversation; raises :class:`~serviceplaybook.NotFound`."""
+        ...
+
+    def save(self, conversation: Conversation, *, expected_version: int) -> None:
+        """Store ``conversation`` if the stored one is at ``expected_version`` (0: new).
+
+        Raises :class:`~serviceplaybook.ConcurrentUpdate` otherwise, storing nothing.
+        """
+        ...
+
+
+@runtime_checkable
+class Journal(Protocol):
+    """The append-only record of every event."""
+
+    def append(self, entries: Sequence[JournalEntry]) -> None:
+        """Append ``entries`` (already redacted), in order."""
+        ...
+
+    def history(self, conversation_id: str) -> list[JournalEntry]:
+        """The conversation's entries, oldest first."""
+        ...
+
+
+@runtime_checkable
+class CompensationLedger(Protocol):
+    """Every compensation granted, idempotent by key."""
+
+    def record(self, grant: Grant) -> Grant:
+        """Record ``grant`` once: the same key again returns the first grant recorded."""
+        ...
+
+    def grants(self, customer_id: str, *, since: datetime | None = None) -> list[Grant]:
+        """The customer's grants, oldest first, optionally from ``since`` on."""
+        ...
+
+
+@runtime_checkable
+class FollowUpScheduler(Protocol):
+    """Holds follow-ups until they are due and hands them out to workers, at least once."""
+
+    def schedule(self, follow_up: FollowUp) -> None:
+        """Hold ``follow_up``; scheduling a key that is already held does nothing."""
+        ...
+
+    def cancel(self, conversation_id: str) -> int:
+        """Cancel the conversation's pending follow-ups; returns how many."""
+        ...
+
+    def claim_due(
+        self, now: datetime, *, limit: int = 100, lease: timedelta = timedelta(minutes=5)
+    ) -> list[FollowUp]:
+        """Claim up to ``limit`` follow-ups due at ``now``; nobody else gets them while the
+        lease holds, and they come back once it runs out."""
+        ...
+
+    def complete(self, follow_up_id: str) -> None:
+        """Mark a claimed follow-up delivered."""
+        ...
+
+    def fail(self, follow_up_id: str, *, retry_at: datetime | None) -> None:
+        """Record a failed delivery: try again at ``retry_at``, or give up when ``None``."""
+        ...
+
+    def status(self, follow_up_id: str) -> FollowUpStatus:
+        """Where the follow-up stands; raises :class:`~serviceplaybook.NotFound`."""
+        ...
+
+
+@runtime_checkable
+class FollowUpDispatcher(Protocol):
+    """Sends a due follow-up: the host app emails, messages or books the call.
+
+    Raising means "retry later". ``follow_up.key`` is the same on every attempt, so the host
+    can deduplicate a delivery that happened but was not acknowledged.
+    """
+
+    def dispatch(self, follow_up: FollowUp) -> None:
+        """Send ``follow_up``."""
+        ...
+
+
+class Storage(Protocol):
+    """The four stores of one backend, written together as one unit of work."""
+
+    @property
+    def conversations(self) -> ConversationStore:
+        """The conversations."""
+        ...
+
+    @property
+    def journal(self) -> Journal:
+        """The journal."""
+        ...
+
+    @property
+    def ledger(self) -> CompensationLedger:
+        """The compensation ledger."""
+        ...
+
+    @property
+    def follow_ups(self) -> FollowUpScheduler:
+        """The follow-up scheduler."""
+        ...
+
+    def atomic(self) -> AbstractContextManager[None]:
+        """Everything written inside is kept together, or, on an exception, not at all.
+
+        Nested blocks join the outer one; an exception inside a nested block undoes only
+        that block's writes.
+        """
+        ...

@@ -1,0 +1,122 @@
+"""Records to JSON-safe dicts and back, with cattrs.
+
+``to_dict(record)`` gives plain dicts, lists, strings, numbers and booleans: amounts as
+strings (``"10.50"``, exact), times as ISO 8601 strings with their offset, enums as their
+values. ``from_dict(data, cls)`` rebuilds the record, running every validator, and raises
+:class:`~serviceplaybook.ValidationError` naming each field that is wrong.
+
+A serialized :class:`~serviceplaybook.Conversation` carries ``schema_version``; data from an
+unknown, newer schema is refused with :class:`~serviceplaybook.errors.SchemaVersionError`
+rather than guessed at.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import cattrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
+
+from serviceplaybook._validate import require_aware
+from serviceplaybook.conversation import Conversation
+from serviceplaybook.errors import SchemaVersionError, ValidationError
+from serviceplaybook.journal import JournalEntry
+from serviceplaybook.parties import Channel
+
+__all__ = ["SCHEMA_VERSION", "converter", "from_dict", "to_dict"]
+
+SCHEMA_VERSION = 1
+"""The version of the serialized conversation's shape written by this release."""
+
+T = TypeVar("T")
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter()
+    conv.register_unstructure_hook(Decimal, str)
+    # str-valued enums would otherwise pass through as enum members
+    conv.register_unstructure_hook_func(
+        lambda t: isinstance(t, type) and issubclass(t, enum.Enum), lambda value: value.value
+    )
+    conv.register_structure_hook(Decimal, lambda value, _: Decimal(str(value)))
+    conv.register_unstructure_hook(datetime, lambda value: value.isoformat())
+
+    def structure_datetime(value: object, _: object) -> datetime:
+        if not isinstance(value, str):
+            raise ValidationError(f"expected an ISO 8601 time string, got {value!r}")
+        return require_aware(datetime.fromisoformat(value), f"time {value!r}")
+
+    conv.register_structure_hook(datetime, structure_datetime)
+    conv.register_unstructure_hook_func(
+        lambda t: t == frozenset[Channel],
+        lambda value: sorted(channel.value for channel in value),
+    )
+    conv.register_unstructure_hook_func(
+        lambda t: t == Mapping[str, Any], lambda value: {str(k): v for k, v in value.items()}
+    )
+    conv.register_structure_hook_func(
+        lambda t: t == Mapping[str, Any], lambda value, _: dict(value)
+    )
+
+    base_unstructure = make_dict_unstructure_fn(Conversation, conv)
+    base_structure = make_dict_structure_fn(Conversation, conv)
+
+    def unstructure_conversation(conversation: Conversation) -> dict[str, Any]:
+        data: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
+        data.update(base_unstructure(conversation))
+        data["stage"] = str(conversation.stage)
+        return data
+
+    def structure_conversation(data: Mapping[str, Any], _: object) -> Conversation:
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            if isinstance(version, int) and version > SCHEMA_VERSION:
+                raise SchemaVersionError(
+                    f"this conversation was written with schema version {version}, newer than "
+                    f"this release understands ({SCHEMA_VERSION}); upgrade serviceplaybook"
+                )
+            raise SchemaVersionError(
+                f"unknown conversation schema_version {version!r}; expected {SCHEMA_VERSION}"
+            )
+        return base_structure(
+            {k: v for k, v in data.items() if k != "schema_version"}, Conversation
+        )
+
+    conv.register_unstructure_hook(Conversation, unstructure_conversation)
+    conv.register_structure_hook(Conversation, structure_conversation)
+    conv.register_unstructure_hook(JournalEntry, make_dict_unstructure_fn(JournalEntry, conv))
+    return conv
+
+
+converter = _make_converter()
+"""The cattrs converter behind :func:`to_dict` and :func:`from_dict`; register hooks on it
+for records of your own."""
+
+
+def to_dict(record: object) -> Any:
+    """``record`` as JSON-safe data (a dict for a record)."""
+    return converter.unstructure(record)
+
+
+def from_dict(data: Any, cls: type[T]) -> T:
+    """Rebuild a ``cls`` record from :func:`to_dict`'s output.
+
+    Raises:
+        ValidationError: naming every field that is missing or wrong.
+        SchemaVersionError: for a conversation written by a newer schema.
+    """
+    try:
+        return converter.structure(data, cls)
+    except (SchemaVersionError, ValidationError):
+        raise
+    except Exception as error:  # cattrs groups every field's error; report them all
+        details = (
+            "; ".join(cattrs.transform_error(error))
+            if isinstance(error, cattrs.BaseValidationError)
+            else str(error)
+        )
+        raise ValidationError(f"cannot build {cls.__name__} from the data: {details}") from error
