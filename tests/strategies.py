@@ -1,0 +1,547 @@
+"""Shared hypothesis strategies: one public function per record of serviceplaybook.
+
+Every strategy builds valid records only (the constructors run their validators), with small
+sizes so that the suite stays fast. Text includes unicode. Import them from the tests with
+``from strategies import conversations, money`` (pytest puts ``tests/`` on ``sys.path``).
+"""
+
+from __future__ import annotations
+
+import string
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hypothesis import strategies as st
+
+from serviceplaybook import (
+    Agent,
+    Apology,
+    Approval,
+    Channel,
+    Conversation,
+    Customer,
+    EscalationDecision,
+    FollowUp,
+    Grant,
+    Guidance,
+    Handoff,
+    HandoffBrief,
+    Issue,
+    JournalEntry,
+    Message,
+    Money,
+    Offer,
+    OfferKind,
+    OfferStatus,
+    ProposedOffer,
+    Reason,
+    Role,
+    Severity,
+    Signals,
+    Stage,
+    Urgency,
+)
+from serviceplaybook.money import CURRENCY_MINOR_UNITS
+from serviceplaybook.parties import CUSTOMER
+
+__all__ = [
+    "CODES",
+    "CUSTOMER",
+    "MAX_MINOR",
+    "TIME_ZONE_NAMES",
+    "agents",
+    "apologies",
+    "approvals",
+    "aware_datetimes",
+    "codes",
+    "conversations",
+    "currencies",
+    "customers",
+    "escalation_decisions",
+    "follow_ups",
+    "grants",
+    "guidance",
+    "handoff_briefs",
+    "handoffs",
+    "identifiers",
+    "issues",
+    "journal_entries",
+    "json_values",
+    "messages",
+    "money",
+    "non_blank_text",
+    "offers",
+    "positive_money",
+    "proposed_offers",
+    "reasons",
+    "signals",
+    "small_text",
+]
+
+CODES = sorted(CURRENCY_MINOR_UNITS)
+
+MAX_MINOR = 10**15
+"""Amounts stay well inside Money's range so that sums of a few of them stay valid."""
+
+TIME_ZONE_NAMES = (
+    "UTC",
+    "Europe/Berlin",
+    "Europe/London",
+    "America/New_York",
+    "America/Sao_Paulo",
+    "America/St_Johns",
+    "Asia/Kolkata",
+    "Asia/Kathmandu",
+    "Asia/Tokyo",
+    "Australia/Lord_Howe",
+    "Pacific/Chatham",
+    "Pacific/Kiritimati",
+)
+"""IANA zones with a mix of whole, half-hour and quarter-hour offsets, with and without DST."""
+
+_ZONES = tuple(ZoneInfo(name) for name in TIME_ZONE_NAMES)
+
+currencies = st.sampled_from(CODES)
+
+
+# -- text ----------------------------------------------------------------------------------
+
+
+def small_text(*, min_size: int = 0, max_size: int = 12) -> st.SearchStrategy[str]:
+    """Short unicode text (any letters, digits, punctuation, spaces and symbols)."""
+    return st.text(min_size=min_size, max_size=max_size)
+
+
+def non_blank_text(*, max_size: int = 12) -> st.SearchStrategy[str]:
+    """Short unicode text that is not empty or whitespace only."""
+    return st.text(min_size=1, max_size=max_size).filter(lambda text: bool(text.strip()))
+
+
+def identifiers() -> st.SearchStrategy[str]:
+    """Ids as host applications use them: ascii, with now and then a unicode letter."""
+    return st.one_of(
+        st.text(alphabet=string.ascii_lowercase + string.digits + "-_", min_size=1, max_size=10),
+        non_blank_text(max_size=8),
+    ).filter(lambda text: bool(text.strip()))
+
+
+def codes() -> st.SearchStrategy[str]:
+    """snake_case codes such as ``customer_is_angry``."""
+    return st.from_regex(r"[a-z][a-z0-9]{0,6}(_[a-z0-9]{1,6}){0,3}", fullmatch=True)
+
+
+def json_values(max_leaves: int = 6) -> st.SearchStrategy[Any]:
+    """JSON-native values (no NaN or infinities, str keys) that survive a JSON round trip."""
+    scalars = st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**53), 2**53),
+        st.floats(allow_nan=False, allow_infinity=False),
+        small_text(),
+    )
+    return st.recursive(
+        scalars,
+        lambda children: st.one_of(
+            st.lists(children, max_size=3),
+            st.dictionaries(small_text(max_size=6), children, max_size=3),
+        ),
+        max_leaves=max_leaves,
+    )
+
+
+# -- money and time ----------------------------------------------------------------------
+
+
+def money(currency: str | None = None) -> st.SearchStrategy[Money]:
+    """Valid Money: a currency from the table (or ``currency``) and an amount with exactly
+    that currency's number of places, built as a Decimal, a string or (when whole) an int."""
+    currency_st = currencies if currency is None else st.just(currency)
+
+    @st.composite
+    def build(draw: st.DrawFn) -> Money:
+        code = draw(currency_st)
+        places = CURRENCY_MINOR_UNITS[code.upper()]
+        minor = draw(st.integers(-MAX_MINOR, MAX_MINOR))
+        amount = Decimal(minor).scaleb(-places)
+        form = draw(st.sampled_from(["decimal", "str", "int"]))
+        if form == "str":
+            return Money(str(amount), code)
+        if form == "int" and minor % 10**places == 0:
+            return Money(minor // 10**places, code)
+        return Money(amount, code)
+
+    return build()
+
+
+def positive_money(currency: str | None = None) -> st.SearchStrategy[Money]:
+    """Money above zero (what an offer's value must be)."""
+    return money(currency).map(abs).filter(lambda amount: not amount.is_zero)
+
+
+def _unambiguous(value: datetime) -> bool:
+    """False for wall times a DST change makes ambiguous (their offset depends on ``fold``).
+
+    Python never finds such a time equal to a datetime in another zone (PEP 495), so one that
+    went through an ISO string (which keeps only the offset) would not compare equal.
+    """
+    return value.replace(fold=1 - value.fold).utcoffset() == value.utcoffset()
+
+
+_fixed_offsets = st.integers(-(23 * 60 + 59), 23 * 60 + 59).map(
+    lambda minutes: timezone(timedelta(minutes=minutes))
+)
+
+
+def aware_datetimes() -> st.SearchStrategy[datetime]:
+    """Timezone-aware datetimes from 2000 to 2100: UTC, fixed offsets and IANA zones.
+
+    Wall times that do not exist (in a DST gap) or are ambiguous (in a DST fold) are left
+    out, see :func:`_unambiguous`.
+    """
+    return st.datetimes(
+        min_value=datetime(2000, 1, 1),
+        max_value=datetime(2100, 12, 31, 23, 59, 59),
+        timezones=st.one_of(st.just(UTC), _fixed_offsets, st.sampled_from(_ZONES)),
+        allow_imaginary=False,
+    ).filter(_unambiguous)
+
+
+def _later(value: datetime, delta: timedelta) -> datetime:
+    """``delta`` after ``value`` (in absolute time), shown in ``value``'s zone when that is
+    unambiguous, else in UTC."""
+    moved = (value.astimezone(UTC) + delta).astimezone(value.tzinfo)
+    return moved if _unambiguous(moved) else moved.astimezone(UTC)
+
+
+_deltas = st.integers(0, 7 * 24 * 3600).map(lambda seconds: timedelta(seconds=seconds))
+
+
+# -- parties and the issue ---------------------------------------------------------------
+
+
+@st.composite
+def customers(draw: st.DrawFn) -> Customer:
+    """Customers with unicode names, any channels, and optional email and phone."""
+    return Customer(
+        id=draw(identifiers()),
+        name=draw(small_text()),
+        tier=draw(st.sampled_from(["standard", "gold", "platinum"]) | non_blank_text()),
+        timezone=draw(st.sampled_from(TIME_ZONE_NAMES)),
+        preferred_channel=draw(st.sampled_from(Channel)),
+        opted_out=draw(st.frozensets(st.sampled_from(Channel), max_size=3)),
+        email=draw(st.none() | small_text()),
+        phone=draw(st.none() | st.text(alphabet="+0123456789 -", max_size=15)),
+    )
+
+
+def agents(role: Role | None = None) -> st.SearchStrategy[Agent]:
+    """Agents (never with the reserved id ``"customer"``), of ``role`` or any role."""
+    return st.builds(
+        Agent,
+        id=identifiers().filter(lambda ident: ident != CUSTOMER),
+        name=small_text(),
+        role=st.sampled_from(Role) if role is None else st.just(role),
+    )
+
+
+def issues() -> st.SearchStrategy[Issue]:
+    """Issues of every severity, with or without an order value."""
+    return st.builds(
+        Issue,
+        category=st.sampled_from(["damaged_item", "billing", "late_delivery"]) | identifiers(),
+        severity=st.sampled_from(Severity),
+        summary=non_blank_text(),
+        order_value=st.none() | money(),
+    )
+
+
+# -- offers, reasons, signals, apologies ---------------------------------------------------
+
+_MONETARY = (OfferKind.REFUND, OfferKind.PARTIAL_REFUND, OfferKind.CREDIT, OfferKind.DISCOUNT)
+
+
+@st.composite
+def offers(draw: st.DrawFn) -> Offer:
+    """Offers of every kind: monetary kinds always carry a positive value, the others may."""
+    kind = draw(st.sampled_from(OfferKind))
+    value = draw(positive_money() if kind in _MONETARY else st.none() | positive_money())
+    return Offer(
+        kind=kind,
+        value=value,
+        description=draw(small_text()),
+        id=draw(identifiers().map(lambda ident: f"offer-{ident}")),
+    )
+
+
+def reasons() -> st.SearchStrategy[Reason]:
+    """Reasons with snake_case codes and a unicode sentence."""
+    return st.builds(Reason, code=codes(), text=non_blank_text(max_size=20))
+
+
+def guidance() -> st.SearchStrategy[Guidance]:
+    """Guidance with snake_case codes and a unicode sentence."""
+    return st.builds(Guidance, code=codes(), text=non_blank_text(max_size=20))
+
+
+def signals() -> st.SearchStrategy[Signals]:
+    """Signals with sentiment in [-1, 1], anger in [0, 1] and every flag."""
+    return st.builds(
+        Signals,
+        sentiment=st.floats(-1.0, 1.0),
+        anger=st.floats(0.0, 1.0),
+        abusive=st.booleans(),
+        threat=st.booleans(),
+        legal_threat=st.booleans(),
+        wants_manager=st.booleans(),
+        repeat_contact=st.booleans(),
+        shouting=st.booleans(),
+    )
+
+
+def apologies() -> st.SearchStrategy[Apology]:
+    """Apologies, composed (no author, no time) or given."""
+    return st.builds(
+        Apology,
+        text=non_blank_text(max_size=20),
+        reasons=st.lists(reasons(), max_size=2).map(tuple),
+        by=st.just("") | identifiers(),
+        at=st.none() | aware_datetimes(),
+    )
+
+
+# -- escalation --------------------------------------------------------------------------
+
+
+def handoff_briefs() -> st.SearchStrategy[HandoffBrief]:
+    """Briefs with what was tried, declined offers and the apologies given."""
+    return st.builds(
+        HandoffBrief,
+        summary=small_text(max_size=20),
+        tried=st.lists(small_text(), max_size=2).map(tuple),
+        offers_declined=st.lists(offers(), max_size=2).map(tuple),
+        apologies=st.lists(non_blank_text(), max_size=2).map(tuple),
+        mood=st.sampled_from(["unknown", "angry, worsening", "neutral, steady"]) | small_text(),
+    )
+
+
+def escalation_decisions() -> st.SearchStrategy[EscalationDecision]:
+    """Decisions between any two roles, with at least one reason."""
+    return st.builds(
+        EscalationDecision,
+        to=st.sampled_from(Role),
+        from_role=st.sampled_from(Role),
+        urgency=st.sampled_from(Urgency),
+        reasons=st.lists(reasons(), min_size=1, max_size=2).map(tuple),
+        brief=handoff_briefs(),
+        terminate=st.booleans(),
+    )
+
+
+# -- compensation ------------------------------------------------------------------------
+
+
+@st.composite
+def proposed_offers(draw: st.DrawFn, offer: Offer | None = None) -> ProposedOffer:
+    """An offer with its status; decided offers carry a decision time, declined ones maybe a
+    reason, and offers pending approval an approval id."""
+    status = draw(st.sampled_from(OfferStatus))
+    proposed_at = draw(aware_datetimes())
+    decided = status in (OfferStatus.ACCEPTED, OfferStatus.DECLINED)
+    return ProposedOffer(
+        offer=draw(offers()) if offer is None else offer,
+        status=status,
+        proposed_by=draw(identifiers()),
+        proposed_at=proposed_at,
+        decided_at=_later(proposed_at, draw(_deltas)) if decided else None,
+        decline_reason=(draw(st.none() | small_text()) if status is OfferStatus.DECLINED else None),
+        approval_id=(
+            draw(identifiers()) if status is OfferStatus.PENDING_APPROVAL else draw(st.none())
+        ),
+    )
+
+
+@st.composite
+def approvals(draw: st.DrawFn, offer_id: str | None = None) -> Approval:
+    """Approvals, pending or approved (with approver and time)."""
+    requested_at = draw(aware_datetimes())
+    approved = draw(st.booleans())
+    return Approval(
+        id=draw(identifiers().map(lambda ident: f"approval-{ident}")),
+        offer_id=draw(identifiers()) if offer_id is None else offer_id,
+        requested_by=draw(identifiers()),
+        approver_role=draw(st.sampled_from(Role)),
+        requested_at=requested_at,
+        approved_by=draw(identifiers()) if approved else None,
+        approved_at=_later(requested_at, draw(_deltas)) if approved else None,
+    )
+
+
+def grants() -> st.SearchStrategy[Grant]:
+    """Compensation given, approved or not."""
+    return st.builds(
+        Grant,
+        key=identifiers(),
+        customer_id=identifiers(),
+        conversation_id=identifiers(),
+        offer=offers(),
+        granted_by=identifiers(),
+        approved_by=st.none() | identifiers(),
+        at=aware_datetimes(),
+    )
+
+
+# -- follow-ups, messages, handoffs ----------------------------------------------------------
+
+
+def follow_ups(
+    conversation_id: str | None = None, customer_id: str | None = None
+) -> st.SearchStrategy[FollowUp]:
+    """Follow-ups on any channel."""
+    return st.builds(
+        FollowUp,
+        id=identifiers(),
+        key=identifiers(),
+        conversation_id=identifiers() if conversation_id is None else st.just(conversation_id),
+        customer_id=identifiers() if customer_id is None else st.just(customer_id),
+        channel=st.sampled_from(Channel),
+        due_at=aware_datetimes(),
+        purpose=st.just("check_fix_and_feedback") | codes(),
+        attempts=st.integers(0, 5),
+    )
+
+
+def messages(
+    authors: st.SearchStrategy[str] | None = None, at: st.SearchStrategy[datetime] | None = None
+) -> st.SearchStrategy[Message]:
+    """Messages from the customer or an agent, with unicode text (possibly empty)."""
+    return st.builds(
+        Message,
+        author=(st.just(CUSTOMER) | identifiers()) if authors is None else authors,
+        text=small_text(max_size=30),
+        at=aware_datetimes() if at is None else at,
+    )
+
+
+def handoffs() -> st.SearchStrategy[Handoff]:
+    """An agent handing over to another, with or without a brief."""
+    return st.builds(
+        Handoff,
+        from_agent=agents(),
+        to_agent=agents(),
+        at=aware_datetimes(),
+        brief=st.none() | handoff_briefs(),
+    )
+
+
+# -- the conversation ----------------------------------------------------------------------
+
+
+@st.composite
+def conversations(draw: st.DrawFn) -> Conversation:
+    """A structurally valid conversation with some of each nested record.
+
+    Messages are in time order and written by the customer or the conversation's agents; there
+    is one Signals per customer message; offer ids are unique and every offer pending approval
+    has its Approval; follow-ups name this conversation and customer; handoffs lead to the
+    current agent.
+    """
+    conversation_id = draw(identifiers().map(lambda ident: f"conv-{ident}"))
+    customer = draw(customers())
+    agent = draw(agents())
+    opened_at = draw(aware_datetimes())
+
+    offsets = sorted(draw(st.lists(_deltas, max_size=4)))
+    times = [_later(opened_at, offset) for offset in offsets]
+    authors = st.sampled_from([CUSTOMER, agent.id])
+    conversation_messages = [
+        Message(author=draw(authors), text=draw(small_text(max_size=30)), at=at) for at in times
+    ]
+    customer_messages = sum(1 for message in conversation_messages if message.from_customer)
+    conversation_signals = [draw(signals()) for _ in range(customer_messages)]
+
+    proposed: list[ProposedOffer] = []
+    conversation_approvals: list[Approval] = []
+    for index, offer in enumerate(draw(st.lists(offers(), max_size=3))):
+        unique = Offer(
+            kind=offer.kind, value=offer.value, description=offer.description, id=f"offer-{index}"
+        )
+        proposal = draw(proposed_offers(offer=unique))
+        if proposal.status is OfferStatus.PENDING_APPROVAL:
+            approval = Approval(
+                id=f"approval-{index}",
+                offer_id=unique.id,
+                requested_by=proposal.proposed_by,
+                approver_role=draw(st.sampled_from(Role)),
+                requested_at=proposal.proposed_at,
+            )
+            conversation_approvals.append(approval)
+            proposal = ProposedOffer(
+                offer=unique,
+                status=proposal.status,
+                proposed_by=proposal.proposed_by,
+                proposed_at=proposal.proposed_at,
+                approval_id=approval.id,
+            )
+        proposed.append(proposal)
+
+    conversation_handoffs = draw(st.lists(handoffs(), max_size=2))
+    if conversation_handoffs:
+        last = conversation_handoffs[-1]
+        conversation_handoffs[-1] = Handoff(
+            from_agent=last.from_agent, to_agent=agent, at=last.at, brief=last.brief
+        )
+
+    stage = draw(st.sampled_from(Stage))
+    updated_at = times[-1] if times else opened_at
+    closed = stage in (Stage.CLOSED, Stage.TERMINATED)
+    resolved = stage in (Stage.RESOLVED, Stage.FOLLOWING_UP, Stage.CLOSED)
+    summary = draw(st.none() | non_blank_text(max_size=20))
+    return Conversation(
+        id=conversation_id,
+        stage=stage,
+        customer=customer,
+        issue=draw(issues()),
+        agent=agent,
+        channel=draw(st.sampled_from(Channel)),
+        opened_at=opened_at,
+        updated_at=updated_at,
+        version=draw(st.integers(0, 1000)),
+        messages=conversation_messages,
+        signals=conversation_signals,
+        summary=summary,
+        understood=summary is not None and draw(st.booleans()),
+        apologies=draw(st.lists(apologies(), max_size=2)),
+        offers=proposed,
+        approvals=conversation_approvals,
+        escalations=draw(st.lists(escalation_decisions(), max_size=2)),
+        handoffs=conversation_handoffs,
+        follow_ups=draw(
+            st.lists(
+                follow_ups(conversation_id=conversation_id, customer_id=customer.id), max_size=2
+            )
+        ),
+        reopens=draw(st.integers(0, 3)),
+        resolved_at=updated_at if resolved else None,
+        closed_at=updated_at if closed else None,
+        termination=draw(reasons()) if stage is Stage.TERMINATED else None,
+        feedback=draw(st.none() | small_text()) if resolved else None,
+    )
+
+
+# -- the journal ---------------------------------------------------------------------------
+
+
+def journal_entries() -> st.SearchStrategy[JournalEntry]:
+    """Journal entries with JSON-safe data."""
+    return st.builds(
+        JournalEntry,
+        conversation_id=identifiers(),
+        seq=st.integers(0, 10_000),
+        at=aware_datetimes(),
+        kind=st.sampled_from(["open", "hear", "propose", "accept"]) | codes(),
+        actor=st.sampled_from([CUSTOMER, "system"]) | identifiers(),
+        stage=st.sampled_from([stage.value for stage in Stage]) | codes(),
+        data=st.dictionaries(small_text(max_size=8), json_values(), max_size=3),
+    )
