@@ -7,12 +7,14 @@ sizes so that the suite stays fast. Text includes unicode. Import them from the 
 
 from __future__ import annotations
 
+import functools
 import string
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import attrs
 from hypothesis import strategies as st
 
 from serviceplaybook import (
@@ -109,16 +111,19 @@ currencies = st.sampled_from(CODES)
 # -- text ----------------------------------------------------------------------------------
 
 
+@functools.cache
 def small_text(*, min_size: int = 0, max_size: int = 12) -> st.SearchStrategy[str]:
     """Short unicode text (any letters, digits, punctuation, spaces and symbols)."""
     return st.text(min_size=min_size, max_size=max_size)
 
 
+@functools.cache
 def non_blank_text(*, max_size: int = 12) -> st.SearchStrategy[str]:
     """Short unicode text that is not empty or whitespace only."""
     return st.text(min_size=1, max_size=max_size).filter(lambda text: bool(text.strip()))
 
 
+@functools.cache
 def identifiers() -> st.SearchStrategy[str]:
     """Ids as host applications use them: ascii, with now and then a unicode letter."""
     return st.one_of(
@@ -127,11 +132,13 @@ def identifiers() -> st.SearchStrategy[str]:
     ).filter(lambda text: bool(text.strip()))
 
 
+@functools.cache
 def codes() -> st.SearchStrategy[str]:
     """snake_case codes such as ``customer_is_angry``."""
     return st.from_regex(r"[a-z][a-z0-9]{0,6}(_[a-z0-9]{1,6}){0,3}", fullmatch=True)
 
 
+@functools.cache
 def json_values(max_leaves: int = 6) -> st.SearchStrategy[Any]:
     """JSON-native values (no NaN or infinities, str keys) that survive a JSON round trip."""
     scalars = st.one_of(
@@ -154,6 +161,7 @@ def json_values(max_leaves: int = 6) -> st.SearchStrategy[Any]:
 # -- money and time ----------------------------------------------------------------------
 
 
+@functools.cache
 def money(currency: str | None = None) -> st.SearchStrategy[Money]:
     """Valid Money: a currency from the table (or ``currency``) and an amount with exactly
     that currency's number of places, built as a Decimal, a string or (when whole) an int."""
@@ -175,6 +183,7 @@ def money(currency: str | None = None) -> st.SearchStrategy[Money]:
     return build()
 
 
+@functools.cache
 def positive_money(currency: str | None = None) -> st.SearchStrategy[Money]:
     """Money above zero (what an offer's value must be)."""
     return money(currency).map(abs).filter(lambda amount: not amount.is_zero)
@@ -194,6 +203,7 @@ _fixed_offsets = st.integers(-(23 * 60 + 59), 23 * 60 + 59).map(
 )
 
 
+@functools.cache
 def aware_datetimes() -> st.SearchStrategy[datetime]:
     """Timezone-aware datetimes from 2000 to 2100: UTC, fixed offsets and IANA zones.
 
@@ -218,24 +228,38 @@ def _later(value: datetime, delta: timedelta) -> datetime:
 _deltas = st.integers(0, 7 * 24 * 3600).map(lambda seconds: timedelta(seconds=seconds))
 
 
+# Strategies drawn inside composites are built once: building them on every draw is slow.
+_CHANNELS = st.sampled_from(Channel)
+_ROLES = st.sampled_from(Role)
+_STAGES = st.sampled_from(Stage)
+_OFFER_STATUSES = st.sampled_from(OfferStatus)
+_OFFER_KINDS = st.sampled_from(OfferKind)
+_OPTIONAL_TEXT = st.none() | small_text()
+_OPTIONAL_SUMMARY = st.none() | non_blank_text(max_size=20)
+_MESSAGE_TEXT = small_text(max_size=30)
+_DELTA_LISTS = st.lists(_deltas, max_size=4)
+
+
 # -- parties and the issue ---------------------------------------------------------------
 
 
-@st.composite
-def customers(draw: st.DrawFn) -> Customer:
+@functools.cache
+def customers() -> st.SearchStrategy[Customer]:
     """Customers with unicode names, any channels, and optional email and phone."""
-    return Customer(
-        id=draw(identifiers()),
-        name=draw(small_text()),
-        tier=draw(st.sampled_from(["standard", "gold", "platinum"]) | non_blank_text()),
-        timezone=draw(st.sampled_from(TIME_ZONE_NAMES)),
-        preferred_channel=draw(st.sampled_from(Channel)),
-        opted_out=draw(st.frozensets(st.sampled_from(Channel), max_size=3)),
-        email=draw(st.none() | small_text()),
-        phone=draw(st.none() | st.text(alphabet="+0123456789 -", max_size=15)),
+    return st.builds(
+        Customer,
+        id=identifiers(),
+        name=small_text(),
+        tier=st.sampled_from(["standard", "gold", "platinum"]) | non_blank_text(),
+        timezone=st.sampled_from(TIME_ZONE_NAMES),
+        preferred_channel=_CHANNELS,
+        opted_out=st.frozensets(_CHANNELS, max_size=3),
+        email=_OPTIONAL_TEXT,
+        phone=st.none() | st.text(alphabet="+0123456789 -", max_size=15),
     )
 
 
+@functools.cache
 def agents(role: Role | None = None) -> st.SearchStrategy[Agent]:
     """Agents (never with the reserved id ``"customer"``), of ``role`` or any role."""
     return st.builds(
@@ -246,6 +270,7 @@ def agents(role: Role | None = None) -> st.SearchStrategy[Agent]:
     )
 
 
+@functools.cache
 def issues() -> st.SearchStrategy[Issue]:
     """Issues of every severity, with or without an order value."""
     return st.builds(
@@ -262,29 +287,36 @@ def issues() -> st.SearchStrategy[Issue]:
 _MONETARY = (OfferKind.REFUND, OfferKind.PARTIAL_REFUND, OfferKind.CREDIT, OfferKind.DISCOUNT)
 
 
+_OPTIONAL_POSITIVE_MONEY = st.none() | positive_money()
+_OFFER_IDS = identifiers().map(lambda ident: f"offer-{ident}")
+
+
 @st.composite
-def offers(draw: st.DrawFn) -> Offer:
+def _offers(draw: st.DrawFn) -> Offer:
+    kind = draw(_OFFER_KINDS)
+    value = draw(positive_money() if kind in _MONETARY else _OPTIONAL_POSITIVE_MONEY)
+    return Offer(kind=kind, value=value, description=draw(small_text()), id=draw(_OFFER_IDS))
+
+
+@functools.cache
+def offers() -> st.SearchStrategy[Offer]:
     """Offers of every kind: monetary kinds always carry a positive value, the others may."""
-    kind = draw(st.sampled_from(OfferKind))
-    value = draw(positive_money() if kind in _MONETARY else st.none() | positive_money())
-    return Offer(
-        kind=kind,
-        value=value,
-        description=draw(small_text()),
-        id=draw(identifiers().map(lambda ident: f"offer-{ident}")),
-    )
+    return _offers()
 
 
+@functools.cache
 def reasons() -> st.SearchStrategy[Reason]:
     """Reasons with snake_case codes and a unicode sentence."""
     return st.builds(Reason, code=codes(), text=non_blank_text(max_size=20))
 
 
+@functools.cache
 def guidance() -> st.SearchStrategy[Guidance]:
     """Guidance with snake_case codes and a unicode sentence."""
     return st.builds(Guidance, code=codes(), text=non_blank_text(max_size=20))
 
 
+@functools.cache
 def signals() -> st.SearchStrategy[Signals]:
     """Signals with sentiment in [-1, 1], anger in [0, 1] and every flag."""
     return st.builds(
@@ -300,6 +332,7 @@ def signals() -> st.SearchStrategy[Signals]:
     )
 
 
+@functools.cache
 def apologies() -> st.SearchStrategy[Apology]:
     """Apologies, composed (no author, no time) or given."""
     return st.builds(
@@ -314,6 +347,7 @@ def apologies() -> st.SearchStrategy[Apology]:
 # -- escalation --------------------------------------------------------------------------
 
 
+@functools.cache
 def handoff_briefs() -> st.SearchStrategy[HandoffBrief]:
     """Briefs with what was tried, declined offers and the apologies given."""
     return st.builds(
@@ -326,6 +360,7 @@ def handoff_briefs() -> st.SearchStrategy[HandoffBrief]:
     )
 
 
+@functools.cache
 def escalation_decisions() -> st.SearchStrategy[EscalationDecision]:
     """Decisions between any two roles, with at least one reason."""
     return st.builds(
@@ -343,41 +378,50 @@ def escalation_decisions() -> st.SearchStrategy[EscalationDecision]:
 
 
 @st.composite
-def proposed_offers(draw: st.DrawFn, offer: Offer | None = None) -> ProposedOffer:
-    """An offer with its status; decided offers carry a decision time, declined ones maybe a
-    reason, and offers pending approval an approval id."""
-    status = draw(st.sampled_from(OfferStatus))
+def _proposed_offers(draw: st.DrawFn) -> ProposedOffer:
+    status = draw(_OFFER_STATUSES)
     proposed_at = draw(aware_datetimes())
     decided = status in (OfferStatus.ACCEPTED, OfferStatus.DECLINED)
     return ProposedOffer(
-        offer=draw(offers()) if offer is None else offer,
+        offer=draw(offers()),
         status=status,
         proposed_by=draw(identifiers()),
         proposed_at=proposed_at,
         decided_at=_later(proposed_at, draw(_deltas)) if decided else None,
-        decline_reason=(draw(st.none() | small_text()) if status is OfferStatus.DECLINED else None),
-        approval_id=(
-            draw(identifiers()) if status is OfferStatus.PENDING_APPROVAL else draw(st.none())
-        ),
+        decline_reason=draw(_OPTIONAL_TEXT) if status is OfferStatus.DECLINED else None,
+        approval_id=draw(identifiers()) if status is OfferStatus.PENDING_APPROVAL else None,
     )
 
 
+@functools.cache
+def proposed_offers() -> st.SearchStrategy[ProposedOffer]:
+    """An offer with its status; decided offers carry a decision time, declined ones maybe a
+    reason, and offers pending approval an approval id."""
+    return _proposed_offers()
+
+
 @st.composite
-def approvals(draw: st.DrawFn, offer_id: str | None = None) -> Approval:
-    """Approvals, pending or approved (with approver and time)."""
+def _approvals(draw: st.DrawFn) -> Approval:
     requested_at = draw(aware_datetimes())
     approved = draw(st.booleans())
     return Approval(
-        id=draw(identifiers().map(lambda ident: f"approval-{ident}")),
-        offer_id=draw(identifiers()) if offer_id is None else offer_id,
+        id="approval-" + draw(identifiers()),
+        offer_id=draw(identifiers()),
         requested_by=draw(identifiers()),
-        approver_role=draw(st.sampled_from(Role)),
+        approver_role=draw(_ROLES),
         requested_at=requested_at,
         approved_by=draw(identifiers()) if approved else None,
         approved_at=_later(requested_at, draw(_deltas)) if approved else None,
     )
 
 
+@functools.cache
+def approvals() -> st.SearchStrategy[Approval]:
+    """Approvals, pending or approved (with approver and time)."""
+    return _approvals()
+
+
+@functools.cache
 def grants() -> st.SearchStrategy[Grant]:
     """Compensation given, approved or not."""
     return st.builds(
@@ -395,6 +439,7 @@ def grants() -> st.SearchStrategy[Grant]:
 # -- follow-ups, messages, handoffs ----------------------------------------------------------
 
 
+@functools.cache
 def follow_ups(
     conversation_id: str | None = None, customer_id: str | None = None
 ) -> st.SearchStrategy[FollowUp]:
@@ -424,6 +469,7 @@ def messages(
     )
 
 
+@functools.cache
 def handoffs() -> st.SearchStrategy[Handoff]:
     """An agent handing over to another, with or without a brief."""
     return st.builds(
@@ -437,74 +483,67 @@ def handoffs() -> st.SearchStrategy[Handoff]:
 
 # -- the conversation ----------------------------------------------------------------------
 
+_PROPOSAL_LISTS = st.lists(proposed_offers(), max_size=3)
+_HANDOFF_LISTS = st.lists(handoffs(), max_size=2)
+_APOLOGY_LISTS = st.lists(apologies(), max_size=2)
+_ESCALATION_LISTS = st.lists(escalation_decisions(), max_size=2)
+_FOLLOW_UP_LISTS = st.lists(follow_ups(), max_size=2)
+
 
 @st.composite
-def conversations(draw: st.DrawFn) -> Conversation:
-    """A structurally valid conversation with some of each nested record.
-
-    Messages are in time order and written by the customer or the conversation's agents; there
-    is one Signals per customer message; offer ids are unique and every offer pending approval
-    has its Approval; follow-ups name this conversation and customer; handoffs lead to the
-    current agent.
-    """
-    conversation_id = draw(identifiers().map(lambda ident: f"conv-{ident}"))
+def _conversations(draw: st.DrawFn) -> Conversation:
+    conversation_id = "conv-" + draw(identifiers())
     customer = draw(customers())
     agent = draw(agents())
     opened_at = draw(aware_datetimes())
 
-    offsets = sorted(draw(st.lists(_deltas, max_size=4)))
+    offsets = sorted(draw(_DELTA_LISTS))
     times = [_later(opened_at, offset) for offset in offsets]
-    authors = st.sampled_from([CUSTOMER, agent.id])
     conversation_messages = [
-        Message(author=draw(authors), text=draw(small_text(max_size=30)), at=at) for at in times
+        Message(
+            author=CUSTOMER if draw(st.booleans()) else agent.id, text=draw(_MESSAGE_TEXT), at=at
+        )
+        for at in times
     ]
     customer_messages = sum(1 for message in conversation_messages if message.from_customer)
     conversation_signals = [draw(signals()) for _ in range(customer_messages)]
 
     proposed: list[ProposedOffer] = []
     conversation_approvals: list[Approval] = []
-    for index, offer in enumerate(draw(st.lists(offers(), max_size=3))):
-        unique = Offer(
-            kind=offer.kind, value=offer.value, description=offer.description, id=f"offer-{index}"
-        )
-        proposal = draw(proposed_offers(offer=unique))
+    for index, drawn in enumerate(draw(_PROPOSAL_LISTS)):
+        unique = attrs.evolve(drawn.offer, id=f"offer-{index}")
+        proposal = attrs.evolve(drawn, offer=unique)
         if proposal.status is OfferStatus.PENDING_APPROVAL:
             approval = Approval(
                 id=f"approval-{index}",
                 offer_id=unique.id,
                 requested_by=proposal.proposed_by,
-                approver_role=draw(st.sampled_from(Role)),
+                approver_role=draw(_ROLES),
                 requested_at=proposal.proposed_at,
             )
             conversation_approvals.append(approval)
-            proposal = ProposedOffer(
-                offer=unique,
-                status=proposal.status,
-                proposed_by=proposal.proposed_by,
-                proposed_at=proposal.proposed_at,
-                approval_id=approval.id,
-            )
+            proposal = attrs.evolve(proposal, approval_id=approval.id)
         proposed.append(proposal)
 
-    conversation_handoffs = draw(st.lists(handoffs(), max_size=2))
+    conversation_handoffs = draw(_HANDOFF_LISTS)
     if conversation_handoffs:
         last = conversation_handoffs[-1]
         conversation_handoffs[-1] = Handoff(
             from_agent=last.from_agent, to_agent=agent, at=last.at, brief=last.brief
         )
 
-    stage = draw(st.sampled_from(Stage))
+    stage = draw(_STAGES)
     updated_at = times[-1] if times else opened_at
     closed = stage in (Stage.CLOSED, Stage.TERMINATED)
     resolved = stage in (Stage.RESOLVED, Stage.FOLLOWING_UP, Stage.CLOSED)
-    summary = draw(st.none() | non_blank_text(max_size=20))
+    summary = draw(_OPTIONAL_SUMMARY)
     return Conversation(
         id=conversation_id,
         stage=stage,
         customer=customer,
         issue=draw(issues()),
         agent=agent,
-        channel=draw(st.sampled_from(Channel)),
+        channel=draw(_CHANNELS),
         opened_at=opened_at,
         updated_at=updated_at,
         version=draw(st.integers(0, 1000)),
@@ -512,27 +551,39 @@ def conversations(draw: st.DrawFn) -> Conversation:
         signals=conversation_signals,
         summary=summary,
         understood=summary is not None and draw(st.booleans()),
-        apologies=draw(st.lists(apologies(), max_size=2)),
+        apologies=draw(_APOLOGY_LISTS),
         offers=proposed,
         approvals=conversation_approvals,
-        escalations=draw(st.lists(escalation_decisions(), max_size=2)),
+        escalations=draw(_ESCALATION_LISTS),
         handoffs=conversation_handoffs,
-        follow_ups=draw(
-            st.lists(
-                follow_ups(conversation_id=conversation_id, customer_id=customer.id), max_size=2
-            )
-        ),
+        follow_ups=[
+            attrs.evolve(follow_up, conversation_id=conversation_id, customer_id=customer.id)
+            for follow_up in draw(_FOLLOW_UP_LISTS)
+        ],
         reopens=draw(st.integers(0, 3)),
         resolved_at=updated_at if resolved else None,
         closed_at=updated_at if closed else None,
         termination=draw(reasons()) if stage is Stage.TERMINATED else None,
-        feedback=draw(st.none() | small_text()) if resolved else None,
+        feedback=draw(_OPTIONAL_TEXT) if resolved else None,
     )
+
+
+@functools.cache
+def conversations() -> st.SearchStrategy[Conversation]:
+    """A structurally valid conversation with some of each nested record.
+
+    Messages are in time order and written by the customer or the conversation's agents; there
+    is one Signals per customer message; offer ids are unique and every offer pending approval
+    has its Approval; follow-ups name this conversation and customer; handoffs lead to the
+    current agent.
+    """
+    return _conversations()
 
 
 # -- the journal ---------------------------------------------------------------------------
 
 
+@functools.cache
 def journal_entries() -> st.SearchStrategy[JournalEntry]:
     """Journal entries with JSON-safe data."""
     return st.builds(

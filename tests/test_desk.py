@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -261,9 +261,7 @@ class Outbox:
         self.sent.append(follow_up)
 
 
-def test_follow_up_is_delivered_when_due_and_only_then(
-    desk: ServiceDesk, clock: FakeClock
-) -> None:
+def test_follow_up_is_delivered_when_due_and_only_then(desk: ServiceDesk, clock: FakeClock) -> None:
     cid = understood(desk)
     outcome = desk.resolve(cid)
     follow_up = outcome.follow_up

@@ -277,8 +277,7 @@ class DeskMachine(RuleBasedStateMachine):
             self.expect_refused(cid, lambda: self.desk.propose(cid, offer))
             return
         declined_same = any(
-            p.status == "declined" and p.offer.same_terms(offer)
-            for p in self.desk.get(cid).offers
+            p.status == "declined" and p.offer.same_terms(offer) for p in self.desk.get(cid).offers
         )
         if amount == "9000.00" or declined_same:  # beyond any authority, or declined before
             self.expect_refused(cid, lambda: self.desk.propose(cid, offer), PolicyViolation)
@@ -297,7 +296,9 @@ class DeskMachine(RuleBasedStateMachine):
     @rule(cid=conversations, approver=st.sampled_from(PEOPLE[2:7]))
     def approve(self, cid: str, approver: Agent) -> None:
         model = self.models[cid]
-        pending = [(o, s.split(":", 1)[1]) for o, s in model.offers.items() if s.startswith("pending")]
+        pending = [
+            (o, s.split(":", 1)[1]) for o, s in model.offers.items() if s.startswith("pending")
+        ]
         if not pending:
             return
         offer_id, approval_id = pending[0]
@@ -350,7 +351,9 @@ class DeskMachine(RuleBasedStateMachine):
     @rule(cid=conversations)
     def escalate(self, cid: str) -> None:
         if not self.models[cid].allows("escalate"):
-            self.expect_refused(cid, lambda: self.desk.escalate(cid, "Needs a refund above my limit."))
+            self.expect_refused(
+                cid, lambda: self.desk.escalate(cid, "Needs a refund above my limit.")
+            )
             return
         outcome = self.desk.escalate(cid, "Needs a refund above my limit.")
         assert outcome.escalation is not None

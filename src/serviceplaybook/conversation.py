@@ -194,3 +194,31 @@ class Conversation:
         return tuple(
             attrs.evolve(p, **changes) if p.offer.id == offer_id else p for p in self.offers
         )
+
+
+_FIELDS = attrs.fields(Conversation)
+_FIELDS_BY_NAME = {field.name: field for field in _FIELDS}
+
+
+def evolve(conversation: Conversation, changes: dict[str, Any]) -> Conversation:
+    """``attrs.evolve`` for the hot path: copy the record, converting and validating only the
+    fields in ``changes`` (the others were validated when the original was built).
+
+    Raises :class:`ValidationError` for an unknown field or a bad value, like the constructor.
+    """
+    unknown = set(changes) - _FIELDS_BY_NAME.keys()
+    if unknown:
+        raise ValidationError(f"Conversation has no field {', '.join(sorted(unknown))}")
+    copy = object.__new__(Conversation)
+    for field in _FIELDS:
+        name = field.name
+        if name in changes:
+            value = changes[name]
+            if field.converter is not None:
+                value = field.converter(value)  # type: ignore[operator]
+            if field.validator is not None:
+                field.validator(copy, field, value)
+        else:
+            value = getattr(conversation, name)
+        object.__setattr__(copy, name, value)
+    return copy

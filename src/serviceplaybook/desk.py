@@ -792,6 +792,32 @@ class ServiceDesk:
         work, _ = self._run(conversation_id, expected_version, body)
         return self._outcome(work)
 
+    # -- events a playbook subclass adds --------------------------------------------------------
+
+    def fire(
+        self,
+        conversation_id: str,
+        event: str,
+        *,
+        actor: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        expected_version: int | None = None,
+    ) -> Outcome:
+        """Apply an event that has no method of its own, typically one a playbook subclass
+        added (``"wait"`` into an ``awaiting_customer`` stage, say), as one unit of work.
+
+        ``data`` reaches the playbook's guards and callbacks as ``event.data`` and is
+        journaled (redacted); ``actor`` defaults to the conversation's agent.
+        """
+        details = dict(data or {})
+
+        def body(work: _Work) -> None:
+            who = actor if actor is not None else work.conversation.agent.id
+            work.fire(work.event(event, who, details), {"data": to_dict(details)})
+
+        work, _ = self._run(conversation_id, expected_version, body)
+        return self._outcome(work)
+
     # -- follow-ups -----------------------------------------------------------------------------
 
     def run_follow_ups(

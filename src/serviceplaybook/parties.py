@@ -68,10 +68,16 @@ def _timezone(instance: object, attribute: attrs.Attribute[Any], value: object) 
         ) from None
 
 
+_NO_CHANNELS: frozenset[Channel] = frozenset()
+
+
 def _channels(value: object) -> frozenset[Channel]:
     if isinstance(value, str) or not hasattr(value, "__iter__"):
         raise ValidationError(f"Customer.opted_out must be a collection of channels, got {value!r}")
-    return frozenset(Channel(item) for item in value)
+    channels = frozenset(Channel(item) for item in value)
+    # Share one empty set: most customers opt out of nothing, and each empty frozenset
+    # would otherwise cost ~200 bytes per conversation.
+    return channels or _NO_CHANNELS
 
 
 def _hidden(value: object) -> str:

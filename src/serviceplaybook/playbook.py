@@ -29,7 +29,7 @@ import attrs
 from transitions import Machine
 
 from serviceplaybook._validate import aware, non_empty, of_type
-from serviceplaybook.conversation import Conversation
+from serviceplaybook.conversation import Conversation, evolve
 from serviceplaybook.errors import ConfigError, IllegalTransition
 from serviceplaybook.parties import Agent, Role
 from serviceplaybook.reasons import Guidance
@@ -401,9 +401,9 @@ class Playbook:
         route = self._route(conversation, event)
         if route.dest is not None:
             changes["stage"] = route.dest
-        updated = attrs.evolve(
-            conversation, version=conversation.version + 1, updated_at=event.at, **changes
-        )
+        changes["version"] = conversation.version + 1
+        changes["updated_at"] = event.at
+        updated = evolve(conversation, changes)
         for callback in route.after:
             result = callback(updated, event)
             if result is not None:
@@ -460,8 +460,14 @@ class Playbook:
             title=cls.__name__,
         )
         source = str(cast(Any, machine.get_combined_graph()).source)
-        # The drawing engine colours the sketch model's current stage; a playbook has none.
-        return "\n".join(line for line in source.splitlines() if "Class " not in line) + "\n"
+        # The engine styles the sketch model's current stage; a playbook has none, so drop
+        # the styling and keep the structure.
+        kept = [
+            line.rstrip()
+            for line in source.splitlines()
+            if not line.strip().startswith(("Class ", "classDef "))
+        ]
+        return "\n".join(kept) + "\n"
 
     # -- guards --------------------------------------------------------------------------------
 

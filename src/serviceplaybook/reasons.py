@@ -20,7 +20,7 @@ _CODE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 
 
 def _snake_case(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, str) or not _CODE.match(value):
+    if not isinstance(value, str) or not _CODE.fullmatch(value):
         raise ValidationError(
             f"{type(instance).__name__}.code must be a snake_case identifier such as "
             f"'customer_is_angry', got {value!r}"

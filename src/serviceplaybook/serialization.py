@@ -35,22 +35,31 @@ SCHEMA_VERSION = 1
 T = TypeVar("T")
 
 
+def _structure_decimal(value: object, _: object) -> Decimal:
+    # Stored amounts are strings; a float here means the data was mangled on the way.
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise ValidationError(
+            f'an amount must be a string such as "12.50" (or an int), got '
+            f"{type(value).__name__} {value!r}; floats cannot hold exact amounts"
+        )
+    return Decimal(value)
+
+
+def _structure_datetime(value: object, _: object) -> datetime:
+    if not isinstance(value, str):
+        raise ValidationError(f"expected an ISO 8601 time string, got {value!r}")
+    return require_aware(datetime.fromisoformat(value), f"time {value!r}")
+
+
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter()
     conv.register_unstructure_hook(Decimal, str)
-    # str-valued enums would otherwise pass through as enum members
-    conv.register_unstructure_hook_func(
-        lambda t: isinstance(t, type) and issubclass(t, enum.Enum), lambda value: value.value
-    )
-    conv.register_structure_hook(Decimal, lambda value, _: Decimal(str(value)))
+    conv.register_structure_hook(Decimal, _structure_decimal)
+    # Registered on StrEnum, which comes before str in every member's MRO: otherwise cattrs'
+    # str pass-through would leave enum members in the output.
+    conv.register_unstructure_hook(enum.StrEnum, lambda value: str(value.value))
     conv.register_unstructure_hook(datetime, lambda value: value.isoformat())
-
-    def structure_datetime(value: object, _: object) -> datetime:
-        if not isinstance(value, str):
-            raise ValidationError(f"expected an ISO 8601 time string, got {value!r}")
-        return require_aware(datetime.fromisoformat(value), f"time {value!r}")
-
-    conv.register_structure_hook(datetime, structure_datetime)
+    conv.register_structure_hook(datetime, _structure_datetime)
     conv.register_unstructure_hook_func(
         lambda t: t == frozenset[Channel],
         lambda value: sorted(channel.value for channel in value),
@@ -73,8 +82,8 @@ def _make_converter() -> cattrs.Converter:
 
     def structure_conversation(data: Mapping[str, Any], _: object) -> Conversation:
         version = data.get("schema_version")
-        if version != SCHEMA_VERSION:
-            if isinstance(version, int) and version > SCHEMA_VERSION:
+        if type(version) is not int or version != SCHEMA_VERSION:
+            if type(version) is int and version > SCHEMA_VERSION:
                 raise SchemaVersionError(
                     f"this conversation was written with schema version {version}, newer than "
                     f"this release understands ({SCHEMA_VERSION}); upgrade serviceplaybook"
@@ -113,10 +122,18 @@ def from_dict(data: Any, cls: type[T]) -> T:
         return converter.structure(data, cls)
     except (SchemaVersionError, ValidationError):
         raise
-    except Exception as error:  # cattrs groups every field's error; report them all
-        details = (
-            "; ".join(cattrs.transform_error(error))
-            if isinstance(error, cattrs.BaseValidationError)
-            else str(error)
-        )
+    except cattrs.BaseValidationError as error:
+        # cattrs groups the errors of every field; report them all, keeping our own messages
+        # (they name the record and the field) rather than a generic one.
+        details = "; ".join(cattrs.transform_error(error, format_exception=_describe))
         raise ValidationError(f"cannot build {cls.__name__} from the data: {details}") from error
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise ValidationError(f"cannot build {cls.__name__} from the data: {error!r}") from error
+
+
+def _describe(error: BaseException, type_: Any) -> str:
+    if isinstance(error, ValidationError):
+        return str(error)
+    if isinstance(error, KeyError):
+        return "required field missing"
+    return f"invalid value for {getattr(type_, '__name__', type_)} ({error})"

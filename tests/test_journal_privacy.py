@@ -1,0 +1,74 @@
+"""Accurate records without leaks: personal data in customer messages never reaches the
+journal or the library's log records, while the conversation keeps the text as given."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from serviceplaybook import Agent, Customer, Issue, Money, Offer, OfferKind, ServiceDesk
+from serviceplaybook.testing import FakeClock
+from test_redaction import card_numbers, digits_of, emails, phone_numbers
+
+PERSONAL = st.one_of(emails(), phone_numbers(), card_numbers())
+SEPARATORS = st.sampled_from([" ", "\n", ", ", ". ", " (", ") "])
+
+
+@st.composite
+def messages_with_personal_data(draw: st.DrawFn) -> tuple[str, list[str]]:
+    data = draw(st.lists(PERSONAL, min_size=1, max_size=4))
+    words = draw(
+        st.lists(st.sampled_from(["my", "card", "is", "call", "me", "on", "mail"]), max_size=3)
+    )
+    parts: list[str] = []
+    for datum in data:
+        parts.extend([*words, draw(SEPARATORS), datum, draw(SEPARATORS)])
+    return "".join(parts), data
+
+
+def leaks(text: str, datum: str) -> bool:
+    if datum in text:
+        return True
+    digits = digits_of(datum)
+    # a phone or card number leaks if its digits survive in order, whatever the grouping
+    return len(digits) >= 7 and digits in re.sub(r"\D", "", text)
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(messages=st.lists(messages_with_personal_data(), min_size=1, max_size=3))
+def test_journal_and_logs_hold_no_recognized_personal_data(
+    messages: list[tuple[str, list[str]]], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.clear()
+    desk = ServiceDesk.in_memory(clock=FakeClock())
+    with caplog.at_level(logging.DEBUG, logger="serviceplaybook"):
+        conversation = desk.open(
+            customer=Customer(id="cust-1", name="Ann Example", email="ann@example.com"),
+            issue=Issue(category="billing", severity="low", summary=messages[0][0]),
+            agent=Agent(id="agent-1"),
+        )
+        cid = conversation.id
+        for text, _ in messages:
+            desk.hear(cid, text)
+        desk.summarize(cid, messages[-1][0])
+        desk.confirm(cid)
+        desk.propose(
+            cid,
+            Offer(kind=OfferKind.CREDIT, value=Money("5", "USD"), description=messages[0][0]),
+        )
+        desk.escalate(cid, f"Customer gave {messages[0][0]}")
+
+    journal = repr([entry.data for entry in desk.history(cid)])
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert caplog.records, "the desk logs its events at DEBUG level"
+    for _, data in messages:
+        for datum in data:
+            assert not leaks(journal, datum), f"{datum!r} reached the journal"
+            assert not leaks(logged, datum), f"{datum!r} reached the logs"
+    # the conversation keeps what the host app gave
+    kept = [m.text for m in desk.get(cid).messages if m.from_customer]
+    assert kept == [text for text, _ in messages]

@@ -1,0 +1,597 @@
+"""Tests for serviceplaybook.serialization: records to JSON-safe dicts and back.
+
+Every record survives ``json.dumps`` (without a ``default=`` hook) and ``json.loads`` and is
+rebuilt equal; amounts keep their exact Decimal, times their offset; a conversation carries
+its schema version; wrong data is refused with an error that names the field.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import strategies as sts
+from serviceplaybook import (
+    Agent,
+    Apology,
+    Approval,
+    Conversation,
+    Customer,
+    EscalationDecision,
+    FollowUp,
+    Grant,
+    Guidance,
+    Handoff,
+    HandoffBrief,
+    Issue,
+    JournalEntry,
+    Message,
+    Money,
+    Offer,
+    PlaybookError,
+    ProposedOffer,
+    Reason,
+    SchemaVersionError,
+    Signals,
+    Stage,
+    ValidationError,
+)
+from serviceplaybook.serialization import SCHEMA_VERSION, from_dict, to_dict
+
+ENUM_LEAK = pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "src bug: to_dict leaves StrEnum members in the output (the enum unstructure hook in "
+        "serialization.py is shadowed by cattrs' str hook, since every Choice is a str)"
+    ),
+)
+
+# name, strategy, whether the record holds an enum (and so trips the enum leak)
+RECORDS: list[tuple[str, st.SearchStrategy[Any], bool]] = [
+    ("Money", sts.money(), False),
+    ("Customer", sts.customers(), True),
+    ("Agent", sts.agents(), True),
+    ("Issue", sts.issues(), True),
+    ("Offer", sts.offers(), True),
+    ("Reason", sts.reasons(), False),
+    ("Guidance", sts.guidance(), False),
+    ("Signals", sts.signals(), False),
+    ("Apology", sts.apologies(), False),
+    ("HandoffBrief", sts.handoff_briefs(), True),
+    ("EscalationDecision", sts.escalation_decisions(), True),
+    ("ProposedOffer", sts.proposed_offers(), True),
+    ("Approval", sts.approvals(), True),
+    ("Grant", sts.grants(), True),
+    ("FollowUp", sts.follow_ups(), True),
+    ("Message", sts.messages(), False),
+    ("Handoff", sts.handoffs(), True),
+    ("Conversation", sts.conversations(), True),
+    ("JournalEntry", sts.journal_entries(), False),
+]
+
+RECORD_PARAMS = [pytest.param(strategy, has_enum, id=name) for name, strategy, has_enum in RECORDS]
+ENUM_RECORDS = [
+    pytest.param(name, id=name, marks=ENUM_LEAK) for name, _, has_enum in RECORDS if has_enum
+]
+
+PLAIN_TYPES = (dict, list, str, int, float, bool, type(None))
+
+NOW = datetime(2024, 5, 17, 9, 30, tzinfo=UTC)
+
+
+def through_json(record: object) -> Any:
+    """``to_dict(record)`` after a trip through JSON text (no ``default=`` hook)."""
+    return json.loads(json.dumps(to_dict(record)))
+
+
+def foreign_objects(
+    data: object, path: str = "$", *, tolerate_str_enums: bool = False
+) -> Iterator[str]:
+    """Paths in ``data`` holding anything but plain JSON types: enum members (even str-valued
+    ones, unless ``tolerate_str_enums``), Decimal and datetime objects, tuples..."""
+    tolerated = tolerate_str_enums and isinstance(data, str) and isinstance(data, enum.Enum)
+    if not tolerated and (
+        type(data) not in PLAIN_TYPES or isinstance(data, enum.Enum | Decimal | datetime)
+    ):
+        yield f"{path}: {type(data).__name__}"
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if type(key) is not str:
+                yield f"{path} key {key!r}: {type(key).__name__}"
+            yield from foreign_objects(
+                value, f"{path}.{key}", tolerate_str_enums=tolerate_str_enums
+            )
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from foreign_objects(
+                value, f"{path}[{index}]", tolerate_str_enums=tolerate_str_enums
+            )
+
+
+def money_in(record: object) -> Iterator[Money]:
+    """Every Money nested anywhere in ``record``."""
+    if isinstance(record, Money):
+        yield record
+    elif attrs.has(type(record)):
+        for field in attrs.fields(type(record)):
+            yield from money_in(getattr(record, field.name))
+    elif isinstance(record, tuple | list):
+        for item in record:
+            yield from money_in(item)
+
+
+def datetimes_in(record: object) -> Iterator[datetime]:
+    """Every datetime nested anywhere in ``record``, in field order."""
+    if isinstance(record, datetime):
+        yield record
+    elif attrs.has(type(record)) and not isinstance(record, Money):
+        for field in attrs.fields(type(record)):
+            yield from datetimes_in(getattr(record, field.name))
+    elif isinstance(record, tuple | list):
+        for item in record:
+            yield from datetimes_in(item)
+
+
+def minimal_conversation(**changes: Any) -> Conversation:
+    conversation = Conversation(
+        id="conv-1",
+        stage=Stage.LISTENING,
+        customer=Customer(id="cust-1", name="Ada"),
+        issue=Issue(category="billing", severity="medium", summary="charged twice"),
+        agent=Agent(id="agent-1", role="agent"),
+        channel="chat",
+        opened_at=NOW,
+        updated_at=NOW,
+    )
+    return attrs.evolve(conversation, **changes)
+
+
+def _samples() -> dict[str, object]:
+    money = Money("25.00", "EUR")
+    offer = Offer(kind="partial_refund", value=money, description="half back", id="offer-1")
+    reason = Reason(code="offers_declined", text="Two offers were declined.")
+    brief = HandoffBrief(summary="charged twice", tried=["refund"], offers_declined=[offer])
+    agent = Agent(id="agent-1", role="agent")
+    supervisor = Agent(id="sup-1", name="Grace", role="supervisor")
+    proposed = ProposedOffer(
+        offer=offer, status="declined", proposed_by="agent-1", proposed_at=NOW, decided_at=NOW
+    )
+    approval = Approval(
+        id="approval-1",
+        offer_id="offer-1",
+        requested_by="agent-1",
+        approver_role="supervisor",
+        requested_at=NOW,
+    )
+    decision = EscalationDecision(
+        to="supervisor", from_role="agent", urgency="high", reasons=[reason], brief=brief
+    )
+    follow_up = FollowUp(
+        id="f-1",
+        key="conv-1:follow-up:1",
+        conversation_id="conv-1",
+        customer_id="cust-1",
+        channel="phone",
+        due_at=NOW,
+    )
+    message = Message(author="customer", text="I was charged twice", at=NOW)
+    handoff = Handoff(from_agent=agent, to_agent=supervisor, at=NOW, brief=brief)
+    apology = Apology(text="I'm sorry.", reasons=[reason], by="agent-1", at=NOW)
+    signals = Signals(sentiment=-0.5, anger=0.75, wants_manager=True)
+    return {
+        "Money": money,
+        "Customer": Customer(id="cust-1", name="Ada", opted_out=["sms"]),
+        "Agent": agent,
+        "Issue": Issue(category="billing", severity="high", summary="s", order_value=money),
+        "Offer": offer,
+        "Reason": reason,
+        "Guidance": Guidance(code="acknowledge_feelings", text="Acknowledge it."),
+        "Signals": signals,
+        "Apology": apology,
+        "HandoffBrief": brief,
+        "EscalationDecision": decision,
+        "ProposedOffer": proposed,
+        "Approval": approval,
+        "Grant": Grant(
+            key="k",
+            customer_id="cust-1",
+            conversation_id="conv-1",
+            offer=offer,
+            granted_by="agent-1",
+            at=NOW,
+        ),
+        "FollowUp": follow_up,
+        "Message": message,
+        "Handoff": handoff,
+        "Conversation": minimal_conversation(
+            agent=supervisor,
+            messages=[message],
+            signals=[signals],
+            apologies=[apology],
+            offers=[proposed],
+            approvals=[approval],
+            escalations=[decision],
+            handoffs=[handoff],
+            follow_ups=[follow_up],
+        ),
+        "JournalEntry": JournalEntry(
+            conversation_id="conv-1",
+            seq=1,
+            at=NOW,
+            kind="open",
+            actor="agent-1",
+            stage="greeting",
+            data={"channel": "chat"},
+        ),
+    }
+
+
+SAMPLES = _samples()
+
+
+# -- round trips -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("strategy", "has_enum"), RECORD_PARAMS)
+@given(data=st.data())
+def test_round_trip_through_json(
+    strategy: st.SearchStrategy[Any], has_enum: bool, data: st.DataObject
+) -> None:
+    """Every record survives JSON text and is rebuilt equal, with exact amounts and times that
+    keep their offset; the dict holds only plain JSON types.
+
+    Records holding an enum tolerate str-valued enum members in the dict (a known bug, shown
+    by ``test_no_enum_member_is_left_in_the_dict`` on fixed examples, which keeps this run
+    green: a failing hypothesis test crashes pytest in this environment, see the report).
+    """
+    record = data.draw(strategy)
+    plain = to_dict(record)
+    assert list(foreign_objects(plain, tolerate_str_enums=has_enum)) == []
+    text = json.dumps(plain)  # no default= hook: the dict is JSON-safe
+    rebuilt = from_dict(json.loads(text), type(record))
+    assert type(rebuilt) is type(record)
+    assert rebuilt == record
+    # deterministic: the rebuilt record serializes to the same text
+    assert json.dumps(to_dict(rebuilt)) == text
+
+    before, after = list(money_in(record)), list(money_in(rebuilt))
+    assert [m.amount.as_tuple() for m in after] == [m.amount.as_tuple() for m in before]
+    assert [m.currency for m in after] == [m.currency for m in before]
+
+    for old, new in zip(datetimes_in(record), datetimes_in(rebuilt), strict=True):
+        assert new.utcoffset() == old.utcoffset()
+        assert new.astimezone(UTC) == old.astimezone(UTC)
+        assert new.replace(tzinfo=None) == old.replace(tzinfo=None)
+
+    if isinstance(record, Conversation):
+        assert plain["schema_version"] == SCHEMA_VERSION
+        assert type(plain["schema_version"]) is int
+    else:
+        assert "schema_version" not in plain
+
+
+@pytest.mark.parametrize("name", ENUM_RECORDS)
+def test_no_enum_member_is_left_in_the_dict(name: str) -> None:
+    record = SAMPLES[name]
+    assert list(foreign_objects(to_dict(record))) == []
+
+
+def test_samples_cover_every_record() -> None:
+    assert set(SAMPLES) == {name for name, _, _ in RECORDS}
+    for name, record in SAMPLES.items():
+        assert type(record).__name__ == name
+        assert from_dict(through_json(record), type(record)) == record
+
+
+def test_plain_types_check_sees_str_enum_members() -> None:
+    """The check must catch str-valued enum members, although they are str (and JSON-safe)."""
+    leaked = {"role": Agent(id="a").role, "at": [NOW], "amount": Decimal("1.00")}
+    assert list(foreign_objects(leaked)) == [
+        "$.role: Role",
+        "$.at[0]: datetime",
+        "$.amount: Decimal",
+    ]
+    assert list(foreign_objects(leaked, tolerate_str_enums=True)) == [
+        "$.at[0]: datetime",
+        "$.amount: Decimal",
+    ]
+
+
+@ENUM_LEAK
+def test_enums_are_written_as_their_plain_values() -> None:
+    data = to_dict(Agent(id="agent-1", role="supervisor"))
+    assert type(data["role"]) is str
+    assert data["role"] == "supervisor"
+
+
+@given(sts.money())
+def test_money_keeps_its_exact_decimal(amount: Money) -> None:
+    data = through_json(amount)
+    assert data == {"amount": str(amount.amount), "currency": amount.currency}
+    rebuilt = from_dict(data, Money)
+    assert rebuilt.amount.as_tuple() == amount.amount.as_tuple()
+    assert rebuilt.currency == amount.currency
+
+
+@pytest.mark.parametrize(
+    ("text", "currency"),
+    [("10.50", "USD"), ("0.00", "EUR"), ("-3", "JPY"), ("1.234", "KWD"), ("0.0001", "CLF")],
+)
+def test_money_amount_is_written_as_an_exact_string(text: str, currency: str) -> None:
+    data = to_dict(Money(text, currency))
+    assert data["amount"] == text
+    assert from_dict(data, Money).amount.as_tuple() == Decimal(text).as_tuple()
+
+
+@given(sts.messages())
+def test_times_are_iso_8601_strings_with_their_offset(message: Message) -> None:
+    data = to_dict(message)
+    assert isinstance(data["at"], str)
+    assert datetime.fromisoformat(data["at"]) == message.at
+    assert datetime.fromisoformat(data["at"]).utcoffset() == message.at.utcoffset()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "limitation: a zoneinfo time inside a DST fold is written with its offset only, and "
+        "Python (PEP 495) never finds such a time equal to one in another tzinfo, so the "
+        "rebuilt record is not == to the original although it names the same instant"
+    ),
+)
+def test_round_trip_of_a_time_in_a_dst_fold() -> None:
+    ambiguous = datetime(2023, 10, 29, 2, 30, tzinfo=ZoneInfo("Europe/Berlin"))
+    message = Message(author="customer", text="hello", at=ambiguous)
+    assert from_dict(through_json(message), Message) == message
+
+
+def test_custom_stage_survives_the_round_trip() -> None:
+    conversation = minimal_conversation(stage="awaiting_parts")
+    rebuilt = from_dict(through_json(conversation), Conversation)
+    assert rebuilt.stage == "awaiting_parts"
+    assert rebuilt == conversation
+
+
+def test_known_stage_comes_back_as_a_stage_member() -> None:
+    rebuilt = from_dict(through_json(minimal_conversation(stage="resolving")), Conversation)
+    assert rebuilt.stage is Stage.RESOLVING
+
+
+# -- schema version ------------------------------------------------------------------------
+
+
+def test_schema_version_is_only_on_the_conversation() -> None:
+    assert "schema_version" not in to_dict(Agent(id="a"))
+    assert "schema_version" not in to_dict(minimal_conversation())["agent"]
+
+
+@given(newer=st.integers(SCHEMA_VERSION + 1, 10**6))
+def test_newer_schema_version_is_refused(newer: int) -> None:
+    data = through_json(minimal_conversation())
+    data["schema_version"] = newer
+    with pytest.raises(SchemaVersionError, match=rf"schema version {newer}\b") as raised:
+        from_dict(data, Conversation)
+    assert isinstance(raised.value, PlaybookError)
+
+
+def test_missing_schema_version_is_refused() -> None:
+    data = through_json(minimal_conversation())
+    del data["schema_version"]
+    with pytest.raises(SchemaVersionError, match="schema_version"):
+        from_dict(data, Conversation)
+
+
+@pytest.mark.parametrize("version", [0, -1, None, "1", [1], {"v": 1}])
+def test_unknown_schema_version_is_refused(version: object) -> None:
+    data = through_json(minimal_conversation())
+    data["schema_version"] = version
+    with pytest.raises(SchemaVersionError, match="schema_version"):
+        from_dict(data, Conversation)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "src bug: serialization.py compares `version != SCHEMA_VERSION`, so True and 1.0 "
+        "(== 1 in Python) pass as schema version 1"
+    ),
+)
+@pytest.mark.parametrize("version", [True, 1.0])
+def test_schema_version_must_be_the_int(version: object) -> None:
+    data = through_json(minimal_conversation())
+    data["schema_version"] = version
+    with pytest.raises(SchemaVersionError):
+        from_dict(data, Conversation)
+
+
+# -- wrong data ------------------------------------------------------------------------------
+
+
+def _message_data(**changes: Any) -> dict[str, Any]:
+    data = through_json(Message(author="customer", text="hi", at=NOW))
+    data.update(changes)
+    return data
+
+
+def _conversation_data(path: tuple[str, ...], value: object) -> dict[str, Any]:
+    data = through_json(minimal_conversation())
+    target = data
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return data
+
+
+def names_field(message: str, field: str) -> bool:
+    """True when ``message`` refers to ``field`` as a field (``$.field``, ``Record.field``,
+    ``$.parent.field``), not just as a word ("invalid value" does not name ``value``)."""
+    return re.search(rf"\.{re.escape(field)}\b", message) is not None
+
+
+def test_names_field() -> None:
+    assert names_field("cannot build Agent: invalid value for type @ $.role", "role")
+    assert names_field("Customer.timezone 'x' is not a known IANA time zone", "timezone")
+    assert names_field("expected Role @ $.agent.role", "agent.role")
+    assert not names_field("cannot build Offer from the data: invalid value @ $", "value")
+
+
+WRONG_FIELDS = [
+    pytest.param(_message_data(at="2024-05-17T09:30:00"), Message, "at", id="naive-time"),
+    pytest.param(_message_data(at="yesterday"), Message, "at", id="not-a-time"),
+    pytest.param(_message_data(at=1715938200), Message, "at", id="epoch-number-time"),
+    pytest.param(
+        {k: v for k, v in _message_data().items() if k != "at"}, Message, "at", id="missing"
+    ),
+    pytest.param({"id": "a", "role": "escalated"}, Agent, "role", id="stage-value-as-role"),
+    pytest.param({"id": "a", "role": "boss"}, Agent, "role", id="unknown-role"),
+    pytest.param(
+        {"category": "c", "severity": "urgent", "summary": "s"}, Issue, "severity", id="severity"
+    ),
+    pytest.param(
+        _conversation_data(("opened_at",), "2024-05-17T09:30:00"),
+        Conversation,
+        "opened_at",
+        id="conversation-naive-time",
+    ),
+    pytest.param(
+        _conversation_data(("agent", "role"), "resolving"),
+        Conversation,
+        "agent.role",
+        id="conversation-agent-role",
+    ),
+    pytest.param(
+        _conversation_data(("messages",), [_message_data(at="2024-05-17T09:30:00")]),
+        Conversation,
+        "messages",
+        id="conversation-message-naive-time",
+    ),
+    pytest.param({"amount": "12.5O", "currency": "USD"}, Money, "amount", id="amount-not-a-number"),
+]
+
+
+@pytest.mark.parametrize(("data", "cls", "field"), WRONG_FIELDS)
+def test_wrong_field_is_refused_naming_the_field(data: Any, cls: type, field: str) -> None:
+    with pytest.raises(ValidationError) as raised:
+        from_dict(data, cls)
+    assert names_field(str(raised.value), field)
+    assert cls.__name__ in str(raised.value)
+
+
+FIELD_LOST = pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "src bug: from_dict reports an error raised by a record's own validator as "
+        "'invalid value @ $' (cattrs.transform_error's default format), dropping the "
+        "ValidationError's message and with it the field's name"
+    ),
+)
+ACCEPTED = pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "src bug: the Decimal structure hook in serialization.py is Decimal(str(value)), so a "
+        "float amount in the data is accepted although Money refuses floats"
+    ),
+)
+
+VALIDATOR_FIELDS = [
+    pytest.param(
+        {"amount": 10.5, "currency": "USD"}, Money, "amount", id="float-amount", marks=ACCEPTED
+    ),
+    pytest.param(
+        {
+            "category": "c",
+            "severity": "low",
+            "summary": "s",
+            "order_value": {"amount": 0.1, "currency": "USD"},
+        },
+        Issue,
+        "amount",
+        id="nested-float-amount",
+        marks=ACCEPTED,
+    ),
+    pytest.param(
+        {"id": "c", "timezone": "Mars/Olympus_Mons"},
+        Customer,
+        "timezone",
+        id="timezone",
+        marks=FIELD_LOST,
+    ),
+    pytest.param(
+        {"sentiment": 2.0}, Signals, "sentiment", id="sentiment-out-of-range", marks=FIELD_LOST
+    ),
+    pytest.param(
+        {"amount": "1.234", "currency": "USD"},
+        Money,
+        "amount",
+        id="too-many-places",
+        marks=FIELD_LOST,
+    ),
+    pytest.param(
+        {"kind": "refund", "id": "offer-1"},
+        Offer,
+        "value",
+        id="refund-without-value",
+        marks=FIELD_LOST,
+    ),
+    pytest.param(
+        _conversation_data(("version",), -1),
+        Conversation,
+        "version",
+        id="negative-version",
+        marks=FIELD_LOST,
+    ),
+]
+
+
+@pytest.mark.parametrize(("data", "cls", "field"), VALIDATOR_FIELDS)
+def test_record_validators_errors_name_the_field(data: Any, cls: type, field: str) -> None:
+    with pytest.raises(ValidationError) as raised:
+        from_dict(data, cls)
+    assert names_field(str(raised.value), field)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "src bug: cattrs' default bool hook is bool(value), so from_dict turns the string "
+        "'false' into True (any non-empty string is True) instead of refusing it"
+    ),
+)
+def test_bool_field_refuses_a_string() -> None:
+    with pytest.raises(ValidationError, match="abusive"):
+        from_dict({"abusive": "false"}, Signals)
+
+
+def test_record_validators_errors_are_still_validation_errors() -> None:
+    """Even where the field name is lost, the error is a ValidationError, not cattrs'."""
+    for data, cls in [
+        ({"id": "c", "timezone": "Mars/Olympus_Mons"}, Customer),
+        ({"id": "customer"}, Agent),
+        ({"kind": "credit", "id": "offer-1"}, Offer),
+        ({"amount": "1.234", "currency": "USD"}, Money),
+    ]:
+        with pytest.raises(ValidationError, match=f"cannot build {cls.__name__}"):
+            from_dict(data, cls)
+
+
+@pytest.mark.parametrize("data", ["text", None, 3, ["a"]])
+def test_non_mapping_data_is_a_validation_error(data: object) -> None:
+    with pytest.raises(ValidationError):
+        from_dict(data, Message)
+
+
+@pytest.mark.parametrize("data", ["text", None, ["a"]])
+def test_non_mapping_conversation_data_is_refused(data: object) -> None:
+    with pytest.raises((ValidationError, SchemaVersionError)):
+        from_dict(data, Conversation)
