@@ -39,15 +39,6 @@ class WaitingPlaybook(Playbook):
         Transition(event="escalate", source="awaiting_customer", dest=Stage.ESCALATED),
         Transition(event="terminate", source="awaiting_customer", dest=Stage.TERMINATED),
     )
-    stage_guidance_texts = {
-        **Playbook.stage_guidance_texts,
-        "awaiting_customer": (
-            Guidance(
-                code="say_when_you_will_check_back",
-                text="Tell the customer what you need from them and when you will check back.",
-            ),
-        ),
-    }
 
     def asks_something(self, conversation: Conversation, event: Event) -> bool:
         return bool(str(event.data.get("question", "")).strip())
@@ -55,6 +46,16 @@ class WaitingPlaybook(Playbook):
     def record_question(self, conversation: Conversation, event: Event) -> Conversation:
         question = Message(author=event.actor, text=event.data["question"], at=event.at)
         return attrs.evolve(conversation, messages=(*conversation.messages, question))
+
+    def stage_guidance(self, conversation: Conversation) -> tuple[Guidance, ...]:
+        if conversation.stage == "awaiting_customer":
+            return (
+                Guidance(
+                    code="say_when_you_will_check_back",
+                    text="Tell the customer what you need from them and when you'll check back.",
+                ),
+            )
+        return super().stage_guidance(conversation)
 
 
 desk = ServiceDesk.in_memory(playbook=WaitingPlaybook())

@@ -33,9 +33,12 @@ def messages_with_personal_data(draw: st.DrawFn) -> tuple[str, list[str]]:
 def leaks(text: str, datum: str) -> bool:
     if datum in text:
         return True
+    if "@" in datum:
+        return False  # an email's digits alone are not the email
     digits = digits_of(datum)
-    # a phone or card number leaks if its digits survive in order, whatever the grouping
-    return len(digits) >= 7 and digits in re.sub(r"\D", "", text)
+    # a phone or card number leaks if its digits survive together, whatever the grouping
+    runs = (re.sub(r"\D", "", run) for run in re.findall(r"[\d][\d \t().+-]*", text))
+    return len(digits) >= 7 and any(digits in run for run in runs)
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])

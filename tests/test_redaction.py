@@ -227,6 +227,7 @@ def test_no_recognized_datum_survives_in_running_text(
     [
         ("card 4111 1111 1111 1111 please", "card [card] please"),
         ("card 4111-1111-1111-1111", "card [card]"),
+        ("visa 4222-2222-2222-2", "visa [card]"),
         ("card 4111111111111111.", "card [card]."),
         ("amex 3782 822463 10005", "amex [card]"),
         ("4111 1111 1111 1111 123 (the code on the back)", "[card] 123 (the code on the back)"),
@@ -287,6 +288,7 @@ def test_luhn_invalid_numbers_are_not_reported_as_cards(number: str, shift: int)
         "room 1234, floor 3",
         "invoice 2024-000123",
         "1 2 3 4 5",
+        "items 12 15 18 20 22 25 30 31 44 and 1 2 3 4 5 6 7 8 9 10 11 12 13 14",
         "@support please help",
         "root@localhost",
         "4111 1111 1111 1112",

@@ -34,7 +34,16 @@ class Ranked(Choice):
 
     def _ranks(self, other: object) -> tuple[int, int] | None:
         if not isinstance(other, type(self)):
-            return None
+            if not isinstance(other, str) or isinstance(other, enum.Enum):
+                return None
+            # A plain value such as "manager" compares by rank too, never alphabetically.
+            try:
+                other = type(self)(other)
+            except ValidationError:
+                raise TypeError(
+                    f"cannot order {self.value!r} and {other!r}: {other!r} is not a "
+                    f"{type(self).__name__}"
+                ) from None
         mine, theirs = self._rank(), other._rank()
         if mine is None or theirs is None:
             raise TypeError(

@@ -76,7 +76,7 @@ class FollowUpPolicy:
             Severity.CRITICAL: timedelta(days=1),
         }
     )
-    call_from: Severity = Severity.HIGH
+    call_from: Severity = attrs.field(default=Severity.HIGH, converter=Severity)
 
     def plan(self, conversation: Conversation) -> FollowUp | None:
         """The follow-up for a just-resolved conversation, or ``None`` when there is none."""

@@ -6,7 +6,7 @@ your own storage; ``serviceplaybook.adapters`` has the ready ones.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
@@ -26,8 +26,18 @@ __all__ = [
     "Storage",
 ]
 
-Clock = Callable[[], datetime]
-"""A zero-argument callable returning the current time, timezone-aware."""
+
+@runtime_checkable
+class Clock(Protocol):
+    """A zero-argument callable returning the current time, timezone-aware.
+
+    Any function fits, e.g. ``lambda: datetime.now(timezone.utc)``;
+    :class:`serviceplaybook.testing.FakeClock` is one you move by hand.
+    """
+
+    def __call__(self) -> datetime:
+        """The current time, timezone-aware."""
+        ...
 
 
 @runtime_checkable

@@ -4,8 +4,9 @@ A conversation keeps the customer's messages as they were written. Everything th
 conversation for the journal or for a log record passes through a :class:`Redactor` first, which
 replaces what it recognizes with a marker naming the kind of datum:
 
-* payment card numbers (``[card]``): 13 to 19 digits, contiguous or grouped by single spaces or
-  hyphens, and only when the digits pass the Luhn check;
+* payment card numbers (``[card]``): 13 to 19 digits, contiguous or in groups of 4 to 6 digits
+  (the last one possibly shorter) separated by single spaces or hyphens, and only when the
+  digits pass the Luhn check;
 * email addresses (``[email]``): ``local@domain.tld`` with dots and plus-addressing in the local
   part and subdomains in the domain, in any letter case;
 * phone numbers (``[phone]``):
@@ -79,11 +80,13 @@ def _validate_check(
 class Redaction:
     """One rule of a :class:`Redactor`: what to look for and what to put in its place.
 
-    Every match of ``pattern`` is replaced by ``replacement``. When ``check`` is given, a match is
-    replaced only if ``check(matched_text)`` is true. When the check rejects a match, the
-    redactor first tries the shorter matches of the pattern that start at the same place and end
-    at a word boundary (longest first), then looks again one character further on. So a card
-    number directly followed by its security code (``4111 1111 1111 1111 123``) is still found.
+    Every non-empty match of ``pattern`` is replaced by ``replacement``. When ``check`` is
+    given, a match is replaced only if ``check(matched_text)`` is true. When the check rejects a
+    match, the redactor first tries the shorter matches of the pattern that start at the same
+    place and end at a word boundary (right after a letter or digit, before anything else),
+    longest first, and then searches again from one character further on. So a card number
+    followed by its security code (``4111 1111 1111 1111 123``) is still found, and so is one
+    preceded by another number (``ticket 12 4111 1111 1111 1111``).
 
     Attributes:
         kind: what the rule recognizes, for example ``"email"``.
@@ -167,18 +170,23 @@ def _has_digit_count(low: int, high: int) -> Callable[[str], bool]:
     return check
 
 
-# Cards: 13-19 digits with optional single spaces or hyphens between them. Not inside a longer
-# number; not right after a "+", an international calling code or a "(0)" trunk prefix (that is
-# a phone number); not directly before or after an "@" (that is part of an email address).
+# Cards: 13 to 19 digits, either contiguous or in groups of 4 to 6 digits separated by single
+# spaces or hyphens, the last group possibly shorter ("4111 1111 1111 1111", "3782 822463 10005",
+# "4222-2222-2222-2"). Not inside a longer number; not right after a "+", an international
+# calling code or a "(0)" trunk prefix (that is a phone number); not directly before or after
+# an "@" (that is part of an email address).
 _CARD = re.compile(
     r"(?<![\d+@])(?<!\+\d[ .(-])(?<!\+\d\d[ .(-])(?<!\+\d\d\d[ .(-])(?<!\(0\)[ .-])"
-    r"\d(?:[ -]?\d){12,18}"
+    r"(?:\d{13,19}|(?:\d{4,6}[ -]){1,4}\d{1,6})"
     r"(?![\d@])"
 )
 
+# Email: a local part of up to 64 characters (letters, digits, dots, "_%+-"), then a domain of
+# dot-separated labels ending in a top-level domain of letters. The length limits keep the
+# search linear on long runs of such characters.
 _EMAIL = re.compile(
-    r"[a-z0-9_%+-]+(?:\.[a-z0-9_%+-]+)*"
-    r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}",
+    r"[a-z0-9_%+-][a-z0-9_%+.-]{0,63}"
+    r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.){1,126}[a-z]{2,63}",
     re.IGNORECASE,
 )
 
@@ -186,7 +194,7 @@ _EMAIL = re.compile(
 # in parentheses, with or without a separator around it: "+1 (555) 123-4567", "+44 (0)20 7946".
 _PHONE_INTERNATIONAL = re.compile(
     r"(?<![\w+])\+\d{1,15}"
-    r"(?:[ .-]?\(\d{1,15}\)?|(?:[ .-]|(?<=\)))\d{1,15}){0,14}"
+    r"(?:[ .-]?\(\d{1,15}\)?|(?:[ .-]|(?<=\)))\d{1,15}){0,9}"
     r"(?!\d)"
 )
 
@@ -196,7 +204,7 @@ _PHONE_NORTH_AMERICA = re.compile(
 )
 
 # National: starts with 0, 9-11 digits, contiguous or grouped by spaces or hyphens.
-_PHONE_NATIONAL = re.compile(r"(?<![\w+])0\d{1,10}(?:[ -]\d{1,10}){0,10}(?!\d)(?!\.\d)")
+_PHONE_NATIONAL = re.compile(r"(?<![\w+])0\d{1,10}(?:[ -]\d{1,10}){0,5}(?!\d)(?!\.\d)")
 
 _DEFAULT_REDACTIONS: tuple[Redaction, ...] = (
     Redaction(kind="card", pattern=_CARD, replacement="[card]", check=_is_card_number),

@@ -45,6 +45,18 @@ def _structure_decimal(value: object, _: object) -> Decimal:
     return Decimal(value)
 
 
+def _strict(kind: type[Any]) -> Any:
+    # cattrs' default hooks coerce (bool("false") is True, int(3.7) is 3): never guess.
+    accepted: tuple[type, ...] = (int, float) if kind is float else (kind,)
+
+    def structure(value: object, _: object) -> Any:
+        if isinstance(value, accepted) and (kind is bool or not isinstance(value, bool)):
+            return value
+        raise ValidationError(f"expected {kind.__name__}, got {type(value).__name__} {value!r}")
+
+    return structure
+
+
 def _structure_datetime(value: object, _: object) -> datetime:
     if not isinstance(value, str):
         raise ValidationError(f"expected an ISO 8601 time string, got {value!r}")
@@ -58,6 +70,9 @@ def _make_converter() -> cattrs.Converter:
     # Registered on StrEnum, which comes before str in every member's MRO: otherwise cattrs'
     # str pass-through would leave enum members in the output.
     conv.register_unstructure_hook(enum.StrEnum, lambda value: str(value.value))
+    conv.register_structure_hook(enum.StrEnum, lambda value, kind: kind(value))
+    for primitive in (bool, int, float, str):
+        conv.register_structure_hook(primitive, _strict(primitive))
     conv.register_unstructure_hook(datetime, lambda value: value.isoformat())
     conv.register_structure_hook(datetime, _structure_datetime)
     conv.register_unstructure_hook_func(
