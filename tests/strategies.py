@@ -596,3 +596,27 @@ def journal_entries() -> st.SearchStrategy[JournalEntry]:
         stage=st.sampled_from([stage.value for stage in Stage]) | codes(),
         data=st.dictionaries(small_text(max_size=8), json_values(), max_size=3),
     )
+
+
+# Every record type with its strategy, for suites that check a property of all of them.
+ALL_RECORDS: list[tuple[str, st.SearchStrategy[Any]]] = [
+    ("Money", money()),
+    ("Customer", customers()),
+    ("Agent", agents()),
+    ("Issue", issues()),
+    ("Offer", offers()),
+    ("Reason", reasons()),
+    ("Guidance", guidance()),
+    ("Signals", signals()),
+    ("Apology", apologies()),
+    ("HandoffBrief", handoff_briefs()),
+    ("EscalationDecision", escalation_decisions()),
+    ("ProposedOffer", proposed_offers()),
+    ("Approval", approvals()),
+    ("Grant", grants()),
+    ("FollowUp", follow_ups()),
+    ("Message", messages()),
+    ("Handoff", handoffs()),
+    ("Conversation", conversations()),
+    ("JournalEntry", journal_entries()),
+]

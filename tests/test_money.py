@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from serviceplaybook.errors import CurrencyMismatch, ValidationError
 from serviceplaybook.money import CURRENCY_MINOR_UNITS, Money
+from strategies import money
 
 CODES = sorted(CURRENCY_MINOR_UNITS)
 
@@ -25,37 +26,16 @@ MAX_MINOR = 10**15
 currencies = st.sampled_from(CODES)
 
 
-def money_strategy(currency: str | None = None) -> st.SearchStrategy[Money]:
-    """Valid Money: a currency from the table (or ``currency``) and an amount with exactly
-    that currency's number of places, built as a Decimal, a string or (when whole) an int."""
-    currency_st = currencies if currency is None else st.just(currency)
-
-    @st.composite
-    def build(draw: st.DrawFn) -> Money:
-        code = draw(currency_st)
-        places = CURRENCY_MINOR_UNITS[code.upper()]
-        minor = draw(st.integers(-MAX_MINOR, MAX_MINOR))
-        amount = Decimal(minor).scaleb(-places)
-        form = draw(st.sampled_from(["decimal", "str", "int"]))
-        if form == "str":
-            return Money(str(amount), code)
-        if form == "int" and minor % 10**places == 0:
-            return Money(minor // 10**places, code)
-        return Money(amount, code)
-
-    return build()
-
-
 @st.composite
 def same_currency(draw: st.DrawFn, n: int) -> tuple[Money, ...]:
     code = draw(currencies)
-    return tuple(draw(money_strategy(code)) for _ in range(n))
+    return tuple(draw(money(code)) for _ in range(n))
 
 
 @st.composite
 def two_currencies(draw: st.DrawFn) -> tuple[Money, Money]:
     left, right = draw(st.lists(currencies, min_size=2, max_size=2, unique=True))
-    return draw(money_strategy(left)), draw(money_strategy(right))
+    return draw(money(left)), draw(money(right))
 
 
 # -- the currency table --------------------------------------------------------------------
@@ -223,7 +203,7 @@ def test_trailing_zero_example() -> None:
     assert str(Money("10.0", "JPY").amount) == "10"
 
 
-@given(money_strategy())
+@given(money())
 def test_amount_is_always_at_the_minor_unit(money: Money) -> None:
     assert money.amount.as_tuple().exponent == -CURRENCY_MINOR_UNITS[money.currency]
 
@@ -343,7 +323,7 @@ def test_subtraction_undoes_addition(pair: tuple[Money, ...]) -> None:
     assert a - a == Money.zero(a.currency)
 
 
-@given(money_strategy())
+@given(money())
 def test_negation_and_abs(money: Money) -> None:
     negated = -money
     assert -negated == money
@@ -358,7 +338,7 @@ def test_negating_zero_gives_a_positive_zero() -> None:
     assert str(-Money.zero("USD")) == "0.00 USD"
 
 
-@given(st.lists(money_strategy("CHF"), max_size=10))
+@given(st.lists(money("CHF"), max_size=10))
 def test_sum_matches_decimal_sum(amounts: list[Money]) -> None:
     total = sum(amounts, Money.zero("CHF"))
     assert total.amount == sum((m.amount for m in amounts), Decimal(0))
@@ -397,7 +377,7 @@ factors = st.integers(-1000, 1000) | st.decimals(
 )
 
 
-@given(money_strategy(), factors)
+@given(money(), factors)
 def test_multiplication_rounds_half_even_to_the_minor_unit(
     money: Money, factor: int | Decimal
 ) -> None:
@@ -408,7 +388,7 @@ def test_multiplication_rounds_half_even_to_the_minor_unit(
     assert factor * money == product
 
 
-@given(money_strategy(), st.integers(-(10**6), 10**6))
+@given(money(), st.integers(-(10**6), 10**6))
 def test_multiplication_by_an_int_is_exact(money: Money, factor: int) -> None:
     assert (money * factor).amount == money.amount * factor
 
@@ -470,7 +450,7 @@ def test_zero(code: str) -> None:
     assert zero.currency == code
 
 
-@given(money_strategy())
+@given(money())
 def test_is_zero_and_is_negative(money: Money) -> None:
     assert money.is_zero == (money.amount == 0)
     assert money.is_negative == (money.amount < 0)
@@ -484,7 +464,7 @@ def test_minor_units_round_trip(code: str, minor: int) -> None:
     assert money.amount == Fraction(minor, 10 ** CURRENCY_MINOR_UNITS[code])
 
 
-@given(money_strategy())
+@given(money())
 def test_from_minor_units_inverts_minor_units(money: Money) -> None:
     again = Money.from_minor_units(money.minor_units, money.currency)
     assert again == money
@@ -513,7 +493,7 @@ def test_from_minor_units_refuses_unknown_currency_and_huge_values() -> None:
         Money.from_minor_units(10**40, "USD")
 
 
-@given(money_strategy())
+@given(money())
 def test_json_round_trip_is_exact(money: Money) -> None:
     text = json.dumps({"amount": str(money.amount), "currency": money.currency})
     data = json.loads(text)
@@ -523,7 +503,7 @@ def test_json_round_trip_is_exact(money: Money) -> None:
     assert again.amount.as_tuple() == money.amount.as_tuple()
 
 
-@given(money_strategy())
+@given(money())
 def test_repr_evaluates_back(money: Money) -> None:
     assert eval(repr(money), {"Money": Money}) == money
 

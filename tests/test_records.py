@@ -761,30 +761,7 @@ def test_any_conversation_repr_hides_personal_data(
 
 # -- frozen records ----------------------------------------------------------------------------
 
-FROZEN = [
-    pytest.param(strategy, id=name)
-    for name, strategy in [
-        ("Money", sts.money()),
-        ("Customer", sts.customers()),
-        ("Agent", sts.agents()),
-        ("Issue", sts.issues()),
-        ("Offer", sts.offers()),
-        ("Reason", sts.reasons()),
-        ("Guidance", sts.guidance()),
-        ("Signals", sts.signals()),
-        ("Apology", sts.apologies()),
-        ("HandoffBrief", sts.handoff_briefs()),
-        ("EscalationDecision", sts.escalation_decisions()),
-        ("ProposedOffer", sts.proposed_offers()),
-        ("Approval", sts.approvals()),
-        ("Grant", sts.grants()),
-        ("FollowUp", sts.follow_ups()),
-        ("Message", sts.messages()),
-        ("Handoff", sts.handoffs()),
-        ("Conversation", sts.conversations()),
-        ("JournalEntry", sts.journal_entries()),
-    ]
-]
+FROZEN = [pytest.param(strategy, id=name) for name, strategy in sts.ALL_RECORDS]
 
 
 @pytest.mark.parametrize("strategy", FROZEN)

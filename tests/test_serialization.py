@@ -49,27 +49,7 @@ from serviceplaybook import (
 )
 from serviceplaybook.serialization import SCHEMA_VERSION, from_dict, to_dict
 
-RECORDS: list[tuple[str, st.SearchStrategy[Any]]] = [
-    ("Money", sts.money()),
-    ("Customer", sts.customers()),
-    ("Agent", sts.agents()),
-    ("Issue", sts.issues()),
-    ("Offer", sts.offers()),
-    ("Reason", sts.reasons()),
-    ("Guidance", sts.guidance()),
-    ("Signals", sts.signals()),
-    ("Apology", sts.apologies()),
-    ("HandoffBrief", sts.handoff_briefs()),
-    ("EscalationDecision", sts.escalation_decisions()),
-    ("ProposedOffer", sts.proposed_offers()),
-    ("Approval", sts.approvals()),
-    ("Grant", sts.grants()),
-    ("FollowUp", sts.follow_ups()),
-    ("Message", sts.messages()),
-    ("Handoff", sts.handoffs()),
-    ("Conversation", sts.conversations()),
-    ("JournalEntry", sts.journal_entries()),
-]
+RECORDS = sts.ALL_RECORDS
 
 RECORD_PARAMS = [pytest.param(strategy, id=name) for name, strategy in RECORDS]
 

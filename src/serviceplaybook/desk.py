@@ -231,6 +231,31 @@ class ServiceDesk:
             **decisions,
         )
 
+    def _simple(
+        self,
+        conversation_id: str,
+        expected_version: int | None,
+        name: str,
+        *,
+        by_customer: bool,
+        record: Mapping[str, Any] | None = None,
+        ends: bool = False,
+        **changes: Any,
+    ) -> Outcome:
+        """One event with fixed changes. An event that ``ends`` the conversation stamps
+        ``closed_at`` and cancels its pending follow-ups in the same unit of work."""
+
+        def body(work: _Work) -> None:
+            actor = CUSTOMER if by_customer else work.conversation.agent.id
+            if ends:
+                changes["closed_at"] = work.now
+            work.fire(work.event(name, actor), record, **changes)
+            if ends:
+                self.storage.follow_ups.cancel(conversation_id)
+
+        work, _ = self._run(conversation_id, expected_version, body)
+        return self._outcome(work)
+
     # -- opening -------------------------------------------------------------------------------
 
     def open(
@@ -345,12 +370,9 @@ class ServiceDesk:
 
     def confirm(self, conversation_id: str, *, expected_version: int | None = None) -> Outcome:
         """The customer confirms the summary: the problem is understood."""
-
-        def body(work: _Work) -> None:
-            work.fire(work.event("confirm", CUSTOMER), understood=True)
-
-        work, _ = self._run(conversation_id, expected_version, body)
-        return self._outcome(work)
+        return self._simple(
+            conversation_id, expected_version, "confirm", by_customer=True, understood=True
+        )
 
     def correct(
         self,
@@ -708,13 +730,9 @@ class ServiceDesk:
 
     def close(self, conversation_id: str, *, expected_version: int | None = None) -> Outcome:
         """Close a resolved conversation; pending follow-ups are cancelled."""
-
-        def body(work: _Work) -> None:
-            work.fire(work.event("close", work.conversation.agent.id), closed_at=work.now)
-            self.storage.follow_ups.cancel(conversation_id)
-
-        work, _ = self._run(conversation_id, expected_version, body)
-        return self._outcome(work)
+        return self._simple(
+            conversation_id, expected_version, "close", by_customer=False, ends=True
+        )
 
     def reopen(
         self,
@@ -759,17 +777,15 @@ class ServiceDesk:
                 raise ValidationError("terminate(reason) must say why")
             reason = Reason(code="terminated_by_agent", text=reason)
 
-        def body(work: _Work) -> None:
-            work.fire(
-                work.event("terminate", work.conversation.agent.id),
-                {"reason": to_dict(reason)},
-                termination=reason,
-                closed_at=work.now,
-            )
-            self.storage.follow_ups.cancel(conversation_id)
-
-        work, _ = self._run(conversation_id, expected_version, body)
-        return self._outcome(work)
+        return self._simple(
+            conversation_id,
+            expected_version,
+            "terminate",
+            by_customer=False,
+            record={"reason": to_dict(reason)},
+            ends=True,
+            termination=reason,
+        )
 
     def complete_follow_up(
         self,
@@ -780,17 +796,15 @@ class ServiceDesk:
     ) -> Outcome:
         """The follow-up happened: record the customer's feedback and close."""
 
-        def body(work: _Work) -> None:
-            work.fire(
-                work.event("complete_follow_up", CUSTOMER),
-                {"feedback": feedback} if feedback else None,
-                feedback=feedback,
-                closed_at=work.now,
-            )
-            self.storage.follow_ups.cancel(conversation_id)
-
-        work, _ = self._run(conversation_id, expected_version, body)
-        return self._outcome(work)
+        return self._simple(
+            conversation_id,
+            expected_version,
+            "complete_follow_up",
+            by_customer=True,
+            record={"feedback": feedback} if feedback else None,
+            ends=True,
+            feedback=feedback,
+        )
 
     # -- events a playbook subclass adds --------------------------------------------------------
 
