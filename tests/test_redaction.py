@@ -532,3 +532,32 @@ def test_filter_never_lets_a_datum_through(datum: tuple[str, str]) -> None:
     assert RedactingFilter().filter(record) is True
     assert value not in record.getMessage()
     assert record.getMessage().count(MARKERS[kind]) == 2
+
+
+# -- the requires pre-check is only a shortcut ---------------------------------------------
+
+
+def _without_shortcuts(redactor: Redactor) -> Redactor:
+    import attrs
+
+    return Redactor(
+        redactions=tuple(attrs.evolve(r, requires=frozenset()) for r in redactor.redactions)
+    )
+
+
+@given(
+    st.lists(
+        st.one_of(emails(), phone_numbers(), card_numbers(), st.text(max_size=20)), max_size=5
+    ).map(" ".join)
+)
+def test_requires_never_changes_the_result(text: str) -> None:
+    default = Redactor.default()
+    assert default.redact_text(text) == _without_shortcuts(default).redact_text(text)
+
+
+def test_a_rule_is_skipped_when_the_text_lacks_what_it_requires() -> None:
+    rule = Redaction(kind="ticket", pattern=re.compile(r"T-\d+"), replacement="[t]", requires="T")
+    assert rule.applies_to("see T-12")
+    assert not rule.applies_to("see t-12")
+    assert Redactor(redactions=(rule,)).redact_text("T-12 and t-12") == "[t] and t-12"
+    assert Redaction(kind="any", pattern=re.compile("x"), replacement="y").applies_to("")
