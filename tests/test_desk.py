@@ -336,3 +336,18 @@ def test_approval_while_escalated(desk: ServiceDesk) -> None:
     picked = desk.pick_up(cid, SUPERVISOR)
     assert picked.conversation.open_offers[0].offer.id == "big"
     assert desk.accept(cid, "big").conversation.stage == Stage.FOLLOWING_UP
+
+
+def test_declines_count_again_after_a_handoff(desk: ServiceDesk, clock: FakeClock) -> None:
+    cid = understood(desk)
+    for number in (1, 2):
+        desk.propose(cid, Offer(kind=OfferKind.CREDIT, value=Money(number, "USD"), id=f"o{number}"))
+        desk.decline(cid, f"o{number}")
+    clock.advance(minutes=5)
+    desk.pick_up(cid, SUPERVISOR)
+    desk.propose(cid, Offer(kind=OfferKind.CREDIT, value=Money(30, "USD"), id="o3"))
+    assert desk.decline(cid, "o3").escalation is None  # one decline for the new owner
+    desk.propose(cid, Offer(kind=OfferKind.CREDIT, value=Money(35, "USD"), id="o4"))
+    outcome = desk.decline(cid, "o4")
+    assert outcome.escalation is not None
+    assert outcome.escalation.to is Role.MANAGER

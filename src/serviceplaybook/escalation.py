@@ -245,8 +245,15 @@ class EscalationPolicy:
         return None
 
     def declined_offers(self, conversation: Conversation, signals: Signals | None) -> Reason | None:
-        """The customer turned down several offers and is still unsatisfied."""
-        declined = sum(1 for p in conversation.offers if p.status is OfferStatus.DECLINED)
+        """The customer turned down several offers from the current owner and is still
+        unsatisfied (declines before the last handoff were the previous owner's to answer)."""
+        since = conversation.handoffs[-1].at if conversation.handoffs else None
+        declined = sum(
+            1
+            for p in conversation.offers
+            if p.status is OfferStatus.DECLINED
+            and (since is None or (p.decided_at is not None and p.decided_at >= since))
+        )
         if self.max_declined_offers and declined >= self.max_declined_offers:
             return Reason(
                 code="offers_declined",
