@@ -220,6 +220,11 @@ class InMemoryScheduler:
     ) -> list[FollowUp]:
         """Claim up to ``limit`` follow-ups due at ``now`` (and those whose lease ran out)."""
         require_aware(now, "claim_due(now)")
+        if lease <= timedelta(0):
+            raise ValidationError(
+                f"claim_due(lease) must be a positive duration, got {lease}: a claim without a "
+                f"lease could be handed out again at once"
+            )
         claimed: list[FollowUp] = []
         with self._undo.lock:
             while self._heap and len(claimed) < limit and self._heap[0][0] <= now:
@@ -271,10 +276,12 @@ class InMemoryScheduler:
 
     def pending(self) -> list[FollowUp]:
         """Follow-ups not yet delivered, cancelled or failed, soonest first."""
+        with self._undo.lock:
+            held = list(self._held.values())
         return sorted(
             (
                 h.follow_up
-                for h in self._held.values()
+                for h in held
                 if h.status in (FollowUpStatus.PENDING, FollowUpStatus.CLAIMED)
             ),
             key=lambda f: f.due_at,
