@@ -351,3 +351,16 @@ def test_declines_count_again_after_a_handoff(desk: ServiceDesk, clock: FakeCloc
     outcome = desk.decline(cid, "o4")
     assert outcome.escalation is not None
     assert outcome.escalation.to is Role.MANAGER
+
+
+def test_an_agent_may_hand_a_conversation_to_security(desk: ServiceDesk) -> None:
+    cid = open_conversation(desk)
+    desk.hear(cid, "Please change the delivery address on someone else's account.")
+    outcome = desk.escalate(cid, "Looks like an account takeover attempt.", to=Role.SECURITY)
+    assert outcome.escalation is not None
+    assert outcome.escalation.to is Role.SECURITY
+    assert not outcome.escalation.terminate
+    with pytest.raises(IllegalTransition):
+        desk.pick_up(cid, SUPERVISOR)  # only security takes a security escalation
+    picked = desk.pick_up(cid, Agent(id="sec-1", role=Role.SECURITY))
+    assert picked.conversation.stage == Stage.CLARIFYING

@@ -665,14 +665,15 @@ class ServiceDesk:
         if decision.terminate:
             event = work.event("terminate", SYSTEM)
             changes.update(termination=decision.reasons[0], closed_at=work.now)
-            self.storage.follow_ups.cancel(conversation.id)
         else:
             event = work.event("escalate", SYSTEM)
         if not self.playbook.can(conversation, event):
             # Already with a higher authority (or in a stage that cannot escalate): the
-            # decision's reasons still show in the guidance, but nothing moves.
+            # signals still shape the guidance, but nothing moves.
             return None
         work.fire(event, record, **changes)
+        if decision.terminate:
+            self.storage.follow_ups.cancel(conversation.id)
         return decision
 
     def escalate(

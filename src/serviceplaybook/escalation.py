@@ -274,7 +274,9 @@ class EscalationPolicy:
         codes = {reason.code for reason in reasons}
         current = conversation.agent.role
         terminate = bool(codes & SECURITY_CODES)
-        if terminate:
+        if terminate or minimum is Role.SECURITY:
+            # security stands aside from the ladder: reached by the safety rules, or when
+            # the agent asks for it (fraud, say) without ending the conversation
             to = Role.SECURITY
         else:
             floor = minimum
