@@ -274,12 +274,13 @@ class EscalationPolicy:
         codes = {reason.code for reason in reasons}
         current = conversation.agent.role
         terminate = bool(codes & SECURITY_CODES)
+        to: Role
         if terminate or minimum is Role.SECURITY:
             # security stands aside from the ladder: reached by the safety rules, or when
             # the agent asks for it (fraud, say) without ending the conversation
             to = Role.SECURITY
         else:
-            floor = minimum
+            floor: Role | None = minimum
             for code in codes:
                 role = self.minimum_roles.get(code)
                 if role is not None and (floor is None or role > floor):
