@@ -321,6 +321,23 @@ class SchedulerMachine(RuleBasedStateMachine):
         assert follow_up_id in again
         assert again[follow_up_id].attempts == held.follow_up.attempts + 1
 
+    @precondition(
+        lambda self: any(
+            self.model.slots[i].ready_at > self.clock.now for i in self.model.with_status(*LIVE)
+        )
+    )
+    @rule(limit=limits, lease=leases, just_before=st.booleans())
+    def to_the_next_ready_time(self, limit: int, lease: timedelta, just_before: bool) -> None:
+        """Claim a second before, or exactly at, the next due, retry or lease-end time."""
+        upcoming = min(
+            self.model.slots[i].ready_at
+            for i in self.model.with_status(*LIVE)
+            if self.model.slots[i].ready_at > self.clock.now
+        )
+        target = upcoming - timedelta(seconds=1) if just_before else upcoming
+        self.clock.advance(max(target - self.clock.now, timedelta(0)))
+        self.claim(limit, lease)
+
     @rule(lease=leases)
     def drain(self, lease: timedelta) -> None:
         """Nothing is lost: past every ready time, one big claim returns every live one."""

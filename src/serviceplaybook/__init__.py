@@ -6,6 +6,7 @@ to storage. This module only re-exports; each name lives in the module named for
 """
 
 from serviceplaybook.adapters.memory import InMemoryScheduler, InMemoryStorage
+from serviceplaybook.adapters.sqlite import SQLiteScheduler, SQLiteStorage
 from serviceplaybook.apology import Apology, ApologyDecision, ApologyPolicy
 from serviceplaybook.compensation import (
     Approval,
@@ -27,6 +28,7 @@ from serviceplaybook.errors import (
     PlaybookError,
     PolicyViolation,
     SchemaVersionError,
+    StorageError,
     ValidationError,
 )
 from serviceplaybook.escalation import (
@@ -113,6 +115,8 @@ __all__ = [
     "Reason",
     "Redactor",
     "Role",
+    "SQLiteScheduler",
+    "SQLiteStorage",
     "SchemaVersionError",
     "ServiceDesk",
     "Severity",
@@ -120,6 +124,7 @@ __all__ = [
     "Signals",
     "Stage",
     "Storage",
+    "StorageError",
     "Transition",
     "Urgency",
     "ValidationError",

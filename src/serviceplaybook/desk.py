@@ -9,10 +9,12 @@ conversation as saved, the guidance for the agent, and the decisions the call pr
 from __future__ import annotations
 
 import logging
+import os
 import uuid
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import attrs
 
@@ -197,6 +199,40 @@ class ServiceDesk:
         ``options`` are the constructor's keyword arguments.
         """
         return cls(InMemoryStorage(), clock=clock, **options)
+
+    @classmethod
+    def sqlite(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        clock: Clock | None = None,
+        synchronous: Literal["FULL", "NORMAL"] = "FULL",
+        busy_timeout: float = 30.0,
+        **options: Any,
+    ) -> ServiceDesk:
+        """The embedded default: one SQLite file holds everything; nothing to install.
+
+        ``synchronous="FULL"`` (the default) keeps every returned call through a power loss;
+        ``"NORMAL"`` is faster and may lose the last calls then, never corrupting the file.
+        ``options`` are the constructor's keyword arguments.
+        """
+        from serviceplaybook.adapters.sqlite import SQLiteStorage
+
+        storage = SQLiteStorage(path, synchronous=synchronous, busy_timeout=busy_timeout)
+        return cls(storage, clock=clock, **options)
+
+    def batch(self) -> AbstractContextManager[Any]:
+        """Run many calls as one unit of work (one transaction on SQLite)::
+
+            with desk.batch():
+                for text in messages:
+                    desk.hear(cid, text)
+
+        Each call still checks its own rules; an exception that leaves the block undoes every
+        call made inside it. Calls that raise inside the block and are caught there undo only
+        themselves.
+        """
+        return self.storage.atomic()
 
     # -- plumbing ----------------------------------------------------------------------------
 

@@ -12,7 +12,9 @@ inherits it, so code that already catches ``ValueError`` or ``LookupError`` keep
     │   └── ApprovalRequired              above the agent's authority; an approval is pending
     ├── ConcurrentUpdate                  the conversation changed since the caller read it
     ├── NotFound (LookupError)            no conversation, offer or approval with that id
-    └── SchemaVersionError (ValueError)   stored data was written by a newer, unknown schema
+    ├── SchemaVersionError (ValueError)   stored data was written by a newer, unknown schema
+    └── StorageError                      a database file is unusable: not a database, a
+                                          corrupt row, a missing table (names the file)
 
 Errors carry structured fields (``IllegalTransition.stage``, ``.event``, ``.allowed``...) so
 programs can react without parsing messages, and messages that say what was wrong and what
@@ -38,6 +40,7 @@ __all__ = [
     "PlaybookError",
     "PolicyViolation",
     "SchemaVersionError",
+    "StorageError",
     "ValidationError",
 ]
 
@@ -171,3 +174,18 @@ class SchemaVersionError(PlaybookError, ValueError):
 
     Raised rather than guessing, so that data written by a newer release is never damaged.
     """
+
+
+class StorageError(PlaybookError):
+    """A database file cannot be used as it is: it is not a database, a row is corrupt, a
+    table is missing. Nothing stored was changed.
+
+    Attributes:
+        path: the file.
+        detail: what is wrong.
+    """
+
+    def __init__(self, path: object, detail: str) -> None:
+        self.path = str(path)
+        self.detail = detail
+        super().__init__(f"{self.path}: {detail}")

@@ -1,0 +1,602 @@
+"""SQLite: the embedded default. One file holds conversations, the journal, compensation
+grants and follow-ups, written together by one transaction per unit of work.
+
+Durability settings: WAL, ``synchronous=FULL`` (``NORMAL`` only when asked for: it may lose
+the last transactions on power loss, never corrupt the file), a busy timeout, and writers
+that start with ``BEGIN IMMEDIATE`` so that a read-then-write transaction waits for the write
+lock instead of failing with "database is locked". A process shares one connection between
+its threads and opens a new one after ``fork()``. Only JSON is stored (never pickle); amounts
+are strings; indexed times are UTC ISO strings; records come back timezone-aware.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import attrs
+
+from serviceplaybook._validate import require_aware
+from serviceplaybook.compensation import Grant
+from serviceplaybook.conversation import Conversation
+from serviceplaybook.errors import (
+    ConcurrentUpdate,
+    NotFound,
+    PlaybookError,
+    SchemaVersionError,
+    StorageError,
+    ValidationError,
+)
+from serviceplaybook.followup import FollowUp, FollowUpStatus
+from serviceplaybook.journal import JournalEntry
+from serviceplaybook.serialization import from_dict, to_dict
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "SQLiteConversationStore",
+    "SQLiteDatabase",
+    "SQLiteJournal",
+    "SQLiteLedger",
+    "SQLiteScheduler",
+    "SQLiteStorage",
+]
+
+SCHEMA_VERSION = 1
+"""The version of the database schema this release writes."""
+
+T = TypeVar("T")
+
+# Each entry migrates a file from version N-1 to N; a new release appends, never edits.
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE conversations (
+            id TEXT PRIMARY KEY,
+            version INTEGER NOT NULL,
+            customer_id TEXT NOT NULL,
+            stage TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            data TEXT NOT NULL
+        )""",
+        """CREATE TABLE journal (
+            conversation_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            at TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            stage TEXT NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (conversation_id, seq)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE grants (
+            key TEXT PRIMARY KEY,
+            customer_id TEXT NOT NULL,
+            at TEXT NOT NULL,
+            data TEXT NOT NULL
+        )""",
+        "CREATE INDEX grants_by_customer ON grants (customer_id, at)",
+        """CREATE TABLE follow_ups (
+            id TEXT PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            conversation_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            ready_at TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            data TEXT NOT NULL
+        )""",
+        # Partial index: claiming reads the next due rows, never scans delivered ones.
+        "CREATE INDEX follow_ups_due ON follow_ups (ready_at) "
+        "WHERE status IN ('pending', 'claimed')",
+        "CREATE INDEX follow_ups_by_conversation ON follow_ups (conversation_id)",
+    ),
+)
+
+_TABLES = ("conversations", "journal", "grants", "follow_ups")
+
+
+def utc_text(value: datetime) -> str:
+    """A fixed-width UTC ISO string: sorts as text in time order."""
+    return (
+        require_aware(value, "a stored time").astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    )
+
+
+def _from_utc_text(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+class SQLiteDatabase:
+    """One SQLite file: its connection (one per process, shared by threads), its schema and
+    its transactions.
+
+    Args:
+        path: the database file (created if missing).
+        synchronous: ``"FULL"`` (the default: a committed unit of work survives power loss)
+            or ``"NORMAL"`` (faster; the last commits may be lost on power loss, the file is
+            never corrupted).
+        busy_timeout: seconds a writer waits for another process's write lock.
+
+    Raises:
+        StorageError: the file is not a serviceplaybook database or cannot be opened.
+        SchemaVersionError: the file was written by a newer release.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        synchronous: Literal["FULL", "NORMAL"] = "FULL",
+        busy_timeout: float = 30.0,
+    ) -> None:
+        if synchronous not in ("FULL", "NORMAL"):
+            raise ValidationError(
+                f"synchronous must be 'FULL' or 'NORMAL', got {synchronous!r}; FULL keeps "
+                f"every committed unit of work through a power loss"
+            )
+        self.path = Path(path)
+        self.synchronous = synchronous
+        self.busy_timeout = busy_timeout
+        self._lock = threading.RLock()
+        self._pid = -1
+        self._connection: sqlite3.Connection | None = None
+        self._depth = 0
+        self._migrate()
+
+    # -- connection -----------------------------------------------------------------------
+
+    def connection(self) -> sqlite3.Connection:
+        """This process's connection, opened on first use and again after ``fork()``."""
+        if self._connection is None or self._pid != os.getpid():
+            # A connection inherited through fork() must not be used (nor closed) in the
+            # child: SQLite's locks belong to the parent process.
+            self._connection = self._open()
+            self._pid = os.getpid()
+            self._depth = 0
+            self._lock = threading.RLock()
+        return self._connection
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            connection = sqlite3.connect(
+                self.path,
+                timeout=self.busy_timeout,
+                isolation_level=None,  # transactions are begun explicitly
+                check_same_thread=False,  # shared by threads under self._lock
+            )
+            connection.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+            mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            connection.execute(f"PRAGMA synchronous = {self.synchronous}")
+            connection.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.DatabaseError as error:
+            raise StorageError(
+                self.path, f"cannot be opened as a SQLite database: {error}"
+            ) from None
+        if str(mode).lower() != "wal":
+            raise StorageError(self.path, f"cannot use write-ahead logging (journal mode {mode})")
+        return connection
+
+    def close(self) -> None:
+        """Close this process's connection (a later use opens a new one)."""
+        with self._lock:
+            if self._connection is not None and self._pid == os.getpid():
+                self._connection.close()
+            self._connection = None
+
+    # -- transactions ---------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (``BEGIN IMMEDIATE``); nested blocks become savepoints, so an
+        exception inside one undoes only that block."""
+        connection = self.connection()
+        with self._lock:
+            depth = self._depth
+            savepoint = f"sp{depth}"
+            self._run(connection, "BEGIN IMMEDIATE" if depth == 0 else f"SAVEPOINT {savepoint}")
+            self._depth = depth + 1
+            try:
+                yield connection
+            except BaseException:
+                self._depth = depth
+                if depth == 0:
+                    if connection.in_transaction:
+                        self._run(connection, "ROLLBACK")
+                else:
+                    self._run(connection, f"ROLLBACK TO {savepoint}")
+                    self._run(connection, f"RELEASE {savepoint}")
+                raise
+            self._depth = depth
+            self._run(connection, "COMMIT" if depth == 0 else f"RELEASE {savepoint}")
+
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """The connection for reads (inside a transaction when one is open)."""
+        connection = self.connection()
+        with self._lock:
+            yield connection
+
+    def _run(self, connection: sqlite3.Connection, sql: str) -> None:
+        try:
+            connection.execute(sql)
+        except sqlite3.DatabaseError as error:
+            raise self.error(error) from error
+
+    def error(self, error: sqlite3.Error, where: str = "") -> StorageError:
+        """A :class:`StorageError` naming this file for a sqlite3 error."""
+        detail = f"{where}: {error}" if where else str(error)
+        if "no such table" in str(error):
+            detail += " (a table is missing: the file was changed outside serviceplaybook)"
+        return StorageError(self.path, detail)
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> sqlite3.Cursor:
+        """Run one statement, in the open transaction if any (else in its own)."""
+        connection = self.connection()
+        with self._lock:
+            try:
+                if self._depth:
+                    return connection.execute(sql, parameters)
+                with self.transaction():
+                    return connection.execute(sql, parameters)
+            except sqlite3.DatabaseError as error:
+                raise self.error(error) from error
+
+    def query(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows of one read."""
+        with self.reading() as connection:
+            try:
+                return connection.execute(sql, parameters).fetchall()
+            except sqlite3.DatabaseError as error:
+                raise self.error(error) from error
+
+    # -- schema ---------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        try:
+            with self.transaction() as connection:
+                connection.execute(
+                    "CREATE TABLE IF NOT EXISTS serviceplaybook_meta "
+                    "(key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+                )
+                row = connection.execute(
+                    "SELECT value FROM serviceplaybook_meta WHERE key = 'schema_version'"
+                ).fetchone()
+                found = int(row[0]) if row else 0
+                if found > SCHEMA_VERSION:
+                    raise SchemaVersionError(
+                        f"{self.path}: written by a newer serviceplaybook (database schema "
+                        f"version {found}, this release knows up to {SCHEMA_VERSION}); it was "
+                        f"not changed; upgrade serviceplaybook to open it"
+                    )
+                if found == 0:
+                    existing = {
+                        name
+                        for (name,) in connection.execute(
+                            "SELECT name FROM sqlite_master WHERE type = 'table'"
+                        )
+                    }
+                    if existing & set(_TABLES):
+                        raise StorageError(
+                            self.path,
+                            "has serviceplaybook tables but no schema version; it was not changed",
+                        )
+                for version in range(found + 1, SCHEMA_VERSION + 1):
+                    for statement in _MIGRATIONS[version - 1]:
+                        connection.execute(statement)
+                connection.execute(
+                    "INSERT INTO serviceplaybook_meta (key, value) VALUES ('schema_version', ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (str(SCHEMA_VERSION),),
+                )
+        except PlaybookError:
+            raise
+        except sqlite3.DatabaseError as error:
+            raise StorageError(self.path, f"is not a usable database: {error}") from None
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version of the file."""
+        rows = self.query("SELECT value FROM serviceplaybook_meta WHERE key = 'schema_version'")
+        return int(rows[0][0])
+
+    def decode(self, table: str, key: str, text: str, cls: type[T]) -> T:
+        """A stored JSON row as a record; a corrupt row is a :class:`StorageError`."""
+        try:
+            return from_dict(json.loads(text), cls)
+        except (ValueError, PlaybookError) as error:
+            raise StorageError(
+                self.path, f"row {key!r} of table {table!r} is corrupt: {error}"
+            ) from None
+
+
+def _dumps(record: object) -> str:
+    return json.dumps(to_dict(record), separators=(",", ":"), ensure_ascii=False)
+
+
+class SQLiteConversationStore:
+    """Conversations in the ``conversations`` table, with optimistic concurrency."""
+
+    def __init__(self, database: SQLiteDatabase) -> None:
+        self.database = database
+
+    def get(self, conversation_id: str) -> Conversation:
+        """The stored conversation; raises :class:`NotFound`."""
+        rows = self.database.query(
+            "SELECT data FROM conversations WHERE id = ?", (conversation_id,)
+        )
+        if not rows:
+            raise NotFound("conversation", conversation_id)
+        return self.database.decode("conversations", conversation_id, rows[0][0], Conversation)
+
+    def save(self, conversation: Conversation, *, expected_version: int) -> None:
+        """Store ``conversation`` if the stored one is at ``expected_version`` (0: new)."""
+        data = _dumps(conversation)
+        values = (
+            conversation.version,
+            conversation.customer.id,
+            str(conversation.stage),
+            utc_text(conversation.updated_at),
+            data,
+            conversation.id,
+        )
+        with self.database.transaction() as connection:
+            if expected_version == 0:
+                cursor = connection.execute(
+                    "INSERT INTO conversations (version, customer_id, stage, updated_at, data, id)"
+                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                    values,
+                )
+            else:
+                cursor = connection.execute(
+                    "UPDATE conversations SET version = ?, customer_id = ?, stage = ?, "
+                    "updated_at = ?, data = ? WHERE id = ? AND version = ?",
+                    (*values, expected_version),
+                )
+            if cursor.rowcount != 1:
+                row = connection.execute(
+                    "SELECT version FROM conversations WHERE id = ?", (conversation.id,)
+                ).fetchone()
+                raise ConcurrentUpdate(conversation.id, expected_version, row[0] if row else 0)
+
+
+class SQLiteJournal:
+    """The journal in the ``journal`` table, keyed by conversation and sequence number."""
+
+    def __init__(self, database: SQLiteDatabase) -> None:
+        self.database = database
+
+    def append(self, entries: Sequence[JournalEntry]) -> None:
+        """Append ``entries``; a sequence number used twice is refused."""
+        rows = [
+            (
+                e.conversation_id,
+                e.seq,
+                utc_text(e.at),
+                e.kind,
+                e.actor,
+                e.stage,
+                json.dumps(dict(e.data), separators=(",", ":"), ensure_ascii=False),
+            )
+            for e in entries
+        ]
+        with self.database.transaction() as connection:
+            try:
+                connection.executemany(
+                    "INSERT INTO journal (conversation_id, seq, at, kind, actor, stage, data) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+            except sqlite3.IntegrityError as error:
+                raise self.database.error(error, "journal entries must be appended once") from None
+
+    def history(self, conversation_id: str) -> list[JournalEntry]:
+        """The conversation's entries, oldest first."""
+        rows = self.database.query(
+            "SELECT seq, at, kind, actor, stage, data FROM journal "
+            "WHERE conversation_id = ? ORDER BY seq",
+            (conversation_id,),
+        )
+        entries = []
+        for seq, at, kind, actor, stage, data in rows:
+            try:
+                payload = json.loads(data)
+            except ValueError as error:
+                raise StorageError(
+                    self.database.path,
+                    f"journal entry {seq} of {conversation_id!r} is corrupt: {error}",
+                ) from None
+            entries.append(
+                JournalEntry(
+                    conversation_id=conversation_id,
+                    seq=seq,
+                    at=_from_utc_text(at),
+                    kind=kind,
+                    actor=actor,
+                    stage=stage,
+                    data=payload,
+                )
+            )
+        return entries
+
+
+class SQLiteLedger:
+    """Compensation grants in the ``grants`` table, idempotent by key."""
+
+    def __init__(self, database: SQLiteDatabase) -> None:
+        self.database = database
+
+    def record(self, grant: Grant) -> Grant:
+        """Record ``grant`` once; the same key with other terms is an error."""
+        with self.database.transaction() as connection:
+            connection.execute(
+                "INSERT INTO grants (key, customer_id, at, data) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (key) DO NOTHING",
+                (grant.key, grant.customer_id, utc_text(grant.at), _dumps(grant)),
+            )
+            row = connection.execute(
+                "SELECT data FROM grants WHERE key = ?", (grant.key,)
+            ).fetchone()
+        first = self.database.decode("grants", grant.key, row[0], Grant)
+        if (first.customer_id, first.offer) != (grant.customer_id, grant.offer):
+            raise ValidationError(
+                f"grant key {grant.key!r} was already recorded with other terms; an "
+                f"idempotency key must always name the same grant"
+            )
+        return first
+
+    def grants(self, customer_id: str, *, since: datetime | None = None) -> list[Grant]:
+        """The customer's grants, oldest first, optionally from ``since`` on."""
+        rows = self.database.query(
+            "SELECT key, data FROM grants WHERE customer_id = ? AND at >= ? ORDER BY at, key",
+            (customer_id, utc_text(since) if since is not None else ""),
+        )
+        return [self.database.decode("grants", key, data, Grant) for key, data in rows]
+
+
+class SQLiteScheduler:
+    """Follow-ups in the ``follow_ups`` table: claims are atomic across processes, a lease
+    that runs out hands the follow-up to another worker, a cancellation is durable.
+
+    Args:
+        database: the file; pass a path to open one of its own.
+    """
+
+    def __init__(self, database: SQLiteDatabase | str | os.PathLike[str]) -> None:
+        self.database = (
+            database if isinstance(database, SQLiteDatabase) else SQLiteDatabase(database)
+        )
+
+    def _row_to_follow_up(self, follow_up_id: str, data: str, attempts: int) -> FollowUp:
+        follow_up = self.database.decode("follow_ups", follow_up_id, data, FollowUp)
+        if follow_up.attempts == attempts:
+            return follow_up
+        return attrs.evolve(follow_up, attempts=attempts)
+
+    def schedule(self, follow_up: FollowUp) -> None:
+        """Hold ``follow_up`` until due; a key already held is ignored."""
+        self.database.execute(
+            "INSERT INTO follow_ups (id, key, conversation_id, status, ready_at, attempts, data) "
+            "VALUES (?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT DO NOTHING",
+            (
+                follow_up.id,
+                follow_up.key,
+                follow_up.conversation_id,
+                utc_text(follow_up.due_at),
+                follow_up.attempts,
+                _dumps(follow_up),
+            ),
+        )
+
+    def cancel(self, conversation_id: str) -> int:
+        """Cancel the conversation's pending (and claimed) follow-ups."""
+        cursor = self.database.execute(
+            "UPDATE follow_ups SET status = 'cancelled' "
+            "WHERE conversation_id = ? AND status IN ('pending', 'claimed')",
+            (conversation_id,),
+        )
+        return cursor.rowcount
+
+    def claim_due(
+        self, now: datetime, *, limit: int = 100, lease: timedelta = timedelta(minutes=5)
+    ) -> list[FollowUp]:
+        """Claim up to ``limit`` follow-ups due at ``now`` (and those whose lease ran out)."""
+        if lease <= timedelta(0):
+            raise ValidationError(
+                f"claim_due(lease) must be a positive duration, got {lease}: a claim without a "
+                f"lease could be handed out again at once"
+            )
+        now_text = utc_text(now)
+        until = utc_text(now + lease)
+        with self.database.transaction() as connection:
+            rows = connection.execute(
+                "SELECT id, data, attempts FROM follow_ups "
+                "WHERE status IN ('pending', 'claimed') AND ready_at <= ? "
+                "ORDER BY ready_at LIMIT ?",
+                (now_text, limit),
+            ).fetchall()
+            connection.executemany(
+                "UPDATE follow_ups SET status = 'claimed', ready_at = ?, attempts = attempts + 1 "
+                "WHERE id = ?",
+                [(until, row[0]) for row in rows],
+            )
+        return [self._row_to_follow_up(i, data, attempts + 1) for i, data, attempts in rows]
+
+    def _status_row(self, follow_up_id: str) -> str:
+        rows = self.database.query("SELECT status FROM follow_ups WHERE id = ?", (follow_up_id,))
+        if not rows:
+            raise NotFound("follow-up", follow_up_id)
+        return str(rows[0][0])
+
+    def complete(self, follow_up_id: str) -> None:
+        """Mark a claimed follow-up delivered."""
+        with self.database.transaction():
+            self._status_row(follow_up_id)
+            self.database.execute(
+                "UPDATE follow_ups SET status = 'delivered' WHERE id = ? AND status = 'claimed'",
+                (follow_up_id,),
+            )
+
+    def fail(self, follow_up_id: str, *, retry_at: datetime | None) -> None:
+        """Retry at ``retry_at``, or give up (``FAILED``, kept visible) when ``None``."""
+        with self.database.transaction():
+            self._status_row(follow_up_id)
+            if retry_at is None:
+                self.database.execute(
+                    "UPDATE follow_ups SET status = 'failed' WHERE id = ? AND status = 'claimed'",
+                    (follow_up_id,),
+                )
+            else:
+                self.database.execute(
+                    "UPDATE follow_ups SET status = 'pending', ready_at = ? "
+                    "WHERE id = ? AND status = 'claimed'",
+                    (utc_text(retry_at), follow_up_id),
+                )
+
+    def status(self, follow_up_id: str) -> FollowUpStatus:
+        """Where the follow-up stands."""
+        return FollowUpStatus(self._status_row(follow_up_id))
+
+    def pending(self) -> list[FollowUp]:
+        """Follow-ups not yet delivered, cancelled or failed, soonest due first."""
+        rows = self.database.query(
+            "SELECT id, data, attempts FROM follow_ups WHERE status IN ('pending', 'claimed')"
+        )
+        follow_ups = [self._row_to_follow_up(i, data, attempts) for i, data, attempts in rows]
+        return sorted(follow_ups, key=lambda f: f.due_at)
+
+
+class SQLiteStorage:
+    """Conversations, journal, ledger and follow-ups in one SQLite file; ``atomic()`` is one
+    transaction (savepoints when nested).
+
+    Args:
+        path: the database file (created if missing).
+        synchronous: ``"FULL"`` (default) or ``"NORMAL"``; see :class:`SQLiteDatabase`.
+        busy_timeout: seconds a writer waits for another process's write lock.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        synchronous: Literal["FULL", "NORMAL"] = "FULL",
+        busy_timeout: float = 30.0,
+    ) -> None:
+        self.database = SQLiteDatabase(path, synchronous=synchronous, busy_timeout=busy_timeout)
+        self.conversations = SQLiteConversationStore(self.database)
+        self.journal = SQLiteJournal(self.database)
+        self.ledger = SQLiteLedger(self.database)
+        self.follow_ups = SQLiteScheduler(self.database)
+
+    def atomic(self) -> AbstractContextManager[Any]:
+        """One transaction: everything inside commits together, or nothing does."""
+        return self.database.transaction()
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.database.close()
