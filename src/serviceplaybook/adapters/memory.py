@@ -150,7 +150,9 @@ class InMemoryLedger:
     def grants(self, customer_id: str, *, since: datetime | None = None) -> list[Grant]:
         """The customer's grants, oldest first, optionally from ``since`` on."""
         grants = self._by_customer.get(customer_id, [])
-        return [g for g in grants if since is None or g.at >= since]
+        return sorted(
+            (g for g in grants if since is None or g.at >= since), key=lambda g: (g.at, g.key)
+        )
 
 
 @attrs.frozen

@@ -1,0 +1,375 @@
+"""Contract suites for the ports: run them against your own implementations.
+
+Each suite is a pytest class. Subclass it in your tests and provide the fixture it names;
+every test of the suite then runs against your implementation, exactly as it runs against the
+in-memory and SQLite backends shipped here::
+
+    from serviceplaybook.testing.contracts import StorageContract
+
+    class TestMyStorage(StorageContract):
+        @pytest.fixture
+        def storage(self):
+            return MyStorage(...)          # a fresh, empty Storage
+
+The per-port suites need only their port: ``ConversationStoreContract`` (fixture
+``conversation_store``), ``JournalContract`` (``journal``), ``CompensationLedgerContract``
+(``ledger``), ``FollowUpSchedulerContract`` (``scheduler``). ``StorageContract`` runs all of
+them on the four parts of a ``storage`` and adds the unit-of-work guarantees.
+
+Requires pytest (``pip install serviceplaybook[dev]``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import attrs
+import pytest
+
+from serviceplaybook.compensation import Grant
+from serviceplaybook.conversation import Conversation, Message
+from serviceplaybook.errors import ConcurrentUpdate, NotFound, ValidationError
+from serviceplaybook.followup import FollowUp, FollowUpStatus
+from serviceplaybook.issue import Issue
+from serviceplaybook.journal import JournalEntry
+from serviceplaybook.money import Money
+from serviceplaybook.offers import Offer, OfferKind
+from serviceplaybook.parties import Agent, Channel, Customer
+from serviceplaybook.ports import (
+    CompensationLedger,
+    ConversationStore,
+    FollowUpScheduler,
+    Journal,
+    Storage,
+)
+
+__all__ = [
+    "CompensationLedgerContract",
+    "ConversationStoreContract",
+    "FollowUpSchedulerContract",
+    "JournalContract",
+    "StorageContract",
+]
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def conversation(cid: str = "c1", version: int = 1, **changes: Any) -> Conversation:
+    """A small valid conversation for the suites."""
+    base = Conversation(
+        id=cid,
+        stage="listening",
+        customer=Customer(id=f"customer-of-{cid}", name="Ann Example"),
+        issue=Issue(category="billing", severity="medium", summary="Charged twice"),
+        agent=Agent(id="agent-1"),
+        channel=Channel.CHAT,
+        opened_at=T0,
+        updated_at=T0,
+        version=version,
+        messages=(Message(author="customer", text="I was charged twice", at=T0),),
+    )
+    return attrs.evolve(base, **changes)
+
+
+def entry(cid: str, seq: int, kind: str = "hear") -> JournalEntry:
+    """A journal entry for the suites."""
+    return JournalEntry(
+        conversation_id=cid,
+        seq=seq,
+        at=T0 + timedelta(minutes=seq),
+        kind=kind,
+        actor="customer",
+        stage="listening",
+        data={"text": f"message {seq}", "nested": {"n": seq, "flags": [True, None]}},
+    )
+
+
+def grant(key: str, customer: str = "cust-1", amount: str = "10.00", minutes: int = 0) -> Grant:
+    """A compensation grant for the suites."""
+    return Grant(
+        key=key,
+        customer_id=customer,
+        conversation_id="c1",
+        offer=Offer(kind=OfferKind.CREDIT, value=Money(amount, "USD"), id=f"offer-{key}"),
+        granted_by="agent-1",
+        at=T0 + timedelta(minutes=minutes),
+    )
+
+
+def follow_up(number: int = 1, cid: str = "c1", due: timedelta = timedelta(hours=1)) -> FollowUp:
+    """A follow-up for the suites, due ``due`` after ``T0``."""
+    return FollowUp(
+        id=f"fu-{number}",
+        key=f"{cid}:follow-up:{number}",
+        conversation_id=cid,
+        customer_id=f"customer-of-{cid}",
+        channel=Channel.EMAIL,
+        due_at=T0 + due,
+    )
+
+
+class ConversationStoreContract:
+    """What every ``ConversationStore`` guarantees. Fixture: ``conversation_store``."""
+
+    def test_unknown_id_is_not_found(self, conversation_store: ConversationStore) -> None:
+        with pytest.raises(NotFound):
+            conversation_store.get("missing")
+
+    def test_saved_conversation_comes_back_equal(
+        self, conversation_store: ConversationStore
+    ) -> None:
+        original = conversation()
+        conversation_store.save(original, expected_version=0)
+        assert conversation_store.get("c1") == original
+
+    def test_update_with_the_current_version(self, conversation_store: ConversationStore) -> None:
+        conversation_store.save(conversation(version=1), expected_version=0)
+        updated = conversation(version=2, stage="clarifying")
+        conversation_store.save(updated, expected_version=1)
+        assert conversation_store.get("c1") == updated
+
+    def test_stale_update_is_refused_and_changes_nothing(
+        self, conversation_store: ConversationStore
+    ) -> None:
+        conversation_store.save(conversation(version=1), expected_version=0)
+        conversation_store.save(conversation(version=2), expected_version=1)
+        with pytest.raises(ConcurrentUpdate) as refused:
+            conversation_store.save(conversation(version=2, stage="closed"), expected_version=1)
+        assert (refused.value.expected, refused.value.actual) == (1, 2)
+        assert conversation_store.get("c1").stage == "listening"
+
+    def test_creating_an_existing_id_is_refused(
+        self, conversation_store: ConversationStore
+    ) -> None:
+        conversation_store.save(conversation(), expected_version=0)
+        with pytest.raises(ConcurrentUpdate) as refused:
+            conversation_store.save(conversation(stage="closed"), expected_version=0)
+        assert refused.value.actual == 1
+
+    def test_updating_a_missing_conversation_is_refused(
+        self, conversation_store: ConversationStore
+    ) -> None:
+        with pytest.raises(ConcurrentUpdate) as refused:
+            conversation_store.save(conversation(version=3), expected_version=2)
+        assert refused.value.actual == 0
+
+    def test_times_come_back_timezone_aware(self, conversation_store: ConversationStore) -> None:
+        conversation_store.save(conversation(), expected_version=0)
+        stored = conversation_store.get("c1")
+        assert stored.updated_at.tzinfo is not None
+        assert stored.messages[0].at == T0
+
+
+class JournalContract:
+    """What every ``Journal`` guarantees. Fixture: ``journal``."""
+
+    def test_history_is_in_order_and_per_conversation(self, journal: Journal) -> None:
+        journal.append([entry("c1", 1, "open"), entry("c1", 2)])
+        journal.append([entry("c2", 1, "open")])
+        journal.append([entry("c1", 3, "ask")])
+        assert [e.seq for e in journal.history("c1")] == [1, 2, 3]
+        assert [e.kind for e in journal.history("c1")] == ["open", "hear", "ask"]
+        assert [e.conversation_id for e in journal.history("c2")] == ["c2"]
+
+    def test_entries_come_back_equal(self, journal: Journal) -> None:
+        entries = [entry("c1", 1), entry("c1", 2)]
+        journal.append(entries)
+        assert journal.history("c1") == entries
+
+    def test_unknown_conversation_has_no_history(self, journal: Journal) -> None:
+        assert journal.history("missing") == []
+
+
+class CompensationLedgerContract:
+    """What every ``CompensationLedger`` guarantees. Fixture: ``ledger``."""
+
+    def test_a_key_is_recorded_once(self, ledger: CompensationLedger) -> None:
+        first = ledger.record(grant("k1"))
+        again = ledger.record(attrs.evolve(grant("k1"), at=T0 + timedelta(days=1)))
+        assert again == first
+        assert ledger.grants("cust-1") == [first]
+
+    def test_a_key_with_other_terms_is_an_error(self, ledger: CompensationLedger) -> None:
+        ledger.record(grant("k1", amount="10.00"))
+        with pytest.raises(ValidationError, match="other terms"):
+            ledger.record(grant("k1", amount="99.00"))
+        assert [g.offer.value for g in ledger.grants("cust-1")] == [Money("10.00", "USD")]
+
+    def test_grants_per_customer_oldest_first_since(self, ledger: CompensationLedger) -> None:
+        ledger.record(grant("late", minutes=30))
+        ledger.record(grant("early", minutes=10))
+        ledger.record(grant("other", customer="cust-2"))
+        assert [g.key for g in ledger.grants("cust-1")] == ["early", "late"]
+        assert [g.key for g in ledger.grants("cust-1", since=T0 + timedelta(minutes=20))] == [
+            "late"
+        ]
+        assert ledger.grants("nobody") == []
+
+
+class FollowUpSchedulerContract:
+    """What every ``FollowUpScheduler`` guarantees. Fixture: ``scheduler``."""
+
+    def test_nothing_is_claimed_before_it_is_due(self, scheduler: FollowUpScheduler) -> None:
+        scheduler.schedule(follow_up(due=timedelta(hours=1)))
+        assert scheduler.claim_due(T0 + timedelta(minutes=59)) == []
+        [claimed] = scheduler.claim_due(T0 + timedelta(hours=1))
+        assert claimed.id == "fu-1"
+        assert claimed.attempts == 1
+        assert claimed.due_at == T0 + timedelta(hours=1)
+        assert claimed.due_at.tzinfo is not None
+        assert scheduler.status("fu-1") is FollowUpStatus.CLAIMED
+
+    def test_scheduling_a_key_twice_schedules_once(self, scheduler: FollowUpScheduler) -> None:
+        scheduler.schedule(follow_up())
+        scheduler.schedule(follow_up())
+        assert len(scheduler.claim_due(T0 + timedelta(days=1), limit=10)) == 1
+
+    def test_claims_come_soonest_first_up_to_the_limit(self, scheduler: FollowUpScheduler) -> None:
+        for number, hours in [(1, 3), (2, 1), (3, 2)]:
+            scheduler.schedule(follow_up(number, due=timedelta(hours=hours)))
+        claimed = scheduler.claim_due(T0 + timedelta(days=1), limit=2)
+        assert [f.id for f in claimed] == ["fu-2", "fu-3"]
+
+    def test_a_lease_holds_then_runs_out(self, scheduler: FollowUpScheduler) -> None:
+        scheduler.schedule(follow_up())
+        now = T0 + timedelta(hours=1)
+        assert len(scheduler.claim_due(now, lease=timedelta(minutes=5))) == 1
+        assert scheduler.claim_due(now + timedelta(minutes=4)) == []  # still leased
+        [again] = scheduler.claim_due(now + timedelta(minutes=5))  # the worker died
+        assert again.attempts == 2
+
+    def test_a_lease_must_be_positive(self, scheduler: FollowUpScheduler) -> None:
+        scheduler.schedule(follow_up())
+        with pytest.raises(ValidationError):
+            scheduler.claim_due(T0 + timedelta(hours=1), lease=timedelta(0))
+
+    def test_completed_is_never_handed_out_again(self, scheduler: FollowUpScheduler) -> None:
+        scheduler.schedule(follow_up())
+        scheduler.claim_due(T0 + timedelta(hours=1))
+        scheduler.complete("fu-1")
+        assert scheduler.status("fu-1") is FollowUpStatus.DELIVERED
+        assert scheduler.claim_due(T0 + timedelta(days=30)) == []
+
+    def test_cancelled_is_never_claimed(self, scheduler: FollowUpScheduler) -> None:
+        scheduler.schedule(follow_up(1, cid="c1"))
+        scheduler.schedule(follow_up(2, cid="c2"))
+        assert scheduler.cancel("c1") == 1
+        assert scheduler.status("fu-1") is FollowUpStatus.CANCELLED
+        assert [f.id for f in scheduler.claim_due(T0 + timedelta(days=1))] == ["fu-2"]
+
+    def test_a_cancellation_reaches_a_claimed_follow_up(self, scheduler: FollowUpScheduler) -> None:
+        scheduler.schedule(follow_up())
+        scheduler.claim_due(T0 + timedelta(hours=1), lease=timedelta(minutes=1))
+        scheduler.cancel("c1")
+        assert scheduler.claim_due(T0 + timedelta(days=1)) == []
+        scheduler.complete("fu-1")  # a late acknowledgement does not resurrect it
+        assert scheduler.status("fu-1") is FollowUpStatus.CANCELLED
+
+    def test_failure_retries_later_or_gives_up_visibly(self, scheduler: FollowUpScheduler) -> None:
+        scheduler.schedule(follow_up())
+        now = T0 + timedelta(hours=1)
+        scheduler.claim_due(now)
+        scheduler.fail("fu-1", retry_at=now + timedelta(minutes=10))
+        assert scheduler.status("fu-1") is FollowUpStatus.PENDING
+        assert scheduler.claim_due(now + timedelta(minutes=9)) == []
+        [retried] = scheduler.claim_due(now + timedelta(minutes=10))
+        assert retried.attempts == 2
+        scheduler.fail("fu-1", retry_at=None)
+        assert scheduler.status("fu-1") is FollowUpStatus.FAILED
+        assert scheduler.claim_due(now + timedelta(days=30)) == []
+
+    def test_unknown_follow_up_is_not_found(self, scheduler: FollowUpScheduler) -> None:
+        with pytest.raises(NotFound):
+            scheduler.status("missing")
+
+
+class StorageContract(
+    ConversationStoreContract,
+    JournalContract,
+    CompensationLedgerContract,
+    FollowUpSchedulerContract,
+):
+    """Every port's contract on the four parts of one ``Storage``, and the unit of work.
+
+    Fixture: ``storage`` (a fresh, empty one).
+    """
+
+    @pytest.fixture
+    def conversation_store(self, storage: Storage) -> ConversationStore:
+        """The storage's conversations."""
+        return storage.conversations
+
+    @pytest.fixture
+    def journal(self, storage: Storage) -> Journal:
+        """The storage's journal."""
+        return storage.journal
+
+    @pytest.fixture
+    def ledger(self, storage: Storage) -> CompensationLedger:
+        """The storage's ledger."""
+        return storage.ledger
+
+    @pytest.fixture
+    def scheduler(self, storage: Storage) -> FollowUpScheduler:
+        """The storage's scheduler."""
+        return storage.follow_ups
+
+    @staticmethod
+    def _write_everything(storage: Storage, cid: str) -> None:
+        storage.conversations.save(conversation(cid), expected_version=0)
+        storage.journal.append([entry(cid, 1, "open")])
+        storage.ledger.record(grant(f"grant-{cid}"))
+        storage.follow_ups.schedule(follow_up(1, cid=cid))
+
+    @staticmethod
+    def _nothing_of(storage: Storage, cid: str) -> None:
+        with pytest.raises(NotFound):
+            storage.conversations.get(cid)
+        assert storage.journal.history(cid) == []
+        assert all(g.key != f"grant-{cid}" for g in storage.ledger.grants("cust-1"))
+        assert storage.follow_ups.claim_due(T0 + timedelta(days=1)) == []
+
+    def test_a_unit_of_work_commits_together(self, storage: Storage) -> None:
+        with storage.atomic():
+            self._write_everything(storage, "c1")
+        assert storage.conversations.get("c1").version == 1
+        assert len(storage.journal.history("c1")) == 1
+        assert [g.key for g in storage.ledger.grants("cust-1")] == ["grant-c1"]
+        assert [f.id for f in storage.follow_ups.claim_due(T0 + timedelta(days=1))] == ["fu-1"]
+
+    def test_a_failed_unit_of_work_leaves_nothing(self, storage: Storage) -> None:
+        def crash() -> None:
+            with storage.atomic():
+                self._write_everything(storage, "c1")
+                raise RuntimeError("crash before the end of the unit of work")
+
+        with pytest.raises(RuntimeError, match="crash"):
+            crash()
+        self._nothing_of(storage, "c1")
+
+    def test_a_failed_nested_block_undoes_only_itself(self, storage: Storage) -> None:
+        with storage.atomic():
+            storage.conversations.save(conversation("c1"), expected_version=0)
+            try:
+                with storage.atomic():
+                    self._write_everything(storage, "c2")
+                    raise RuntimeError("inner failure")
+            except RuntimeError:
+                pass
+            storage.journal.append([entry("c1", 1, "open")])
+        assert storage.conversations.get("c1").version == 1
+        assert len(storage.journal.history("c1")) == 1
+        self._nothing_of(storage, "c2")
+
+    def test_a_stale_save_inside_a_unit_of_work_undoes_it(self, storage: Storage) -> None:
+        storage.conversations.save(conversation("c1"), expected_version=0)
+
+        def stale() -> None:
+            with storage.atomic():
+                storage.journal.append([entry("c1", 2)])
+                storage.conversations.save(conversation("c1", version=2), expected_version=5)
+
+        with pytest.raises(ConcurrentUpdate):
+            stale()
+        assert storage.journal.history("c1") == []
