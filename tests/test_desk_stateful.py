@@ -8,10 +8,14 @@ terminated conversations accepted nothing but what DESIGN.md allows.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from datetime import timedelta
+from pathlib import Path
 
 import attrs
 import pytest
+from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
@@ -130,9 +134,12 @@ class DeskMachine(RuleBasedStateMachine):
     @initialize()
     def setup(self) -> None:
         self.clock = FakeClock()
-        self.desk = ServiceDesk.in_memory(clock=self.clock, ids=SequentialIds("c"))
+        self.desk = self.make_desk()
         self.models: dict[str, Model] = {}
         self.offer_ids = SequentialIds("offer")
+
+    def make_desk(self) -> ServiceDesk:
+        return ServiceDesk.in_memory(clock=self.clock, ids=SequentialIds("c"))
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -472,3 +479,35 @@ class DeskMachine(RuleBasedStateMachine):
 
 
 TestDesk = DeskMachine.TestCase
+
+
+class SQLiteDeskMachine(DeskMachine):
+    """The same model, the same rules, on the SQLite backend (reopened now and then)."""
+
+    def make_desk(self) -> ServiceDesk:
+        self.directory = Path(tempfile.mkdtemp())
+        return self.open_file()
+
+    def open_file(self) -> ServiceDesk:
+        self.opened = getattr(self, "opened", 0) + 1  # fresh ids after each reopen
+        # NORMAL keeps the test quick: this machine checks logic, not power loss
+        return ServiceDesk.sqlite(
+            self.directory / "desk.db",
+            clock=self.clock,
+            ids=SequentialIds(f"file{self.opened}-c"),
+            synchronous="NORMAL",
+        )
+
+    @rule()
+    def reopen_file(self) -> None:
+        self.desk.storage.close()  # type: ignore[attr-defined]
+        self.desk = self.open_file()
+
+    def teardown(self) -> None:
+        if hasattr(self, "directory"):
+            self.desk.storage.close()  # type: ignore[attr-defined]
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+
+TestSQLiteDesk = SQLiteDeskMachine.TestCase
+TestSQLiteDesk.settings = settings(TestSQLiteDesk.settings, max_examples=25)

@@ -914,8 +914,10 @@ class ServiceDesk:
     def history(self, conversation_id: str) -> list[JournalEntry]:
         """The conversation's journal, oldest first; raises :class:`~serviceplaybook.NotFound`
         for an unknown conversation."""
-        self.storage.conversations.get(conversation_id)
-        return self.storage.journal.history(conversation_id)
+        entries = self.storage.journal.history(conversation_id)
+        if not entries:  # every conversation has its "open" entry: tell unknown ids apart
+            self.storage.conversations.get(conversation_id)
+        return entries
 
     def recommend(self, conversation_id: str) -> list[Offer]:
         """Offers the compensation policy recommends now (never one already declined)."""

@@ -1,0 +1,269 @@
+"""SQLite storage: beside the in-memory store and a dict model through random saves, stale
+saves, journal appends, grants and reopens of the file; and bad files refused clearly."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import tempfile
+from pathlib import Path
+
+import attrs
+import pytest
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+import strategies as sts
+from serviceplaybook import (
+    ConcurrentUpdate,
+    Conversation,
+    InMemoryStorage,
+    NotFound,
+    SchemaVersionError,
+    ServiceDesk,
+    SQLiteStorage,
+    StorageError,
+    ValidationError,
+)
+from serviceplaybook.adapters import sqlite as sqlite_adapter
+from serviceplaybook.testing import FakeClock, SequentialIds
+from serviceplaybook.testing.contracts import entry, grant
+
+IDS = st.sampled_from(["c1", "c2", "c3"])
+
+
+class StorageComparison(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.directory = Path(tempfile.mkdtemp())
+        self.path = self.directory / "desk.db"
+        # NORMAL only to keep the test quick: this machine checks logic, not power loss
+        self.sql = SQLiteStorage(self.path, synchronous="NORMAL")
+        self.memory = InMemoryStorage()
+        self.model: dict[str, Conversation] = {}
+        self.journal: dict[str, int] = {}
+        self.grants: dict[str, str] = {}
+
+    def teardown(self) -> None:
+        self.sql.close()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def both(self, action):  # type: ignore[no-untyped-def]
+        """Run ``action`` on both stores: the same result or the same error."""
+        outcomes = []
+        for storage in (self.memory, self.sql):
+            try:
+                outcomes.append(("ok", action(storage)))
+            except (ConcurrentUpdate, ValidationError, NotFound) as error:
+                outcomes.append((type(error).__name__, getattr(error, "actual", None)))
+        assert outcomes[0] == outcomes[1]
+        return outcomes[0]
+
+    @rule(cid=IDS, conversation=sts.conversations())
+    def save_new(self, cid: str, conversation: Conversation) -> None:
+        record = attrs.evolve(conversation, id=cid, version=1)
+        kind, _ = self.both(lambda s: s.conversations.save(record, expected_version=0))
+        assert (kind == "ok") == (cid not in self.model)
+        if kind == "ok":
+            self.model[cid] = record
+
+    @rule(cid=IDS, stage=st.sampled_from(["clarifying", "resolving", "closed"]), data=st.data())
+    def save_update(self, cid: str, stage: str, data: st.DataObject) -> None:
+        if cid not in self.model:
+            return
+        current = self.model[cid]
+        stale = data.draw(st.booleans())
+        expected = current.version - 1 if stale else current.version
+        record = attrs.evolve(current, version=current.version + 1, stage=stage)
+        kind, actual = self.both(lambda s: s.conversations.save(record, expected_version=expected))
+        if stale:
+            assert (kind, actual) == ("ConcurrentUpdate", current.version)
+        else:
+            assert kind == "ok"
+            self.model[cid] = record
+
+    @rule(cid=IDS, count=st.integers(1, 3))
+    def append(self, cid: str, count: int) -> None:
+        start = self.journal.get(cid, 0)
+        entries = [entry(cid, start + n + 1) for n in range(count)]
+        self.both(lambda s: s.journal.append(entries))
+        self.journal[cid] = start + count
+
+    @rule(key=st.sampled_from(["g1", "g2"]), amount=st.sampled_from(["10.00", "20.00"]))
+    def record_grant(self, key: str, amount: str) -> None:
+        kind, _ = self.both(lambda s: s.ledger.record(grant(key, amount=amount)))
+        if key in self.grants:
+            assert (kind == "ok") == (self.grants[key] == amount)
+        else:
+            assert kind == "ok"
+            self.grants[key] = amount
+
+    @rule()
+    def reopen(self) -> None:
+        self.sql.close()
+        self.sql = SQLiteStorage(self.path, synchronous="NORMAL")
+
+    @invariant()
+    def agree(self) -> None:
+        for cid in ("c1", "c2", "c3"):
+            if cid in self.model:
+                assert self.sql.conversations.get(cid) == self.model[cid]
+                assert self.memory.conversations.get(cid) == self.model[cid]
+            else:
+                with pytest.raises(NotFound):
+                    self.sql.conversations.get(cid)
+            assert self.sql.journal.history(cid) == self.memory.journal.history(cid)
+            assert [e.seq for e in self.sql.journal.history(cid)] == list(
+                range(1, self.journal.get(cid, 0) + 1)
+            )
+        assert self.sql.ledger.grants("cust-1") == self.memory.ledger.grants("cust-1")
+        assert {g.key: str(g.offer.value.amount) for g in self.sql.ledger.grants("cust-1")} == (
+            self.grants
+        )
+
+
+TestStorageComparison = StorageComparison.TestCase
+
+
+# -- a desk on a file ------------------------------------------------------------------------
+
+
+def test_a_desk_on_a_file_survives_reopening(tmp_path: Path) -> None:
+    from serviceplaybook.demo import run_demo
+
+    path = tmp_path / "desk.db"
+    desk = ServiceDesk.sqlite(path, clock=FakeClock(), ids=SequentialIds("c"))
+    run_demo(write=lambda line: None, desk=desk)
+    before = desk.get("c-1"), desk.history("c-1")
+    desk.storage.close()  # type: ignore[attr-defined]
+
+    again = ServiceDesk.sqlite(path)
+    assert (again.get("c-1"), again.history("c-1")) == before
+    assert again.get("c-1").version == len(again.history("c-1")) == 16
+    [pending] = again.storage.follow_ups.pending()  # type: ignore[attr-defined]
+    assert pending.conversation_id == "c-1"
+
+
+def test_settings_that_keep_data(tmp_path: Path) -> None:
+    storage = SQLiteStorage(tmp_path / "desk.db")
+    connection = storage.database.connection()
+    assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert connection.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert connection.execute("PRAGMA busy_timeout").fetchone()[0] == 30000
+    normal = SQLiteStorage(tmp_path / "fast.db", synchronous="NORMAL")
+    assert normal.database.connection().execute("PRAGMA synchronous").fetchone()[0] == 1
+    with pytest.raises(ValidationError, match="'FULL' or 'NORMAL'"):
+        SQLiteStorage(tmp_path / "x.db", synchronous="OFF")  # type: ignore[arg-type]
+
+
+def test_only_json_is_stored(tmp_path: Path) -> None:
+    path = tmp_path / "desk.db"
+    desk = ServiceDesk.sqlite(path, clock=FakeClock(), ids=SequentialIds("c"))
+    from serviceplaybook.demo import run_demo
+
+    run_demo(write=lambda line: None, desk=desk)
+    with sqlite3.connect(path) as raw:
+        for table in ("conversations", "journal", "grants", "follow_ups"):
+            for (data,) in raw.execute(f"SELECT data FROM {table}"):
+                json.loads(data)  # every payload is JSON text
+        amount = json.loads(raw.execute("SELECT data FROM grants").fetchone()[0])
+        assert amount["offer"]["value"] == {"amount": "240.00", "currency": "USD"}
+        at = raw.execute("SELECT at FROM journal LIMIT 1").fetchone()[0]
+        assert at.endswith("+00:00")
+
+
+# -- bad files -------------------------------------------------------------------------------
+
+
+def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("shopping list: milk, eggs\n" * 200)
+    with pytest.raises(StorageError) as refused:
+        SQLiteStorage(path)
+    assert str(path) in str(refused.value)
+    assert "not a database" in str(refused.value)
+    assert path.read_text().startswith("shopping list")  # untouched
+
+
+def test_a_file_from_a_newer_release_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "desk.db"
+    SQLiteStorage(path).close()
+    with sqlite3.connect(path) as raw:
+        raw.execute("UPDATE serviceplaybook_meta SET value = '99' WHERE key = 'schema_version'")
+    before = path.read_bytes()
+    with pytest.raises(SchemaVersionError, match="newer serviceplaybook") as refused:
+        SQLiteStorage(path)
+    assert str(path) in str(refused.value)
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("SELECT value FROM serviceplaybook_meta").fetchone()[0] == "99"
+    assert len(path.read_bytes()) == len(before)
+
+
+def test_an_older_file_is_migrated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "desk.db"
+    SQLiteStorage(path).close()
+    migration = ("CREATE TABLE notes (id TEXT PRIMARY KEY)",)
+    monkeypatch.setattr(sqlite_adapter, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(sqlite_adapter, "_MIGRATIONS", (*sqlite_adapter._MIGRATIONS, migration))
+    storage = SQLiteStorage(path)
+    assert storage.database.schema_version == 2
+    assert storage.database.query("SELECT count(*) FROM notes") == [(0,)]
+
+
+def test_a_corrupt_row_names_the_file_table_and_key(tmp_path: Path) -> None:
+    path = tmp_path / "desk.db"
+    desk = ServiceDesk.sqlite(path, clock=FakeClock(), ids=SequentialIds("c"))
+    from serviceplaybook import Agent, Customer, Issue
+
+    desk.open(
+        customer=Customer(id="cust"),
+        issue=Issue(category="billing", severity="low", summary="Charged twice"),
+        agent=Agent(id="sam"),
+    )
+    with sqlite3.connect(path) as raw:
+        raw.execute("UPDATE conversations SET data = '{\"id\": 3' WHERE id = 'c-1'")
+    with pytest.raises(StorageError) as refused:
+        desk.get("c-1")
+    message = str(refused.value)
+    assert str(path) in message
+    assert "'conversations'" in message
+    assert "'c-1'" in message
+    with pytest.raises(StorageError):
+        desk.hear("c-1", "hello")  # refused, and nothing written
+    assert len(desk.history("c-1")) == 1
+
+
+def test_a_missing_table_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "desk.db"
+    storage = SQLiteStorage(path)
+    with sqlite3.connect(path) as raw:
+        raw.execute("DROP TABLE journal")
+    with pytest.raises(StorageError, match="missing") as refused:
+        storage.journal.history("c1")
+    assert str(path) in str(refused.value)
+
+
+def test_batch_is_one_transaction(tmp_path: Path) -> None:
+    from serviceplaybook import Agent, Customer, Issue
+
+    desk = ServiceDesk.sqlite(tmp_path / "desk.db", clock=FakeClock(), ids=SequentialIds("c"))
+    cid = desk.open(
+        customer=Customer(id="cust"),
+        issue=Issue(category="billing", severity="low", summary="Charged twice"),
+        agent=Agent(id="sam"),
+    ).id
+
+    def many() -> None:
+        with desk.batch():
+            for number in range(20):
+                desk.hear(cid, f"message {number}")
+            raise KeyboardInterrupt  # the caller gives up: nothing of the batch is kept
+
+    with pytest.raises(KeyboardInterrupt):
+        many()
+    assert desk.get(cid).version == 1
+    with desk.batch():
+        for number in range(20):
+            desk.hear(cid, f"message {number}")
+    assert desk.get(cid).version == len(desk.history(cid)) == 21
