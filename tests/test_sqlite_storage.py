@@ -223,6 +223,8 @@ def test_a_corrupt_row_names_the_file_table_and_key(tmp_path: Path) -> None:
     )
     with sqlite3.connect(path) as raw:
         raw.execute("UPDATE conversations SET data = '{\"id\": 3' WHERE id = 'c-1'")
+    desk.storage.close()  # type: ignore[attr-defined]
+    desk = ServiceDesk.sqlite(path)  # a process that has not read the row before
     with pytest.raises(StorageError) as refused:
         desk.get("c-1")
     message = str(refused.value)

@@ -15,7 +15,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -146,6 +146,7 @@ class SQLiteDatabase:
         self._pid = -1
         self._connection: sqlite3.Connection | None = None
         self._depth = 0
+        self._on_commit: list[Callable[[], None]] = []
         self._migrate()
 
     # -- connection -----------------------------------------------------------------------
@@ -158,6 +159,7 @@ class SQLiteDatabase:
             self._connection = self._open()
             self._pid = os.getpid()
             self._depth = 0
+            self._on_commit = []
             self._lock = threading.RLock()
         return self._connection
 
@@ -200,10 +202,12 @@ class SQLiteDatabase:
             savepoint = f"sp{depth}"
             self._run(connection, "BEGIN IMMEDIATE" if depth == 0 else f"SAVEPOINT {savepoint}")
             self._depth = depth + 1
+            mark = len(self._on_commit)
             try:
                 yield connection
             except BaseException:
                 self._depth = depth
+                del self._on_commit[mark:]
                 if depth == 0:
                     if connection.in_transaction:
                         self._run(connection, "ROLLBACK")
@@ -213,6 +217,18 @@ class SQLiteDatabase:
                 raise
             self._depth = depth
             self._run(connection, "COMMIT" if depth == 0 else f"RELEASE {savepoint}")
+            if depth == 0:
+                callbacks, self._on_commit = self._on_commit, []
+                for callback in callbacks:
+                    callback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the open transaction commits (dropped if it rolls back)."""
+        with self._lock:
+            if self._depth:
+                self._on_commit.append(callback)
+            else:
+                callback()
 
     @contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
@@ -319,19 +335,48 @@ def _dumps(record: object) -> str:
 
 
 class SQLiteConversationStore:
-    """Conversations in the ``conversations`` table, with optimistic concurrency."""
+    """Conversations in the ``conversations`` table, with optimistic concurrency.
 
-    def __init__(self, database: SQLiteDatabase) -> None:
+    Decoded conversations are kept by ``(id, version)``: a committed version is never
+    replaced by other content (saves require the previous version), so a read whose stored
+    version matches returns the kept record without decoding the row again.
+
+    Args:
+        database: the file.
+        cache_size: how many conversations to keep decoded.
+    """
+
+    def __init__(self, database: SQLiteDatabase, *, cache_size: int = 1024) -> None:
         self.database = database
+        self.cache_size = cache_size
+        self._cache: dict[str, Conversation] = {}
+
+    def _keep(self, conversation: Conversation) -> None:
+        cache = self._cache
+        cache.pop(conversation.id, None)
+        cache[conversation.id] = conversation
+        if len(cache) > self.cache_size:
+            del cache[next(iter(cache))]  # the least recently kept
 
     def get(self, conversation_id: str) -> Conversation:
         """The stored conversation; raises :class:`NotFound`."""
+        kept = self._cache.get(conversation_id)
+        if kept is not None:
+            rows = self.database.query(
+                "SELECT version FROM conversations WHERE id = ?", (conversation_id,)
+            )
+            if rows and rows[0][0] == kept.version:
+                return kept
         rows = self.database.query(
             "SELECT data FROM conversations WHERE id = ?", (conversation_id,)
         )
         if not rows:
             raise NotFound("conversation", conversation_id)
-        return self.database.decode("conversations", conversation_id, rows[0][0], Conversation)
+        conversation = self.database.decode(
+            "conversations", conversation_id, rows[0][0], Conversation
+        )
+        self._keep(conversation)
+        return conversation
 
     def save(self, conversation: Conversation, *, expected_version: int) -> None:
         """Store ``conversation`` if the stored one is at ``expected_version`` (0: new)."""
@@ -362,6 +407,7 @@ class SQLiteConversationStore:
                     "SELECT version FROM conversations WHERE id = ?", (conversation.id,)
                 ).fetchone()
                 raise ConcurrentUpdate(conversation.id, expected_version, row[0] if row else 0)
+            self.database.after_commit(lambda: self._keep(conversation))
 
 
 class SQLiteJournal:
