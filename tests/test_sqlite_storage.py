@@ -269,3 +269,25 @@ def test_batch_is_one_transaction(tmp_path: Path) -> None:
         for number in range(20):
             desk.hear(cid, f"message {number}")
     assert desk.get(cid).version == len(desk.history(cid)) == 21
+
+
+def test_kept_records_never_hide_another_writer_or_a_rollback(tmp_path: Path) -> None:
+    from serviceplaybook.testing.contracts import conversation
+
+    path = tmp_path / "desk.db"
+    mine, theirs = SQLiteStorage(path), SQLiteStorage(path)
+    mine.conversations.save(conversation(version=1), expected_version=0)
+    assert mine.conversations.get("c1").stage == "listening"
+
+    theirs.conversations.save(conversation(version=2, stage="clarifying"), expected_version=1)
+    assert mine.conversations.get("c1").stage == "clarifying"  # the other writer's version
+
+    def rolled_back() -> None:
+        with mine.atomic():
+            mine.conversations.save(conversation(version=3, stage="closed"), expected_version=2)
+            raise RuntimeError("undo")
+
+    with pytest.raises(RuntimeError):
+        rolled_back()
+    assert mine.conversations.get("c1").stage == "clarifying"
+    assert theirs.conversations.get("c1").version == 2
