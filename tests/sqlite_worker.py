@@ -124,8 +124,9 @@ def hammer(
     max_calls: int,
     stale_reads: bool = True,
 ) -> dict[str, Any]:
-    """Hear on ``cids`` until ``seconds`` passed or ``max_calls`` were made; put (and return)
-    a report: the accepted calls as ``(cid, version, text)``, the refusals, other errors.
+    """Hear on ``cids`` until ``seconds`` passed or ``max_calls`` were made; put the report
+    on ``results`` (unless ``None``) and return it: the accepted calls as
+    ``(cid, version, text)``, the number of refusals, any other error.
 
     ``target`` is a path (a new desk) or a desk made by the parent before ``fork()``. Half
     of the calls carry no ``expected_version`` (they must always succeed); the others pass
@@ -144,12 +145,13 @@ def hammer(
         if isinstance(target, ServiceDesk):
             desk = target
             database = desk.storage.database  # type: ignore[attr-defined]
-            forked = database._connection is not None and database._pid != os.getpid()
-            inherited = database._connection if forked else None
+            # The desk closes its connection before fork(), so the child has none of the
+            # parent's (only the parent's pid on record) and must open its own.
+            forked = database._pid != os.getpid()
             report["forked"] = forked
         else:
             desk = ServiceDesk.sqlite(target)
-            inherited = None
+            forked = False
         rng = random.Random(number)
         seen: dict[str, int] = {cid: desk.get(cid).version for cid in cids}
         barrier.wait(timeout=60)
@@ -185,15 +187,35 @@ def hammer(
             if not stale_reads or rng.random() < 0.5:
                 seen[cid] = version
         report["calls"] = calls
-        if inherited is not None:
+        if forked:
             database = desk.storage.database  # type: ignore[attr-defined]
             report["own_connection"] = (
-                database._connection is not inherited and database._pid == os.getpid()
+                database._connection is not None and database._pid == os.getpid()
             )
     except BaseException:
         report["other"].append(traceback.format_exc())
-    results.put(report)
+    if results is not None:
+        results.put(report)
     return report
+
+
+def outlive_parent_close(
+    desk: ServiceDesk, cid: str, called: Any, closed: Any, results: Any, calls: int = 10
+) -> None:
+    """In a child forked while the parent's ``desk`` was open: make ``calls`` calls, let the
+    parent close its desk, make ``calls`` more; put the version the last call returned."""
+    try:
+        for number in range(calls):
+            desk.hear(cid, f"before close {number}")
+        called.set()
+        if not closed.wait(30):
+            raise TimeoutError("the parent did not close its desk")
+        version = 0
+        for number in range(calls):
+            version = desk.hear(cid, f"after close {number}").conversation.version
+        results.put(version)
+    except BaseException:
+        results.put(traceback.format_exc())
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import json
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
@@ -148,14 +149,18 @@ class SQLiteDatabase:
         self._depth = 0
         self._on_commit: list[Callable[[], None]] = []
         self._migrate()
+        _OPEN_DATABASES.add(self)
 
     # -- connection -----------------------------------------------------------------------
 
     def connection(self) -> sqlite3.Connection:
         """This process's connection, opened on first use and again after ``fork()``."""
         if self._connection is None or self._pid != os.getpid():
-            # A connection inherited through fork() must not be used (nor closed) in the
-            # child: SQLite's locks belong to the parent process.
+            if self._connection is not None:
+                # Inherited through fork() from a parent that was inside a transaction: it
+                # must be neither used nor closed here (SQLite's locks are the parent's), so
+                # it is kept, untouched, for the life of this process.
+                _INHERITED.append(self._connection)
             self._connection = self._open()
             self._pid = os.getpid()
             self._depth = 0
@@ -182,6 +187,15 @@ class SQLiteDatabase:
         if str(mode).lower() != "wal":
             raise StorageError(self.path, f"cannot use write-ahead logging (journal mode {mode})")
         return connection
+
+    def _before_fork(self) -> None:
+        # SQLite must not see one connection in two processes: a child that inherits it
+        # also inherits SQLite's record of the parent's locks, its new connection then takes
+        # no real lock, and the parent closing its desk would checkpoint and delete the WAL
+        # under the child's writes. Closing here (the next use reopens) avoids all of that.
+        with self._lock:
+            if self._depth == 0:
+                self.close()
 
     def close(self) -> None:
         """Close this process's connection (a later use opens a new one)."""
@@ -328,6 +342,19 @@ class SQLiteDatabase:
             raise StorageError(
                 self.path, f"row {key!r} of table {table!r} is corrupt: {error}"
             ) from None
+
+
+_INHERITED: list[sqlite3.Connection] = []
+_OPEN_DATABASES: weakref.WeakSet[SQLiteDatabase] = weakref.WeakSet()
+
+
+def _close_before_fork() -> None:
+    for database in list(_OPEN_DATABASES):
+        database._before_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_close_before_fork)
 
 
 def _dumps(record: object) -> str:
