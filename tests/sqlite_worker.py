@@ -15,6 +15,7 @@ Top-level functions only, importable by name, so that the "spawn" start method f
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import random
 import sys
@@ -145,9 +146,10 @@ def hammer(
         if isinstance(target, ServiceDesk):
             desk = target
             database = desk.storage.database  # type: ignore[attr-defined]
-            # The desk closes its connection before fork(), so the child has none of the
-            # parent's (only the parent's pid on record) and must open its own.
-            forked = database._pid != os.getpid()
+            # The desk closes its connection before fork() and forgets the parent's in the
+            # child, which must open its own.
+            forked = multiprocessing.parent_process() is not None
+            assert not forked or database._connection is None, "inherited a connection"
             report["forked"] = forked
         else:
             desk = ServiceDesk.sqlite(target)

@@ -144,7 +144,7 @@ class SQLiteDatabase:
         self.synchronous = synchronous
         self.busy_timeout = busy_timeout
         self._lock = threading.RLock()
-        self._pid = -1
+        self._pid = os.getpid()
         self._connection: sqlite3.Connection | None = None
         self._depth = 0
         self._on_commit: list[Callable[[], None]] = []
@@ -155,18 +155,25 @@ class SQLiteDatabase:
 
     def connection(self) -> sqlite3.Connection:
         """This process's connection, opened on first use and again after ``fork()``."""
-        if self._connection is None or self._pid != os.getpid():
-            if self._connection is not None:
-                # Inherited through fork() from a parent that was inside a transaction: it
-                # must be neither used nor closed here (SQLite's locks are the parent's), so
-                # it is kept, untouched, for the life of this process.
-                _INHERITED.append(self._connection)
-            self._connection = self._open()
-            self._pid = os.getpid()
-            self._depth = 0
-            self._on_commit = []
-            self._lock = threading.RLock()
-        return self._connection
+        with self._lock:
+            if self._pid != os.getpid():
+                self._forget_parent()
+            if self._connection is None:
+                self._connection = self._open()
+                self._pid = os.getpid()
+            return self._connection
+
+    def _forget_parent(self) -> None:
+        # In a child after fork(): whatever the parent held belongs to the parent. A
+        # connection inherited from a parent inside a transaction must be neither used nor
+        # closed here (SQLite's locks are the parent's): it is kept, untouched, for good.
+        self._lock = threading.RLock()
+        if self._connection is not None:
+            _INHERITED.append(self._connection)
+        self._connection = None
+        self._depth = 0
+        self._on_commit = []
+        self._pid = os.getpid()
 
     def _open(self) -> sqlite3.Connection:
         try:
@@ -210,8 +217,8 @@ class SQLiteDatabase:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction (``BEGIN IMMEDIATE``); nested blocks become savepoints, so an
         exception inside one undoes only that block."""
-        connection = self.connection()
         with self._lock:
+            connection = self.connection()
             depth = self._depth
             savepoint = f"sp{depth}"
             self._run(connection, "BEGIN IMMEDIATE" if depth == 0 else f"SAVEPOINT {savepoint}")
@@ -247,9 +254,8 @@ class SQLiteDatabase:
     @contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
         """The connection for reads (inside a transaction when one is open)."""
-        connection = self.connection()
         with self._lock:
-            yield connection
+            yield self.connection()
 
     def _run(self, connection: sqlite3.Connection, sql: str) -> None:
         try:
@@ -266,8 +272,8 @@ class SQLiteDatabase:
 
     def execute(self, sql: str, parameters: Sequence[Any] = ()) -> sqlite3.Cursor:
         """Run one statement, in the open transaction if any (else in its own)."""
-        connection = self.connection()
         with self._lock:
+            connection = self.connection()
             try:
                 if self._depth:
                     return connection.execute(sql, parameters)
@@ -353,8 +359,13 @@ def _close_before_fork() -> None:
         database._before_fork()
 
 
+def _reset_in_child() -> None:
+    for database in list(_OPEN_DATABASES):
+        database._forget_parent()
+
+
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(before=_close_before_fork)
+    os.register_at_fork(before=_close_before_fork, after_in_child=_reset_in_child)
 
 
 def _dumps(record: object) -> str:
