@@ -376,11 +376,23 @@ TestScheduler.settings = machine_settings(30)
 # -- 2. units of work ---------------------------------------------------------------------
 
 FOLLOW_UP_NUMBERS = range(5)
-GRANT_KEYS = ("grant-1", "grant-2", "grant-3")
+GRANT_KEYS = ("grant-1", "grant-2", "grant-3", "grant-4")
+CUSTOMER_IDS = ("cust-1", "cust-2")  # few, so that customers get several grants
 
 
 class Boom(Exception):
     """Raised at the end of a block to make it roll back."""
+
+
+def check_grants(stored: list[Grant], expected: list[Grant]) -> None:
+    """The same grants (keys are unique), oldest first; equal times in any order."""
+    assert sorted(stored, key=by_time_and_key) == sorted(expected, key=by_time_and_key)
+    times = [grant.at for grant in stored]
+    assert times == sorted(times), "grants are not oldest first"
+
+
+def by_time_and_key(grant: Grant) -> tuple[datetime, str]:
+    return (grant.at, grant.key)
 
 
 class StorageModel:
@@ -415,8 +427,13 @@ operations: st.SearchStrategy[Op] = st.one_of(
         st.just("journal"),
         st.lists(st.tuples(st.sampled_from(CONVERSATION_IDS), journal_entries()), max_size=3),
     ),
-    st.tuples(st.just("grant"), st.sampled_from(GRANT_KEYS), grants()),
-    st.tuples(st.just("grant_again"), st.sampled_from(GRANT_KEYS), grants()),
+    st.tuples(
+        st.just("grant"),
+        st.sampled_from(GRANT_KEYS),
+        grants().map(lambda grant: grant.customer_id) | st.sampled_from(CUSTOMER_IDS),
+        grants(),
+    ),
+    st.tuples(st.just("grant_again"), st.sampled_from(GRANT_KEYS), st.just(""), grants()),
     st.tuples(
         st.just("schedule"),
         st.sampled_from(FOLLOW_UP_NUMBERS),
@@ -477,8 +494,8 @@ class StorageMachine(RuleBasedStateMachine):
             for entry in entries:
                 model.journal.setdefault(entry.conversation_id, []).append(entry)
         elif kind in ("grant", "grant_again"):
-            key, drawn = args
-            grant = attrs.evolve(drawn, key=key)
+            key, customer_id, drawn = args
+            grant = attrs.evolve(drawn, key=key, customer_id=customer_id or drawn.customer_id)
             first = model.grants.get(key)
             if kind == "grant_again" and first is not None:
                 # the same terms, told again by someone else at another time
@@ -603,12 +620,12 @@ class StorageMachine(RuleBasedStateMachine):
                 conversation_id, []
             )
         assert len(storage.conversations) == len(model.conversations)
-        for customer_id in self.customers:
-            assert storage.ledger.grants(customer_id) == model.by_customer.get(customer_id, [])
         since = datetime(2050, 1, 1, tzinfo=UTC)
-        for customer_id, recorded in model.by_customer.items():
+        for customer_id in self.customers:
+            recorded = model.by_customer.get(customer_id, [])
+            check_grants(storage.ledger.grants(customer_id), recorded)
             later = [grant for grant in recorded if grant.at >= since]
-            assert storage.ledger.grants(customer_id, since=since) == later
+            check_grants(storage.ledger.grants(customer_id, since=since), later)
         check_scheduler(storage.follow_ups, model.scheduler, {f"fu-{n}" for n in FOLLOW_UP_NUMBERS})
 
 
@@ -764,7 +781,7 @@ def test_pending_is_safe_while_another_thread_schedules() -> None:
     threads = [threading.Thread(target=writer), threading.Thread(target=reader)]
     for thread in threads:
         thread.start()
-    stop.wait(2.0)
+    stop.wait(0.5)  # before the fix the race showed within milliseconds
     stop.set()
     for thread in threads:
         thread.join()

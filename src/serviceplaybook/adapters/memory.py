@@ -195,6 +195,11 @@ class InMemoryScheduler:
         with self._undo.lock:
             if follow_up.key in self._keys:
                 return
+            if follow_up.id in self._held:
+                raise ValidationError(
+                    f"follow-up id {follow_up.id!r} is already held under key "
+                    f"{self._held[follow_up.id].follow_up.key!r}; give each follow-up its own id"
+                )
             self._keys[follow_up.key] = follow_up.id
             ids = self._by_conversation.setdefault(follow_up.conversation_id, [])
             ids.append(follow_up.id)

@@ -563,18 +563,31 @@ class SQLiteScheduler:
 
     def schedule(self, follow_up: FollowUp) -> None:
         """Hold ``follow_up`` until due; a key already held is ignored."""
-        self.database.execute(
-            "INSERT INTO follow_ups (id, key, conversation_id, status, ready_at, attempts, data) "
-            "VALUES (?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT DO NOTHING",
-            (
-                follow_up.id,
-                follow_up.key,
-                follow_up.conversation_id,
-                utc_text(follow_up.due_at),
-                follow_up.attempts,
-                _dumps(follow_up),
-            ),
-        )
+        with self.database.transaction() as connection:
+            held = connection.execute(
+                "SELECT key FROM follow_ups WHERE id = ? OR key = ?",
+                (follow_up.id, follow_up.key),
+            ).fetchall()
+            if any(key == follow_up.key for (key,) in held):
+                return
+            if held:
+                raise ValidationError(
+                    f"follow-up id {follow_up.id!r} is already held under key {held[0][0]!r}; "
+                    f"give each follow-up its own id"
+                )
+            connection.execute(
+                "INSERT INTO follow_ups "
+                "(id, key, conversation_id, status, ready_at, attempts, data) "
+                "VALUES (?, ?, ?, 'pending', ?, ?, ?)",
+                (
+                    follow_up.id,
+                    follow_up.key,
+                    follow_up.conversation_id,
+                    utc_text(follow_up.due_at),
+                    follow_up.attempts,
+                    _dumps(follow_up),
+                ),
+            )
 
     def cancel(self, conversation_id: str) -> int:
         """Cancel the conversation's pending (and claimed) follow-ups."""

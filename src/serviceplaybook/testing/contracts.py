@@ -225,6 +225,12 @@ class FollowUpSchedulerContract:
         scheduler.schedule(follow_up())
         assert len(scheduler.claim_due(T0 + timedelta(days=1), limit=10)) == 1
 
+    def test_one_id_under_two_keys_is_an_error(self, scheduler: FollowUpScheduler) -> None:
+        scheduler.schedule(follow_up(1))
+        with pytest.raises(ValidationError, match="its own id"):
+            scheduler.schedule(attrs.evolve(follow_up(1), key="another-key"))
+        assert len(scheduler.claim_due(T0 + timedelta(days=1), limit=10)) == 1
+
     def test_claims_come_soonest_first_up_to_the_limit(self, scheduler: FollowUpScheduler) -> None:
         for number, hours in [(1, 3), (2, 1), (3, 2)]:
             scheduler.schedule(follow_up(number, due=timedelta(hours=hours)))
