@@ -291,3 +291,26 @@ def test_kept_records_never_hide_another_writer_or_a_rollback(tmp_path: Path) ->
         rolled_back()
     assert mine.conversations.get("c1").stage == "clarifying"
     assert theirs.conversations.get("c1").version == 2
+
+
+def test_a_transaction_reads_its_own_writes_and_forgets_undone_ones(tmp_path: Path) -> None:
+    from serviceplaybook.testing.contracts import conversation
+
+    storage = SQLiteStorage(tmp_path / "desk.db")
+    with storage.atomic():
+        storage.conversations.save(conversation(version=1), expected_version=0)
+        assert storage.conversations.get("c1").version == 1
+        try:
+            with storage.atomic():
+                storage.conversations.save(
+                    conversation(version=2, stage="closed"), expected_version=1
+                )
+                assert storage.conversations.get("c1").stage == "closed"
+                raise RuntimeError("undo the inner block")
+        except RuntimeError:
+            pass
+        assert storage.conversations.get("c1").stage == "listening"
+        storage.conversations.save(conversation(version=2, stage="resolving"), expected_version=1)
+    other = SQLiteStorage(tmp_path / "desk.db")
+    assert other.conversations.get("c1").stage == "resolving"
+    assert storage.conversations.get("c1").stage == "resolving"

@@ -148,6 +148,7 @@ class SQLiteDatabase:
         self._connection: sqlite3.Connection | None = None
         self._depth = 0
         self._on_commit: list[Callable[[], None]] = []
+        self._on_rollback: list[Callable[[], None]] = []
         self._migrate()
         _OPEN_DATABASES.add(self)
 
@@ -173,6 +174,7 @@ class SQLiteDatabase:
         self._connection = None
         self._depth = 0
         self._on_commit = []
+        self._on_rollback = []
         self._pid = os.getpid()
 
     def _open(self) -> sqlite3.Connection:
@@ -223,12 +225,16 @@ class SQLiteDatabase:
             savepoint = f"sp{depth}"
             self._run(connection, "BEGIN IMMEDIATE" if depth == 0 else f"SAVEPOINT {savepoint}")
             self._depth = depth + 1
-            mark = len(self._on_commit)
+            mark, undo_mark = len(self._on_commit), len(self._on_rollback)
             try:
                 yield connection
             except BaseException:
                 self._depth = depth
                 del self._on_commit[mark:]
+                undone = self._on_rollback[undo_mark:]
+                del self._on_rollback[undo_mark:]
+                for callback in reversed(undone):
+                    callback()
                 if depth == 0:
                     if connection.in_transaction:
                         self._run(connection, "ROLLBACK")
@@ -239,7 +245,7 @@ class SQLiteDatabase:
             self._depth = depth
             self._run(connection, "COMMIT" if depth == 0 else f"RELEASE {savepoint}")
             if depth == 0:
-                callbacks, self._on_commit = self._on_commit, []
+                callbacks, self._on_commit, self._on_rollback = self._on_commit, [], []
                 for callback in callbacks:
                     callback()
 
@@ -250,6 +256,28 @@ class SQLiteDatabase:
                 self._on_commit.append(callback)
             else:
                 callback()
+
+    def on_rollback(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` if the open transaction (or savepoint) rolls back."""
+        with self._lock:
+            if self._depth:
+                self._on_rollback.append(callback)
+
+    @property
+    def in_transaction(self) -> bool:
+        """True inside a transaction opened by this process (any thread holding the lock)."""
+        return self._depth > 0
+
+    @contextmanager
+    def writing(self) -> Iterator[sqlite3.Connection]:
+        """The connection inside a transaction: the open one, else a new one. Unlike
+        :meth:`transaction` it adds no savepoint: for a write that is one statement."""
+        with self._lock:
+            if self._depth:
+                yield self.connection()
+            else:
+                with self.transaction() as connection:
+                    yield connection
 
     @contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
@@ -388,6 +416,9 @@ class SQLiteConversationStore:
         self.database = database
         self.cache_size = cache_size
         self._cache: dict[str, Conversation] = {}
+        # saved in the open transaction: what this transaction reads back (nobody else can
+        # write while it holds the write lock), dropped on rollback, kept on commit
+        self._written: dict[str, Conversation] = {}
 
     def _keep(self, conversation: Conversation) -> None:
         cache = self._cache
@@ -398,6 +429,14 @@ class SQLiteConversationStore:
 
     def get(self, conversation_id: str) -> Conversation:
         """The stored conversation; raises :class:`NotFound`."""
+        with self.database.reading():
+            if self.database.in_transaction:
+                written = self._written.get(conversation_id)
+                if written is not None:
+                    return written
+            return self._read(conversation_id)
+
+    def _read(self, conversation_id: str) -> Conversation:
         kept = self._cache.get(conversation_id)
         if kept is not None:
             rows = self.database.query(
@@ -427,7 +466,7 @@ class SQLiteConversationStore:
             data,
             conversation.id,
         )
-        with self.database.transaction() as connection:
+        with self.database.writing() as connection:
             if expected_version == 0:
                 cursor = connection.execute(
                     "INSERT INTO conversations (version, customer_id, stage, updated_at, data, id)"
@@ -445,7 +484,20 @@ class SQLiteConversationStore:
                     "SELECT version FROM conversations WHERE id = ?", (conversation.id,)
                 ).fetchone()
                 raise ConcurrentUpdate(conversation.id, expected_version, row[0] if row else 0)
-            self.database.after_commit(lambda: self._keep(conversation))
+            previous = self._written.get(conversation.id)
+            self._written[conversation.id] = conversation
+            self.database.on_rollback(lambda: self._unwrite(conversation.id, previous))
+            self.database.after_commit(lambda: self._commit(conversation))
+
+    def _unwrite(self, conversation_id: str, previous: Conversation | None) -> None:
+        if previous is None:
+            self._written.pop(conversation_id, None)
+        else:
+            self._written[conversation_id] = previous
+
+    def _commit(self, conversation: Conversation) -> None:
+        self._written.pop(conversation.id, None)
+        self._keep(conversation)
 
 
 class SQLiteJournal:
@@ -468,7 +520,9 @@ class SQLiteJournal:
             )
             for e in entries
         ]
-        with self.database.transaction() as connection:
+        # several rows: a savepoint keeps them all-or-nothing; one row needs none
+        block = self.database.transaction() if len(rows) > 1 else self.database.writing()
+        with block as connection:
             try:
                 connection.executemany(
                     "INSERT INTO journal (conversation_id, seq, at, kind, actor, stage, data) "
@@ -516,7 +570,7 @@ class SQLiteLedger:
 
     def record(self, grant: Grant) -> Grant:
         """Record ``grant`` once; the same key with other terms is an error."""
-        with self.database.transaction() as connection:
+        with self.database.writing() as connection:
             connection.execute(
                 "INSERT INTO grants (key, customer_id, at, data) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (key) DO NOTHING",
