@@ -107,6 +107,13 @@ class _Work:
     def event(self, name: str, actor: str, data: Mapping[str, Any] | None = None) -> Event:
         return Event(name=name, at=self.now, actor=actor, data=data or {})
 
+    def messages_with(self, author: str, text: str | None) -> tuple[Message, ...]:
+        """The conversation's messages, with ``text`` by ``author`` appended (unless None)."""
+        messages = self.conversation.messages
+        if text is None:
+            return messages
+        return (*messages, Message(author=author, text=text, at=self.now))
+
     def check(self, event: Event) -> None:
         """Raise IllegalTransition now, before any policy work, if the event is not possible."""
         self.desk.playbook.next_stage(self.conversation, event)
@@ -360,7 +367,7 @@ class ServiceDesk:
             work.fire(
                 event,
                 {"text": text, "signals": to_dict(signals)},
-                messages=(*before.messages, Message(author=CUSTOMER, text=text, at=work.now)),
+                messages=work.messages_with(CUSTOMER, text),
                 signals=(*before.signals, signals),
             )
             decision = self.escalation.decide(work.conversation, signals)
@@ -380,10 +387,7 @@ class ServiceDesk:
             work.fire(
                 work.event(name, conversation.agent.id),
                 {"text": text},
-                messages=(
-                    *conversation.messages,
-                    Message(author=conversation.agent.id, text=text, at=work.now),
-                ),
+                messages=work.messages_with(conversation.agent.id, text),
                 **extra,
             )
 
@@ -421,16 +425,12 @@ class ServiceDesk:
         clarifying questions."""
 
         def body(work: _Work) -> None:
-            conversation = work.conversation
-            messages = conversation.messages
-            if text:
-                messages = (*messages, Message(author=CUSTOMER, text=text, at=work.now))
             work.fire(
                 work.event("correct", CUSTOMER),
                 {"text": text} if text else None,
                 understood=False,
                 summary=None,
-                messages=messages,
+                messages=work.messages_with(CUSTOMER, text or None),
             )
 
         work, _ = self._run(conversation_id, expected_version, body)
@@ -458,10 +458,7 @@ class ServiceDesk:
                 event,
                 record,
                 apologies=(*conversation.apologies, apology),
-                messages=(
-                    *conversation.messages,
-                    Message(author=conversation.agent.id, text=apology.text, at=work.now),
-                ),
+                messages=work.messages_with(conversation.agent.id, apology.text),
             )
             return decision, apology
 
@@ -783,13 +780,10 @@ class ServiceDesk:
 
         def body(work: _Work) -> None:
             conversation = work.conversation
-            messages = conversation.messages
-            if text:
-                messages = (*messages, Message(author=CUSTOMER, text=text, at=work.now))
             work.fire(
                 work.event("reopen", CUSTOMER),
                 {"text": text} if text else None,
-                messages=messages,
+                messages=work.messages_with(CUSTOMER, text or None),
                 understood=False,
                 summary=None,
                 reopens=conversation.reopens + 1,
