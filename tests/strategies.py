@@ -47,6 +47,7 @@ from serviceplaybook import (
 )
 from serviceplaybook.money import CURRENCY_MINOR_UNITS
 from serviceplaybook.parties import CUSTOMER
+from serviceplaybook.sla import SlaStepReached
 
 __all__ = [
     "CODES",
@@ -490,6 +491,21 @@ _ESCALATION_LISTS = st.lists(escalation_decisions(), max_size=2)
 _FOLLOW_UP_LISTS = st.lists(follow_ups(), max_size=2)
 
 
+@functools.cache
+def sla_steps_reached() -> st.SearchStrategy[SlaStepReached]:
+    """SLA steps with any threshold, including sub-second ones (exact round trips)."""
+    return st.builds(
+        SlaStepReached,
+        index=st.integers(0, 5),
+        after=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=400)),
+        to=st.sampled_from(Role),
+        at=aware_datetimes(),
+    )
+
+
+_SLA_STEP_LISTS = st.lists(sla_steps_reached(), max_size=2)
+
+
 @st.composite
 def _conversations(draw: st.DrawFn) -> Conversation:
     conversation_id = "conv-" + draw(identifiers())
@@ -565,6 +581,7 @@ def _conversations(draw: st.DrawFn) -> Conversation:
         closed_at=updated_at if closed else None,
         termination=draw(reasons()) if stage is Stage.TERMINATED else None,
         feedback=draw(_OPTIONAL_TEXT) if resolved else None,
+        sla_steps=draw(_SLA_STEP_LISTS),
     )
 
 
@@ -615,6 +632,7 @@ ALL_RECORDS: list[tuple[str, st.SearchStrategy[Any]]] = [
     ("Approval", approvals()),
     ("Grant", grants()),
     ("FollowUp", follow_ups()),
+    ("SlaStepReached", sla_steps_reached()),
     ("Message", messages()),
     ("Handoff", handoffs()),
     ("Conversation", conversations()),

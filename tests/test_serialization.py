@@ -11,7 +11,7 @@ import enum
 import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -48,6 +48,7 @@ from serviceplaybook import (
     ValidationError,
 )
 from serviceplaybook.serialization import SCHEMA_VERSION, from_dict, to_dict
+from serviceplaybook.sla import SlaStepReached
 
 RECORDS = sts.ALL_RECORDS
 
@@ -136,6 +137,7 @@ def _samples() -> dict[str, object]:
     decision = EscalationDecision(
         to="supervisor", from_role="agent", urgency="high", reasons=[reason], brief=brief
     )
+    sla_step = SlaStepReached(index=1, after=timedelta(hours=24), to="manager", at=NOW)
     follow_up = FollowUp(
         id="f-1",
         key="conv-1:follow-up:1",
@@ -171,6 +173,7 @@ def _samples() -> dict[str, object]:
             at=NOW,
         ),
         "FollowUp": follow_up,
+        "SlaStepReached": sla_step,
         "Message": message,
         "Handoff": handoff,
         "Conversation": minimal_conversation(
@@ -183,6 +186,7 @@ def _samples() -> dict[str, object]:
             escalations=[decision],
             handoffs=[handoff],
             follow_ups=[follow_up],
+            sla_steps=[sla_step],
         ),
         "JournalEntry": JournalEntry(
             conversation_id="conv-1",
@@ -520,3 +524,13 @@ def test_non_mapping_data_is_a_validation_error(data: object) -> None:
 def test_non_mapping_conversation_data_is_refused(data: object) -> None:
     with pytest.raises((ValidationError, SchemaVersionError)):
         from_dict(data, Conversation)
+
+
+def test_durations_are_exact_decimal_seconds() -> None:
+    step = SlaStepReached(index=0, after=timedelta(hours=12, microseconds=5), to="manager", at=NOW)
+    data = to_dict(step)
+    assert data["after"] == "43200.000005"
+    assert from_dict(data, SlaStepReached) == step
+    for bad in (43200, "12h", "NaN"):
+        with pytest.raises(ValidationError, match="duration"):
+            from_dict({**data, "after": bad}, SlaStepReached)

@@ -30,6 +30,7 @@ from serviceplaybook.offers import OfferStatus, ProposedOffer
 from serviceplaybook.parties import CUSTOMER, Agent, Channel, Customer
 from serviceplaybook.reasons import Reason
 from serviceplaybook.signals import Signals
+from serviceplaybook.sla import SlaStepReached
 from serviceplaybook.stage import Stage
 
 __all__ = ["CUSTOMER", "Conversation", "Handoff", "Message"]
@@ -116,6 +117,7 @@ class Conversation:
         closed_at: when it was closed or terminated.
         termination: why it was terminated, if it was.
         feedback: what the customer said at the follow-up.
+        sla_steps: SLA escalation steps that fired, in the order they fired.
     """
 
     id: str = attrs.field(validator=non_empty)
@@ -144,6 +146,7 @@ class Conversation:
     closed_at: datetime | None = attrs.field(default=None, validator=optional_aware)
     termination: Reason | None = None
     feedback: str | None = attrs.field(default=None, repr=False)
+    sla_steps: tuple[SlaStepReached, ...] = attrs.field(default=(), converter=to_tuple, repr=False)
 
     @property
     def waiting_on(self) -> str:

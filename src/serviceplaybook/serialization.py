@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -63,6 +63,24 @@ def _structure_datetime(value: object, _: object) -> datetime:
     return require_aware(datetime.fromisoformat(value), f"time {value!r}")
 
 
+def _unstructure_timedelta(value: timedelta) -> str:
+    # Seconds as a decimal string: exact to the microsecond, unlike a JSON float.
+    micros = (value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds
+    return format(Decimal(micros).scaleb(-6).normalize(), "f")
+
+
+def _structure_timedelta(value: object, _: object) -> timedelta:
+    if not isinstance(value, str):
+        raise ValidationError(f"expected a duration in seconds as a string, got {value!r}")
+    try:
+        seconds = Decimal(value)
+    except ArithmeticError:
+        raise ValidationError(f"expected a duration in seconds, got {value!r}") from None
+    if not seconds.is_finite():
+        raise ValidationError(f"expected a finite duration in seconds, got {value!r}")
+    return timedelta(microseconds=int(seconds.scaleb(6)))
+
+
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter()
     conv.register_unstructure_hook(Decimal, str)
@@ -75,6 +93,8 @@ def _make_converter() -> cattrs.Converter:
         conv.register_structure_hook(primitive, _strict(primitive))
     conv.register_unstructure_hook(datetime, lambda value: value.isoformat())
     conv.register_structure_hook(datetime, _structure_datetime)
+    conv.register_unstructure_hook(timedelta, _unstructure_timedelta)
+    conv.register_structure_hook(timedelta, _structure_timedelta)
     conv.register_unstructure_hook_func(
         lambda t: t == frozenset[Channel],
         lambda value: sorted(channel.value for channel in value),
