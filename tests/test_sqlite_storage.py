@@ -75,7 +75,16 @@ class StorageComparison(RuleBasedStateMachine):
         current = self.model[cid]
         stale = data.draw(st.booleans())
         expected = current.version - 1 if stale else current.version
-        record = attrs.evolve(current, version=current.version + 1, stage=stage)
+        # the messages grow (stores may append them), stay, or are rewritten (an erasure)
+        change = data.draw(st.sampled_from(["append", "same", "rewrite"]))
+        if change == "append":
+            said = data.draw(st.lists(sts.messages(), min_size=1, max_size=3))
+            messages = (*current.messages, *said)
+        elif change == "rewrite":
+            messages = tuple(attrs.evolve(m, text="[erased]") for m in current.messages[1:])
+        else:
+            messages = current.messages
+        record = attrs.evolve(current, version=current.version + 1, stage=stage, messages=messages)
         kind, actual = self.both(lambda s: s.conversations.save(record, expected_version=expected))
         if stale:
             assert (kind, actual) == ("ConcurrentUpdate", current.version)
@@ -234,6 +243,62 @@ def test_a_corrupt_row_names_the_file_table_and_key(tmp_path: Path) -> None:
     with pytest.raises(StorageError):
         desk.hear("c-1", "hello")  # refused, and nothing written
     assert len(desk.history("c-1")) == 1
+
+
+def test_a_corrupt_message_row_names_the_table_and_key(tmp_path: Path) -> None:
+    path = tmp_path / "desk.db"
+    desk = ServiceDesk.sqlite(path, clock=FakeClock(), ids=SequentialIds("c"))
+    from serviceplaybook import Agent, Customer, Issue
+
+    cid = desk.open(
+        customer=Customer(id="cust"),
+        issue=Issue(category="billing", severity="low", summary="Charged twice"),
+        agent=Agent(id="sam"),
+    ).id
+    desk.hear(cid, "I was charged twice")
+    desk.storage.close()  # type: ignore[attr-defined]
+    for damage in (
+        "UPDATE conversation_items SET data = 'not json' WHERE field = 'messages'",
+        "DELETE FROM conversation_items WHERE field = 'signals'",
+        "UPDATE conversation_items SET n = 5 WHERE field = 'messages'",
+    ):
+        copy = tmp_path / "copy.db"
+        shutil.copy(path, copy)
+        with sqlite3.connect(copy) as raw:
+            raw.execute(damage)
+        with pytest.raises(StorageError) as refused:
+            ServiceDesk.sqlite(copy).get(cid)
+        assert str(copy) in str(refused.value)
+        assert "'c-1'" in str(refused.value)
+        copy.unlink()
+
+
+def test_a_batch_writes_each_conversation_once(tmp_path: Path) -> None:
+    from serviceplaybook import Agent, Customer, Issue
+
+    desk = ServiceDesk.sqlite(tmp_path / "desk.db", clock=FakeClock(), ids=SequentialIds("c"))
+    ids = [
+        desk.open(
+            customer=Customer(id=f"cust-{n}"),
+            issue=Issue(category="billing", severity="low", summary="Charged twice"),
+            agent=Agent(id="sam"),
+        ).id
+        for n in range(3)
+    ]
+    statements: list[str] = []
+    connection = desk.storage.database.connection()  # type: ignore[attr-defined]
+    connection.set_trace_callback(statements.append)
+    with desk.batch():
+        for number in range(10):
+            for cid in ids:
+                desk.hear(cid, f"message {number}")
+    connection.set_trace_callback(None)
+    updates = [s for s in statements if s.startswith("UPDATE conversations")]
+    assert len(updates) == 3
+    for cid in ids:
+        assert len(desk.get(cid).messages) == 10
+    other = ServiceDesk.sqlite(tmp_path / "desk.db")
+    assert [other.get(cid) for cid in ids] == [desk.get(cid) for cid in ids]
 
 
 def test_a_missing_table_is_named(tmp_path: Path) -> None:

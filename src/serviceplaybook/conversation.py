@@ -33,7 +33,7 @@ from serviceplaybook.signals import Signals
 from serviceplaybook.sla import SlaStepReached
 from serviceplaybook.stage import Stage
 
-__all__ = ["CUSTOMER", "Conversation", "Handoff", "Message"]
+__all__ = ["CUSTOMER", "Conversation", "Handoff", "Message", "check_version_rises"]
 
 
 def _text_repr(value: str) -> str:
@@ -196,6 +196,20 @@ class Conversation:
         """The offers with the one named ``offer_id`` changed (for building the next record)."""
         return tuple(
             attrs.evolve(p, **changes) if p.offer.id == offer_id else p for p in self.offers
+        )
+
+
+def check_version_rises(conversation: Conversation, expected_version: int) -> None:
+    """Refuse a save that would not raise the stored version: a version names one content,
+    which is what lets stores and their caches compare versions instead of records.
+
+    Raises:
+        ValidationError: ``conversation.version`` is not above ``expected_version``.
+    """
+    if conversation.version <= expected_version:
+        raise ValidationError(
+            f"conversation {conversation.id!r} is saved at version {conversation.version}, "
+            f"which must be above the stored version {expected_version}"
         )
 
 

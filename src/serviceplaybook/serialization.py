@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import cattrs
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from serviceplaybook._validate import require_aware
 from serviceplaybook.conversation import Conversation
@@ -27,7 +27,14 @@ from serviceplaybook.errors import SchemaVersionError, ValidationError
 from serviceplaybook.journal import JournalEntry
 from serviceplaybook.parties import Channel
 
-__all__ = ["SCHEMA_VERSION", "converter", "from_dict", "to_dict"]
+__all__ = [
+    "CONVERSATION_LOGS",
+    "SCHEMA_VERSION",
+    "conversation_head",
+    "converter",
+    "from_dict",
+    "to_dict",
+]
 
 SCHEMA_VERSION = 1
 """The version of the serialized conversation's shape written by this release."""
@@ -139,6 +146,27 @@ def _make_converter() -> cattrs.Converter:
 converter = _make_converter()
 """The cattrs converter behind :func:`to_dict` and :func:`from_dict`; register hooks on it
 for records of your own."""
+
+CONVERSATION_LOGS = ("messages", "signals")
+"""The conversation's fields that only ever grow at the end (one item per customer or agent
+message). A store may keep their items apart and append the new ones, instead of writing the
+whole conversation again on every event: see :func:`conversation_head`."""
+
+_unstructure_head = make_dict_unstructure_fn(
+    Conversation, converter, messages=override(omit=True), signals=override(omit=True)
+)
+
+
+def conversation_head(conversation: Conversation) -> dict[str, Any]:
+    """:func:`to_dict` of ``conversation`` without the :data:`CONVERSATION_LOGS` fields.
+
+    ``from_dict({**head, "messages": [...], "signals": [...]}, Conversation)``, with each
+    log's items as :func:`to_dict` gives them, rebuilds the conversation.
+    """
+    data: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
+    data.update(_unstructure_head(conversation))
+    data["stage"] = str(conversation.stage)
+    return data
 
 
 def to_dict(record: object) -> Any:

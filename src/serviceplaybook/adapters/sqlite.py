@@ -26,7 +26,7 @@ import attrs
 
 from serviceplaybook._validate import require_aware
 from serviceplaybook.compensation import Grant
-from serviceplaybook.conversation import Conversation
+from serviceplaybook.conversation import Conversation, check_version_rises
 from serviceplaybook.errors import (
     ConcurrentUpdate,
     NotFound,
@@ -37,7 +37,12 @@ from serviceplaybook.errors import (
 )
 from serviceplaybook.followup import FollowUp, FollowUpStatus
 from serviceplaybook.journal import JournalEntry
-from serviceplaybook.serialization import from_dict, to_dict
+from serviceplaybook.serialization import (
+    CONVERSATION_LOGS,
+    conversation_head,
+    from_dict,
+    to_dict,
+)
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -65,6 +70,15 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             updated_at TEXT NOT NULL,
             data TEXT NOT NULL
         )""",
+        # One row per message and per signals record: a save appends, it never rewrites
+        # the whole conversation.
+        """CREATE TABLE conversation_items (
+            conversation_id TEXT NOT NULL,
+            field TEXT NOT NULL,
+            n INTEGER NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (conversation_id, field, n)
+        ) WITHOUT ROWID""",
         """CREATE TABLE journal (
             conversation_id TEXT NOT NULL,
             seq INTEGER NOT NULL,
@@ -82,23 +96,38 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             data TEXT NOT NULL
         )""",
         "CREATE INDEX grants_by_customer ON grants (customer_id, at)",
+        # status: pending (claimed too: see follow_up_claims), delivered, cancelled or failed;
+        # ready_at: the due time, or the retry time after a failed delivery.
         """CREATE TABLE follow_ups (
             id TEXT PRIMARY KEY,
             key TEXT NOT NULL UNIQUE,
             conversation_id TEXT NOT NULL,
+            customer_id TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            due_at TEXT NOT NULL,
+            purpose TEXT NOT NULL,
+            expires_at TEXT,
             status TEXT NOT NULL,
             ready_at TEXT NOT NULL,
-            attempts INTEGER NOT NULL,
-            data TEXT NOT NULL
+            attempts INTEGER NOT NULL
         )""",
-        # Partial index: claiming reads the next due rows, never scans delivered ones.
-        "CREATE INDEX follow_ups_due ON follow_ups (ready_at) "
-        "WHERE status IN ('pending', 'claimed')",
+        # Partial index: claiming reads the next ready rows, never scans finished ones.
+        "CREATE INDEX follow_ups_ready ON follow_ups (ready_at) WHERE status = 'pending'",
         "CREATE INDEX follow_ups_by_conversation ON follow_ups (conversation_id)",
+        "CREATE INDEX follow_ups_by_customer ON follow_ups (customer_id, due_at)",
+        "CREATE INDEX follow_ups_failed ON follow_ups (due_at) WHERE status = 'failed'",
+        # The claims in flight, apart from the follow-ups: a claim writes a few pages of this
+        # small table instead of one page per follow-up scattered over the big one.
+        """CREATE TABLE follow_up_claims (
+            id TEXT PRIMARY KEY,
+            attempt INTEGER NOT NULL,
+            until TEXT NOT NULL
+        ) WITHOUT ROWID""",
+        "CREATE INDEX follow_up_claims_by_end ON follow_up_claims (until)",
     ),
 )
 
-_TABLES = ("conversations", "journal", "grants", "follow_ups")
+_TABLES = ("conversations", "conversation_items", "journal", "grants", "follow_ups")
 
 
 def utc_text(value: datetime) -> str:
@@ -147,6 +176,8 @@ class SQLiteDatabase:
         self._pid = os.getpid()
         self._connection: sqlite3.Connection | None = None
         self._depth = 0
+        self._number = 0
+        self._before_commit: dict[object, Callable[[], None]] = {}
         self._on_commit: list[Callable[[], None]] = []
         self._on_rollback: list[Callable[[], None]] = []
         self._migrate()
@@ -173,6 +204,8 @@ class SQLiteDatabase:
             _INHERITED.append(self._connection)
         self._connection = None
         self._depth = 0
+        self._number += 1
+        self._before_commit = {}
         self._on_commit = []
         self._on_rollback = []
         self._pid = os.getpid()
@@ -224,10 +257,18 @@ class SQLiteDatabase:
             depth = self._depth
             savepoint = f"sp{depth}"
             self._run(connection, "BEGIN IMMEDIATE" if depth == 0 else f"SAVEPOINT {savepoint}")
+            if depth == 0:
+                self._number += 1
             self._depth = depth + 1
             mark, undo_mark = len(self._on_commit), len(self._on_rollback)
             try:
                 yield connection
+                if depth == 0:
+                    while self._before_commit:
+                        flushes = list(self._before_commit.values())
+                        self._before_commit.clear()
+                        for flush in flushes:
+                            flush()
             except BaseException:
                 self._depth = depth
                 del self._on_commit[mark:]
@@ -236,6 +277,7 @@ class SQLiteDatabase:
                 for callback in reversed(undone):
                     callback()
                 if depth == 0:
+                    self._before_commit.clear()
                     if connection.in_transaction:
                         self._run(connection, "ROLLBACK")
                 else:
@@ -248,6 +290,20 @@ class SQLiteDatabase:
                 callbacks, self._on_commit, self._on_rollback = self._on_commit, [], []
                 for callback in callbacks:
                     callback()
+
+    def before_commit(self, key: object, flush: Callable[[], None]) -> None:
+        """Run ``flush`` once, inside the open transaction, just before it commits (however
+        often it is registered under ``key``); an exception from it rolls the transaction
+        back. Stores use it to write a transaction's changes once, at the end."""
+        with self._lock:
+            if not self._depth:
+                raise StorageError(self.path, "before_commit() needs an open transaction")
+            self._before_commit.setdefault(key, flush)
+
+    @property
+    def transaction_number(self) -> int:
+        """Changes with every transaction begun (state kept for one transaction checks it)."""
+        return self._number
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once the open transaction commits (dropped if it rolls back)."""
@@ -401,11 +457,20 @@ def _dumps(record: object) -> str:
 
 
 class SQLiteConversationStore:
-    """Conversations in the ``conversations`` table, with optimistic concurrency.
+    """Conversations with optimistic concurrency, written once per transaction.
+
+    A conversation is kept as a head row in ``conversations`` (every field but the
+    :data:`~serviceplaybook.serialization.CONVERSATION_LOGS`) and one row per message and per
+    signals record in ``conversation_items``; a save appends the new items and rewrites only
+    the head, so an event costs the same in a long conversation as in a short one.
+
+    Saves inside a transaction are checked at once (version, ``ConcurrentUpdate``) and read
+    back by the same transaction's gets, but reach the file just before it commits: a batch
+    of events on one conversation writes it once.
 
     Decoded conversations are kept by ``(id, version)``: a committed version is never
-    replaced by other content (saves require the previous version), so a read whose stored
-    version matches returns the kept record without decoding the row again.
+    replaced by other content (a save must raise the version), so a read whose stored
+    version matches returns the kept record without decoding the rows again.
 
     Args:
         database: the file.
@@ -416,9 +481,19 @@ class SQLiteConversationStore:
         self.database = database
         self.cache_size = cache_size
         self._cache: dict[str, Conversation] = {}
-        # saved in the open transaction: what this transaction reads back (nobody else can
-        # write while it holds the write lock), dropped on rollback, kept on commit
+        # State of one transaction (its number): what it saved, and what the file held when
+        # it first looked (version, and the record equal to the stored rows when known).
+        # Nobody else writes while it holds the write lock, so both stay true until COMMIT.
+        self._number = -1
         self._written: dict[str, Conversation] = {}
+        self._stored: dict[str, tuple[int, Conversation | None]] = {}
+
+    def _transaction_state(self) -> None:
+        number = self.database.transaction_number
+        if number != self._number:
+            self._number = number
+            self._written = {}
+            self._stored = {}
 
     def _keep(self, conversation: Conversation) -> None:
         cache = self._cache
@@ -428,9 +503,11 @@ class SQLiteConversationStore:
             del cache[next(iter(cache))]  # the least recently kept
 
     def get(self, conversation_id: str) -> Conversation:
-        """The stored conversation; raises :class:`NotFound`."""
+        """The stored conversation (or, inside a transaction, the one it saved); raises
+        :class:`NotFound`."""
         with self.database.reading():
             if self.database.in_transaction:
+                self._transaction_state()
                 written = self._written.get(conversation_id)
                 if written is not None:
                     return written
@@ -443,61 +520,164 @@ class SQLiteConversationStore:
                 "SELECT version FROM conversations WHERE id = ?", (conversation_id,)
             )
             if rows and rows[0][0] == kept.version:
+                self._note_stored(conversation_id, kept.version, kept)
                 return kept
         rows = self.database.query(
-            "SELECT data FROM conversations WHERE id = ?", (conversation_id,)
+            "SELECT version, data FROM conversations WHERE id = ?", (conversation_id,)
         )
         if not rows:
             raise NotFound("conversation", conversation_id)
-        conversation = self.database.decode(
-            "conversations", conversation_id, rows[0][0], Conversation
+        version, head = rows[0]
+        items = self.database.query(
+            "SELECT field, n, data FROM conversation_items WHERE conversation_id = ? "
+            "ORDER BY field, n",
+            (conversation_id,),
         )
+        conversation = self._decode(conversation_id, head, items)
         self._keep(conversation)
+        self._note_stored(conversation_id, version, conversation)
         return conversation
 
+    def _decode(
+        self, conversation_id: str, head: str, items: Sequence[tuple[str, int, str]]
+    ) -> Conversation:
+        where = f"row {conversation_id!r} of table 'conversations'"
+        try:
+            data = json.loads(head)
+            if not isinstance(data, dict):
+                raise ValidationError(f"the head row is {type(data).__name__}, not an object")
+            logs: dict[str, list[Any]] = {name: [] for name in CONVERSATION_LOGS}
+            for field, n, text in items:
+                where = f"row ({conversation_id!r}, {field!r}, {n}) of table 'conversation_items'"
+                log = logs.get(field)
+                if log is None or n != len(log):
+                    raise ValidationError(
+                        f"unexpected item (expected items 0, 1, 2... of {CONVERSATION_LOGS})"
+                    )
+                log.append(json.loads(text))
+            where = f"conversation {conversation_id!r} (tables 'conversations' and items)"
+            return from_dict({**data, **logs}, Conversation)
+        except (ValueError, PlaybookError) as error:
+            raise StorageError(self.database.path, f"{where} is corrupt: {error}") from None
+
+    def _note_stored(self, conversation_id: str, version: int, record: Conversation | None) -> None:
+        if self.database.in_transaction:
+            self._transaction_state()
+            self._stored.setdefault(conversation_id, (version, record))
+
+    def _stored_version(self, conversation_id: str) -> int:
+        known = self._stored.get(conversation_id)
+        if known is None:
+            rows = self.database.query(
+                "SELECT version FROM conversations WHERE id = ?", (conversation_id,)
+            )
+            version = rows[0][0] if rows else 0
+            kept = self._cache.get(conversation_id)
+            known = (version, kept if kept is not None and kept.version == version else None)
+            self._stored[conversation_id] = known
+        return known[0]
+
     def save(self, conversation: Conversation, *, expected_version: int) -> None:
-        """Store ``conversation`` if the stored one is at ``expected_version`` (0: new)."""
-        data = _dumps(conversation)
+        """Store ``conversation`` if the stored one is at ``expected_version`` (0: new).
+
+        Raises:
+            ConcurrentUpdate: the stored version is another one; nothing was changed.
+            ValidationError: ``conversation.version`` is not above ``expected_version``.
+        """
+        conversation_id = conversation.id
+        with self.database.writing():
+            self._transaction_state()
+            previous = self._written.get(conversation_id)
+            actual = (
+                previous.version if previous is not None else self._stored_version(conversation_id)
+            )
+            if actual != expected_version:
+                raise ConcurrentUpdate(conversation_id, expected_version, actual)
+            check_version_rises(conversation, expected_version)
+            self._written[conversation_id] = conversation
+            self.database.on_rollback(lambda: self._unwrite(conversation_id, previous))
+            self.database.before_commit(self, self._flush)
+
+    def _unwrite(self, conversation_id: str, previous: Conversation | None) -> None:
+        if self._number != self.database.transaction_number:
+            return
+        if previous is None:
+            self._written.pop(conversation_id, None)
+        else:
+            self._written[conversation_id] = previous
+
+    def _flush(self) -> None:
+        connection = self.database.connection()
+        written = list(self._written.values())
+        for conversation in written:
+            version, stored = self._stored[conversation.id]
+            self._write(connection, conversation, version, stored)
+        self.database.after_commit(lambda: self._committed(written))
+
+    def _write(
+        self,
+        connection: sqlite3.Connection,
+        conversation: Conversation,
+        stored_version: int,
+        stored: Conversation | None,
+    ) -> None:
         values = (
             conversation.version,
             conversation.customer.id,
             str(conversation.stage),
             utc_text(conversation.updated_at),
-            data,
+            json.dumps(conversation_head(conversation), separators=(",", ":"), ensure_ascii=False),
             conversation.id,
         )
-        with self.database.writing() as connection:
-            if expected_version == 0:
+        try:
+            if stored_version == 0:
                 cursor = connection.execute(
                     "INSERT INTO conversations (version, customer_id, stage, updated_at, data, id)"
-                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                    " VALUES (?, ?, ?, ?, ?, ?)",
                     values,
                 )
             else:
                 cursor = connection.execute(
                     "UPDATE conversations SET version = ?, customer_id = ?, stage = ?, "
                     "updated_at = ?, data = ? WHERE id = ? AND version = ?",
-                    (*values, expected_version),
+                    (*values, stored_version),
                 )
-            if cursor.rowcount != 1:
-                row = connection.execute(
-                    "SELECT version FROM conversations WHERE id = ?", (conversation.id,)
-                ).fetchone()
-                raise ConcurrentUpdate(conversation.id, expected_version, row[0] if row else 0)
-            previous = self._written.get(conversation.id)
-            self._written[conversation.id] = conversation
-            self.database.on_rollback(lambda: self._unwrite(conversation.id, previous))
-            self.database.after_commit(lambda: self._commit(conversation))
+            if cursor.rowcount != 1:  # only if the file was changed behind our lock
+                raise ConcurrentUpdate(conversation.id, stored_version, -1)
+            rows: list[tuple[str, str, int, str]] = []
+            for name in CONVERSATION_LOGS:
+                items: tuple[Any, ...] = getattr(conversation, name)
+                start = 0
+                if stored is not None:
+                    before: tuple[Any, ...] = getattr(stored, name)
+                    start = len(before)
+                    if items[:start] != before:  # rewritten (e.g. erased): write it all again
+                        start = 0
+                        connection.execute(
+                            "DELETE FROM conversation_items WHERE conversation_id = ? "
+                            "AND field = ?",
+                            (conversation.id, name),
+                        )
+                elif stored_version:
+                    connection.execute(
+                        "DELETE FROM conversation_items WHERE conversation_id = ? AND field = ?",
+                        (conversation.id, name),
+                    )
+                rows.extend(
+                    (conversation.id, name, n, _dumps(items[n])) for n in range(start, len(items))
+                )
+            if rows:
+                connection.executemany(
+                    "INSERT INTO conversation_items (conversation_id, field, n, data) "
+                    "VALUES (?, ?, ?, ?)",
+                    rows,
+                )
+        except sqlite3.DatabaseError as error:
+            raise self.database.error(error, f"saving conversation {conversation.id!r}") from None
 
-    def _unwrite(self, conversation_id: str, previous: Conversation | None) -> None:
-        if previous is None:
-            self._written.pop(conversation_id, None)
-        else:
-            self._written[conversation_id] = previous
-
-    def _commit(self, conversation: Conversation) -> None:
-        self._written.pop(conversation.id, None)
-        self._keep(conversation)
+    def _committed(self, written: Sequence[Conversation]) -> None:
+        for conversation in written:
+            self._keep(conversation)
 
 
 class SQLiteJournal:

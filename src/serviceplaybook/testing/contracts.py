@@ -160,6 +160,36 @@ class ConversationStoreContract:
         assert stored.updated_at.tzinfo is not None
         assert stored.messages[0].at == T0
 
+    def test_a_save_must_raise_the_version(self, conversation_store: ConversationStore) -> None:
+        conversation_store.save(conversation(version=1), expected_version=0)
+        with pytest.raises(ValidationError, match="above the stored version 1"):
+            conversation_store.save(conversation(version=1, stage="closed"), expected_version=1)
+        assert conversation_store.get("c1") == conversation(version=1)
+
+    def test_growing_and_rewritten_messages_come_back_equal(
+        self, conversation_store: ConversationStore
+    ) -> None:
+        # Stores may append new messages instead of rewriting them: a conversation whose
+        # earlier messages changed (erased on a customer's request) must still come back whole.
+        first = conversation(version=1)
+        conversation_store.save(first, expected_version=0)
+        saved = first
+        for version in range(2, 6):
+            said = Message(author="agent-1", text=f"reply {version}", at=T0)
+            saved = attrs.evolve(saved, version=version, messages=(*saved.messages, said))
+            conversation_store.save(saved, expected_version=version - 1)
+            assert conversation_store.get("c1") == saved
+        erased = attrs.evolve(
+            saved,
+            version=6,
+            messages=(Message(author="customer", text="[erased]", at=T0), *saved.messages[2:]),
+        )
+        conversation_store.save(erased, expected_version=5)
+        assert conversation_store.get("c1") == erased
+        shorter = attrs.evolve(erased, version=7, messages=erased.messages[:1])
+        conversation_store.save(shorter, expected_version=6)
+        assert conversation_store.get("c1") == shorter
+
 
 class JournalContract:
     """What every ``Journal`` guarantees. Fixture: ``journal``."""
