@@ -7,6 +7,7 @@ hundred bytes) and safe to share between threads.
 
 from __future__ import annotations
 
+import operator
 from datetime import datetime
 from typing import Any
 
@@ -215,6 +216,9 @@ def check_version_rises(conversation: Conversation, expected_version: int) -> No
 
 _FIELDS = attrs.fields(Conversation)
 _FIELDS_BY_NAME = {field.name: field for field in _FIELDS}
+_NAMES = tuple(_FIELDS_BY_NAME)
+_ALL_VALUES = operator.attrgetter(*_NAMES)
+_set = object.__setattr__
 
 
 def evolve(conversation: Conversation, changes: dict[str, Any]) -> Conversation:
@@ -223,19 +227,17 @@ def evolve(conversation: Conversation, changes: dict[str, Any]) -> Conversation:
 
     Raises :class:`ValidationError` for an unknown field or a bad value, like the constructor.
     """
-    unknown = set(changes) - _FIELDS_BY_NAME.keys()
-    if unknown:
-        raise ValidationError(f"Conversation has no field {', '.join(sorted(unknown))}")
+    if not changes.keys() <= _FIELDS_BY_NAME.keys():
+        unknown = sorted(set(changes) - _FIELDS_BY_NAME.keys())
+        raise ValidationError(f"Conversation has no field {', '.join(unknown)}")
     copy = object.__new__(Conversation)
-    for field in _FIELDS:
-        name = field.name
-        if name in changes:
-            value = changes[name]
-            if field.converter is not None:
-                value = field.converter(value)  # type: ignore[operator]
-            if field.validator is not None:
-                field.validator(copy, field, value)
-        else:
-            value = getattr(conversation, name)
-        object.__setattr__(copy, name, value)
+    for name, value in zip(_NAMES, _ALL_VALUES(conversation), strict=True):
+        _set(copy, name, value)
+    for name, value in changes.items():
+        field = _FIELDS_BY_NAME[name]
+        if field.converter is not None:
+            value = field.converter(value)  # type: ignore[operator]
+        if field.validator is not None:
+            field.validator(copy, field, value)
+        _set(copy, name, value)
     return copy

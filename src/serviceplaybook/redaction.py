@@ -113,7 +113,10 @@ class Redaction:
 
     def applies_to(self, text: str) -> bool:
         """False when ``text`` cannot contain a match (none of ``requires`` occurs in it)."""
-        return not self.requires or any(char in text for char in self.requires)
+        return not self.requires or not self.requires.isdisjoint(text)
+
+
+_UNCHANGED = frozenset({int, float, bool, type(None)})
 
 
 def _apply(redaction: Redaction, text: str) -> str:
@@ -280,6 +283,17 @@ class Redactor:
     redactions: tuple[Redaction, ...] = attrs.field(
         default=_DEFAULT_REDACTIONS, validator=_validate_redactions
     )
+    # Characters one of which every match of every rule contains; empty if a rule may match
+    # anything. A text with none of them (most messages) skips every scan at once.
+    _requires: frozenset[str] = attrs.field(init=False, repr=False, eq=False)
+
+    @_requires.default
+    def _all_required(self) -> frozenset[str]:
+        # runs before the validator: anything but Redaction rules is refused right after
+        rules = [r for r in self.redactions if isinstance(r, Redaction)]
+        if len(rules) != len(self.redactions) or not all(r.requires for r in rules):
+            return frozenset()
+        return frozenset().union(*(r.requires for r in rules))
 
     @classmethod
     def default(cls) -> Self:
@@ -313,6 +327,8 @@ class Redactor:
         Returns:
             The text with every accepted match replaced by its rule's replacement.
         """
+        if self._requires and self._requires.isdisjoint(text):
+            return text
         for redaction in self.redactions:
             if redaction.applies_to(text):
                 text = _apply(redaction, text)
@@ -350,9 +366,13 @@ class Redactor:
         if isinstance(value, str):
             return self.redact_text(value)
         if isinstance(value, dict):
-            return {key: self.redact(item) for key, item in value.items()}
+            # numbers and flags are most of a journal payload: skip the call for them
+            return {
+                key: item if type(item) in _UNCHANGED else self.redact(item)
+                for key, item in value.items()
+            }
         if isinstance(value, list):
-            return [self.redact(item) for item in value]
+            return [item if type(item) in _UNCHANGED else self.redact(item) for item in value]
         if isinstance(value, tuple):
             return tuple(self.redact(item) for item in value)
         return value

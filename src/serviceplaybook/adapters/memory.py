@@ -167,9 +167,7 @@ class InMemoryScheduler:
     """Follow-ups in a heap ordered by the next moment each needs attention.
 
     A claim holds a follow-up for the lease; if it is neither completed nor failed by then,
-    it is handed out again (at-least-once delivery), before anything due later. A
-    cancellation is checked at claim time, and an answer (``complete``, ``fail``) for a claim
-    that was superseded is ignored when it names its ``attempt``.
+    it is handed out again (at-least-once delivery). A cancellation is checked at claim time.
     """
 
     def __init__(self, undo: _UndoLog | None = None) -> None:
@@ -177,31 +175,24 @@ class InMemoryScheduler:
         self._held: dict[str, _Held] = {}
         self._keys: dict[str, str] = {}
         self._by_conversation: dict[str, list[str]] = {}
-        self._by_customer: dict[str, list[str]] = {}
-        # (ready_at, sequence, id); an entry whose time no longer matches the held one was
-        # superseded by a later change and is skipped when it comes up
         self._heap: list[tuple[datetime, int, str]] = []
         self._counter = itertools.count()
 
     def _set(self, follow_up_id: str, held: _Held) -> None:
         previous = self._held.get(follow_up_id)
-        self._put(follow_up_id, held)
+        self._held[follow_up_id] = held
+        heapq.heappush(self._heap, (held.ready_at, next(self._counter), follow_up_id))
         if previous is None:
             self._undo.record(lambda: self._held.pop(follow_up_id, None))
         else:
-            self._undo.record(lambda: self._put(follow_up_id, previous))
+            self._undo.record(lambda: self._restore(follow_up_id, previous))
 
-    def _put(self, follow_up_id: str, held: _Held) -> None:
+    def _restore(self, follow_up_id: str, held: _Held) -> None:
         self._held[follow_up_id] = held
-        if held.status in _LIVE:  # delivered, cancelled and failed ones never come up again
-            heapq.heappush(self._heap, (held.ready_at, next(self._counter), follow_up_id))
+        heapq.heappush(self._heap, (held.ready_at, next(self._counter), follow_up_id))
 
     def schedule(self, follow_up: FollowUp) -> None:
-        """Hold ``follow_up`` until due; a key already held is ignored.
-
-        Raises:
-            ValidationError: the id is already held under another key.
-        """
+        """Hold ``follow_up`` until due; a key already held is ignored."""
         with self._undo.lock:
             if follow_up.key in self._keys:
                 return
@@ -211,14 +202,9 @@ class InMemoryScheduler:
                     f"{self._held[follow_up.id].follow_up.key!r}; give each follow-up its own id"
                 )
             self._keys[follow_up.key] = follow_up.id
-            by_conversation = self._by_conversation.setdefault(follow_up.conversation_id, [])
-            by_conversation.append(follow_up.id)
-            by_customer = self._by_customer.setdefault(follow_up.customer_id, [])
-            by_customer.append(follow_up.id)
-            if self._undo.entries is not None:
-                self._undo.record(
-                    lambda: (self._keys.pop(follow_up.key), by_conversation.pop(), by_customer.pop())
-                )
+            ids = self._by_conversation.setdefault(follow_up.conversation_id, [])
+            ids.append(follow_up.id)
+            self._undo.record(lambda: (self._keys.pop(follow_up.key), ids.pop()))
             self._set(
                 follow_up.id,
                 _Held(
@@ -227,12 +213,12 @@ class InMemoryScheduler:
             )
 
     def cancel(self, conversation_id: str) -> int:
-        """Cancel the conversation's pending (and claimed) follow-ups; returns how many."""
+        """Cancel the conversation's pending (and claimed) follow-ups."""
         cancelled = 0
         with self._undo.lock:
             for follow_up_id in self._by_conversation.get(conversation_id, ()):
                 held = self._held[follow_up_id]
-                if held.status in _LIVE:
+                if held.status in (FollowUpStatus.PENDING, FollowUpStatus.CLAIMED):
                     self._set(follow_up_id, attrs.evolve(held, status=FollowUpStatus.CANCELLED))
                     cancelled += 1
         return cancelled
@@ -240,22 +226,22 @@ class InMemoryScheduler:
     def claim_due(
         self, now: datetime, *, limit: int = 100, lease: timedelta = timedelta(minutes=5)
     ) -> list[FollowUp]:
-        """Claim up to ``limit`` follow-ups ready at ``now``, soonest first: due ones, retries
-        whose time came, and claims whose lease ran out.
-
-        Raises:
-            ValidationError: ``now`` is naive, ``limit`` below 1 or ``lease`` not positive.
-        """
+        """Claim up to ``limit`` follow-ups due at ``now`` (and those whose lease ran out)."""
         require_aware(now, "claim_due(now)")
-        _check_claim(limit, lease)
+        if lease <= timedelta(0):
+            raise ValidationError(
+                f"claim_due(lease) must be a positive duration, got {lease}: a claim without a "
+                f"lease could be handed out again at once"
+            )
         claimed: list[FollowUp] = []
-        heap = self._heap
         with self._undo.lock:
-            while heap and len(claimed) < limit and heap[0][0] <= now:
-                ready_at, _, follow_up_id = heapq.heappop(heap)
+            while self._heap and len(claimed) < limit and self._heap[0][0] <= now:
+                ready_at, _, follow_up_id = heapq.heappop(self._heap)
                 held = self._held.get(follow_up_id)
-                if held is None or held.ready_at != ready_at or held.status not in _LIVE:
-                    continue  # superseded by a later change, or no longer live
+                if held is None or held.ready_at != ready_at:
+                    continue  # superseded by a later change
+                if held.status not in (FollowUpStatus.PENDING, FollowUpStatus.CLAIMED):
+                    continue
                 follow_up = attrs.evolve(held.follow_up, attempts=held.follow_up.attempts + 1)
                 self._set(
                     follow_up_id,
@@ -264,109 +250,49 @@ class InMemoryScheduler:
                 claimed.append(follow_up)
         return claimed
 
-    def _get(self, follow_up_id: str) -> _Held:
+    def _claimed(self, follow_up_id: str) -> _Held:
         held = self._held.get(follow_up_id)
         if held is None:
             raise NotFound("follow-up", follow_up_id)
         return held
 
-    def _answerable(self, follow_up_id: str, attempt: int | None) -> _Held | None:
-        held = self._get(follow_up_id)
-        if held.status is not FollowUpStatus.CLAIMED:
-            return None  # cancelled meanwhile, or already answered
-        if attempt is not None and attempt != held.follow_up.attempts:
-            return None  # the lease ran out and another worker claimed it since
-        return held
-
-    def complete(self, follow_up_id: str, *, attempt: int | None = None) -> None:
-        """Mark a claimed follow-up delivered (ignored if not claimed, or if ``attempt`` is not
-        the latest claim's).
-
-        Raises:
-            NotFound: no follow-up has this id.
-        """
+    def complete(self, follow_up_id: str) -> None:
+        """Mark a claimed follow-up delivered."""
         with self._undo.lock:
-            held = self._answerable(follow_up_id, attempt)
-            if held is not None:
+            held = self._claimed(follow_up_id)
+            if held.status is FollowUpStatus.CLAIMED:
                 self._set(follow_up_id, attrs.evolve(held, status=FollowUpStatus.DELIVERED))
 
-    def fail(
-        self, follow_up_id: str, *, retry_at: datetime | None, attempt: int | None = None
-    ) -> None:
-        """Retry at ``retry_at``, or give up (``FAILED``, kept visible) when ``None``; ignored
-        if not claimed, or if ``attempt`` is not the latest claim's.
-
-        Raises:
-            NotFound: no follow-up has this id.
-            ValidationError: ``retry_at`` is naive.
-        """
-        if retry_at is not None:
-            require_aware(retry_at, "fail(retry_at)")
+    def fail(self, follow_up_id: str, *, retry_at: datetime | None) -> None:
+        """Retry at ``retry_at``, or give up (``FAILED``, kept visible) when ``None``."""
         with self._undo.lock:
-            held = self._answerable(follow_up_id, attempt)
-            if held is None:
+            held = self._claimed(follow_up_id)
+            if held.status is not FollowUpStatus.CLAIMED:
                 return
             if retry_at is None:
                 self._set(follow_up_id, attrs.evolve(held, status=FollowUpStatus.FAILED))
             else:
+                require_aware(retry_at, "fail(retry_at)")
                 self._set(
                     follow_up_id,
                     attrs.evolve(held, status=FollowUpStatus.PENDING, ready_at=retry_at),
                 )
 
     def status(self, follow_up_id: str) -> FollowUpStatus:
-        """Where the follow-up stands.
-
-        Raises:
-            NotFound: no follow-up has this id.
-        """
-        return self._get(follow_up_id).status
-
-    def for_customer(self, customer_id: str, *, since: datetime | None = None) -> list[FollowUp]:
-        """The customer's follow-ups that reached them or still may (pending, claimed or
-        delivered; not cancelled or failed), due from ``since`` on, soonest first."""
-        if since is not None:
-            require_aware(since, "for_customer(since)")
-        with self._undo.lock:
-            held = [self._held[i] for i in self._by_customer.get(customer_id, ())]
-        return _soonest_first(
-            h.follow_up
-            for h in held
-            if h.status in _CONTACTED and (since is None or h.follow_up.due_at >= since)
-        )
+        """Where the follow-up stands."""
+        return self._claimed(follow_up_id).status
 
     def pending(self) -> list[FollowUp]:
-        """Follow-ups not yet delivered, cancelled or failed, soonest due first."""
-        return self._with_status(_LIVE)
-
-    def failed(self) -> list[FollowUp]:
-        """Follow-ups given up on after failed deliveries, soonest due first."""
-        return self._with_status((FollowUpStatus.FAILED,))
-
-    def _with_status(self, statuses: tuple[FollowUpStatus, ...]) -> list[FollowUp]:
+        """Follow-ups not yet delivered, cancelled or failed, soonest first."""
         with self._undo.lock:
             held = list(self._held.values())
-        return _soonest_first(h.follow_up for h in held if h.status in statuses)
-
-    def __len__(self) -> int:
-        return len(self._held)
-
-
-_LIVE = (FollowUpStatus.PENDING, FollowUpStatus.CLAIMED)
-_CONTACTED = (FollowUpStatus.PENDING, FollowUpStatus.CLAIMED, FollowUpStatus.DELIVERED)
-
-
-def _soonest_first(follow_ups: Iterator[FollowUp]) -> list[FollowUp]:
-    return sorted(follow_ups, key=lambda f: (f.due_at, f.id))
-
-
-def _check_claim(limit: int, lease: timedelta) -> None:
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise ValidationError(f"claim_due(limit) must be an int of 1 or more, got {limit!r}")
-    if lease <= timedelta(0):
-        raise ValidationError(
-            f"claim_due(lease) must be a positive duration, got {lease}: a claim without a "
-            f"lease could be handed out again at once"
+        return sorted(
+            (
+                h.follow_up
+                for h in held
+                if h.status in (FollowUpStatus.PENDING, FollowUpStatus.CLAIMED)
+            ),
+            key=lambda f: f.due_at,
         )
 
 

@@ -96,34 +96,19 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             data TEXT NOT NULL
         )""",
         "CREATE INDEX grants_by_customer ON grants (customer_id, at)",
-        # status: pending (claimed too: see follow_up_claims), delivered, cancelled or failed;
-        # ready_at: the due time, or the retry time after a failed delivery.
         """CREATE TABLE follow_ups (
             id TEXT PRIMARY KEY,
             key TEXT NOT NULL UNIQUE,
             conversation_id TEXT NOT NULL,
-            customer_id TEXT NOT NULL,
-            channel TEXT NOT NULL,
-            due_at TEXT NOT NULL,
-            purpose TEXT NOT NULL,
-            expires_at TEXT,
             status TEXT NOT NULL,
             ready_at TEXT NOT NULL,
-            attempts INTEGER NOT NULL
+            attempts INTEGER NOT NULL,
+            data TEXT NOT NULL
         )""",
-        # Partial index: claiming reads the next ready rows, never scans finished ones.
-        "CREATE INDEX follow_ups_ready ON follow_ups (ready_at) WHERE status = 'pending'",
+        # Partial index: claiming reads the next due rows, never scans delivered ones.
+        "CREATE INDEX follow_ups_due ON follow_ups (ready_at) "
+        "WHERE status IN ('pending', 'claimed')",
         "CREATE INDEX follow_ups_by_conversation ON follow_ups (conversation_id)",
-        "CREATE INDEX follow_ups_by_customer ON follow_ups (customer_id, due_at)",
-        "CREATE INDEX follow_ups_failed ON follow_ups (due_at) WHERE status = 'failed'",
-        # The claims in flight, apart from the follow-ups: a claim writes a few pages of this
-        # small table instead of one page per follow-up scattered over the big one.
-        """CREATE TABLE follow_up_claims (
-            id TEXT PRIMARY KEY,
-            attempt INTEGER NOT NULL,
-            until TEXT NOT NULL
-        ) WITHOUT ROWID""",
-        "CREATE INDEX follow_up_claims_by_end ON follow_up_claims (until)",
     ),
 )
 
