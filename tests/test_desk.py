@@ -310,7 +310,13 @@ def test_reopen_cancels_the_follow_up(desk: ServiceDesk, clock: FakeClock) -> No
     assert follow_up is not None
     clock.advance(days=1)
     reopened = desk.reopen(cid, "It broke again")
-    assert reopened.conversation.stage == Stage.LISTENING
+    # back again with the same problem: repeat contact, handed to a senior agent at once
+    assert reopened.events == ("reopen", "escalate")
+    assert reopened.escalation is not None
+    assert "repeat_contact" in reopened.escalation.codes
+    assert reopened.conversation.stage == Stage.ESCALATED
+    assert reopened.signals is not None
+    assert len(reopened.conversation.signals) == 2  # one per customer message
     assert not reopened.conversation.understood
     assert reopened.conversation.reopens == 1
     clock.advance(days=5)

@@ -7,14 +7,17 @@ to storage. This module only re-exports; each name lives in the module named for
 
 from serviceplaybook.adapters.memory import InMemoryScheduler, InMemoryStorage
 from serviceplaybook.adapters.sqlite import SQLiteScheduler, SQLiteStorage
-from serviceplaybook.apology import Apology, ApologyDecision, ApologyPolicy
+from serviceplaybook.apology import Apology, ApologyDecision, ApologyPolicy, Finding
 from serviceplaybook.compensation import (
     Approval,
     AuthorityMatrix,
     Authorization,
     AuthorizationStatus,
     CompensationPolicy,
+    CompensationRule,
+    CounterOffer,
     Grant,
+    RoleAuthority,
 )
 from serviceplaybook.conversation import Conversation, Handoff, Message
 from serviceplaybook.desk import Outcome, ServiceDesk
@@ -56,7 +59,7 @@ from serviceplaybook.ports import (
 )
 from serviceplaybook.reasons import Guidance, Reason
 from serviceplaybook.redaction import Redactor
-from serviceplaybook.signals import LexiconSignalDetector, SignalDetector, Signals
+from serviceplaybook.signals import Lexicon, LexiconSignalDetector, SignalDetector, Signals
 from serviceplaybook.stage import Stage
 
 __version__ = "0.1.0.dev0"
@@ -75,16 +78,19 @@ __all__ = [
     "Clock",
     "CompensationLedger",
     "CompensationPolicy",
+    "CompensationRule",
     "ConcurrentUpdate",
     "ConfigError",
     "Conversation",
     "ConversationStore",
+    "CounterOffer",
     "CurrencyMismatch",
     "Customer",
     "EscalationDecision",
     "EscalationLadder",
     "EscalationPolicy",
     "Event",
+    "Finding",
     "FollowUp",
     "FollowUpDispatcher",
     "FollowUpPolicy",
@@ -100,6 +106,7 @@ __all__ = [
     "Issue",
     "Journal",
     "JournalEntry",
+    "Lexicon",
     "LexiconSignalDetector",
     "Message",
     "Money",
@@ -115,6 +122,7 @@ __all__ = [
     "Reason",
     "Redactor",
     "Role",
+    "RoleAuthority",
     "SQLiteScheduler",
     "SQLiteStorage",
     "SchemaVersionError",

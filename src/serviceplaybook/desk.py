@@ -24,14 +24,15 @@ from serviceplaybook.apology import Apology, ApologyDecision, ApologyPolicy
 from serviceplaybook.compensation import (
     Approval,
     Authorization,
-    AuthorizationStatus,
     CompensationPolicy,
+    CounterOffer,
     Grant,
 )
 from serviceplaybook.conversation import CUSTOMER, Conversation, Handoff, Message
 from serviceplaybook.errors import (
     ApprovalRequired,
     ConcurrentUpdate,
+    NotFound,
     PolicyViolation,
     ValidationError,
 )
@@ -87,6 +88,18 @@ class Outcome:
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _role_of(conversation: Conversation, agent_id: str) -> Role:
+    """The role of one of the conversation's agents (the owner or one met in a handoff)."""
+    for agent in (
+        conversation.agent,
+        *(h.to_agent for h in conversation.handoffs),
+        *(h.from_agent for h in conversation.handoffs),
+    ):
+        if agent.id == agent_id:
+            return agent.role
+    raise NotFound("agent", agent_id)
 
 
 def _new_id() -> str:
@@ -478,15 +491,17 @@ class ServiceDesk:
         if not isinstance(offer, Offer):
             raise ValidationError(f"propose(offer) must be an Offer, got {type(offer).__name__}")
 
-        def body(work: _Work) -> tuple[Authorization, Approval | None]:
+        def body(
+            work: _Work,
+        ) -> tuple[Authorization, Approval | None, EscalationDecision | None]:
             conversation = work.conversation
             agent = conversation.agent
             event = work.event("propose", agent.id, {"offer": offer})
             work.check(event)
             self._check_new_offer(conversation, offer)
-            history = [g.offer for g in self.storage.ledger.grants(conversation.customer.id)]
-            authorization = self.compensation.authorize(offer, agent, history)
-            if authorization.status is AuthorizationStatus.DENIED:
+            history = self.storage.ledger.grants(conversation.customer.id)
+            authorization = self.compensation.authorize(offer, agent, history, now=work.now)
+            if authorization.denied:
                 raise PolicyViolation(
                     f"offer {offer.id!r} cannot be granted: "
                     + " ".join(r.text for r in authorization.reasons),
@@ -495,14 +510,9 @@ class ServiceDesk:
             approval = None
             status = OfferStatus.OPEN
             changes: dict[str, Any] = {}
-            if authorization.status is AuthorizationStatus.NEEDS_APPROVAL:
-                assert authorization.approver_role is not None
-                approval = Approval(
-                    id=self.ids(),
-                    offer_id=offer.id,
-                    requested_by=agent.id,
-                    approver_role=authorization.approver_role,
-                    requested_at=work.now,
+            if authorization.needs_approval or authorization.escalate:
+                approval = self.compensation.request_approval(
+                    offer, agent, authorization, id=self.ids(), now=work.now
                 )
                 status = OfferStatus.PENDING_APPROVAL
                 changes["approvals"] = (*conversation.approvals, approval)
@@ -519,9 +529,24 @@ class ServiceDesk:
                 offers=(*conversation.offers, proposed),
                 **changes,
             )
-            return authorization, approval
+            escalation = None
+            if authorization.escalate:
+                # Repeat claims: the offer waits for the reviewing role, who takes the case.
+                escalation = self._apply_escalation(
+                    work,
+                    self.escalation.requested(
+                        work.conversation,
+                        authorization.reasons[0],
+                        authorization.approver_role,
+                    ),
+                )
+            return authorization, approval, escalation
 
-        work, (authorization, approval) = self._run(conversation_id, expected_version, body)
+        work, (authorization, approval, escalation) = self._run(
+            conversation_id, expected_version, body
+        )
+        if escalation is not None:
+            return self._outcome(work, authorization=authorization, escalation=escalation)
         if approval is not None:
             raise ApprovalRequired(
                 f"offer {offer.id!r} is above {work.start.agent.role.value}'s authority; a "
@@ -570,10 +595,13 @@ class ServiceDesk:
                     f"approval {approval_id!r} was already given by {approval.approved_by!r}"
                 )
             proposed = conversation.offer(approval.offer_id)
-            refusal = self.compensation.can_approve(approver, approval, proposed.offer)
+            history = self.storage.ledger.grants(conversation.customer.id)
+            refusal = self.compensation.can_approve(
+                approver, approval, proposed.offer, history, now=work.now
+            )
             if refusal is not None:
                 raise PolicyViolation(refusal.text, [refusal])
-            approved = attrs.evolve(approval, approved_by=approver.id, approved_at=work.now)
+            approved = approval.approved(approver, work.now)
             work.fire(
                 event,
                 {
@@ -628,6 +656,23 @@ class ServiceDesk:
         def body(work: _Work) -> FollowUp | None:
             conversation = work.conversation
             proposed = conversation.offer(offer_id)
+            work.check(work.event("accept", CUSTOMER, {"offer_id": offer_id}))
+            approval = conversation.approval(proposed.approval_id) if proposed.approval_id else None
+            # The customer's grants may have grown since the offer was made (another
+            # conversation): the limits are checked again in the unit of work that grants.
+            final = self.compensation.authorize_grant(
+                proposed.offer,
+                _role_of(conversation, proposed.proposed_by),
+                self.storage.ledger.grants(conversation.customer.id),
+                approval=approval,
+                now=work.now,
+            )
+            if not final.granted:
+                raise PolicyViolation(
+                    f"offer {offer_id!r} can no longer be granted: "
+                    + " ".join(r.text for r in final.reasons),
+                    final.reasons,
+                )
             work.fire(
                 work.event("accept", CUSTOMER, {"offer_id": offer_id}),
                 {"offer_id": offer_id},
@@ -636,7 +681,6 @@ class ServiceDesk:
                 ),
                 resolved_at=work.now,
             )
-            approval = conversation.approval(proposed.approval_id) if proposed.approval_id else None
             self.storage.ledger.record(
                 Grant(
                     key=f"{conversation.id}:{offer_id}",
@@ -644,7 +688,11 @@ class ServiceDesk:
                     conversation_id=conversation.id,
                     offer=proposed.offer,
                     granted_by=proposed.proposed_by,
-                    approved_by=approval.approved_by if approval else None,
+                    approved_by=(
+                        approval.approved_by
+                        if approval is not None and approval.covers(proposed.offer)
+                        else None
+                    ),
                     at=work.now,
                 )
             )
@@ -725,7 +773,7 @@ class ServiceDesk:
             conversation = work.conversation
             event = work.event("escalate", conversation.agent.id)
             work.check(event)
-            decision = self.escalation.requested(conversation, reason, to)
+            decision = self.escalation.requested(conversation, reason, to, at=work.now)
             work.fire(
                 event,
                 {"escalation": to_dict(decision)},
@@ -778,22 +826,36 @@ class ServiceDesk:
         """The customer comes back within the reopen window: listening again, the problem to
         be understood anew, pending follow-ups cancelled."""
 
-        def body(work: _Work) -> None:
+        def body(work: _Work) -> tuple[Signals | None, EscalationDecision | None]:
             conversation = work.conversation
+            event = work.event("reopen", CUSTOMER)
+            work.check(event)
+            changes: dict[str, Any] = {}
+            record: dict[str, Any] = {}
+            signals = None
+            if text:
+                # the customer's words: read like any message (one Signals per message)
+                signals = self.detector.detect(text, conversation)
+                changes["signals"] = (*conversation.signals, signals)
+                record = {"text": text, "signals": to_dict(signals)}
             work.fire(
-                work.event("reopen", CUSTOMER),
-                {"text": text} if text else None,
+                event,
+                record or None,
                 messages=work.messages_with(CUSTOMER, text or None),
                 understood=False,
                 summary=None,
                 reopens=conversation.reopens + 1,
                 resolved_at=None,
                 closed_at=None,
+                **changes,
             )
             self.storage.follow_ups.cancel(conversation_id)
+            # coming back is repeat contact: the escalation policy may hand it up at once
+            decision = self.escalation.decide(work.conversation, signals)
+            return signals, self._apply_escalation(work, decision)
 
-        work, _ = self._run(conversation_id, expected_version, body)
-        return self._outcome(work)
+        work, (signals, decision) = self._run(conversation_id, expected_version, body)
+        return self._outcome(work, signals, escalation=decision)
 
     def terminate(
         self,
@@ -916,3 +978,15 @@ class ServiceDesk:
     def recommend(self, conversation_id: str) -> list[Offer]:
         """Offers the compensation policy recommends now (never one already declined)."""
         return self.compensation.recommend(self.get(conversation_id))
+
+    def counter_offer(self, conversation_id: str, requested: Offer) -> CounterOffer:
+        """For a demand beyond policy: the best offer the conversation's agent may make now,
+        with the reasons to explain it politely and alternatives. Nothing is recorded: the
+        agent proposes the counter-offer (:meth:`propose`) if they use it."""
+        conversation = self.get(conversation_id)
+        return self.compensation.counter_offer(
+            requested,
+            conversation,
+            history=self.storage.ledger.grants(conversation.customer.id),
+            now=self._now(),
+        )
