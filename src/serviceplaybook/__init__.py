@@ -8,6 +8,7 @@ to storage. This module only re-exports; each name lives in the module named for
 from serviceplaybook.adapters.memory import InMemoryScheduler, InMemoryStorage
 from serviceplaybook.adapters.sqlite import SQLiteScheduler, SQLiteStorage
 from serviceplaybook.apology import Apology, ApologyDecision, ApologyPolicy, Finding
+from serviceplaybook.business_time import BusinessCalendar, Shift
 from serviceplaybook.compensation import (
     Approval,
     AuthorityMatrix,
@@ -60,6 +61,16 @@ from serviceplaybook.ports import (
 from serviceplaybook.reasons import Guidance, Reason
 from serviceplaybook.redaction import Redactor
 from serviceplaybook.signals import Lexicon, LexiconSignalDetector, SignalDetector, Signals
+from serviceplaybook.sla import (
+    ClockState,
+    SlaClock,
+    SlaClockKind,
+    SlaPolicy,
+    SlaStatus,
+    SlaStep,
+    SlaStepReached,
+    SlaTargets,
+)
 from serviceplaybook.stage import Stage
 
 __version__ = "0.1.0.dev0"
@@ -74,8 +85,10 @@ __all__ = [
     "AuthorityMatrix",
     "Authorization",
     "AuthorizationStatus",
+    "BusinessCalendar",
     "Channel",
     "Clock",
+    "ClockState",
     "CompensationLedger",
     "CompensationPolicy",
     "CompensationRule",
@@ -128,8 +141,16 @@ __all__ = [
     "SchemaVersionError",
     "ServiceDesk",
     "Severity",
+    "Shift",
     "SignalDetector",
     "Signals",
+    "SlaClock",
+    "SlaClockKind",
+    "SlaPolicy",
+    "SlaStatus",
+    "SlaStep",
+    "SlaStepReached",
+    "SlaTargets",
     "Stage",
     "Storage",
     "StorageError",

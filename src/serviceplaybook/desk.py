@@ -48,6 +48,7 @@ from serviceplaybook.reasons import Guidance, Reason
 from serviceplaybook.redaction import Redactor
 from serviceplaybook.serialization import to_dict
 from serviceplaybook.signals import LexiconSignalDetector, SignalDetector, Signals
+from serviceplaybook.sla import SlaPolicy, SlaStatus
 
 __all__ = ["Outcome", "ServiceDesk"]
 
@@ -73,6 +74,7 @@ class Outcome:
         apology_decision: why (``apologize``).
         authorization: the authorization of an offer (``propose``).
         follow_up: the follow-up scheduled (``accept``, ``resolve``).
+        sla: the SLA clocks as :meth:`ServiceDesk.check_sla` found them.
     """
 
     conversation: Conversation
@@ -84,6 +86,7 @@ class Outcome:
     apology_decision: ApologyDecision | None = None
     authorization: Authorization | None = None
     follow_up: FollowUp | None = None
+    sla: SlaStatus | None = None
 
 
 def _utc_now() -> datetime:
@@ -169,6 +172,7 @@ class ServiceDesk:
         apology: decides and composes apologies.
         compensation: recommends and authorizes offers.
         follow_up_policy: plans follow-ups after a resolution.
+        sla: the SLA targets and escalation steps, counted in business time.
         redactor: masks personal data in the journal and in log messages.
         clock: the current time, timezone-aware.
         ids: makes new ids (conversations, approvals).
@@ -187,6 +191,7 @@ class ServiceDesk:
         apology: ApologyPolicy | None = None,
         compensation: CompensationPolicy | None = None,
         follow_up_policy: FollowUpPolicy | None = None,
+        sla: SlaPolicy | None = None,
         redactor: Redactor | None = None,
         clock: Clock | None = None,
         ids: Callable[[], str] | None = None,
@@ -201,6 +206,7 @@ class ServiceDesk:
         self.apology = apology or ApologyPolicy()
         self.compensation = compensation or CompensationPolicy()
         self.follow_up_policy = follow_up_policy or FollowUpPolicy()
+        self.sla = sla or SlaPolicy()
         self.redactor = redactor or Redactor.default()
         self.clock: Clock = clock or _utc_now
         self.ids = ids or _new_id
@@ -783,6 +789,45 @@ class ServiceDesk:
 
         work, decision = self._run(conversation_id, expected_version, body)
         return self._outcome(work, escalation=decision)
+
+    def check_sla(
+        self,
+        conversation_id: str,
+        *,
+        now: datetime | None = None,
+        expected_version: int | None = None,
+    ) -> Outcome:
+        """Run the conversation's SLA clocks: every escalation step whose threshold passed is
+        recorded once (steps missed while nobody checked all come due now, in order), and the
+        escalation policy acts on them in the same unit of work.
+
+        Call it on a schedule (a worker, a cron job) for open conversations; ``Outcome.sla``
+        carries the clocks, warnings and breaches, ``Outcome.escalation`` the decision.
+
+        Args:
+            conversation_id: the conversation.
+            now: the time to check at (the desk's clock by default); timezone-aware.
+            expected_version: refuse with :class:`ConcurrentUpdate` if the conversation moved on.
+        """
+        if now is not None:
+            require_aware(now, "check_sla(now)")
+
+        def body(work: _Work) -> tuple[SlaStatus, EscalationDecision | None]:
+            conversation = work.conversation
+            status = self.sla.check(conversation, now or work.now)
+            event = work.event("sla_step", SYSTEM)
+            if not status.steps_due or not self.playbook.can(conversation, event):
+                return status, None
+            work.fire(
+                event,
+                {"steps": [to_dict(step) for step in status.steps_due]},
+                sla_steps=(*conversation.sla_steps, *status.steps_due),
+            )
+            decision = self.escalation.decide(work.conversation, None)
+            return status, self._apply_escalation(work, decision)
+
+        work, (status, decision) = self._run(conversation_id, expected_version, body)
+        return self._outcome(work, escalation=decision, sla=status)
 
     def pick_up(
         self, conversation_id: str, agent: Agent, *, expected_version: int | None = None
