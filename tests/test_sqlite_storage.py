@@ -173,9 +173,12 @@ def test_only_json_is_stored(tmp_path: Path) -> None:
 
     run_demo(write=lambda line: None, desk=desk)
     with sqlite3.connect(path) as raw:
-        for table in ("conversations", "journal", "grants", "follow_ups"):
+        for table in ("conversations", "conversation_items", "journal", "grants"):
             for (data,) in raw.execute(f"SELECT data FROM {table}"):
                 json.loads(data)  # every payload is JSON text
+        # follow-ups are plain columns: text and numbers only, times as UTC ISO strings
+        for row in raw.execute("SELECT * FROM follow_ups"):
+            assert all(isinstance(value, str | int) or value is None for value in row)
         amount = json.loads(raw.execute("SELECT data FROM grants").fetchone()[0])
         assert amount["offer"]["value"] == {"amount": "240.00", "currency": "USD"}
         at = raw.execute("SELECT at FROM journal LIMIT 1").fetchone()[0]

@@ -42,7 +42,7 @@ from serviceplaybook.escalation import (
     HandoffBrief,
     Urgency,
 )
-from serviceplaybook.followup import FollowUp, FollowUpPolicy, FollowUpStatus
+from serviceplaybook.followup import FollowUp, FollowUpDecision, FollowUpPolicy, FollowUpStatus
 from serviceplaybook.issue import Issue, Severity
 from serviceplaybook.journal import JournalEntry
 from serviceplaybook.money import Money
@@ -105,6 +105,7 @@ __all__ = [
     "Event",
     "Finding",
     "FollowUp",
+    "FollowUpDecision",
     "FollowUpDispatcher",
     "FollowUpPolicy",
     "FollowUpScheduler",

@@ -37,7 +37,7 @@ from serviceplaybook.errors import (
     ValidationError,
 )
 from serviceplaybook.escalation import EscalationDecision, EscalationPolicy
-from serviceplaybook.followup import FollowUp, FollowUpPolicy
+from serviceplaybook.followup import FollowUp, FollowUpPolicy, FollowUpStatus
 from serviceplaybook.issue import Issue
 from serviceplaybook.journal import JournalEntry
 from serviceplaybook.offers import Offer, OfferStatus, ProposedOffer
@@ -728,14 +728,22 @@ class ServiceDesk:
         return self._outcome(work, follow_up=follow_up)
 
     def _plan_follow_up(self, work: _Work) -> FollowUp | None:
-        follow_up = self.follow_up_policy.plan(work.conversation)
+        conversation = work.conversation
+        recent = self.storage.follow_ups.for_customer(
+            conversation.customer.id, since=work.now - self.follow_up_policy.cooldown
+        )
+        decision = self.follow_up_policy.decide(conversation, recent=recent)
+        follow_up = decision.follow_up
         if follow_up is None:
             return None
         self.storage.follow_ups.schedule(follow_up)
         work.fire(
             work.event("schedule_follow_up", SYSTEM),
-            {"follow_up": to_dict(follow_up)},
-            follow_ups=(*work.conversation.follow_ups, follow_up),
+            {
+                "follow_up": to_dict(follow_up),
+                "reasons": [to_dict(reason) for reason in decision.reasons],
+            },
+            follow_ups=(*conversation.follow_ups, follow_up),
         )
         return follow_up
 
@@ -989,21 +997,33 @@ class ServiceDesk:
             if not batch:
                 return delivered
             for follow_up in batch:
+                attempt = follow_up.attempts
+                # a cancellation (a reopen, a termination) may have come in since the claim
+                if scheduler.status(follow_up.id) is not FollowUpStatus.CLAIMED:
+                    continue
+                if follow_up.expires_at is not None and now >= follow_up.expires_at:
+                    scheduler.fail(follow_up.id, retry_at=None, attempt=attempt)
+                    _log.warning(
+                        "follow-up %s expired: its channel no longer allows it", follow_up.id
+                    )
+                    continue
                 try:
                     dispatcher.dispatch(follow_up)
                 except Exception as error:
-                    retry_at = None
-                    if follow_up.attempts < self.max_delivery_attempts:
-                        retry_at = now + self.retry_backoff * 2 ** (follow_up.attempts - 1)
-                    scheduler.fail(follow_up.id, retry_at=retry_at)
+                    retry_at: datetime | None = None
+                    if attempt < self.max_delivery_attempts:
+                        retry_at = now + self.retry_backoff * 2 ** (attempt - 1)
+                        if follow_up.expires_at is not None and retry_at >= follow_up.expires_at:
+                            retry_at = None  # the channel's window closes first: give up
+                    scheduler.fail(follow_up.id, retry_at=retry_at, attempt=attempt)
                     _log.warning(
                         "follow-up %s failed (attempt %d): %s",
                         follow_up.id,
-                        follow_up.attempts,
+                        attempt,
                         self.redactor.redact_text(str(error)),
                     )
                 else:
-                    scheduler.complete(follow_up.id)
+                    scheduler.complete(follow_up.id, attempt=attempt)
                     delivered += 1
 
     # -- reading --------------------------------------------------------------------------------

@@ -6,21 +6,25 @@ too often; never follow up after a termination; a reply or a reopen cancels the 
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from serviceplaybook._enums import Choice
-from serviceplaybook._validate import aware, non_empty, non_negative_int
+from serviceplaybook._validate import aware, non_empty, non_negative_int, optional_aware, to_tuple
+from serviceplaybook.business_time import BusinessCalendar
+from serviceplaybook.errors import ConfigError, ValidationError
 from serviceplaybook.issue import Severity
-from serviceplaybook.parties import Channel
+from serviceplaybook.parties import Channel, Customer
+from serviceplaybook.reasons import Reason
 from serviceplaybook.stage import Stage
 
 if TYPE_CHECKING:
     from serviceplaybook.conversation import Conversation
 
-__all__ = ["FollowUp", "FollowUpPolicy", "FollowUpStatus"]
+__all__ = ["FollowUp", "FollowUpDecision", "FollowUpPolicy", "FollowUpStatus", "stored_follow_up"]
 
 
 class FollowUpStatus(Choice):
@@ -46,7 +50,9 @@ class FollowUp:
         channel: how.
         due_at: when it is due (timezone-aware).
         purpose: what it is for, e.g. ``"check_fix_and_feedback"``.
-        attempts: delivery attempts so far.
+        attempts: delivery attempts so far (a claim counts one).
+        expires_at: when it may no longer be sent, if ever (a messaging channel's window
+            for a business-initiated message): a delivery after it must not happen.
     """
 
     id: str = attrs.field(validator=non_empty)
@@ -57,34 +63,275 @@ class FollowUp:
     due_at: datetime = attrs.field(validator=aware)
     purpose: str = attrs.field(default="check_fix_and_feedback", validator=non_empty)
     attempts: int = attrs.field(default=0, validator=non_negative_int)
+    expires_at: datetime | None = attrs.field(default=None, validator=optional_aware)
+
+    @expires_at.validator
+    def _after_due(self, attribute: attrs.Attribute[Any], value: datetime | None) -> None:
+        if value is not None and value <= self.due_at:
+            raise ValidationError(
+                f"FollowUp.expires_at ({value.isoformat()}) must be after due_at "
+                f"({self.due_at.isoformat()}): the follow-up could never be sent"
+            )
+
+
+_NEW = object.__new__
+
+
+def _setter(name: str) -> Any:
+    return getattr(FollowUp, name).__set__  # the slot's descriptor
+
+
+_SET_ID, _SET_KEY, _SET_CONVERSATION, _SET_CUSTOMER = map(
+    _setter, ("id", "key", "conversation_id", "customer_id")
+)
+_SET_CHANNEL, _SET_DUE, _SET_PURPOSE, _SET_ATTEMPTS, _SET_EXPIRES = map(
+    _setter, ("channel", "due_at", "purpose", "attempts", "expires_at")
+)
+_CHANNELS = {channel.value: channel for channel in Channel}
+
+
+def stored_follow_up(
+    id: str,
+    key: str,
+    conversation_id: str,
+    customer_id: str,
+    channel: str,
+    due_at: datetime,
+    purpose: str,
+    expires_at: datetime | None,
+    attempts: int,
+) -> FollowUp:
+    """Rebuild a follow-up a backend stored from a validated one, without validating again.
+
+    For adapters: claiming a thousand follow-ups must not cost a thousand validations of
+    values that were checked when they were scheduled. Raises ``KeyError`` for an unknown
+    channel; the caller reports the row as corrupt.
+    """
+    follow_up = _NEW(FollowUp)
+    _SET_ID(follow_up, id)
+    _SET_KEY(follow_up, key)
+    _SET_CONVERSATION(follow_up, conversation_id)
+    _SET_CUSTOMER(follow_up, customer_id)
+    _SET_CHANNEL(follow_up, _CHANNELS[channel])
+    _SET_DUE(follow_up, due_at)
+    _SET_PURPOSE(follow_up, purpose)
+    _SET_ATTEMPTS(follow_up, attempts)
+    _SET_EXPIRES(follow_up, expires_at)
+    return follow_up
+
+
+@attrs.frozen(kw_only=True)
+class FollowUpDecision:
+    """What :meth:`FollowUpPolicy.decide` concluded: a follow-up, or none, and why.
+
+    Attributes:
+        follow_up: the follow-up to schedule, or ``None``.
+        reasons: why this channel and time, or why there is no follow-up.
+    """
+
+    follow_up: FollowUp | None = None
+    reasons: tuple[Reason, ...] = attrs.field(default=(), converter=to_tuple)
+
+    @property
+    def planned(self) -> bool:
+        """True when there is a follow-up to schedule."""
+        return self.follow_up is not None
+
+
+def _delays(value: Mapping[Any, timedelta]) -> dict[Severity, timedelta]:
+    delays = {Severity(key): delay for key, delay in value.items()}
+    missing = [str(s) for s in Severity if s not in delays]
+    if missing:
+        raise ConfigError(f"FollowUpPolicy.delays has no delay for {', '.join(missing)}")
+    if any(not isinstance(d, timedelta) or d < timedelta(0) for d in delays.values()):
+        raise ConfigError("FollowUpPolicy.delays must be durations of 0 or more")
+    return delays
+
+
+def _windows(value: Mapping[Any, timedelta]) -> dict[Channel, timedelta]:
+    windows = {Channel(key): window for key, window in value.items()}
+    if any(not isinstance(w, timedelta) or w <= timedelta(0) for w in windows.values()):
+        raise ConfigError("FollowUpPolicy.channel_windows must be positive durations")
+    return windows
 
 
 @attrs.define(kw_only=True)
 class FollowUpPolicy:
-    """Plans the follow-up after a resolution: when, by which channel, or not at all.
+    """Plans the follow-up after a resolution: whether, by which channel, and when.
+
+    The rules, each a method to override: :meth:`skip` (termination, a conversation that
+    ended without the customer), :meth:`delay` (by severity, sooner for top tiers),
+    :meth:`channels` (a call for severe issues or top tiers, then the customer's preferred
+    channel, the conversation's, email; opt-outs removed), :meth:`calendar` (the customer's
+    business hours), :meth:`window` (a channel that may only answer the customer's last
+    message for so long), :meth:`in_cooldown` (no second survey within ``cooldown``).
 
     Attributes:
         delays: how long after the resolution to follow up, per severity.
+        tier_delays: a shorter delay for some tiers (the shorter of the two applies).
         call_from: from this severity on, call (if the customer can be called).
+        call_tiers: tiers that get a call whatever the severity.
+        cooldown: no follow-up within this long of another one to the same customer.
+        channel_windows: channels that allow a business-initiated message only this long
+            after the customer's last message (24 hours for ``MESSAGING``).
+        open: opening time of the customer's business hours (Monday to Friday).
+        close: closing time of the customer's business hours.
+        purpose: the ``purpose`` of the follow-ups it plans.
+
+    Raises:
+        ConfigError: a severity without a delay, a negative delay or cooldown, or a window
+            that is not positive.
     """
 
     delays: dict[Severity, timedelta] = attrs.field(
+        converter=_delays,
         factory=lambda: {
             Severity.LOW: timedelta(days=3),
             Severity.MEDIUM: timedelta(days=2),
             Severity.HIGH: timedelta(days=1),
             Severity.CRITICAL: timedelta(days=1),
-        }
+        },
+    )
+    tier_delays: dict[str, timedelta] = attrs.field(
+        factory=lambda: {"gold": timedelta(days=1), "platinum": timedelta(days=1)}
     )
     call_from: Severity = attrs.field(default=Severity.HIGH, converter=Severity)
+    call_tiers: frozenset[str] = attrs.field(default=frozenset({"platinum"}), converter=frozenset)
+    cooldown: timedelta = timedelta(days=30)
+    channel_windows: dict[Channel, timedelta] = attrs.field(
+        converter=_windows, factory=lambda: {Channel.MESSAGING: timedelta(hours=24)}
+    )
+    open: str = "09:00"
+    close: str = "17:00"
+    purpose: str = attrs.field(default="check_fix_and_feedback", validator=non_empty)
+    _calendars: dict[str, BusinessCalendar] = attrs.field(init=False, factory=dict, repr=False)
 
-    def plan(self, conversation: Conversation) -> FollowUp | None:
-        """The follow-up for a just-resolved conversation, or ``None`` when there is none."""
+    def __attrs_post_init__(self) -> None:
+        if self.cooldown < timedelta(0):
+            raise ConfigError(f"FollowUpPolicy.cooldown must be 0 or more, got {self.cooldown}")
+        BusinessCalendar.standard("UTC", self.open, self.close)  # a bad time fails here
+
+    def plan(
+        self, conversation: Conversation, *, recent: Sequence[FollowUp] = ()
+    ) -> FollowUp | None:
+        """The follow-up for a just-resolved conversation, or ``None`` when there is none.
+
+        Args:
+            conversation: the conversation, resolved.
+            recent: the customer's follow-ups that reached them or still may (what
+                ``FollowUpScheduler.for_customer`` returns), for the cooldown.
+        """
+        return self.decide(conversation, recent=recent).follow_up
+
+    def decide(
+        self, conversation: Conversation, *, recent: Sequence[FollowUp] = ()
+    ) -> FollowUpDecision:
+        """Like :meth:`plan`, with the reasons for the channel and time, or for not planning."""
+        skipped = self.skip(conversation)
+        if skipped is not None:
+            return FollowUpDecision(reasons=(skipped,))
+        earliest = self.earliest(conversation)
+        calendar = self.calendar(conversation.customer)
+        passed_over: list[Reason] = []
+        candidates = self.channels(conversation)
+        if not candidates:
+            return FollowUpDecision(reasons=(_OPTED_OUT,))
+        for channel in candidates:
+            due = calendar.next_open(earliest)
+            expires = self.window(conversation, channel)
+            if expires is not None and due >= expires:
+                passed_over.append(
+                    Reason(
+                        code="channel_window_closed",
+                        text=f"{channel.value} allows a message only shortly after the "
+                        f"customer's last one, and that window closes before the follow-up "
+                        f"is due.",
+                    )
+                )
+                continue
+            if self.in_cooldown(due, recent):
+                return FollowUpDecision(reasons=(*passed_over, _COOLDOWN))
+            return FollowUpDecision(
+                follow_up=self.follow_up(conversation, channel, due, expires),
+                reasons=(
+                    *passed_over,
+                    Reason(
+                        code=f"follow_up_by_{channel.value}",
+                        text=f"Check the fix worked and ask for feedback by {channel.value}, "
+                        f"in the customer's business hours.",
+                    ),
+                ),
+            )
+        return FollowUpDecision(reasons=tuple(passed_over))
+
+    # -- the rules ------------------------------------------------------------------------
+
+    def skip(self, conversation: Conversation) -> Reason | None:
+        """Why there must be no follow-up at all, or ``None``: not resolved, terminated, or
+        ended without the customer (closed by the system, or the customer never wrote)."""
         if conversation.stage is Stage.TERMINATED or conversation.termination is not None:
+            return _TERMINATED
+        if conversation.stage is Stage.CLOSED:
+            return _CLOSED
+        if conversation.resolved_at is None:
+            return _NOT_RESOLVED
+        if conversation.last_customer_message is None:
+            return _WITHOUT_CUSTOMER
+        return None
+
+    def delay(self, conversation: Conversation) -> timedelta:
+        """How long after the resolution: by severity, or the tier's if shorter."""
+        delay = self.delays[conversation.issue.severity]
+        tier = self.tier_delays.get(conversation.customer.tier)
+        return delay if tier is None else min(delay, tier)
+
+    def earliest(self, conversation: Conversation) -> datetime:
+        """The earliest moment for the follow-up: the resolution plus :meth:`delay`."""
+        resolved = conversation.resolved_at or conversation.updated_at
+        return resolved + self.delay(conversation)
+
+    def channels(self, conversation: Conversation) -> list[Channel]:
+        """The channels to try, best first, without those the customer opted out of."""
+        customer = conversation.customer
+        candidates = [customer.preferred_channel, conversation.channel, Channel.EMAIL]
+        if conversation.issue.severity >= self.call_from or customer.tier in self.call_tiers:
+            candidates.insert(0, Channel.PHONE)
+        unique = dict.fromkeys(candidates)
+        return [channel for channel in unique if customer.reachable_by(channel)]
+
+    def calendar(self, customer: Customer) -> BusinessCalendar:
+        """The customer's business hours: Monday to Friday, ``open`` to ``close``, in their
+        time zone."""
+        calendar = self._calendars.get(customer.timezone)
+        if calendar is None:
+            calendar = BusinessCalendar.standard(customer.timezone, self.open, self.close)
+            self._calendars[customer.timezone] = calendar
+        return calendar
+
+    def window(self, conversation: Conversation, channel: Channel) -> datetime | None:
+        """When ``channel`` stops allowing a business-initiated message (``None``: never).
+
+        A channel in ``channel_windows`` is open that long after the customer's last
+        message; closed at once if the customer never wrote.
+        """
+        length = self.channel_windows.get(channel)
+        if length is None:
             return None
-        channel = self.channel(conversation)
-        if channel is None:
-            return None
+        last = conversation.last_customer_message
+        return (last.at if last is not None else conversation.opened_at) + length
+
+    def in_cooldown(self, due: datetime, recent: Sequence[FollowUp]) -> bool:
+        """True if another follow-up to the customer is due within ``cooldown`` of ``due``."""
+        return any(abs(other.due_at - due) < self.cooldown for other in recent)
+
+    def follow_up(
+        self,
+        conversation: Conversation,
+        channel: Channel,
+        due: datetime,
+        expires: datetime | None,
+    ) -> FollowUp:
+        """The follow-up record: its key numbers the conversation's follow-ups."""
         number = len(conversation.follow_ups) + 1
         key = f"{conversation.id}:follow-up:{number}"
         return FollowUp(
@@ -93,20 +340,32 @@ class FollowUpPolicy:
             conversation_id=conversation.id,
             customer_id=conversation.customer.id,
             channel=channel,
-            due_at=self.due_at(conversation),
+            due_at=due,
+            purpose=self.purpose,
+            expires_at=expires,
         )
 
-    def channel(self, conversation: Conversation) -> Channel | None:
-        """A call for severe issues, else the preferred channel; ``None`` if opted out of both."""
-        customer = conversation.customer
-        candidates = [customer.preferred_channel, conversation.channel]
-        if conversation.issue.severity >= self.call_from:
-            candidates.insert(0, Channel.PHONE)
-        for channel in candidates:
-            if customer.reachable_by(channel):
-                return channel
-        return None
 
-    def due_at(self, conversation: Conversation) -> datetime:
-        """When the follow-up is due: the severity's delay after the last update."""
-        return conversation.updated_at + self.delays[conversation.issue.severity]
+_TERMINATED = Reason(
+    code="terminated",
+    text="The conversation was terminated; never follow up after a termination.",
+)
+_CLOSED = Reason(
+    code="closed_without_customer",
+    text="The conversation was closed without the customer; there is nothing to ask them.",
+)
+_NOT_RESOLVED = Reason(
+    code="not_resolved", text="The conversation is not resolved, so there is no fix to check."
+)
+_WITHOUT_CUSTOMER = Reason(
+    code="ended_without_customer",
+    text="The customer never wrote in this conversation; a survey would come out of nowhere.",
+)
+_OPTED_OUT = Reason(
+    code="opted_out",
+    text="The customer opted out of every channel a follow-up could use.",
+)
+_COOLDOWN = Reason(
+    code="cooldown",
+    text="The customer already has a follow-up close to this one; don't survey too often.",
+)

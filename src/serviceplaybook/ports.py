@@ -84,33 +84,72 @@ class CompensationLedger(Protocol):
 
 @runtime_checkable
 class FollowUpScheduler(Protocol):
-    """Holds follow-ups until they are due and hands them out to workers, at least once."""
+    """Holds follow-ups until they are due and hands them out to workers, at least once.
+
+    A follow-up is ``PENDING`` until a worker claims it (``CLAIMED``, with a lease), then
+    ``DELIVERED`` (``complete``), ``PENDING`` again (``fail`` with a retry time, or the lease
+    ran out), ``FAILED`` (``fail`` without a retry time: kept, visible, never dropped) or
+    ``CANCELLED`` (``cancel``, checked at every claim and answer). Times are stored and
+    returned timezone-aware; a durable scheduler loses nothing it acknowledged.
+    """
 
     def schedule(self, follow_up: FollowUp) -> None:
-        """Hold ``follow_up``; scheduling a key that is already held does nothing."""
+        """Hold ``follow_up``; scheduling a key that is already held does nothing.
+
+        Raises:
+            ValidationError: the follow-up's id is already held under another key.
+        """
         ...
 
     def cancel(self, conversation_id: str) -> int:
-        """Cancel the conversation's pending follow-ups; returns how many."""
+        """Cancel the conversation's pending and claimed follow-ups; returns how many."""
         ...
 
     def claim_due(
         self, now: datetime, *, limit: int = 100, lease: timedelta = timedelta(minutes=5)
     ) -> list[FollowUp]:
-        """Claim up to ``limit`` follow-ups due at ``now``; nobody else gets them while the
-        lease holds, and they come back once it runs out."""
+        """Claim up to ``limit`` follow-ups ready at ``now``, soonest first: due ones, retries
+        whose time came and claims whose lease ran out. Nobody else gets them while the
+        lease holds. Each comes back with ``attempts`` counting this claim: pass it as
+        ``attempt`` to :meth:`complete` or :meth:`fail`.
+
+        Raises:
+            ValidationError: ``now`` is naive, ``limit`` below 1 or ``lease`` not positive.
+        """
         ...
 
-    def complete(self, follow_up_id: str) -> None:
-        """Mark a claimed follow-up delivered."""
+    def complete(self, follow_up_id: str, *, attempt: int | None = None) -> None:
+        """Mark a claimed follow-up delivered.
+
+        Ignored when the follow-up is not claimed (cancelled meanwhile, or answered), and,
+        when ``attempt`` is given, when another claim superseded that one.
+
+        Raises:
+            NotFound: no follow-up has this id.
+        """
         ...
 
-    def fail(self, follow_up_id: str, *, retry_at: datetime | None) -> None:
-        """Record a failed delivery: try again at ``retry_at``, or give up when ``None``."""
+    def fail(
+        self, follow_up_id: str, *, retry_at: datetime | None, attempt: int | None = None
+    ) -> None:
+        """Record a failed delivery: try again at ``retry_at``, or give up when ``None``.
+
+        Ignored like :meth:`complete`: a worker whose lease ran out cannot put back a
+        follow-up that another worker holds.
+
+        Raises:
+            NotFound: no follow-up has this id.
+        """
         ...
 
     def status(self, follow_up_id: str) -> FollowUpStatus:
         """Where the follow-up stands; raises :class:`~serviceplaybook.NotFound`."""
+        ...
+
+    def for_customer(self, customer_id: str, *, since: datetime | None = None) -> list[FollowUp]:
+        """The customer's follow-ups that reached them or still may (pending, claimed or
+        delivered; not cancelled or failed), due at or after ``since``, soonest first: what
+        a survey cooldown counts."""
         ...
 
 

@@ -8,19 +8,17 @@ key. Nothing survives the process.
 from __future__ import annotations
 
 import heapq
-import itertools
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
-
-import attrs
+from typing import NamedTuple
 
 from serviceplaybook._validate import require_aware
 from serviceplaybook.compensation import Grant
 from serviceplaybook.conversation import Conversation, check_version_rises
 from serviceplaybook.errors import ConcurrentUpdate, NotFound, ValidationError
-from serviceplaybook.followup import FollowUp, FollowUpStatus
+from serviceplaybook.followup import FollowUp, FollowUpStatus, stored_follow_up
 from serviceplaybook.journal import JournalEntry
 
 __all__ = [
@@ -156,8 +154,7 @@ class InMemoryLedger:
         )
 
 
-@attrs.frozen
-class _Held:
+class _Held(NamedTuple):
     follow_up: FollowUp
     status: FollowUpStatus
     ready_at: datetime  # due time, retry time, or the end of a claim's lease
@@ -167,7 +164,10 @@ class InMemoryScheduler:
     """Follow-ups in a heap ordered by the next moment each needs attention.
 
     A claim holds a follow-up for the lease; if it is neither completed nor failed by then,
-    it is handed out again (at-least-once delivery). A cancellation is checked at claim time.
+    it is handed out again (at-least-once delivery), before anything due later (ties go
+    by id). A
+    cancellation is checked at claim time, and an answer (``complete``, ``fail``) for a claim
+    that was superseded is ignored when it names its ``attempt``.
     """
 
     def __init__(self, undo: _UndoLog | None = None) -> None:
@@ -175,24 +175,30 @@ class InMemoryScheduler:
         self._held: dict[str, _Held] = {}
         self._keys: dict[str, str] = {}
         self._by_conversation: dict[str, list[str]] = {}
-        self._heap: list[tuple[datetime, int, str]] = []
-        self._counter = itertools.count()
+        self._by_customer: dict[str, list[str]] = {}
+        # (ready_at, id): ties go by id, as in every backend; an entry whose time no longer
+        # matches the held one was superseded by a later change and is skipped
+        self._heap: list[tuple[datetime, str]] = []
 
     def _set(self, follow_up_id: str, held: _Held) -> None:
         previous = self._held.get(follow_up_id)
-        self._held[follow_up_id] = held
-        heapq.heappush(self._heap, (held.ready_at, next(self._counter), follow_up_id))
+        self._put(follow_up_id, held)
         if previous is None:
             self._undo.record(lambda: self._held.pop(follow_up_id, None))
         else:
-            self._undo.record(lambda: self._restore(follow_up_id, previous))
+            self._undo.record(lambda: self._put(follow_up_id, previous))
 
-    def _restore(self, follow_up_id: str, held: _Held) -> None:
+    def _put(self, follow_up_id: str, held: _Held) -> None:
         self._held[follow_up_id] = held
-        heapq.heappush(self._heap, (held.ready_at, next(self._counter), follow_up_id))
+        if held.status in _LIVE:  # delivered, cancelled and failed ones never come up again
+            heapq.heappush(self._heap, (held.ready_at, follow_up_id))
 
     def schedule(self, follow_up: FollowUp) -> None:
-        """Hold ``follow_up`` until due; a key already held is ignored."""
+        """Hold ``follow_up`` until due; a key already held is ignored.
+
+        Raises:
+            ValidationError: the id is already held under another key.
+        """
         with self._undo.lock:
             if follow_up.key in self._keys:
                 return
@@ -201,48 +207,60 @@ class InMemoryScheduler:
                     f"follow-up id {follow_up.id!r} is already held under key "
                     f"{self._held[follow_up.id].follow_up.key!r}; give each follow-up its own id"
                 )
-            self._keys[follow_up.key] = follow_up.id
-            ids = self._by_conversation.setdefault(follow_up.conversation_id, [])
-            ids.append(follow_up.id)
-            self._undo.record(lambda: (self._keys.pop(follow_up.key), ids.pop()))
-            self._set(
-                follow_up.id,
-                _Held(
-                    follow_up=follow_up, status=FollowUpStatus.PENDING, ready_at=follow_up.due_at
-                ),
-            )
+            follow_up_id = follow_up.id
+            self._keys[follow_up.key] = follow_up_id
+            by_conversation = self._by_conversation.get(follow_up.conversation_id)
+            if by_conversation is None:
+                by_conversation = self._by_conversation[follow_up.conversation_id] = []
+            by_conversation.append(follow_up_id)
+            by_customer = self._by_customer.get(follow_up.customer_id)
+            if by_customer is None:
+                by_customer = self._by_customer[follow_up.customer_id] = []
+            by_customer.append(follow_up_id)
+            due = follow_up.due_at
+            self._held[follow_up_id] = _Held(follow_up, _PENDING, due)
+            heapq.heappush(self._heap, (due, follow_up_id))
+            if self._undo.entries is not None:
+                self._undo.record(
+                    lambda: (
+                        self._keys.pop(follow_up.key),
+                        by_conversation.pop(),
+                        by_customer.pop(),
+                        self._held.pop(follow_up_id),
+                    )
+                )
 
     def cancel(self, conversation_id: str) -> int:
-        """Cancel the conversation's pending (and claimed) follow-ups."""
+        """Cancel the conversation's pending (and claimed) follow-ups; returns how many."""
         cancelled = 0
         with self._undo.lock:
             for follow_up_id in self._by_conversation.get(conversation_id, ()):
                 held = self._held[follow_up_id]
-                if held.status in (FollowUpStatus.PENDING, FollowUpStatus.CLAIMED):
-                    self._set(follow_up_id, attrs.evolve(held, status=FollowUpStatus.CANCELLED))
+                if held.status in _LIVE:
+                    self._set(follow_up_id, held._replace(status=FollowUpStatus.CANCELLED))
                     cancelled += 1
         return cancelled
 
     def claim_due(
         self, now: datetime, *, limit: int = 100, lease: timedelta = timedelta(minutes=5)
     ) -> list[FollowUp]:
-        """Claim up to ``limit`` follow-ups due at ``now`` (and those whose lease ran out)."""
+        """Claim up to ``limit`` follow-ups ready at ``now``, soonest first: due ones, retries
+        whose time came, and claims whose lease ran out.
+
+        Raises:
+            ValidationError: ``now`` is naive, ``limit`` below 1 or ``lease`` not positive.
+        """
         require_aware(now, "claim_due(now)")
-        if lease <= timedelta(0):
-            raise ValidationError(
-                f"claim_due(lease) must be a positive duration, got {lease}: a claim without a "
-                f"lease could be handed out again at once"
-            )
+        _check_claim(limit, lease)
         claimed: list[FollowUp] = []
+        heap = self._heap
         with self._undo.lock:
-            while self._heap and len(claimed) < limit and self._heap[0][0] <= now:
-                ready_at, _, follow_up_id = heapq.heappop(self._heap)
+            while heap and len(claimed) < limit and heap[0][0] <= now:
+                ready_at, follow_up_id = heapq.heappop(heap)
                 held = self._held.get(follow_up_id)
-                if held is None or held.ready_at != ready_at:
-                    continue  # superseded by a later change
-                if held.status not in (FollowUpStatus.PENDING, FollowUpStatus.CLAIMED):
-                    continue
-                follow_up = attrs.evolve(held.follow_up, attempts=held.follow_up.attempts + 1)
+                if held is None or held.ready_at != ready_at or held.status not in _LIVE:
+                    continue  # superseded by a later change, or no longer live
+                follow_up = _with_attempts(held.follow_up, held.follow_up.attempts + 1)
                 self._set(
                     follow_up_id,
                     _Held(follow_up=follow_up, status=FollowUpStatus.CLAIMED, ready_at=now + lease),
@@ -250,49 +268,125 @@ class InMemoryScheduler:
                 claimed.append(follow_up)
         return claimed
 
-    def _claimed(self, follow_up_id: str) -> _Held:
+    def _get(self, follow_up_id: str) -> _Held:
         held = self._held.get(follow_up_id)
         if held is None:
             raise NotFound("follow-up", follow_up_id)
         return held
 
-    def complete(self, follow_up_id: str) -> None:
-        """Mark a claimed follow-up delivered."""
-        with self._undo.lock:
-            held = self._claimed(follow_up_id)
-            if held.status is FollowUpStatus.CLAIMED:
-                self._set(follow_up_id, attrs.evolve(held, status=FollowUpStatus.DELIVERED))
+    def _answerable(self, follow_up_id: str, attempt: int | None) -> _Held | None:
+        held = self._get(follow_up_id)
+        if held.status is not FollowUpStatus.CLAIMED:
+            return None  # cancelled meanwhile, or already answered
+        if attempt is not None and attempt != held.follow_up.attempts:
+            return None  # the lease ran out and another worker claimed it since
+        return held
 
-    def fail(self, follow_up_id: str, *, retry_at: datetime | None) -> None:
-        """Retry at ``retry_at``, or give up (``FAILED``, kept visible) when ``None``."""
+    def complete(self, follow_up_id: str, *, attempt: int | None = None) -> None:
+        """Mark a claimed follow-up delivered (ignored if not claimed, or if ``attempt`` is not
+        the latest claim's).
+
+        Raises:
+            NotFound: no follow-up has this id.
+        """
         with self._undo.lock:
-            held = self._claimed(follow_up_id)
-            if held.status is not FollowUpStatus.CLAIMED:
+            held = self._answerable(follow_up_id, attempt)
+            if held is not None:
+                self._set(follow_up_id, held._replace(status=FollowUpStatus.DELIVERED))
+
+    def fail(
+        self, follow_up_id: str, *, retry_at: datetime | None, attempt: int | None = None
+    ) -> None:
+        """Retry at ``retry_at``, or give up (``FAILED``, kept visible) when ``None``; ignored
+        if not claimed, or if ``attempt`` is not the latest claim's.
+
+        Raises:
+            NotFound: no follow-up has this id.
+            ValidationError: ``retry_at`` is naive.
+        """
+        if retry_at is not None:
+            require_aware(retry_at, "fail(retry_at)")
+        with self._undo.lock:
+            held = self._answerable(follow_up_id, attempt)
+            if held is None:
                 return
             if retry_at is None:
-                self._set(follow_up_id, attrs.evolve(held, status=FollowUpStatus.FAILED))
+                self._set(follow_up_id, held._replace(status=FollowUpStatus.FAILED))
             else:
-                require_aware(retry_at, "fail(retry_at)")
                 self._set(
                     follow_up_id,
-                    attrs.evolve(held, status=FollowUpStatus.PENDING, ready_at=retry_at),
+                    held._replace(status=FollowUpStatus.PENDING, ready_at=retry_at),
                 )
 
     def status(self, follow_up_id: str) -> FollowUpStatus:
-        """Where the follow-up stands."""
-        return self._claimed(follow_up_id).status
+        """Where the follow-up stands.
+
+        Raises:
+            NotFound: no follow-up has this id.
+        """
+        return self._get(follow_up_id).status
+
+    def for_customer(self, customer_id: str, *, since: datetime | None = None) -> list[FollowUp]:
+        """The customer's follow-ups that reached them or still may (pending, claimed or
+        delivered; not cancelled or failed), due from ``since`` on, soonest first."""
+        if since is not None:
+            require_aware(since, "for_customer(since)")
+        with self._undo.lock:
+            held = [self._held[i] for i in self._by_customer.get(customer_id, ())]
+        return _soonest_first(
+            h.follow_up
+            for h in held
+            if h.status in _CONTACTED and (since is None or h.follow_up.due_at >= since)
+        )
 
     def pending(self) -> list[FollowUp]:
-        """Follow-ups not yet delivered, cancelled or failed, soonest first."""
+        """Follow-ups not yet delivered, cancelled or failed, soonest due first."""
+        return self._with_status(_LIVE)
+
+    def failed(self) -> list[FollowUp]:
+        """Follow-ups given up on after failed deliveries, soonest due first."""
+        return self._with_status((FollowUpStatus.FAILED,))
+
+    def _with_status(self, statuses: tuple[FollowUpStatus, ...]) -> list[FollowUp]:
         with self._undo.lock:
             held = list(self._held.values())
-        return sorted(
-            (
-                h.follow_up
-                for h in held
-                if h.status in (FollowUpStatus.PENDING, FollowUpStatus.CLAIMED)
-            ),
-            key=lambda f: f.due_at,
+        return _soonest_first(h.follow_up for h in held if h.status in statuses)
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+
+_PENDING = FollowUpStatus.PENDING
+_LIVE = (FollowUpStatus.PENDING, FollowUpStatus.CLAIMED)
+_CONTACTED = (FollowUpStatus.PENDING, FollowUpStatus.CLAIMED, FollowUpStatus.DELIVERED)
+
+
+def _soonest_first(follow_ups: Iterator[FollowUp]) -> list[FollowUp]:
+    return sorted(follow_ups, key=lambda f: (f.due_at, f.id))
+
+
+def _with_attempts(follow_up: FollowUp, attempts: int) -> FollowUp:
+    # A copy without validating again what was validated when it was scheduled.
+    return stored_follow_up(
+        follow_up.id,
+        follow_up.key,
+        follow_up.conversation_id,
+        follow_up.customer_id,
+        follow_up.channel.value,
+        follow_up.due_at,
+        follow_up.purpose,
+        follow_up.expires_at,
+        attempts,
+    )
+
+
+def _check_claim(limit: int, lease: timedelta) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValidationError(f"claim_due(limit) must be an int of 1 or more, got {limit!r}")
+    if lease <= timedelta(0):
+        raise ValidationError(
+            f"claim_due(lease) must be a positive duration, got {lease}: a claim without a "
+            f"lease could be handed out again at once"
         )
 
 

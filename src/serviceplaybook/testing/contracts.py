@@ -318,6 +318,78 @@ class FollowUpSchedulerContract:
     def test_unknown_follow_up_is_not_found(self, scheduler: FollowUpScheduler) -> None:
         with pytest.raises(NotFound):
             scheduler.status("missing")
+        with pytest.raises(NotFound):
+            scheduler.complete("missing")
+        with pytest.raises(NotFound):
+            scheduler.fail("missing", retry_at=None)
+
+    def test_a_limit_must_be_one_or_more(self, scheduler: FollowUpScheduler) -> None:
+        with pytest.raises(ValidationError, match="limit"):
+            scheduler.claim_due(T0, limit=0)
+
+    def test_a_lapsed_claim_goes_before_later_ones(self, scheduler: FollowUpScheduler) -> None:
+        scheduler.schedule(follow_up(1, due=timedelta(hours=1)))
+        scheduler.claim_due(T0 + timedelta(hours=1), lease=timedelta(minutes=5))
+        scheduler.schedule(follow_up(2, cid="c2", due=timedelta(hours=2)))
+        [first] = scheduler.claim_due(T0 + timedelta(hours=3), limit=1)
+        assert (first.id, first.attempts) == ("fu-1", 2)  # its lease ended at 1:05
+        [second] = scheduler.claim_due(T0 + timedelta(hours=3), limit=1)
+        assert (second.id, second.attempts) == ("fu-2", 1)
+
+    def test_a_superseded_claim_cannot_answer(self, scheduler: FollowUpScheduler) -> None:
+        scheduler.schedule(follow_up())
+        now = T0 + timedelta(hours=1)
+        [slow] = scheduler.claim_due(now, lease=timedelta(minutes=5))
+        [fresh] = scheduler.claim_due(now + timedelta(minutes=6), lease=timedelta(minutes=5))
+        assert (slow.attempts, fresh.attempts) == (1, 2)
+        # The slow worker's failure must not put back what the fresh worker holds...
+        scheduler.fail("fu-1", retry_at=now, attempt=slow.attempts)
+        scheduler.complete("fu-1", attempt=slow.attempts)
+        assert scheduler.status("fu-1") is FollowUpStatus.CLAIMED
+        assert scheduler.claim_due(now + timedelta(minutes=7)) == []
+        # ...while the current claim's answer counts.
+        scheduler.complete("fu-1", attempt=fresh.attempts)
+        assert scheduler.status("fu-1") is FollowUpStatus.DELIVERED
+
+    def test_for_customer_counts_what_reached_or_may_reach_them(
+        self, scheduler: FollowUpScheduler
+    ) -> None:
+        def mine(number: int, hours: int) -> FollowUp:
+            return attrs.evolve(
+                follow_up(number, cid=f"c{number}", due=timedelta(hours=hours)),
+                customer_id="cust-1",
+            )
+
+        for number, hours in [(1, 1), (2, 2), (3, 3), (4, 4), (5, 50)]:
+            scheduler.schedule(mine(number, hours))
+        scheduler.schedule(follow_up(9, cid="c9"))  # another customer's
+        claimed = {f.id: f for f in scheduler.claim_due(T0 + timedelta(hours=5), limit=10)}
+        scheduler.complete("fu-1")
+        scheduler.fail("fu-2", retry_at=None)
+        scheduler.cancel("c3")
+        # fu-4 stays claimed, fu-5 pending
+        recent = scheduler.for_customer("cust-1")
+        assert [f.id for f in recent] == ["fu-1", "fu-4", "fu-5"]
+        assert [f.attempts for f in recent] == [1, claimed["fu-4"].attempts, 0]
+        assert all(f.due_at.tzinfo is not None for f in recent)
+        since = scheduler.for_customer("cust-1", since=T0 + timedelta(hours=4))
+        assert [f.id for f in since] == ["fu-4", "fu-5"]
+        assert scheduler.for_customer("nobody") == []
+
+    def test_every_field_comes_back(self, scheduler: FollowUpScheduler) -> None:
+        original = attrs.evolve(
+            follow_up(),
+            channel=Channel.MESSAGING,
+            purpose="satisfaction_survey",
+            expires_at=T0 + timedelta(hours=20),
+            customer_id="cust-7",
+        )
+        scheduler.schedule(original)
+        [claimed] = scheduler.claim_due(T0 + timedelta(hours=1))
+        assert claimed == attrs.evolve(original, attempts=1)
+        assert claimed.expires_at is not None
+        assert claimed.expires_at.tzinfo is not None
+        assert scheduler.for_customer("cust-7") == [claimed]
 
 
 class StorageContract(
