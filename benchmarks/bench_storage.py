@@ -192,14 +192,16 @@ def event_mix(desk: ServiceDesk, ids: Sequence[str], n: int) -> Callable[[], Non
     """``n`` calls: hear, ask, hear, ask... ``EVENTS_PER_CONVERSATION`` per conversation."""
     hear, ask = desk.hear, desk.ask
     per = EVENTS_PER_CONVERSATION
-    plan = [(ids[i // per], i % 2) for i in range(n)]
+    # each customer message differs: the detector reads a message repeated word for word as
+    # repeat contact, which would escalate the conversation
+    plan = [(ids[i // per], i % 2, f"{HEAR_TEXT} ({i % per})") for i in range(n)]
 
     def run() -> None:
-        for conversation_id, asking in plan:
+        for conversation_id, asking, said in plan:
             if asking:
                 ask(conversation_id, ASK_TEXT)
             else:
-                hear(conversation_id, HEAR_TEXT)
+                hear(conversation_id, said)
 
     return run
 

@@ -59,10 +59,18 @@ def test_illegal_event_names_stage_event_and_allowed_events() -> None:
     error = caught.value
     assert error.stage == "listening"
     assert error.event == "accept"
-    assert error.allowed == ("ask", "escalate", "hear", "sla_step", "summarize", "terminate")
+    assert error.allowed == (
+        "ask",
+        "escalate",
+        "hand_back",
+        "hear",
+        "sla_step",
+        "summarize",
+        "terminate",
+    )
     assert error.failed_guards == ()
     assert "'accept' is not allowed in stage 'listening'" in str(error)
-    assert "ask, escalate, hear, sla_step, summarize, terminate" in str(error)
+    assert "ask, escalate, hand_back, hear, sla_step, summarize, terminate" in str(error)
 
 
 def test_failed_guard_is_named() -> None:

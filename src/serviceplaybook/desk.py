@@ -130,6 +130,18 @@ class _Work:
             return messages
         return (*messages, Message(author=author, text=text, at=self.now))
 
+    def acting(self, by: Agent | None) -> Agent:
+        """Who acts for the agent side: ``by``, or the owner. A bot is refused while a person
+        owns the conversation (the ladder's rule), so a person is never overridden by one."""
+        if by is None:
+            return self.conversation.agent
+        if not isinstance(by, Agent):
+            raise ValidationError(f"by must be an Agent, got {type(by).__name__}")
+        refusal = self.desk.escalation.ladder.may_act(self.conversation, by)
+        if refusal is not None:
+            raise PolicyViolation(refusal.text, [refusal])
+        return by
+
     def check(self, event: Event) -> None:
         """Raise IllegalTransition now, before any policy work, if the event is not possible."""
         self.desk.playbook.next_stage(self.conversation, event)
@@ -396,17 +408,23 @@ class ServiceDesk:
         return self._outcome(work, signals, escalation=decision)
 
     def _agent_message(
-        self, name: str, conversation_id: str, text: str, expected_version: int | None, **extra: Any
+        self,
+        name: str,
+        conversation_id: str,
+        text: str,
+        expected_version: int | None,
+        by: Agent | None,
+        **extra: Any,
     ) -> Outcome:
         if not isinstance(text, str) or not text.strip():
             raise ValidationError(f"{name}(text) must be a non-empty str")
 
         def body(work: _Work) -> None:
-            conversation = work.conversation
+            actor = work.acting(by)
             work.fire(
-                work.event(name, conversation.agent.id),
+                work.event(name, actor.id),
                 {"text": text},
-                messages=work.messages_with(conversation.agent.id, text),
+                messages=work.messages_with(actor.id, text),
                 **extra,
             )
 
@@ -414,17 +432,30 @@ class ServiceDesk:
         return self._outcome(work)
 
     def ask(
-        self, conversation_id: str, text: str, *, expected_version: int | None = None
+        self,
+        conversation_id: str,
+        text: str,
+        *,
+        by: Agent | None = None,
+        expected_version: int | None = None,
     ) -> Outcome:
-        """The agent asks a clarifying question."""
-        return self._agent_message("ask", conversation_id, text, expected_version)
+        """The agent asks a clarifying question.
+
+        ``by`` (on every agent action): who acts, when not the owner; a bot is refused with
+        :class:`PolicyViolation` while a person owns the conversation."""
+        return self._agent_message("ask", conversation_id, text, expected_version, by)
 
     def summarize(
-        self, conversation_id: str, text: str, *, expected_version: int | None = None
+        self,
+        conversation_id: str,
+        text: str,
+        *,
+        by: Agent | None = None,
+        expected_version: int | None = None,
     ) -> Outcome:
         """The agent reflects the problem back; the customer confirms or corrects it next."""
         return self._agent_message(
-            "summarize", conversation_id, text, expected_version, summary=text
+            "summarize", conversation_id, text, expected_version, by, summary=text
         )
 
     def confirm(self, conversation_id: str, *, expected_version: int | None = None) -> Outcome:
@@ -457,27 +488,32 @@ class ServiceDesk:
 
     # -- apologies and offers --------------------------------------------------------------------
 
-    def apologize(self, conversation_id: str, *, expected_version: int | None = None) -> Outcome:
+    def apologize(
+        self,
+        conversation_id: str,
+        *,
+        by: Agent | None = None,
+        expected_version: int | None = None,
+    ) -> Outcome:
         """Ask the apology policy: apologize specifically now, or not (with the reasons)."""
 
         def body(work: _Work) -> tuple[ApologyDecision, Apology | None]:
             conversation = work.conversation
-            event = work.event("apologize", conversation.agent.id)
+            actor = work.acting(by)
+            event = work.event("apologize", actor.id)
             work.check(event)
             decision = self.apology.decide(conversation)
             record: dict[str, Any] = {"decision": to_dict(decision)}
             if not decision.apologize:
                 work.fire(event, record)
                 return decision, None
-            apology = attrs.evolve(
-                self.apology.compose(conversation), by=conversation.agent.id, at=work.now
-            )
+            apology = attrs.evolve(self.apology.compose(conversation), by=actor.id, at=work.now)
             record["apology"] = apology.text
             work.fire(
                 event,
                 record,
                 apologies=(*conversation.apologies, apology),
-                messages=work.messages_with(conversation.agent.id, apology.text),
+                messages=work.messages_with(actor.id, apology.text),
             )
             return decision, apology
 
@@ -485,7 +521,12 @@ class ServiceDesk:
         return self._outcome(work, apology=apology, apology_decision=decision)
 
     def propose(
-        self, conversation_id: str, offer: Offer, *, expected_version: int | None = None
+        self,
+        conversation_id: str,
+        offer: Offer,
+        *,
+        by: Agent | None = None,
+        expected_version: int | None = None,
     ) -> Outcome:
         """The agent proposes ``offer``.
 
@@ -501,7 +542,7 @@ class ServiceDesk:
             work: _Work,
         ) -> tuple[Authorization, Approval | None, EscalationDecision | None]:
             conversation = work.conversation
-            agent = conversation.agent
+            agent = work.acting(by)
             event = work.event("propose", agent.id, {"offer": offer})
             work.check(event)
             self._check_new_offer(conversation, offer)
@@ -526,6 +567,7 @@ class ServiceDesk:
                 offer=offer,
                 status=status,
                 proposed_by=agent.id,
+                proposed_role=agent.role,
                 proposed_at=work.now,
                 approval_id=approval.id if approval else None,
             )
@@ -668,7 +710,7 @@ class ServiceDesk:
             # conversation): the limits are checked again in the unit of work that grants.
             final = self.compensation.authorize_grant(
                 proposed.offer,
-                _role_of(conversation, proposed.proposed_by),
+                proposed.proposed_role or _role_of(conversation, proposed.proposed_by),
                 self.storage.ledger.grants(conversation.customer.id),
                 approval=approval,
                 now=work.now,
@@ -712,13 +754,14 @@ class ServiceDesk:
         conversation_id: str,
         note: str | None = None,
         *,
+        by: Agent | None = None,
         expected_version: int | None = None,
     ) -> Outcome:
         """The problem was fixed without an offer; a follow-up is scheduled when planned."""
 
         def body(work: _Work) -> FollowUp | None:
             work.fire(
-                work.event("resolve", work.conversation.agent.id),
+                work.event("resolve", work.acting(by).id),
                 {"note": note} if note else None,
                 resolved_at=work.now,
             )
@@ -797,6 +840,41 @@ class ServiceDesk:
 
         work, decision = self._run(conversation_id, expected_version, body)
         return self._outcome(work, escalation=decision)
+
+    def hand_back(
+        self,
+        conversation_id: str,
+        bot: Agent,
+        *,
+        by: Agent,
+        expected_version: int | None = None,
+    ) -> Outcome:
+        """A person hands the conversation back to a bot, which may act on it again.
+
+        Raises:
+            PolicyViolation: ``by`` is not a person at or above the owner's role, ``bot`` is
+                not a bot, or an escalation waits to be picked up.
+        """
+
+        def body(work: _Work) -> None:
+            conversation = work.conversation
+            event = work.event("hand_back", by.id, {"to": bot.id})
+            work.check(event)
+            refusal = self.escalation.ladder.may_hand_back(conversation, by, bot)
+            if refusal is not None:
+                raise PolicyViolation(refusal.text, [refusal])
+            work.fire(
+                event,
+                {"to": bot.id},
+                agent=bot,
+                handoffs=(
+                    *conversation.handoffs,
+                    Handoff(from_agent=conversation.agent, to_agent=bot, at=work.now),
+                ),
+            )
+
+        work, _ = self._run(conversation_id, expected_version, body)
+        return self._outcome(work)
 
     def check_sla(
         self,

@@ -11,6 +11,7 @@ from serviceplaybook._enums import Choice
 from serviceplaybook._validate import aware, non_empty, of_type, optional_aware
 from serviceplaybook.errors import ValidationError
 from serviceplaybook.money import Money
+from serviceplaybook.parties import Role
 
 __all__ = ["Offer", "OfferKind", "OfferStatus", "ProposedOffer"]
 
@@ -98,6 +99,7 @@ class ProposedOffer:
         decided_at: when the customer accepted or declined it.
         decline_reason: what the customer said when declining, if recorded.
         approval_id: the pending or granted approval, for offers above authority.
+        proposed_role: the proposer's role when they proposed it (their authority).
     """
 
     offer: Offer = attrs.field(validator=of_type(Offer))
@@ -107,6 +109,9 @@ class ProposedOffer:
     decided_at: datetime | None = attrs.field(default=None, validator=optional_aware)
     decline_reason: str | None = attrs.field(default=None, repr=False)
     approval_id: str | None = None
+    proposed_role: Role | None = attrs.field(
+        default=None, converter=attrs.converters.optional(Role)
+    )
 
     @property
     def is_open(self) -> bool:

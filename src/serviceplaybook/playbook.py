@@ -161,6 +161,8 @@ class Playbook:
         ),
         Transition(event="resolve", source=Stage.RESOLVING, dest=Stage.RESOLVED),
         Transition(event="escalate", source=_ACTIVE, dest=Stage.ESCALATED),
+        # a person hands the conversation back to a bot (the ladder decides who may)
+        Transition(event="hand_back", source=_ACTIVE, dest=SAME),
         # an SLA escalation step came due: recorded where it happens, the stage stays
         Transition(event="sla_step", source=(Stage.GREETING, *_ACTIVE, Stage.ESCALATED), dest=SAME),
         Transition(
