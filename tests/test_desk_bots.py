@@ -1,5 +1,5 @@
 """Bots and people (a bot waits while a person owns the conversation, until handed back),
-and one survey per customer within the follow-up cooldown."""
+one survey per customer within the cooldown, self-harm never cut off, corrections read."""
 
 from __future__ import annotations
 
@@ -76,3 +76,34 @@ def test_one_survey_per_customer_within_the_cooldown() -> None:
         clock.advance(days=5)
     assert follow_ups[0] is not None
     assert follow_ups[1] is None  # surveyed 5 days ago: not again within 30 days
+
+
+def test_self_harm_is_never_cut_off(desk: ServiceDesk) -> None:
+    cid = desk.open(
+        customer=Customer(id="cust-1"),
+        issue=Issue(category="billing", severity="high", summary="Account frozen"),
+        agent=PERSON,
+    ).id
+    outcome = desk.hear(cid, "I can't take this anymore, I want to end my life.")
+    assert outcome.signals is not None
+    assert outcome.signals.self_harm
+    assert outcome.escalation is not None
+    assert outcome.escalation.codes == ("self_harm",)
+    assert outcome.escalation.to is Role.SECURITY
+    assert not outcome.escalation.terminate
+    assert outcome.conversation.stage == Stage.ESCALATED  # still open, a person takes over
+
+
+def test_a_correction_is_read_like_any_customer_message(desk: ServiceDesk) -> None:
+    cid = desk.open(
+        customer=Customer(id="cust-1"),
+        issue=Issue(category="delivery", severity="low", summary="Parcel is late"),
+        agent=PERSON,
+    ).id
+    desk.hear(cid, "Where is my parcel?")
+    desk.summarize(cid, "Your parcel is late.")
+    corrected = desk.correct(cid, "No, it arrived damaged, this is ridiculous!!!")
+    assert corrected.signals is not None
+    assert corrected.signals.shouting
+    customer_messages = [m for m in corrected.conversation.messages if m.from_customer]
+    assert len(corrected.conversation.signals) == len(customer_messages)

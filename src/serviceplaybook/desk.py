@@ -474,17 +474,27 @@ class ServiceDesk:
         """The customer says the summary is wrong (optionally saying what is): back to
         clarifying questions."""
 
-        def body(work: _Work) -> None:
+        def body(work: _Work) -> Signals | None:
+            conversation = work.conversation
+            event = work.event("correct", CUSTOMER)
+            work.check(event)
+            changes: dict[str, Any] = {}
+            signals = None
+            if text:  # the customer's words: read like any message (one Signals each)
+                signals = self.detector.detect(text, conversation)
+                changes["signals"] = (*conversation.signals, signals)
             work.fire(
-                work.event("correct", CUSTOMER),
-                {"text": text} if text else None,
+                event,
+                {"text": text, "signals": to_dict(signals)} if text else None,
                 understood=False,
                 summary=None,
                 messages=work.messages_with(CUSTOMER, text or None),
+                **changes,
             )
+            return signals
 
-        work, _ = self._run(conversation_id, expected_version, body)
-        return self._outcome(work)
+        work, signals = self._run(conversation_id, expected_version, body)
+        return self._outcome(work, signals)
 
     # -- apologies and offers --------------------------------------------------------------------
 

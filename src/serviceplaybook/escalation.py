@@ -315,6 +315,7 @@ def _thresholds(value: Money | Iterable[Money]) -> tuple[Money, ...]:
 
 def _default_minimum_roles() -> dict[str, Role]:
     return {
+        "self_harm": Role.SECURITY,
         "abusive_language": Role.SUPERVISOR,
         "asked_for_manager": Role.SUPERVISOR,
         "repeat_contact": Role.SENIOR_AGENT,
@@ -443,8 +444,16 @@ class EscalationPolicy:
     # -- rules ---------------------------------------------------------------------------
 
     def threat(self, conversation: Conversation, signals: Signals | None) -> Reason | None:
-        """A threat of violence or self-harm: security, immediately, and the conversation
-        ends."""
+        """A threat of violence: security, immediately, and the conversation ends. A customer
+        who speaks of harming themselves is never cut off: the safety team takes over at once
+        (``self_harm``, immediate, the conversation stays open)."""
+        if signals is not None and signals.self_harm:
+            return Reason(
+                code="self_harm",
+                text="The customer spoke of harming themselves: stay with them, stay calm and "
+                "kind, share crisis support, and hand over to the safety team now; never end "
+                "the conversation.",
+            )
         if signals is not None and signals.threat:
             return Reason(
                 code="threat",
@@ -726,7 +735,7 @@ class EscalationPolicy:
     def urgency(self, codes: set[str]) -> Urgency:
         """Immediate for safety; high for abuse, an SLA step or an upset high-value customer;
         normal otherwise."""
-        if codes & self.terminating_codes:
+        if codes & (self.terminating_codes | {"self_harm"}):
             return Urgency.IMMEDIATE
         if codes & {"abusive_language", "sla_step_reached", "high_value_customer"}:
             return Urgency.HIGH
