@@ -20,17 +20,19 @@ BOT = Agent(id="helper-bot", role=Role.BOT)
 PERSON = Agent(id="sam", role=Role.AGENT)
 
 
+def open_for(desk: ServiceDesk, agent: Agent, issue: Issue | None = None) -> str:
+    """A conversation of customer ``cust-1`` owned by ``agent`` (a late parcel by default)."""
+    late = Issue(category="delivery", severity="low", summary="Parcel is late")
+    return desk.open(customer=Customer(id="cust-1"), issue=issue or late, agent=agent).id
+
+
 @pytest.fixture
 def desk() -> ServiceDesk:
     return ServiceDesk.in_memory(clock=FakeClock(), ids=SequentialIds("c"))
 
 
 def test_a_bot_waits_while_a_person_owns_the_conversation(desk: ServiceDesk) -> None:
-    cid = desk.open(
-        customer=Customer(id="cust-1"),
-        issue=Issue(category="delivery", severity="low", summary="Parcel is late"),
-        agent=BOT,
-    ).id
+    cid = open_for(desk, BOT)
     desk.hear(cid, "Where is my parcel?")
     desk.ask(cid, "Could you give me the order number?", by=BOT)
     escalated = desk.escalate(cid, "The customer wants a person")
@@ -64,11 +66,7 @@ def test_one_survey_per_customer_within_the_cooldown() -> None:
     desk = ServiceDesk.in_memory(clock=clock, ids=SequentialIds("c"))
     follow_ups = []
     for _ in range(2):
-        cid = desk.open(
-            customer=Customer(id="cust-1"),
-            issue=Issue(category="delivery", severity="low", summary="Parcel is late"),
-            agent=PERSON,
-        ).id
+        cid = open_for(desk, PERSON)
         desk.hear(cid, "Where is my parcel?")
         desk.summarize(cid, "Your parcel has not arrived yet.")
         desk.confirm(cid)
@@ -79,11 +77,9 @@ def test_one_survey_per_customer_within_the_cooldown() -> None:
 
 
 def test_self_harm_is_never_cut_off(desk: ServiceDesk) -> None:
-    cid = desk.open(
-        customer=Customer(id="cust-1"),
-        issue=Issue(category="billing", severity="high", summary="Account frozen"),
-        agent=PERSON,
-    ).id
+    cid = open_for(
+        desk, PERSON, Issue(category="billing", severity="high", summary="Account frozen")
+    )
     outcome = desk.hear(cid, "I can't take this anymore, I want to end my life.")
     assert outcome.signals is not None
     assert outcome.signals.self_harm
@@ -95,11 +91,7 @@ def test_self_harm_is_never_cut_off(desk: ServiceDesk) -> None:
 
 
 def test_a_correction_is_read_like_any_customer_message(desk: ServiceDesk) -> None:
-    cid = desk.open(
-        customer=Customer(id="cust-1"),
-        issue=Issue(category="delivery", severity="low", summary="Parcel is late"),
-        agent=PERSON,
-    ).id
+    cid = open_for(desk, PERSON)
     desk.hear(cid, "Where is my parcel?")
     desk.summarize(cid, "Your parcel is late.")
     corrected = desk.correct(cid, "No, it arrived damaged, this is ridiculous!!!")

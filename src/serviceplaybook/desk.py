@@ -142,6 +142,23 @@ class _Work:
             raise PolicyViolation(refusal.text, [refusal])
         return by
 
+    def customer_said(
+        self, text: str | None
+    ) -> tuple[Signals | None, dict[str, Any] | None, dict[str, Any]]:
+        """What a customer message (``None``: none) adds to the event about to fire: its
+        signals (one per customer message, read by the desk's detector), the journal record,
+        and the conversation's changes (the message and its signals)."""
+        if text is None:
+            return None, None, {}
+        conversation = self.conversation
+        signals = self.desk.detector.detect(text, conversation)
+        record = {"text": text, "signals": to_dict(signals)}
+        changes = {
+            "messages": self.messages_with(CUSTOMER, text),
+            "signals": (*conversation.signals, signals),
+        }
+        return signals, record, changes
+
     def check(self, event: Event) -> None:
         """Raise IllegalTransition now, before any policy work, if the event is not possible."""
         self.desk.playbook.next_stage(self.conversation, event)
@@ -393,14 +410,9 @@ class ServiceDesk:
         def body(work: _Work) -> tuple[Signals, EscalationDecision | None]:
             event = work.event("hear", CUSTOMER)
             work.check(event)
-            before = work.conversation
-            signals = self.detector.detect(text, before)
-            work.fire(
-                event,
-                {"text": text, "signals": to_dict(signals)},
-                messages=work.messages_with(CUSTOMER, text),
-                signals=(*before.signals, signals),
-            )
+            signals, record, changes = work.customer_said(text)
+            assert signals is not None  # text is a str
+            work.fire(event, record, **changes)
             decision = self.escalation.decide(work.conversation, signals)
             return signals, self._apply_escalation(work, decision)
 
@@ -475,22 +487,10 @@ class ServiceDesk:
         clarifying questions."""
 
         def body(work: _Work) -> Signals | None:
-            conversation = work.conversation
             event = work.event("correct", CUSTOMER)
             work.check(event)
-            changes: dict[str, Any] = {}
-            signals = None
-            if text:  # the customer's words: read like any message (one Signals each)
-                signals = self.detector.detect(text, conversation)
-                changes["signals"] = (*conversation.signals, signals)
-            work.fire(
-                event,
-                {"text": text, "signals": to_dict(signals)} if text else None,
-                understood=False,
-                summary=None,
-                messages=work.messages_with(CUSTOMER, text or None),
-                **changes,
-            )
+            signals, record, changes = work.customer_said(text or None)
+            work.fire(event, record, understood=False, summary=None, **changes)
             return signals
 
         work, signals = self._run(conversation_id, expected_version, body)
@@ -971,18 +971,10 @@ class ServiceDesk:
             conversation = work.conversation
             event = work.event("reopen", CUSTOMER)
             work.check(event)
-            changes: dict[str, Any] = {}
-            record: dict[str, Any] = {}
-            signals = None
-            if text:
-                # the customer's words: read like any message (one Signals per message)
-                signals = self.detector.detect(text, conversation)
-                changes["signals"] = (*conversation.signals, signals)
-                record = {"text": text, "signals": to_dict(signals)}
+            signals, record, changes = work.customer_said(text or None)
             work.fire(
                 event,
-                record or None,
-                messages=work.messages_with(CUSTOMER, text or None),
+                record,
                 understood=False,
                 summary=None,
                 reopens=conversation.reopens + 1,

@@ -645,22 +645,17 @@ class SQLiteConversationStore:
             rows: list[tuple[str, str, int, str]] = []
             for name in CONVERSATION_LOGS:
                 items: tuple[Any, ...] = getattr(conversation, name)
-                start = 0
-                if stored is not None:
-                    before: tuple[Any, ...] = getattr(stored, name)
-                    start = len(before)
-                    if items[:start] != before:  # rewritten (e.g. erased): write it all again
-                        start = 0
+                before: tuple[Any, ...] | None = getattr(stored, name, None)
+                if before is not None and items[: len(before)] == before:
+                    start = len(before)  # the stored items are a prefix: append the rest
+                else:
+                    start = 0
+                    if stored_version:  # stored items unknown or rewritten (an erasure)
                         connection.execute(
                             "DELETE FROM conversation_items WHERE conversation_id = ? "
                             "AND field = ?",
                             (conversation.id, name),
                         )
-                elif stored_version:
-                    connection.execute(
-                        "DELETE FROM conversation_items WHERE conversation_id = ? AND field = ?",
-                        (conversation.id, name),
-                    )
                 rows.extend(
                     (conversation.id, name, n, _dumps(items[n])) for n in range(start, len(items))
                 )
