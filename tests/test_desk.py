@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -45,7 +46,7 @@ def desk(clock: FakeClock) -> ServiceDesk:
 
 def open_conversation(desk: ServiceDesk, **customer: object) -> str:
     conversation = desk.open(
-        customer=Customer(id="cust-1", name="Ann", **customer),  # type: ignore[arg-type]
+        customer=Customer(**{"id": "cust-1", "name": "Ann", **customer}),  # type: ignore[arg-type]
         issue=Issue(
             category="damaged_item",
             severity="medium",
@@ -302,6 +303,48 @@ def test_failing_dispatch_retries_with_backoff_then_fails_visibly(
     assert outbox.failures == 7  # three attempts, no more
     assert "ann@example.com" not in caplog.text
     assert "[email]" in caplog.text
+
+
+class Interrupted:
+    """Sends two follow-ups, then the operator presses Ctrl-C during the third."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def dispatch(self, follow_up: FollowUp) -> None:
+        if len(self.sent) == 2:
+            raise KeyboardInterrupt
+        self.sent.append(follow_up.id)
+
+
+@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+def test_ctrl_c_gives_back_every_unsent_claim(
+    backend: str, clock: FakeClock, tmp_path: Path
+) -> None:
+    desk = (
+        ServiceDesk.in_memory(clock=clock, ids=SequentialIds("c"))
+        if backend == "memory"
+        else ServiceDesk.sqlite(tmp_path / "desk.db", clock=clock, ids=SequentialIds("c"))
+    )
+    # five customers: one survey per customer within the cooldown
+    resolved = [desk.resolve(understood(desk, id=f"cust-{n}")).follow_up for n in range(5)]
+    clock.advance(days=2)
+    interrupted = Interrupted()
+    reported: list[tuple[str, FollowUpStatus]] = []
+    with pytest.raises(KeyboardInterrupt):
+        desk.run_follow_ups(interrupted, limit=4, report=lambda f, s: reported.append((f.id, s)))
+    assert reported == [(i, FollowUpStatus.DELIVERED) for i in interrupted.sent]
+    scheduler = desk.storage.follow_ups
+    statuses = [scheduler.status(f.id) for f in resolved if f is not None]
+    assert statuses.count(FollowUpStatus.CLAIMED) == 0  # nothing waits for a lease
+    assert statuses.count(FollowUpStatus.PENDING) == 3
+    outbox = Outbox()
+    assert desk.run_follow_ups(outbox) == 3  # at once: no lease to wait for
+    assert sorted(interrupted.sent + [f.id for f in outbox.sent]) == sorted(
+        f.id for f in resolved if f is not None
+    )
+    # the interrupted send never counted as an attempt
+    assert all(f.attempts == 1 for f in outbox.sent)
 
 
 def test_reopen_cancels_the_follow_up(desk: ServiceDesk, clock: FakeClock) -> None:

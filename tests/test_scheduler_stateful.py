@@ -86,6 +86,7 @@ class Slot:
     follow_up: FollowUp  # as held, attempts included
     status: FollowUpStatus
     ready_at: datetime  # due time, retry time or the end of the lease
+    before: datetime | None = None  # while claimed: the ready time before the first claim
 
 
 class Model:
@@ -125,7 +126,8 @@ class Model:
         for _, i in ready[:limit]:
             slot = self.slots[i]
             follow_up = attrs.evolve(slot.follow_up, attempts=slot.follow_up.attempts + 1)
-            self.slots[i] = Slot(follow_up, CLAIMED, now + lease)
+            before = slot.before if slot.status is CLAIMED else slot.ready_at
+            self.slots[i] = Slot(follow_up, CLAIMED, now + lease, before)
             claimed.append(follow_up)
         return claimed
 
@@ -150,6 +152,12 @@ class Model:
             self.slots[follow_up_id] = attrs.evolve(slot, status=FAILED)
         else:
             self.slots[follow_up_id] = attrs.evolve(slot, status=PENDING, ready_at=retry_at)
+
+    def release(self, follow_up_id: str, attempt: int | None) -> None:
+        slot = self.answerable(follow_up_id, attempt)
+        if slot is not None and slot.before is not None:
+            follow_up = attrs.evolve(slot.follow_up, attempts=slot.follow_up.attempts - 1)
+            self.slots[follow_up_id] = Slot(follow_up, PENDING, slot.before)
 
     def with_status(self, *statuses: FollowUpStatus) -> list[str]:
         return sorted(i for i, s in self.slots.items() if s.status in statuses)
@@ -331,6 +339,15 @@ class SchedulersSideBySide(RuleBasedStateMachine):
         self.model.fail(follow_up_id, retry_at, attempt)
         self.memory.fail(follow_up_id, retry_at=retry_at, attempt=attempt)
         self.sqlite.fail(follow_up_id, retry_at=retry_at, attempt=attempt)
+
+    @precondition(lambda self: self.model.with_status(CLAIMED))
+    @rule(data=st.data(), answer=answers)
+    def release(self, data: st.DataObject, answer: str) -> None:
+        """A stopping worker gives back a claim it never sent."""
+        follow_up_id, attempt = self.pick_claimed(data, answer)
+        self.model.release(follow_up_id, attempt)
+        self.memory.release(follow_up_id, attempt=attempt)
+        self.sqlite.release(follow_up_id, attempt=attempt)
 
     def pick_claimed(self, data: st.DataObject, answer: str) -> tuple[str, int | None]:
         follow_up_id = data.draw(st.sampled_from(self.model.with_status(CLAIMED)))

@@ -1061,13 +1061,28 @@ class ServiceDesk:
     # -- follow-ups -----------------------------------------------------------------------------
 
     def run_follow_ups(
-        self, dispatcher: FollowUpDispatcher, now: datetime | None = None, *, limit: int = 100
+        self,
+        dispatcher: FollowUpDispatcher,
+        now: datetime | None = None,
+        *,
+        limit: int = 100,
+        report: Callable[[FollowUp, FollowUpStatus], None] | None = None,
     ) -> int:
         """Deliver every due follow-up through ``dispatcher``; returns how many were delivered.
 
         Delivery is at least once: a dispatcher that raises gets the follow-up again later
         (the wait doubles each time), and after ``max_delivery_attempts`` it ends as failed,
-        visible in the scheduler, never silently dropped.
+        visible in the scheduler, never silently dropped. Stopping with Ctrl-C (any
+        ``BaseException`` from the dispatcher) gives the batch's unsent claims back at once
+        and re-raises, so nothing waits for a lease to run out.
+
+        Args:
+            dispatcher: sends each follow-up.
+            now: the time to deliver at; the desk's clock by default.
+            limit: how many follow-ups to claim at a time.
+            report: called after each claimed follow-up with the status it ended in
+                (``DELIVERED``; ``PENDING`` for a retry; ``FAILED``; ``CANCELLED`` when it
+                was cancelled since the claim), e.g. to show progress.
         """
         now = require_aware(now, "run_follow_ups(now)") if now is not None else self._now()
         scheduler = self.storage.follow_ups
@@ -1076,35 +1091,50 @@ class ServiceDesk:
             batch = scheduler.claim_due(now, limit=limit, lease=self.lease)
             if not batch:
                 return delivered
-            for follow_up in batch:
-                attempt = follow_up.attempts
-                # a cancellation (a reopen, a termination) may have come in since the claim
-                if scheduler.status(follow_up.id) is not FollowUpStatus.CLAIMED:
-                    continue
-                if follow_up.expires_at is not None and now >= follow_up.expires_at:
-                    scheduler.fail(follow_up.id, retry_at=None, attempt=attempt)
-                    _log.warning(
-                        "follow-up %s expired: its channel no longer allows it", follow_up.id
-                    )
-                    continue
+            for position, follow_up in enumerate(batch):
                 try:
-                    dispatcher.dispatch(follow_up)
-                except Exception as error:
-                    retry_at: datetime | None = None
-                    if attempt < self.max_delivery_attempts:
-                        retry_at = now + self.retry_backoff * 2 ** (attempt - 1)
-                        if follow_up.expires_at is not None and retry_at >= follow_up.expires_at:
-                            retry_at = None  # the channel's window closes first: give up
-                    scheduler.fail(follow_up.id, retry_at=retry_at, attempt=attempt)
-                    _log.warning(
-                        "follow-up %s failed (attempt %d): %s",
-                        follow_up.id,
-                        attempt,
-                        self.redactor.redact_text(str(error)),
-                    )
-                else:
-                    scheduler.complete(follow_up.id, attempt=attempt)
-                    delivered += 1
+                    status = self._deliver(dispatcher, follow_up, now)
+                    delivered += status is FollowUpStatus.DELIVERED
+                    if report is not None:
+                        report(follow_up, status)
+                except BaseException:
+                    # a claim already answered ignores its release
+                    for unsent in batch[position:]:
+                        scheduler.release(unsent.id, attempt=unsent.attempts)
+                    raise
+
+    def _deliver(
+        self, dispatcher: FollowUpDispatcher, follow_up: FollowUp, now: datetime
+    ) -> FollowUpStatus:
+        """Send one claimed follow-up and answer its claim; returns the status it ends in."""
+        scheduler = self.storage.follow_ups
+        attempt = follow_up.attempts
+        # a cancellation (a reopen, a termination) may have come in since the claim
+        status = scheduler.status(follow_up.id)
+        if status is not FollowUpStatus.CLAIMED:
+            return status
+        if follow_up.expires_at is not None and now >= follow_up.expires_at:
+            scheduler.fail(follow_up.id, retry_at=None, attempt=attempt)
+            _log.warning("follow-up %s expired: its channel no longer allows it", follow_up.id)
+            return FollowUpStatus.FAILED
+        try:
+            dispatcher.dispatch(follow_up)
+        except Exception as error:
+            retry_at: datetime | None = None
+            if attempt < self.max_delivery_attempts:
+                retry_at = now + self.retry_backoff * 2 ** (attempt - 1)
+                if follow_up.expires_at is not None and retry_at >= follow_up.expires_at:
+                    retry_at = None  # the channel's window closes first: give up
+            scheduler.fail(follow_up.id, retry_at=retry_at, attempt=attempt)
+            _log.warning(
+                "follow-up %s failed (attempt %d): %s",
+                follow_up.id,
+                attempt,
+                self.redactor.redact_text(str(error)),
+            )
+            return FollowUpStatus.FAILED if retry_at is None else FollowUpStatus.PENDING
+        scheduler.complete(follow_up.id, attempt=attempt)
+        return FollowUpStatus.DELIVERED
 
     # -- reading --------------------------------------------------------------------------------
 

@@ -142,6 +142,18 @@ class FollowUpScheduler(Protocol):
         """
         ...
 
+    def release(self, follow_up_id: str, *, attempt: int | None = None) -> None:
+        """Give back a claimed follow-up that was never sent (the worker is stopping): it is
+        ready again at once, as it was before the claim, and the claim does not count as an
+        attempt.
+
+        Ignored like :meth:`complete`.
+
+        Raises:
+            NotFound: no follow-up has this id.
+        """
+        ...
+
     def status(self, follow_up_id: str) -> FollowUpStatus:
         """Where the follow-up stands; raises :class:`~serviceplaybook.NotFound`."""
         ...

@@ -158,6 +158,8 @@ class _Held(NamedTuple):
     follow_up: FollowUp
     status: FollowUpStatus
     ready_at: datetime  # due time, retry time, or the end of a claim's lease
+    # while claimed: the ready time before the first claim, which a release restores
+    before: datetime | None = None
 
 
 class InMemoryScheduler:
@@ -261,9 +263,11 @@ class InMemoryScheduler:
                 if held is None or held.ready_at != ready_at or held.status not in _LIVE:
                     continue  # superseded by a later change, or no longer live
                 follow_up = _with_attempts(held.follow_up, held.follow_up.attempts + 1)
+                # a lapsed claim taken over keeps the ready time from before the first claim
+                before = held.before if held.status is FollowUpStatus.CLAIMED else ready_at
                 self._set(
                     follow_up_id,
-                    _Held(follow_up=follow_up, status=FollowUpStatus.CLAIMED, ready_at=now + lease),
+                    _Held(follow_up, FollowUpStatus.CLAIMED, now + lease, before),
                 )
                 claimed.append(follow_up)
         return claimed
@@ -317,6 +321,28 @@ class InMemoryScheduler:
                     follow_up_id,
                     held._replace(status=FollowUpStatus.PENDING, ready_at=retry_at),
                 )
+
+    def release(self, follow_up_id: str, *, attempt: int | None = None) -> None:
+        """Give back a claim never sent: ready again at once, as before the claim, without
+        counting an attempt (ignored if not claimed, or if ``attempt`` is not the latest
+        claim's).
+
+        Raises:
+            NotFound: no follow-up has this id.
+        """
+        with self._undo.lock:
+            held = self._answerable(follow_up_id, attempt)
+            if held is None:
+                return
+            assert held.before is not None  # set by every claim
+            self._set(
+                follow_up_id,
+                _Held(
+                    _with_attempts(held.follow_up, held.follow_up.attempts - 1),
+                    FollowUpStatus.PENDING,
+                    held.before,
+                ),
+            )
 
     def status(self, follow_up_id: str) -> FollowUpStatus:
         """Where the follow-up stands.

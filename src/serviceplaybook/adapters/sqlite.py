@@ -993,6 +993,19 @@ class SQLiteScheduler:
                 )
             connection.execute("DELETE FROM follow_up_claims WHERE id = ?", (follow_up_id,))
 
+    def release(self, follow_up_id: str, *, attempt: int | None = None) -> None:
+        """Give back a claim never sent: ready again at once, as before the claim, without
+        counting an attempt (ignored if not claimed, or if ``attempt`` is not the latest
+        claim's).
+
+        Raises:
+            NotFound: no follow-up has this id.
+        """
+        with self.database.transaction() as connection:
+            if self._answerable(connection, follow_up_id, attempt):
+                # ready_at still holds the time from before the claim
+                connection.execute("DELETE FROM follow_up_claims WHERE id = ?", (follow_up_id,))
+
     def status(self, follow_up_id: str) -> FollowUpStatus:
         """Where the follow-up stands.
 

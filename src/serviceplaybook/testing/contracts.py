@@ -315,6 +315,25 @@ class FollowUpSchedulerContract:
         assert scheduler.status("fu-1") is FollowUpStatus.FAILED
         assert scheduler.claim_due(now + timedelta(days=30)) == []
 
+    def test_a_released_claim_is_ready_again_without_an_attempt(
+        self, scheduler: FollowUpScheduler
+    ) -> None:
+        scheduler.schedule(follow_up(1))
+        scheduler.schedule(follow_up(2))
+        now = T0 + timedelta(hours=1)
+        first, second = scheduler.claim_due(now)
+        scheduler.release(first.id, attempt=first.attempts)
+        scheduler.release(second.id, attempt=second.attempts - 1)  # stale: ignored
+        assert scheduler.status(first.id) is FollowUpStatus.PENDING
+        assert scheduler.status(second.id) is FollowUpStatus.CLAIMED
+        [again] = scheduler.claim_due(now)  # at once, not after the lease
+        assert (again.id, again.attempts) == (first.id, first.attempts)
+        scheduler.complete(again.id, attempt=again.attempts)
+        scheduler.release(again.id)  # no longer claimed: ignored
+        assert scheduler.status(again.id) is FollowUpStatus.DELIVERED
+        with pytest.raises(NotFound):
+            scheduler.release("missing")
+
     def test_unknown_follow_up_is_not_found(self, scheduler: FollowUpScheduler) -> None:
         with pytest.raises(NotFound):
             scheduler.status("missing")
