@@ -382,3 +382,45 @@ def test_a_transaction_reads_its_own_writes_and_forgets_undone_ones(tmp_path: Pa
     other = SQLiteStorage(tmp_path / "desk.db")
     assert other.conversations.get("c1").stage == "resolving"
     assert storage.conversations.get("c1").stage == "resolving"
+
+
+# -- journal rows written at the commit --------------------------------------------------------
+
+
+def test_journal_entries_reach_the_file_at_commit_and_leave_with_their_savepoint(
+    tmp_path: Path,
+) -> None:
+    storage = SQLiteStorage(tmp_path / "desk.db", synchronous="NORMAL")
+    other = SQLiteStorage(tmp_path / "desk.db", synchronous="NORMAL")  # another process
+    with storage.atomic():
+        storage.journal.append([entry("c1", 1), entry("c1", 2)])
+        assert [e.seq for e in storage.journal.history("c1")] == [1, 2]  # read its own
+        with pytest.raises(RuntimeError), storage.atomic():
+            storage.journal.append([entry("c1", 3)])
+            assert [e.seq for e in storage.journal.history("c1")] == [1, 2, 3]
+            raise RuntimeError("this call fails and is undone alone")
+        storage.journal.append([entry("c1", 3, kind="ask")])
+        assert other.journal.history("c1") == []  # nothing before the commit
+    assert storage.journal.history("c1") == other.journal.history("c1")
+    assert [(e.seq, e.kind) for e in other.journal.history("c1")] == [
+        (1, "hear"),
+        (2, "hear"),
+        (3, "ask"),
+    ]
+    storage.close()
+    other.close()
+
+
+def test_a_journal_seq_used_twice_in_a_transaction_undoes_the_whole_transaction(
+    tmp_path: Path,
+) -> None:
+    storage = SQLiteStorage(tmp_path / "desk.db", synchronous="NORMAL")
+    storage.journal.append([entry("c1", 1)])
+    with pytest.raises(StorageError, match="journal entries must be appended once"):
+        with storage.atomic():
+            storage.journal.append([entry("c1", 2)])
+            storage.journal.append([entry("c1", 1, kind="ask")])  # seen at the commit
+    assert [(e.seq, e.kind) for e in storage.journal.history("c1")] == [(1, "hear")]
+    storage.journal.append([entry("c1", 2)])  # the next transaction starts clean
+    assert [e.seq for e in storage.journal.history("c1")] == [1, 2]
+    storage.close()
