@@ -1,11 +1,8 @@
 """The in-memory adapters run beside plain models, step by step.
 
-* ``InMemoryScheduler`` against a dict of follow-up id -> (follow-up, status, ready time):
-  scheduling (fresh and again by key), cancelling, moving the clock, claiming with various
-  limits and leases, completing, failing with or without a retry, and workers that die
-  holding a claim. After every step: statuses and ``pending()`` agree with the model, nothing
-  is claimed before it is ready, a cancelled follow-up never comes back, a held lease is
-  respected, nothing is lost, attempts grow by one per claim, times stay timezone-aware.
+(``InMemoryScheduler`` alone runs beside the scheduler model and the SQLite scheduler in
+``test_scheduler_stateful``.)
+
 * ``InMemoryStorage`` units of work against a dict model that applies a block's writes only
   when it commits (and drops a nested block's writes when only that block raises).
 * A few threads: read-then-save inside ``atomic()`` stays gapless, and one grant key raced
@@ -17,7 +14,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Iterator, Set
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,10 +27,10 @@ from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
     invariant,
-    precondition,
     rule,
 )
 
+from scheduler_model import CANCELLED, FAILED, LIVE, PENDING, Model
 from serviceplaybook import (
     Agent,
     ConcurrentUpdate,
@@ -54,13 +51,6 @@ from serviceplaybook import (
 )
 from serviceplaybook.testing import FakeClock
 from strategies import conversations, follow_ups, grants, journal_entries
-
-PENDING = FollowUpStatus.PENDING
-CLAIMED = FollowUpStatus.CLAIMED
-DELIVERED = FollowUpStatus.DELIVERED
-CANCELLED = FollowUpStatus.CANCELLED
-FAILED = FollowUpStatus.FAILED
-LIVE = (PENDING, CLAIMED)
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
@@ -87,11 +77,6 @@ leases = st.one_of(
 )
 limits = st.one_of(st.integers(1, 4), st.just(100))
 due_offsets = st.integers(-2 * 24 * 60, 5 * 24 * 60).map(lambda m: timedelta(minutes=m))
-retry_delays = st.none() | minutes
-
-
-def is_aware(value: datetime) -> bool:
-    return value.tzinfo is not None and value.utcoffset() is not None
 
 
 def machine_settings(step_count: int) -> settings:
@@ -99,281 +84,10 @@ def machine_settings(step_count: int) -> settings:
     return settings(settings.default, stateful_step_count=step_count)
 
 
-# -- the scheduler model ------------------------------------------------------------------
-
-
-@attrs.frozen
-class Slot:
-    follow_up: FollowUp  # as the scheduler holds it (attempts included)
-    status: FollowUpStatus
-    ready_at: datetime  # due time, retry time or the end of the lease
-
-
-class SchedulerModel:
-    """What a scheduler holds, written as plainly as possible."""
-
-    def __init__(self) -> None:
-        self.slots: dict[str, Slot] = {}
-        self.keys: dict[str, str] = {}
-
-    def copy(self) -> SchedulerModel:
-        copy = SchedulerModel()
-        copy.slots = dict(self.slots)
-        copy.keys = dict(self.keys)
-        return copy
-
-    def schedule(self, follow_up: FollowUp) -> None:
-        if follow_up.key in self.keys:
-            return
-        self.keys[follow_up.key] = follow_up.id
-        self.slots[follow_up.id] = Slot(follow_up, PENDING, follow_up.due_at)
-
-    def cancel(self, conversation_id: str) -> int:
-        cancelled = 0
-        for follow_up_id, slot in self.slots.items():
-            if slot.follow_up.conversation_id == conversation_id and slot.status in LIVE:
-                self.slots[follow_up_id] = attrs.evolve(slot, status=CANCELLED)
-                cancelled += 1
-        return cancelled
-
-    def claimable(self, now: datetime) -> set[str]:
-        return {i for i, s in self.slots.items() if s.status in LIVE and s.ready_at <= now}
-
-    def claim(self, follow_up_id: str, now: datetime, lease: timedelta) -> FollowUp:
-        slot = self.slots[follow_up_id]
-        follow_up = attrs.evolve(slot.follow_up, attempts=slot.follow_up.attempts + 1)
-        self.slots[follow_up_id] = Slot(follow_up, CLAIMED, now + lease)
-        return follow_up
-
-    def complete(self, follow_up_id: str) -> None:
-        slot = self.slots[follow_up_id]
-        if slot.status is CLAIMED:
-            self.slots[follow_up_id] = attrs.evolve(slot, status=DELIVERED)
-
-    def fail(self, follow_up_id: str, retry_at: datetime | None) -> None:
-        slot = self.slots[follow_up_id]
-        if slot.status is not CLAIMED:
-            return
-        if retry_at is None:
-            self.slots[follow_up_id] = attrs.evolve(slot, status=FAILED)
-        else:
-            self.slots[follow_up_id] = attrs.evolve(slot, status=PENDING, ready_at=retry_at)
-
-    def with_status(self, *statuses: FollowUpStatus) -> list[str]:
-        return sorted(i for i, s in self.slots.items() if s.status in statuses)
-
-
-def check_claim(
-    model: SchedulerModel,
-    claimed: list[FollowUp],
-    now: datetime,
-    limit: int,
-    lease: timedelta,
-) -> None:
-    """Check one ``claim_due`` answer against the model, then apply it to the model."""
-    ready = model.claimable(now)
-    ids = [f.id for f in claimed]
-    assert len(ids) == len(set(ids)), f"a follow-up was handed out twice in one batch: {ids}"
-    assert set(ids) <= ready, f"claimed what was not ready: {set(ids) - ready}"
-    assert len(ids) == min(limit, len(ready)), (ids, ready, limit)
-    if ids and len(ids) < len(ready):  # the soonest ready go first
-        latest_taken = max(model.slots[i].ready_at for i in ids)
-        assert all(model.slots[i].ready_at >= latest_taken for i in ready - set(ids))
-    for follow_up in claimed:
-        slot = model.slots[follow_up.id]
-        assert slot.status in LIVE  # never a cancelled, delivered or failed one
-        assert follow_up.due_at <= now
-        assert is_aware(follow_up.due_at)
-        assert follow_up.attempts == slot.follow_up.attempts + 1
-        assert follow_up == model.claim(follow_up.id, now, lease)
-
-
-def check_scheduler(
-    scheduler: InMemoryScheduler, model: SchedulerModel, unknown: Set[str] = frozenset()
-) -> None:
-    """Statuses and ``pending()`` agree with the model; ids never held are not found."""
-    for follow_up_id, slot in model.slots.items():
-        assert scheduler.status(follow_up_id) is slot.status, follow_up_id
-    for follow_up_id in unknown - model.slots.keys():
-        with pytest.raises(NotFound):
-            scheduler.status(follow_up_id)
-    pending = scheduler.pending()
-    assert sorted(f.id for f in pending) == model.with_status(*LIVE)
-    for follow_up in pending:
-        assert follow_up == model.slots[follow_up.id].follow_up
-        assert is_aware(follow_up.due_at)
-    dues = [f.due_at for f in pending]
-    assert dues == sorted(dues), "pending() is not soonest first"
-
-
-# -- 1. the scheduler ---------------------------------------------------------------------
-
 CONVERSATION_IDS = ("conv-a", "conv-b", "conv-c")
 
 
-class SchedulerMachine(RuleBasedStateMachine):
-    def __init__(self) -> None:
-        super().__init__()
-        self.clock = FakeClock(START)
-        self.scheduler = InMemoryScheduler()
-        self.model = SchedulerModel()
-        self.numbers = 0
-        self.never_held: set[str] = set()  # ids only ever scheduled under a key already held
-
-    def now(self, zone: Any = UTC) -> datetime:
-        return self.clock.now.astimezone(zone)
-
-    def claim(self, limit: int, lease: timedelta, zone: Any = UTC) -> list[FollowUp]:
-        now = self.now(zone)
-        claimed = self.scheduler.claim_due(now, limit=limit, lease=lease)
-        check_claim(self.model, claimed, now, limit, lease)
-        return claimed
-
-    @rule(
-        drawn=follow_ups(),
-        conversation_id=st.sampled_from(CONVERSATION_IDS),
-        offset=due_offsets,
-        zone=zones,
-    )
-    def schedule(self, drawn: FollowUp, conversation_id: str, offset: timedelta, zone: Any) -> None:
-        self.numbers += 1
-        follow_up = attrs.evolve(
-            drawn,
-            id=f"fu-{self.numbers}",
-            key=f"key-{self.numbers}",
-            conversation_id=conversation_id,
-            due_at=(self.clock.now + offset).astimezone(zone),
-        )
-        self.scheduler.schedule(follow_up)
-        self.model.schedule(follow_up)
-
-    @precondition(lambda self: self.model.keys)
-    @rule(data=st.data(), drawn=follow_ups(), same_id=st.booleans(), offset=due_offsets)
-    def schedule_again(
-        self, data: st.DataObject, drawn: FollowUp, same_id: bool, offset: timedelta
-    ) -> None:
-        """The same key again, with other details: nothing changes."""
-        key = data.draw(st.sampled_from(sorted(self.model.keys)))
-        self.numbers += 1
-        follow_up_id = self.model.keys[key] if same_id else f"dup-{self.numbers}"
-        if not same_id:
-            self.never_held.add(follow_up_id)
-        follow_up = attrs.evolve(
-            drawn, id=follow_up_id, key=key, due_at=self.clock.now - offset, attempts=0
-        )
-        self.scheduler.schedule(follow_up)
-        self.model.schedule(follow_up)  # a no-op as well
-
-    @rule(conversation_id=st.sampled_from((*CONVERSATION_IDS, "conv-unknown")))
-    def cancel(self, conversation_id: str) -> None:
-        assert self.scheduler.cancel(conversation_id) == self.model.cancel(conversation_id)
-
-    @rule(step=steps)
-    def advance(self, step: timedelta) -> None:
-        self.clock.advance(step)
-
-    @rule(limit=limits, lease=leases, zone=zones)
-    def claim_due(self, limit: int, lease: timedelta, zone: Any) -> None:
-        self.claim(limit, lease, zone)
-
-    @precondition(lambda self: self.model.with_status(CLAIMED))
-    @rule(data=st.data())
-    def complete(self, data: st.DataObject) -> None:
-        follow_up_id = data.draw(st.sampled_from(self.model.with_status(CLAIMED)))
-        self.scheduler.complete(follow_up_id)
-        self.model.complete(follow_up_id)
-
-    @precondition(lambda self: self.model.with_status(CLAIMED))
-    @rule(data=st.data(), delay=retry_delays, zone=zones)
-    def fail(self, data: st.DataObject, delay: timedelta | None, zone: Any) -> None:
-        follow_up_id = data.draw(st.sampled_from(self.model.with_status(CLAIMED)))
-        retry_at = None if delay is None else self.now(zone) + delay
-        self.scheduler.fail(follow_up_id, retry_at=retry_at)
-        self.model.fail(follow_up_id, retry_at)
-
-    @precondition(lambda self: self.model.with_status(PENDING, DELIVERED, CANCELLED, FAILED))
-    @rule(data=st.data(), delay=retry_delays, complete=st.booleans())
-    def finish_unclaimed(
-        self, data: st.DataObject, delay: timedelta | None, complete: bool
-    ) -> None:
-        """Completing or failing what is not claimed (say, cancelled meanwhile) changes nothing."""
-        candidates = self.model.with_status(PENDING, DELIVERED, CANCELLED, FAILED)
-        follow_up_id = data.draw(st.sampled_from(candidates))
-        before = self.model.slots[follow_up_id]
-        if complete:
-            self.scheduler.complete(follow_up_id)
-        else:
-            retry_at = None if delay is None else self.now() + delay
-            self.scheduler.fail(follow_up_id, retry_at=retry_at)
-        assert self.scheduler.status(follow_up_id) is before.status
-
-    @precondition(lambda self: self.model.with_status(CLAIMED))
-    @rule(data=st.data(), lease=leases)
-    def worker_dies(self, data: st.DataObject, lease: timedelta) -> None:
-        """A worker claimed a follow-up and died: once the lease ends it is handed out again."""
-        follow_up_id = data.draw(st.sampled_from(self.model.with_status(CLAIMED)))
-        held = self.model.slots[follow_up_id]
-        if self.clock.now < held.ready_at:
-            # while the lease holds nobody gets it
-            assert follow_up_id not in {f.id for f in self.claim(100, lease)}
-            self.clock.advance(held.ready_at - self.clock.now)
-        again = {f.id: f for f in self.claim(100, lease)}
-        assert follow_up_id in again
-        assert again[follow_up_id].attempts == held.follow_up.attempts + 1
-
-    @precondition(
-        lambda self: any(
-            self.model.slots[i].ready_at > self.clock.now for i in self.model.with_status(*LIVE)
-        )
-    )
-    @rule(limit=limits, lease=leases, just_before=st.booleans())
-    def to_the_next_ready_time(self, limit: int, lease: timedelta, just_before: bool) -> None:
-        """Claim a second before, or exactly at, the next due, retry or lease-end time."""
-        upcoming = min(
-            self.model.slots[i].ready_at
-            for i in self.model.with_status(*LIVE)
-            if self.model.slots[i].ready_at > self.clock.now
-        )
-        target = upcoming - timedelta(seconds=1) if just_before else upcoming
-        self.clock.advance(max(target - self.clock.now, timedelta(0)))
-        self.claim(limit, lease)
-
-    @rule(lease=leases)
-    def drain(self, lease: timedelta) -> None:
-        """Nothing is lost: past every ready time, one big claim returns every live one."""
-        self.check_nothing_lost(lease)
-
-    def check_nothing_lost(self, lease: timedelta) -> None:
-        live = self.model.with_status(*LIVE)
-        if live:
-            latest = max(self.model.slots[i].ready_at for i in live)
-            self.clock.advance(max(latest - self.clock.now, timedelta(0)))
-        claimed = self.claim(len(self.model.slots) + 1, lease)
-        assert sorted(f.id for f in claimed) == live
-
-    @rule()
-    def unknown_ids(self) -> None:
-        for action in (
-            lambda: self.scheduler.status("nobody"),
-            lambda: self.scheduler.complete("nobody"),
-            lambda: self.scheduler.fail("nobody", retry_at=None),
-        ):
-            with pytest.raises(NotFound):
-                action()
-
-    @invariant()
-    def agrees_with_model(self) -> None:
-        check_scheduler(self.scheduler, self.model, self.never_held)
-
-    def teardown(self) -> None:
-        self.check_nothing_lost(timedelta(minutes=5))
-
-
-TestScheduler = SchedulerMachine.TestCase
-TestScheduler.settings = machine_settings(30)
-
-
-# -- 2. units of work ---------------------------------------------------------------------
+# -- units of work ---------------------------------------------------------------------
 
 FOLLOW_UP_NUMBERS = range(5)
 GRANT_KEYS = ("grant-1", "grant-2", "grant-3", "grant-4")
@@ -401,7 +115,7 @@ class StorageModel:
         self.journal: dict[str, list[JournalEntry]] = {}
         self.grants: dict[str, Grant] = {}
         self.by_customer: dict[str, list[Grant]] = {}
-        self.scheduler = SchedulerModel()
+        self.scheduler = Model()
 
     def copy(self) -> StorageModel:
         copy = StorageModel()
@@ -528,7 +242,7 @@ class StorageMachine(RuleBasedStateMachine):
         elif kind == "claim":
             limit, lease = args
             claimed = storage.follow_ups.claim_due(self.clock.now, limit=limit, lease=lease)
-            check_claim(model.scheduler, claimed, self.clock.now, limit, lease)
+            assert claimed == model.scheduler.claim(self.clock.now, limit, lease)
         else:  # pragma: no cover
             raise AssertionError(kind)
         self.check()  # a block reads its own writes
@@ -626,7 +340,15 @@ class StorageMachine(RuleBasedStateMachine):
             check_grants(storage.ledger.grants(customer_id), recorded)
             later = [grant for grant in recorded if grant.at >= since]
             check_grants(storage.ledger.grants(customer_id, since=since), later)
-        check_scheduler(storage.follow_ups, model.scheduler, {f"fu-{n}" for n in FOLLOW_UP_NUMBERS})
+        scheduler = storage.follow_ups
+        for follow_up_id in (f"fu-{n}" for n in FOLLOW_UP_NUMBERS):
+            slot = model.scheduler.slots.get(follow_up_id)
+            if slot is None:
+                with pytest.raises(NotFound):
+                    scheduler.status(follow_up_id)
+            else:
+                assert scheduler.status(follow_up_id) is slot.status, follow_up_id
+        assert scheduler.pending() == model.scheduler.listed(*LIVE)
 
 
 TestStorage = StorageMachine.TestCase

@@ -395,10 +395,15 @@ def test_journal_entries_reach_the_file_at_commit_and_leave_with_their_savepoint
     with storage.atomic():
         storage.journal.append([entry("c1", 1), entry("c1", 2)])
         assert [e.seq for e in storage.journal.history("c1")] == [1, 2]  # read its own
-        with pytest.raises(RuntimeError), storage.atomic():
-            storage.journal.append([entry("c1", 3)])
-            assert [e.seq for e in storage.journal.history("c1")] == [1, 2, 3]
-            raise RuntimeError("this call fails and is undone alone")
+
+        def failing_call() -> None:
+            with storage.atomic():
+                storage.journal.append([entry("c1", 3)])
+                assert [e.seq for e in storage.journal.history("c1")] == [1, 2, 3]
+                raise RuntimeError("this call fails and is undone alone")
+
+        with pytest.raises(RuntimeError):
+            failing_call()
         storage.journal.append([entry("c1", 3, kind="ask")])
         assert other.journal.history("c1") == []  # nothing before the commit
     assert storage.journal.history("c1") == other.journal.history("c1")
@@ -416,10 +421,14 @@ def test_a_journal_seq_used_twice_in_a_transaction_undoes_the_whole_transaction(
 ) -> None:
     storage = SQLiteStorage(tmp_path / "desk.db", synchronous="NORMAL")
     storage.journal.append([entry("c1", 1)])
-    with pytest.raises(StorageError, match="journal entries must be appended once"):
+
+    def twice() -> None:
         with storage.atomic():
             storage.journal.append([entry("c1", 2)])
             storage.journal.append([entry("c1", 1, kind="ask")])  # seen at the commit
+
+    with pytest.raises(StorageError, match="journal entries must be appended once"):
+        twice()
     assert [(e.seq, e.kind) for e in storage.journal.history("c1")] == [(1, "hear")]
     storage.journal.append([entry("c1", 2)])  # the next transaction starts clean
     assert [e.seq for e in storage.journal.history("c1")] == [1, 2]
