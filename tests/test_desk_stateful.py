@@ -300,6 +300,27 @@ class DeskMachine(RuleBasedStateMachine):
         self.follow(cid, outcome.events)
         model.offers[offer.id] = "open"
 
+    @rule(cid=conversations, amount=st.sampled_from(["120.00", "900.00", "9000.00"]))
+    def counter_offer(self, cid: str, amount: str) -> None:
+        """A demand beyond the agent's authority gets the best offer they may make now;
+        asking records nothing, and that offer, proposed, needs nobody's approval."""
+        model = self.models[cid]
+        requested = Offer(kind=OfferKind.REFUND, value=Money(amount, "USD"))
+        before = self.snapshot(cid)
+        counter = self.desk.counter_offer(cid, requested)
+        assert self.snapshot(cid) == before  # nothing recorded
+        assert counter.reasons or counter.meets_request
+        if counter.offer is None:
+            assert counter.escalate_to is not None  # the case goes somewhere, not nowhere
+            return
+        if not (model.allows("propose") and model.understood):
+            return
+        outcome = self.desk.propose(cid, counter.offer)
+        assert outcome.authorization is not None
+        assert outcome.authorization.granted, outcome.authorization.reasons
+        self.follow(cid, outcome.events)
+        model.offers[counter.offer.id] = "open"
+
     @rule(cid=conversations, approver=st.sampled_from(PEOPLE[2:7]))
     def approve(self, cid: str, approver: Agent) -> None:
         model = self.models[cid]
