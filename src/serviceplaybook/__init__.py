@@ -49,6 +49,14 @@ from serviceplaybook.money import Money
 from serviceplaybook.offers import Offer, OfferKind, OfferStatus, ProposedOffer
 from serviceplaybook.parties import Agent, Channel, Customer, Role
 from serviceplaybook.playbook import Event, Playbook, Transition
+from serviceplaybook.playbook_file import (
+    PlaybookFile,
+    PlaybookFileError,
+    Problem,
+    check_playbook_file,
+    desk_from_playbook_file,
+    load_playbook_file,
+)
 from serviceplaybook.ports import (
     Clock,
     CompensationLedger,
@@ -131,7 +139,10 @@ __all__ = [
     "Outcome",
     "Playbook",
     "PlaybookError",
+    "PlaybookFile",
+    "PlaybookFileError",
     "PolicyViolation",
+    "Problem",
     "ProposedOffer",
     "Reason",
     "Redactor",
@@ -158,4 +169,7 @@ __all__ = [
     "Transition",
     "Urgency",
     "ValidationError",
+    "check_playbook_file",
+    "desk_from_playbook_file",
+    "load_playbook_file",
 ]

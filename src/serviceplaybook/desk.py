@@ -276,6 +276,41 @@ class ServiceDesk:
         storage = SQLiteStorage(path, synchronous=synchronous, busy_timeout=busy_timeout)
         return cls(storage, clock=clock, **options)
 
+    @classmethod
+    def from_config(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        db: str | os.PathLike[str] | None = None,
+        storage: Storage | None = None,
+        clock: Clock | None = None,
+        **options: Any,
+    ) -> ServiceDesk:
+        """A desk whose policies a playbook file configures (``docs/playbook-file.md``).
+
+        Every policy is built before the storage is opened, so a bad file never yields a
+        half-configured desk (nor an empty database file).
+
+        Args:
+            path: the TOML playbook file.
+            db: a SQLite file to keep everything in (the embedded default); in memory when
+                neither ``db`` nor ``storage`` is given.
+            storage: another storage to use.
+            clock: the current time, timezone-aware.
+            **options: a subclassed policy's class combines with the file's numbers
+                (``escalation_cls=MyEscalationPolicy``; also ``playbook_cls``,
+                ``apology_cls``, ``compensation_cls``, ``follow_up_cls``, ``sla_cls``,
+                ``calendar_cls``); any other constructor keyword wins over the file.
+
+        Raises:
+            PlaybookFileError: the file is invalid: every problem, with its key path.
+        """
+        from serviceplaybook.playbook_file import desk_from_playbook_file
+
+        if clock is not None:
+            options["clock"] = clock
+        return desk_from_playbook_file(path, db=db, storage=storage, desk_cls=cls, **options)
+
     def batch(self) -> AbstractContextManager[Any]:
         """Run many calls as one unit of work (one transaction on SQLite)::
 

@@ -1,0 +1,848 @@
+"""Playbook files: every problem reported at once with its key path, the example playbooks
+loaded and exercised through a desk, subclasses combined with the file's numbers."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from serviceplaybook import (
+    Agent,
+    ApologyPolicy,
+    ApprovalRequired,
+    AuthorityMatrix,
+    BusinessCalendar,
+    ConfigError,
+    Customer,
+    EscalationLadder,
+    EscalationPolicy,
+    FollowUpPolicy,
+    Issue,
+    Money,
+    Offer,
+    OfferKind,
+    Playbook,
+    Role,
+    ServiceDesk,
+    Severity,
+    SlaPolicy,
+    SlaStep,
+    Stage,
+)
+from serviceplaybook.compensation import CompensationPolicy, RoleAuthority
+from serviceplaybook.playbook_file import (
+    PlaybookFile,
+    PlaybookFileError,
+    Problem,
+    check_playbook_file,
+    desk_from_playbook_file,
+    load_playbook_file,
+)
+from serviceplaybook.testing import FakeClock, SequentialIds
+
+ROOT = Path(__file__).resolve().parent.parent
+PLAYBOOKS = ROOT / "examples" / "playbooks"
+AGENT = Agent(id="ana", name="Ana", role=Role.AGENT)
+
+
+# -- a tiny TOML writer (no dependency): tables as headers, nested values inline -------------
+
+
+def _key(name: str) -> str:
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name)
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return "[" + ", ".join(_value(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + "}"
+    raise TypeError(value)
+
+
+def to_toml(document: dict[str, Any]) -> str:
+    lines = [f"{_key(k)} = {_value(v)}" for k, v in document.items() if not isinstance(v, dict)]
+    for name, table in document.items():
+        if isinstance(table, dict):
+            lines.append(f"[{_key(name)}]")
+            lines.extend(f"{_key(k)} = {_value(v)}" for k, v in table.items())
+    return "\n".join(lines) + "\n"
+
+
+def write(tmp_path: Path, text: str, name: str = "playbook.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def problems_of(tmp_path: Path, text: str) -> dict[str, str]:
+    path = write(tmp_path, text)
+    with pytest.raises(PlaybookFileError) as caught:
+        load_playbook_file(path)
+    assert caught.value.problems == check_playbook_file(path)
+    return {problem.key: problem.message for problem in caught.value.problems}
+
+
+# -- one test per kind of problem --------------------------------------------------------------
+
+CASES = [
+    (
+        "[escalation]\nmax_declined_ofers = 2\n",
+        "escalation.max_declined_ofers",
+        "did you mean 'max_declined_offers'",
+    ),
+    ("[escalaton]\n", "escalaton", "did you mean 'escalation'"),
+    (
+        "[escalation]\nmax_handoffs = 2\n",
+        "escalation.max_handoffs",
+        "escalation.ladder.max_handoffs",
+    ),
+    ('[escalation]\nmax_declined_offers = "2"\n', "escalation.max_declined_offers", "whole number"),
+    ("[escalation]\nsentiment_floor = 3\n", "escalation.sentiment_floor", "from -1 to 1"),
+    (
+        '[compensation.authority.agent]\nsingle = 50.0\nwindow_total = "150.00"\n',
+        "compensation.authority.agent.single",
+        'money given as a float (50.0): write amounts as strings, such as "50.00"',
+    ),
+    (
+        '[compensation.authority.agent]\nsingle = 50\nwindow_total = "150.00"\n',
+        "compensation.authority.agent.single",
+        "as strings",
+    ),
+    (
+        '[compensation.authority.agent]\nsingle = "50.005"\nwindow_total = "150.00"\n',
+        "compensation.authority.agent.single",
+        "more decimal places",
+    ),
+    (
+        '[compensation.authority.agent]\nsingle = "50 EUR"\nwindow_total = "150.00"\n',
+        "compensation.authority.agent.single",
+        "write only the amount",
+    ),
+    (
+        '[compensation.authority]\ncurrency = "USX"\n',
+        "compensation.authority.currency",
+        "unknown currency 'USX'",
+    ),
+    (
+        '[escalation.ladder]\nroles = ["agent", "superviser"]\n',
+        "escalation.ladder.roles[1]",
+        "did you mean 'supervisor'",
+    ),
+    (
+        '[escalation.ladder]\nroles = ["manager", "agent"]\n',
+        "escalation.ladder.roles",
+        "strictly upwards",
+    ),
+    (
+        '[compensation]\nclaim_review_role = "boss"\n',
+        "compensation.claim_review_role",
+        "allowed: bot, agent, senior_agent, supervisor, manager, security",
+    ),
+    (
+        '[follow_up]\ncall_from = "urgent"\n',
+        "follow_up.call_from",
+        "allowed: low, medium, high, critical",
+    ),
+    (
+        '[follow_up.channel_windows]\nwhatsapp = "24h"\n',
+        "follow_up.channel_windows.whatsapp",
+        "allowed: email, phone, chat, sms, messaging",
+    ),
+    (
+        '[[compensation.rules]]\nkind = "voucher"\ndescription = "x"\n',
+        "compensation.rules[0].kind",
+        "allowed: refund, partial_refund",
+    ),
+    ('[[compensation.rules]]\ndescription = "x"\n', "compensation.rules[0].kind", "missing"),
+    (
+        '[[compensation.rules]]\nkind = "refund"\ndescription = "x"\n',
+        "compensation.rules[0]",
+        "needs a share",
+    ),
+    (
+        '[[compensation.rules]]\nkind = "refund"\ndescription = "x"\nshare = 0.5\n',
+        "compensation.rules[0].share",
+        'as a string, such as "0.20"',
+    ),
+    (
+        '[sla.targets.urgent]\nresolution = "8h"\n',
+        "sla.targets.urgent",
+        "allowed: low, medium, high, critical",
+    ),
+    ('[sla.targets.high]\nresolution = "2d"\n', "sla.targets.high.resolution", "business time"),
+    (
+        "[sla.targets.high]\nresolution = 16\n",
+        "sla.targets.high.resolution",
+        "durations need a unit",
+    ),
+    ('[playbook]\nreopen_window = "two weeks"\n', "playbook.reopen_window", "is not a duration"),
+    ('[playbook]\nreopen_window = "0m"\n', "playbook.reopen_window", "longer than zero"),
+    ("[desk]\nmax_delivery_attempts = 0\n", "desk.max_delivery_attempts", "1 or more"),
+    ('[follow_up]\nopen = "9am"\n', "follow_up.open", '"HH:MM"'),
+    ("[follow_up]\nopen = 09:00:00\n", "follow_up.open", 'as strings, "09:00"'),
+    ('[follow_up]\nopen = "18:00"\nclose = "09:00"\n', "follow_up.close", "not after it opens"),
+    (
+        '[calendar]\ntimezone = "Europe/Berln"\n',
+        "calendar.timezone",
+        "did you mean 'Europe/Berlin'",
+    ),
+    (
+        '[calendar.hours]\nmonday = ["09:00-12:00", "11:00-17:00"]\n',
+        "calendar.hours.monday",
+        "overlap",
+    ),
+    ('[calendar.hours]\nfunday = ["09:00-12:00"]\n', "calendar.hours.funday", "not a weekday"),
+    ('[calendar]\nholidays = ["xmas"]\n', "calendar.holidays[0]", "must be a date"),
+    ('[calendar]\nopen = "09:00"\naround_the_clock = true\n', "calendar", "one way only"),
+    (
+        '[apology.templates]\ndelivery = "Sorry for {whatever}."\n',
+        "apology.templates.delivery",
+        "unknown placeholder {whatever}",
+    ),
+    (
+        '[apology.families]\nbaggage = ["bag("]\n',
+        "apology.families.baggage",
+        "not a valid regular expression",
+    ),
+    (
+        '[escalation.minimum_roles]\nRepeat-Contact = "supervisor"\n',
+        "escalation.minimum_roles.Repeat-Contact",
+        "snake_case",
+    ),
+    ("[sla]\nwarning_at = 1\n", "sla.warning_at", "strictly between 0 and 1"),
+    (
+        '[[sla.steps]]\nafter = "12h"\nto = "security"\n',
+        "sla.steps[0].to",
+        "a person on the escalation ladder",
+    ),
+    ("escalation = 3\n", "escalation", "must be a table"),
+]
+
+
+@pytest.mark.parametrize(("text", "key", "fragment"), CASES, ids=[case[1] for case in CASES])
+def test_each_kind_of_problem_names_its_key(
+    tmp_path: Path, text: str, key: str, fragment: str
+) -> None:
+    found = problems_of(tmp_path, text)
+    assert key in found, found
+    assert fragment in found[key]
+
+
+def test_an_authority_matrix_where_a_higher_role_may_grant_less(tmp_path: Path) -> None:
+    found = problems_of(
+        tmp_path,
+        """
+[compensation.authority.agent]
+single = "50.00"
+window_total = "150.00"
+kinds = ["refund", "credit"]
+
+[compensation.authority.supervisor]
+single = "40.00"
+window_total = "400.00"
+kinds = ["credit"]
+""",
+    )
+    assert set(found) == {
+        "compensation.authority.supervisor.single",
+        "compensation.authority.supervisor.kinds",
+    }
+    assert (
+        "supervisor may grant less than agent (40.00 USD < 50.00 USD)"
+        in found["compensation.authority.supervisor.single"]
+    )
+    assert "refund" in found["compensation.authority.supervisor.kinds"]
+
+
+def test_a_single_limit_above_the_window_total(tmp_path: Path) -> None:
+    found = problems_of(
+        tmp_path, '[compensation.authority.agent]\nsingle = "500.00"\nwindow_total = "100.00"\n'
+    )
+    assert "above window_total" in found["compensation.authority.agent.single"]
+
+
+def test_sla_steps_that_do_not_increase_or_step_down(tmp_path: Path) -> None:
+    found = problems_of(
+        tmp_path,
+        """
+[[sla.steps]]
+after = "12h"
+to = "supervisor"
+[[sla.steps]]
+after = "24h"
+to = "manager"
+[[sla.steps]]
+after = "20h"
+to = "agent"
+""",
+    )
+    assert set(found) == {"sla.steps[2].after", "sla.steps[2].to"}
+    assert "20h is not after the step before it (24h)" in found["sla.steps[2].after"]
+
+
+def test_every_problem_at_once(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+[escalation.ladder]
+max_handofs = 2
+
+[compensation.authority]
+currency = "EUR"
+
+[compensation.authority.agent]
+single = 50.0
+window_total = "150.00"
+
+[follow_up]
+call_from = "severe"
+
+[sla]
+[[sla.steps]]
+after = "24h"
+to = "supervisor"
+[[sla.steps]]
+after = "12h"
+to = "manager"
+
+[playbook]
+reopen_window = 14
+""",
+        "shop.toml",
+    )
+    with pytest.raises(PlaybookFileError) as caught:
+        load_playbook_file(path)
+    error = caught.value
+    keys = [problem.key for problem in error.problems]
+    assert keys == [
+        "escalation.ladder.max_handofs",
+        "compensation.authority.agent.single",
+        "follow_up.call_from",
+        "sla.steps[1].after",
+        "playbook.reopen_window",
+    ]
+    lines = str(error).splitlines()
+    assert len(lines) == 5
+    for line, problem in zip(lines, error.problems, strict=True):
+        assert line == f"{path}: {problem.key}: {problem.message}"
+    assert isinstance(error, ConfigError)
+
+
+def test_toml_syntax_errors_name_line_and_column(tmp_path: Path) -> None:
+    path = write(tmp_path, "[escalation]\nmax_declined_offers = \n")
+    (problem,) = check_playbook_file(path)
+    assert problem.key == ""
+    assert problem.message.startswith("line 2, column 23: TOML syntax error")
+    assert str(problem) == f"{path}: {problem.message}"
+
+
+def test_a_missing_file_and_one_that_is_not_utf8(tmp_path: Path) -> None:
+    (missing,) = check_playbook_file(tmp_path / "nope.toml")
+    assert missing.message == "no such file"
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes('name = "caf\xe9"\n'.encode("latin-1"))
+    (problem,) = check_playbook_file(latin)
+    assert "is not UTF-8" in problem.message
+    assert "line 1" in problem.message
+
+
+def test_problems_are_frozen_records() -> None:
+    problem = Problem(file="a.toml", key="sla.warning_at", message="bad")
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        problem.key = "x"  # type: ignore[misc]
+    assert str(problem) == "a.toml: sla.warning_at: bad"
+
+
+def test_an_empty_file_keeps_every_default(tmp_path: Path) -> None:
+    loaded = load_playbook_file(write(tmp_path, "# nothing to change\n"))
+    assert loaded.escalation_policy() == EscalationPolicy()
+    assert loaded.apology_policy() == ApologyPolicy()
+    assert loaded.compensation_policy() == CompensationPolicy()
+    assert loaded.follow_up_policy() == FollowUpPolicy()
+    assert loaded.sla_policy() == SlaPolicy()
+    assert loaded.calendar() is None
+    assert loaded.playbook().reopen_window == Playbook().reopen_window
+    assert loaded.desk_options() == {}
+
+
+def test_partial_tables_merge_with_the_defaults(tmp_path: Path) -> None:
+    loaded = load_playbook_file(
+        write(
+            tmp_path,
+            """
+[escalation.minimum_roles]
+repeat_contact = "supervisor"
+[follow_up.delays]
+high = "4h"
+[sla.targets.high]
+first_response = "15m"
+next_response = "none"
+[apology.families]
+baggage = ["bag\\\\w*", "luggage"]
+""",
+        )
+    )
+    escalation = loaded.escalation_policy()
+    assert escalation.minimum_roles["repeat_contact"] is Role.SUPERVISOR
+    assert escalation.minimum_roles["self_harm"] is Role.SECURITY  # a default kept
+    delays = loaded.follow_up_policy().delays
+    assert delays[Severity.HIGH] == timedelta(hours=4)
+    assert delays[Severity.LOW] == FollowUpPolicy().delays[Severity.LOW]
+    high = loaded.sla_policy().targets[Severity.HIGH]
+    assert high.first_response == timedelta(minutes=15)
+    assert high.next_response is None
+    assert high.resolution == SlaPolicy().targets[Severity.HIGH].resolution
+    families = list(loaded.apology_policy().families)
+    assert families[0] == "baggage"
+    assert "delivery" in families
+
+
+# -- subclasses combine with the file ---------------------------------------------------------
+
+
+@attrs.define(kw_only=True)
+class StricterEscalation(EscalationPolicy):
+    def asked_for_manager(self, conversation: Any, signals: Any) -> None:
+        return None  # a company that first tries to help before bringing a manager in
+
+
+def test_a_subclassed_policy_gets_the_files_numbers() -> None:
+    loaded = load_playbook_file(PLAYBOOKS / "airline.toml")
+    policy = loaded.escalation_policy(cls=StricterEscalation)
+    assert type(policy) is StricterEscalation
+    assert policy.ladder.max_handoffs == 1
+    assert policy.high_value_tiers == frozenset({"gold", "platinum"})
+    assert policy.high_value_orders == (Money("1500.00", "EUR"),)
+    overridden = loaded.escalation_policy(cls=StricterEscalation, max_declined_offers=5)
+    assert overridden.max_declined_offers == 5
+
+
+def test_the_desk_builder_takes_classes_and_overrides() -> None:
+    desk = desk_from_playbook_file(
+        PLAYBOOKS / "airline.toml",
+        escalation_cls=StricterEscalation,
+        clock=FakeClock(),
+    )
+    assert type(desk.escalation) is StricterEscalation
+    assert desk.escalation.ladder.max_handoffs == 1
+    assert desk.compensation.authority.currency == "EUR"
+    assert desk.playbook.reopen_window == timedelta(days=60)
+
+
+@attrs.define(kw_only=True)
+class PickyCompensation(CompensationPolicy):
+    def __attrs_post_init__(self) -> None:
+        if self.max_claims < 3:
+            raise ConfigError("PickyCompensation needs max_claims of 3 or more")
+
+
+class Counting(EscalationPolicy):
+    built = 0
+
+    def __attrs_post_init__(self) -> None:
+        type(self).built += 1
+
+
+def test_a_class_that_refuses_the_files_values_builds_no_desk() -> None:
+    Counting.built = 0
+    with pytest.raises(PlaybookFileError) as caught:
+        desk_from_playbook_file(
+            PLAYBOOKS / "saas.toml", compensation_cls=PickyCompensation, escalation_cls=Counting
+        )
+    (problem,) = caught.value.problems
+    assert problem.key == "compensation"
+    assert "max_claims of 3" in problem.message
+
+
+def test_a_bad_file_creates_no_database(tmp_path: Path) -> None:
+    path = write(tmp_path, "[desk]\nlease = 5\n")
+    db = tmp_path / "desk.db"
+    with pytest.raises(PlaybookFileError):
+        desk_from_playbook_file(path, db=db)
+    assert not db.exists()
+
+
+# -- the example playbooks, loaded and exercised ----------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["online_shop", "airline", "saas"])
+def test_the_example_playbooks_are_valid(name: str) -> None:
+    path = PLAYBOOKS / f"{name}.toml"
+    assert check_playbook_file(path) == ()
+    loaded = load_playbook_file(path)
+    assert loaded.name
+    assert loaded.settings["compensation"]["authority"].roles
+
+
+def open_case(
+    desk: Any,
+    *,
+    category: str,
+    severity: str,
+    value: Money,
+    tier: str = "standard",
+    timezone: str = "UTC",
+) -> str:
+    conversation = desk.open(
+        customer=Customer(id="cust-1", name="Sam", tier=tier, timezone=timezone),
+        issue=Issue(category=category, severity=severity, summary="the problem", order_value=value),
+        agent=AGENT,
+    )
+    desk.hear(conversation.id, "This is not what I paid for.")
+    desk.summarize(conversation.id, "So the item you received is not usable, is that right?")
+    desk.confirm(conversation.id)
+    return str(conversation.id)
+
+
+def test_online_shop_agents_have_the_files_authority() -> None:
+    clock = FakeClock()
+    desk = desk_from_playbook_file(
+        PLAYBOOKS / "online_shop.toml", clock=clock, ids=SequentialIds("c")
+    )
+    cid = open_case(desk, category="damaged_item", severity="medium", value=Money("120.00", "USD"))
+    refund = Offer(kind=OfferKind.PARTIAL_REFUND, value=Money("45.00", "USD"))
+    with pytest.raises(ApprovalRequired) as caught:  # the library's default agent may give 50
+        desk.propose(cid, refund)
+    assert caught.value.approver_role is Role.SUPERVISOR  # no senior agents in this shop
+    recommended = {offer.kind: offer.value for offer in desk.recommend(cid)}
+    assert recommended[OfferKind.PARTIAL_REFUND] == Money("18.00", "USD")  # 15% of 120.00
+    assert OfferKind.REPLACEMENT in recommended
+
+
+def test_airline_agents_may_grant_the_cancellation_compensation() -> None:
+    clock = FakeClock(datetime(2026, 1, 6, 19, 0, tzinfo=UTC))  # Tuesday evening
+    desk = desk_from_playbook_file(PLAYBOOKS / "airline.toml", clock=clock, ids=SequentialIds("c"))
+    cid = open_case(
+        desk,
+        category="flight_cancelled",
+        severity="medium",
+        value=Money("320.00", "EUR"),
+        tier="gold",
+    )
+    credit = Offer(kind=OfferKind.CREDIT, value=Money("250.00", "EUR"), description="compensation")
+    outcome = desk.propose(cid, credit)
+    assert outcome.authorization is not None
+    assert outcome.authorization.granted
+    clock.advance(minutes=5)
+    resolved = desk.accept(cid, credit.id)
+    assert resolved.conversation.stage == Stage.FOLLOWING_UP
+    (follow_up,) = desk.storage.follow_ups.for_customer("cust-1")
+    # gold: 12 hours after the resolution, Wednesday 07:05, moved to the file's opening time
+    # of 08:00 (the library's defaults, a day and 09:00-17:00, would give Thursday 09:00)
+    assert follow_up.due_at == datetime(2026, 1, 7, 8, 0, tzinfo=UTC)
+
+
+def test_saas_sla_steps_fire_at_the_files_business_hours() -> None:
+    # Monday 2026-01-05 08:00 in Chicago (14:00 UTC): the team opens.
+    clock = FakeClock(datetime(2026, 1, 5, 14, 0, tzinfo=UTC))
+    desk = desk_from_playbook_file(PLAYBOOKS / "saas.toml", clock=clock, ids=SequentialIds("c"))
+    conversation = desk.open(
+        customer=Customer(id="acme", name="Acme Corp", tier="enterprise"),
+        issue=Issue(category="outage", severity="high", summary="the dashboard is down"),
+        agent=AGENT,
+    )
+    cid = conversation.id
+    desk.hear(cid, "Our dashboard has been down all morning.")
+    early = desk.check_sla(cid, now=datetime(2026, 1, 5, 15, 59, tzinfo=UTC))
+    assert early.conversation.sla_steps == ()
+    assert early.sla is not None
+    assert early.sla.targets.first_response == timedelta(minutes=30)
+    due = desk.check_sla(cid, now=datetime(2026, 1, 5, 16, 0, tzinfo=UTC))  # 2 business hours
+    assert [step.to for step in due.conversation.sla_steps] == [Role.SENIOR_AGENT]
+    assert due.escalation is not None
+    assert due.escalation.to is Role.SENIOR_AGENT
+
+
+def test_saas_calendar_closes_on_public_and_company_holidays() -> None:
+    calendar = load_playbook_file(PLAYBOOKS / "saas.toml").calendar()
+    assert calendar is not None
+    assert date(2026, 12, 25) in calendar.holidays  # Christmas, from the holidays package
+    assert date(2026, 12, 24) in calendar.holidays  # a company day off
+    assert not calendar.is_open(
+        datetime(2026, 7, 3, 15, 0, tzinfo=UTC)
+    )  # Independence Day observed
+
+
+# -- the reference page's TOML is valid --------------------------------------------------------
+
+FENCE = re.compile(r"^```(\w+)\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+def test_the_reference_pages_toml_blocks_load(tmp_path: Path) -> None:
+    page = (ROOT / "docs" / "playbook-file.md").read_text()
+    blocks = [body for lang, body in FENCE.findall(page) if lang == "toml"]
+    assert blocks
+    for number, body in enumerate(blocks):
+        path = write(tmp_path, body, f"block{number}.toml")
+        assert check_playbook_file(path) == (), number
+
+
+# -- properties -----------------------------------------------------------------------------
+
+durations_hours = st.integers(min_value=1, max_value=200)
+
+
+@st.composite
+def valid_settings(draw: st.DrawFn) -> dict[str, Any]:
+    currency = draw(st.sampled_from(["USD", "EUR", "JPY", "GBP"]))
+    agent_single = draw(st.integers(0, 100))
+    agent_total = agent_single + draw(st.integers(0, 100))
+    boss_single = agent_single + draw(st.integers(0, 500))
+    boss_total = max(boss_single, agent_total) + draw(st.integers(0, 500))
+    steps = sorted(draw(st.sets(durations_hours, min_size=1, max_size=3)))
+    roles = sorted(
+        draw(
+            st.lists(
+                st.sampled_from([Role.SUPERVISOR, Role.MANAGER]),
+                min_size=len(steps),
+                max_size=len(steps),
+            )
+        )
+    )
+    return {
+        "currency": currency,
+        "amounts": (agent_single, agent_total, boss_single, boss_total),
+        "max_handoffs": draw(st.integers(0, 5)),
+        "max_declined_offers": draw(st.integers(0, 5)),
+        "sentiment_floor": draw(st.sampled_from([-0.5, -0.25, 0, 0.5])),
+        "tiers": sorted(draw(st.sets(st.sampled_from(["gold", "platinum", "vip"]), max_size=2))),
+        "max_per_conversation": draw(st.integers(0, 4)),
+        "delay_hours": {s: draw(st.integers(0, 96)) for s in Severity},
+        "cooldown_days": draw(st.integers(0, 60)),
+        "call_from": draw(st.sampled_from(list(Severity))),
+        "steps": list(zip(steps, roles, strict=True)),
+        "warning_at": draw(st.sampled_from([0.5, 0.75, 0.9])),
+        "resolution_hours": draw(durations_hours),
+        "reopen_days": draw(st.integers(1, 90)),
+        "attempts": draw(st.integers(1, 10)),
+    }
+
+
+def document(s: dict[str, Any]) -> dict[str, Any]:
+    a_single, a_total, b_single, b_total = s["amounts"]
+    return {
+        "name": "generated",
+        "playbook": {"reopen_window": f"{s['reopen_days']}d"},
+        "desk": {"max_delivery_attempts": s["attempts"], "lease": "90m"},
+        "escalation": {
+            "max_declined_offers": s["max_declined_offers"],
+            "sentiment_floor": s["sentiment_floor"],
+            "high_value_tiers": s["tiers"],
+            "ladder": {
+                "roles": ["agent", "supervisor", "manager"],
+                "max_handoffs": s["max_handoffs"],
+            },
+        },
+        "apology": {"max_per_conversation": s["max_per_conversation"]},
+        "compensation": {
+            "max_claims": 2,
+            "authority": {
+                "currency": s["currency"],
+                "window": "60d",
+                "agent": {"single": str(a_single), "window_total": str(a_total)},
+                "manager": {"single": str(b_single), "window_total": str(b_total)},
+            },
+        },
+        "follow_up": {
+            "delays": {sev.value: f"{hours}h" for sev, hours in s["delay_hours"].items()},
+            "cooldown": f"{s['cooldown_days']}d",
+            "call_from": s["call_from"].value,
+        },
+        "sla": {
+            "warning_at": s["warning_at"],
+            "targets": {"high": {"resolution": f"{s['resolution_hours']}h"}},
+            "steps": [{"after": f"{hours}h", "to": role.value} for hours, role in s["steps"]],
+        },
+    }
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(s=valid_settings())
+def test_generated_files_load_into_the_policies_built_directly(
+    tmp_path: Path, s: dict[str, Any]
+) -> None:
+    loaded = load_playbook_file(write(tmp_path, to_toml(document(s))))
+    a_single, a_total, b_single, b_total = s["amounts"]
+
+    def money(amount: int) -> Money:
+        return Money(amount, s["currency"])
+
+    assert loaded.escalation_policy() == EscalationPolicy(
+        ladder=EscalationLadder(
+            roles=(Role.AGENT, Role.SUPERVISOR, Role.MANAGER), max_handoffs=s["max_handoffs"]
+        ),
+        max_declined_offers=s["max_declined_offers"],
+        sentiment_floor=s["sentiment_floor"],
+        high_value_tiers=frozenset(s["tiers"]),
+    )
+    assert loaded.apology_policy() == ApologyPolicy(max_per_conversation=s["max_per_conversation"])
+    assert loaded.compensation_policy() == CompensationPolicy(
+        authority=AuthorityMatrix(
+            currency=s["currency"],
+            window=timedelta(days=60),
+            roles={
+                Role.AGENT: RoleAuthority(single=money(a_single), window_total=money(a_total)),
+                Role.MANAGER: RoleAuthority(single=money(b_single), window_total=money(b_total)),
+            },
+        ),
+        max_claims=2,
+    )
+    assert loaded.follow_up_policy() == FollowUpPolicy(
+        delays={sev: timedelta(hours=hours) for sev, hours in s["delay_hours"].items()},
+        cooldown=timedelta(days=s["cooldown_days"]),
+        call_from=s["call_from"],
+    )
+    targets = dict(SlaPolicy().targets)
+    targets[Severity.HIGH] = attrs.evolve(
+        targets[Severity.HIGH], resolution=timedelta(hours=s["resolution_hours"])
+    )
+    assert loaded.sla_policy() == SlaPolicy(
+        warning_at=s["warning_at"],
+        targets=targets,
+        steps=tuple(SlaStep(after=timedelta(hours=h), to=role) for h, role in s["steps"]),
+    )
+    assert loaded.playbook().reopen_window == timedelta(days=s["reopen_days"])
+    assert loaded.desk_options() == {
+        "max_delivery_attempts": s["attempts"],
+        "lease": timedelta(minutes=90),
+    }
+
+
+def leaves(value: Any, path: str = "") -> list[tuple[str, tuple[Any, ...]]]:
+    """Every leaf as (key path, location in the document)."""
+    found: list[tuple[str, tuple[Any, ...]]] = []
+
+    def walk(node: Any, key: str, where: tuple[Any, ...]) -> None:
+        if isinstance(node, dict) and node:
+            for name, item in node.items():
+                walk(item, f"{key}.{name}" if key else name, (*where, name))
+        elif isinstance(node, list) and node and all(isinstance(i, dict) for i in node):
+            for index, item in enumerate(node):
+                walk(item, f"{key}[{index}]", (*where, index))
+        else:
+            found.append((key, where))
+
+    walk(value, path, ())
+    return found
+
+
+SAMPLE = document(
+    {
+        "currency": "USD",
+        "amounts": (40, 100, 1000, 3000),
+        "max_handoffs": 2,
+        "max_declined_offers": 2,
+        "sentiment_floor": -0.25,
+        "tiers": ["gold"],
+        "max_per_conversation": 2,
+        "delay_hours": dict.fromkeys(Severity, 24),
+        "cooldown_days": 30,
+        "call_from": Severity.HIGH,
+        "steps": [(12, Role.SUPERVISOR), (24, Role.MANAGER)],
+        "warning_at": 0.75,
+        "resolution_hours": 16,
+        "reopen_days": 14,
+        "attempts": 5,
+    }
+)
+LEAVES = leaves(SAMPLE)
+
+
+def _container(doc: Any, where: tuple[Any, ...]) -> Any:
+    node = doc
+    for step in where[:-1]:
+        node = node[step]
+    return node
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(leaf=st.sampled_from(LEAVES), rename=st.booleans())
+def test_one_broken_key_is_named_and_nothing_is_built(
+    tmp_path: Path, leaf: tuple[str, tuple[Any, ...]], rename: bool
+) -> None:
+    key, where = leaf
+    doc = json.loads(json.dumps(SAMPLE))
+    parent, name = _container(doc, where), where[-1]
+    if rename:
+        parent[f"{name}x"] = parent.pop(name)
+        expected = f"{key}x"
+    else:
+        parent[name] = {"oops": 1} if not isinstance(parent[name], dict) else True
+        expected = key
+    path = write(tmp_path, to_toml(doc))
+    Counting.built = 0
+    with pytest.raises(PlaybookFileError) as caught:
+        desk_from_playbook_file(path, escalation_cls=Counting)
+    assert expected in [problem.key for problem in caught.value.problems], caught.value
+    assert Counting.built == 0
+
+
+def test_the_sample_document_is_valid(tmp_path: Path) -> None:
+    assert check_playbook_file(write(tmp_path, to_toml(SAMPLE))) == ()
+    assert len(LEAVES) > 20
+
+
+def test_the_file_record_is_frozen(tmp_path: Path) -> None:
+    loaded = load_playbook_file(write(tmp_path, to_toml(SAMPLE)))
+    assert isinstance(loaded, PlaybookFile)
+    with pytest.raises(TypeError):
+        loaded.settings["sla"]["warning_at"] = 0.1  # type: ignore[index]
+    assert loaded.settings["compensation"]["authority"].roles[Role.AGENT].single == Money(
+        "40", "USD"
+    )
+    assert loaded.calendar(BusinessCalendar, timezone="UTC", hours={0: ["09:00-17:00"]}) is not None
+
+
+# -- ServiceDesk.from_config ------------------------------------------------------------------
+
+
+class FirmerEscalation(EscalationPolicy):
+    """A subclass from code: one rule changed, the file's numbers kept."""
+
+    def asked_for_manager(self, *args: Any, **kwargs: Any) -> Any:
+        return None
+
+
+def test_from_config_combines_a_subclass_with_the_file_on_sqlite(tmp_path: Path) -> None:
+    db = tmp_path / "desk.db"
+    desk = ServiceDesk.from_config(
+        PLAYBOOKS / "airline.toml", db=db, escalation_cls=FirmerEscalation, clock=FakeClock()
+    )
+    expected = load_playbook_file(PLAYBOOKS / "airline.toml").escalation_policy()
+    assert type(desk.escalation) is FirmerEscalation
+    assert desk.escalation.ladder == expected.ladder
+    assert desk.escalation.max_declined_offers == expected.max_declined_offers
+    assert desk.compensation.authority.currency == "EUR"
+    assert db.exists()
+    desk.storage.close()  # type: ignore[attr-defined]
+
+
+def test_from_config_with_a_bad_file_builds_nothing(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[escalation]\nmax_declined_offer = 2\n\n[sla]\nwarning_at = "soon"\n')
+    db = tmp_path / "desk.db"
+    with pytest.raises(PlaybookFileError) as raised:
+        ServiceDesk.from_config(bad, db=db)
+    assert [p.key for p in raised.value.problems] == [
+        "escalation.max_declined_offer",
+        "sla.warning_at",
+    ]
+    assert "did you mean 'max_declined_offers'?" in str(raised.value)
+    assert not db.exists()  # no empty database file left behind
