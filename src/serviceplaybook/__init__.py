@@ -6,6 +6,7 @@ to storage. This module only re-exports; each name lives in the module named for
 """
 
 from serviceplaybook.adapters.memory import InMemoryScheduler, InMemoryStorage
+from serviceplaybook.adapters.outbox import OutboxDispatcher
 from serviceplaybook.adapters.sqlite import SQLiteScheduler, SQLiteStorage
 from serviceplaybook.apology import Apology, ApologyDecision, ApologyPolicy, Finding
 from serviceplaybook.business_time import BusinessCalendar, Shift
@@ -136,6 +137,7 @@ __all__ = [
     "Offer",
     "OfferKind",
     "OfferStatus",
+    "OutboxDispatcher",
     "Outcome",
     "Playbook",
     "PlaybookError",
