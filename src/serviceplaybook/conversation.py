@@ -7,9 +7,9 @@ hundred bytes) and safe to share between threads.
 
 from __future__ import annotations
 
-import operator
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
@@ -216,9 +216,24 @@ def check_version_rises(conversation: Conversation, expected_version: int) -> No
 
 _FIELDS = attrs.fields(Conversation)
 _FIELDS_BY_NAME = {field.name: field for field in _FIELDS}
-_NAMES = tuple(_FIELDS_BY_NAME)
-_ALL_VALUES = operator.attrgetter(*_NAMES)
 _set = object.__setattr__
+
+
+def _compile_copy() -> Callable[[Conversation], Conversation]:
+    # One assignment per field, unrolled: twice as fast as a loop over the fields, and this
+    # runs on every event.
+    lines = [
+        "def copy(conversation, new=object.__new__, cls=Conversation, set=object.__setattr__):",
+        "    copy = new(cls)",
+        *(f"    set(copy, {name!r}, conversation.{name})" for name in _FIELDS_BY_NAME),
+        "    return copy",
+    ]
+    namespace: dict[str, Any] = {"Conversation": Conversation}
+    exec("\n".join(lines), namespace)
+    return cast(Callable[[Conversation], Conversation], namespace["copy"])
+
+
+_copy = _compile_copy()
 
 
 def evolve(conversation: Conversation, changes: dict[str, Any]) -> Conversation:
@@ -230,9 +245,7 @@ def evolve(conversation: Conversation, changes: dict[str, Any]) -> Conversation:
     if not changes.keys() <= _FIELDS_BY_NAME.keys():
         unknown = sorted(set(changes) - _FIELDS_BY_NAME.keys())
         raise ValidationError(f"Conversation has no field {', '.join(unknown)}")
-    copy = object.__new__(Conversation)
-    for name, value in zip(_NAMES, _ALL_VALUES(conversation), strict=True):
-        _set(copy, name, value)
+    copy = _copy(conversation)
     for name, value in changes.items():
         field = _FIELDS_BY_NAME[name]
         if field.converter is not None:
