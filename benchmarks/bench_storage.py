@@ -649,6 +649,45 @@ def take_apart(sizes: Sizes, files: Files, floor_median: float) -> None:
 # -- report --------------------------------------------------------------------------------------
 
 
+def after_a_wait(sizes: Sizes, files: Files) -> None:
+    """Section 4: the same Python work, timed back to back and right after a bare FULL
+    commit (untimed): how much slower code runs after the thread waited in fsync."""
+    connection = files.bare("after-a-wait.db", "FULL")
+    commit = bare_commits(connection)
+    count = sizes.durable * SLICES
+    samples: dict[str, list[float]] = {"back to back": [], "after a FULL commit": []}
+    for _ in range(sizes.rounds):
+        for label in samples:
+            desk = ServiceDesk.in_memory()
+            ids = Conversations(desk).fresh(conversations_for(count))
+            hear, ask = desk.hear, desk.ask
+            commits = commit(count) if label != "back to back" else None
+            total = 0
+            gc.collect()
+            for i in range(count):
+                if commits is not None:
+                    connection.execute("BEGIN IMMEDIATE")
+                    connection.execute("INSERT INTO floor (data) VALUES (?)", (payload(i),))
+                    connection.execute("COMMIT")
+                cid = ids[i // EVENTS_PER_CONVERSATION]
+                start = time.perf_counter_ns()
+                if i % 2:
+                    ask(cid, ASK_TEXT)
+                else:
+                    hear(cid, f"{HEAR_TEXT} ({i % EVENTS_PER_CONVERSATION})")
+                total += time.perf_counter_ns() - start
+            samples[label].append(total / count)
+    warm = statistics.median(samples["back to back"])
+    cold = statistics.median(samples["after a FULL commit"])
+    print("4. the in-memory desk event (no storage at all), timed alone: back to back, and")
+    print(f"   right after an untimed bare FULL commit; median of {sizes.rounds} rounds")
+    print(f"  back to back                  {warm / 1000:7.1f} us")
+    print(f"  right after a FULL commit     {cold / 1000:7.1f} us   ({cold / warm:.2f}x)")
+    print("  the same code runs slower once the thread has waited in fsync (caches and the CPU")
+    print("  go cold while it sleeps): a durable event pays this on top of its own work")
+    print()
+
+
 def version_of(name: str) -> str:
     try:
         return metadata.version(name)
@@ -786,6 +825,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print()
 
         take_apart(sizes, files, floor.median)
+        after_a_wait(sizes, files)
     finally:
         files.cleanup()
     print(f"total run time {time.perf_counter() - began:.1f} s")
