@@ -21,10 +21,14 @@ from serviceplaybook import (
     AuthorityMatrix,
     BusinessCalendar,
     ConfigError,
+    Conversation,
     Customer,
     EscalationLadder,
     EscalationPolicy,
+    Event,
     FollowUpPolicy,
+    Guidance,
+    IllegalTransition,
     Issue,
     Money,
     Offer,
@@ -37,6 +41,7 @@ from serviceplaybook import (
     SlaStep,
     Stage,
 )
+from serviceplaybook.cli import main
 from serviceplaybook.compensation import CompensationPolicy, RoleAuthority
 from serviceplaybook.playbook_file import (
     PlaybookFile,
@@ -632,14 +637,42 @@ def valid_settings(draw: st.DrawFn) -> dict[str, Any]:
         "resolution_hours": draw(durations_hours),
         "reopen_days": draw(st.integers(1, 90)),
         "attempts": draw(st.integers(1, 10)),
+        "hold_from": draw(
+            st.one_of(st.none(), st.lists(st.sampled_from(HOLD_FROM), min_size=1, unique=True))
+        ),
     }
+
+
+HOLD_FROM = [Stage.LISTENING, Stage.CLARIFYING, Stage.RESOLVING, Stage.ESCALATED]
+HOLD_TEXT = "Say why the conversation is on hold and when you will be back with news."
+
+
+def playbook_section(s: dict[str, Any]) -> dict[str, Any]:
+    """``[playbook]``, with an ``on_hold`` stage when the settings ask for one."""
+    section: dict[str, Any] = {"reopen_window": f"{s['reopen_days']}d"}
+    sources = s.get("hold_from")
+    if sources:
+        section["stages"] = ["on_hold"]
+        section["transitions"] = [
+            {"event": "hold", "from": [str(stage) for stage in sources], "to": "on_hold"},
+            {
+                "event": "resume",
+                "from": "on_hold",
+                "to": "resolving",
+                "conditions": "is_understood",
+            },
+            {"event": "resume", "from": "on_hold", "to": "clarifying"},
+            {"event": "hear", "from": "on_hold", "to": "="},
+        ]
+        section["guidance"] = {"on_hold": {"say_when_back": HOLD_TEXT}}
+    return section
 
 
 def document(s: dict[str, Any]) -> dict[str, Any]:
     a_single, a_total, b_single, b_total = s["amounts"]
     return {
         "name": "generated",
-        "playbook": {"reopen_window": f"{s['reopen_days']}d"},
+        "playbook": playbook_section(s),
         "desk": {"max_delivery_attempts": s["attempts"], "lease": "90m"},
         "escalation": {
             "max_declined_offers": s["max_declined_offers"],
@@ -718,7 +751,21 @@ def test_generated_files_load_into_the_policies_built_directly(
         targets=targets,
         steps=tuple(SlaStep(after=timedelta(hours=h), to=role) for h, role in s["steps"]),
     )
-    assert loaded.playbook().reopen_window == timedelta(days=s["reopen_days"])
+    playbook = loaded.playbook()
+    assert playbook.reopen_window == timedelta(days=s["reopen_days"])
+    if s["hold_from"] is None:
+        assert type(playbook) is Playbook
+    else:
+        assert playbook.stages == (*Playbook.stages, "on_hold")
+        for stage in Stage:
+            expected = {"hold", *Playbook().allowed_events(stage)}
+            if stage not in s["hold_from"]:
+                expected.discard("hold")
+            assert set(playbook.allowed_events(stage)) == expected
+        assert playbook.allowed_events("on_hold") == ("hear", "resume")
+        assert playbook.stage_guidance_texts["on_hold"] == (
+            Guidance(code="say_when_back", text=HOLD_TEXT),
+        )
     assert loaded.desk_options() == {
         "max_delivery_attempts": s["attempts"],
         "lease": timedelta(minutes=90),
@@ -846,3 +893,341 @@ def test_from_config_with_a_bad_file_builds_nothing(tmp_path: Path) -> None:
     ]
     assert "did you mean 'max_declined_offers'?" in str(raised.value)
     assert not db.exists()  # no empty database file left behind
+
+
+# -- [playbook]: stages, transitions and guidance ---------------------------------------------
+
+ENGINEERING = "waiting_on_engineering"
+ENGINEERING_GUIDANCE = [
+    "say_engineering_has_it",
+    "give_next_update_time",
+    "never_leave_without_news",
+]
+
+
+def bug_case(desk: Any) -> str:
+    conversation = desk.open(
+        customer=Customer(id="acme", name="Acme Corp", tier="enterprise"),
+        issue=Issue(category="bug", severity="high", summary="CSV exports fail"),
+        agent=AGENT,
+    )
+    cid = str(conversation.id)
+    desk.hear(cid, "Our CSV exports have failed since yesterday's release.")
+    desk.summarize(cid, "Every CSV export fails since the release yesterday, is that right?")
+    desk.confirm(cid)
+    return cid
+
+
+def test_a_saas_desk_hands_a_bug_to_engineering_and_back() -> None:
+    clock = FakeClock(datetime(2026, 1, 5, 14, 0, tzinfo=UTC))
+    desk = desk_from_playbook_file(PLAYBOOKS / "saas.toml", clock=clock, ids=SequentialIds("c"))
+    assert isinstance(desk.playbook, Playbook)
+    assert type(desk.playbook).__name__ == "PlaybookFromFile"
+    assert desk.playbook.reopen_window == timedelta(days=30)
+    cid = bug_case(desk)
+
+    waiting = desk.fire(cid, "hand_to_engineering")
+    assert waiting.conversation.stage == ENGINEERING
+    assert [step.code for step in waiting.guidance] == ENGINEERING_GUIDANCE
+    clock.advance(minutes=20)
+    heard = desk.hear(cid, "Any news on the exports?")
+    assert heard.conversation.stage == ENGINEERING  # "=": the customer's message keeps it there
+    with pytest.raises(IllegalTransition) as refused:
+        desk.resolve(cid)
+    assert refused.value.allowed == (
+        "engineering_fixed",
+        "escalate",
+        "hear",
+        "sla_step",
+        "terminate",
+    )
+
+    clock.advance(minutes=20)
+    back = desk.fire(cid, "engineering_fixed")
+    assert back.conversation.stage == Stage.RESOLVING
+    assert "offer_solutions" in [step.code for step in back.guidance]
+    assert desk.resolve(cid).conversation.stage in (Stage.RESOLVED, Stage.FOLLOWING_UP)
+    kinds = [entry.kind for entry in desk.history(cid)]
+    assert kinds.index("hand_to_engineering") < kinds.index("engineering_fixed")
+    assert desk.get(cid).stage in (Stage.RESOLVED, Stage.FOLLOWING_UP)
+
+
+def test_sla_steps_escalation_and_termination_still_reach_a_waiting_bug() -> None:
+    # Monday 08:00 in Chicago: the high-severity step after 2 business hours still fires
+    # while engineering works, and the agent may escalate or end an abusive conversation.
+    clock = FakeClock(datetime(2026, 1, 5, 14, 0, tzinfo=UTC))
+    desk = desk_from_playbook_file(PLAYBOOKS / "saas.toml", clock=clock, ids=SequentialIds("c"))
+    cid = bug_case(desk)
+    desk.fire(cid, "hand_to_engineering")
+    # the clock runs while the customer spoke last (it pauses on who spoke last, not on stages)
+    desk.hear(cid, "Thanks, please keep me posted.")
+    due = desk.check_sla(cid, now=datetime(2026, 1, 5, 16, 0, tzinfo=UTC))
+    assert [step.to for step in due.conversation.sla_steps] == [Role.SENIOR_AGENT]
+    assert due.conversation.stage == Stage.ESCALATED
+
+    other = bug_case(desk)
+    desk.fire(other, "hand_to_engineering")
+    assert desk.escalate(other, "the customer's launch depends on it").conversation.stage == (
+        Stage.ESCALATED
+    )
+    third = bug_case(desk)
+    desk.fire(third, "hand_to_engineering")
+    assert desk.terminate(third, "threats").conversation.stage == Stage.TERMINATED
+
+
+def test_the_saas_diagram_draws_the_new_stage(capsys: pytest.CaptureFixture[str]) -> None:
+    path = PLAYBOOKS / "saas.toml"
+    diagram = load_playbook_file(path).playbook().diagram()
+    assert "waiting_on_engineering --> resolving: engineering_fixed" in diagram
+    assert "resolving --> waiting_on_engineering: hand_to_engineering" in diagram
+    assert "waiting_on_engineering" not in Playbook.diagram()
+    assert main(["diagram", "--playbook", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert (out, err) == (diagram, "")
+
+
+def test_a_file_that_adds_nothing_keeps_the_class_itself() -> None:
+    loaded = load_playbook_file(PLAYBOOKS / "online_shop.toml")
+    assert type(loaded.playbook()) is Playbook
+    assert loaded.playbook_class(Quiet) is Quiet
+    saas = load_playbook_file(PLAYBOOKS / "saas.toml")
+    built = saas.playbook_class(Quiet)
+    assert issubclass(built, Quiet)
+    assert built.__name__ == "QuietFromFile"
+    assert saas.playbook_class(Quiet) is built  # built and compiled once per class
+    assert type(saas.playbook(Quiet)) is built
+    assert saas.playbook_class() is type(saas.playbook())
+    assert ENGINEERING not in Quiet.stages  # the class given is left as it was
+
+
+class Quiet(Playbook):
+    """A subclass from code, with a guard of its own."""
+
+    def has_ticket(self, conversation: Conversation, event: Event) -> bool:
+        """Engineering takes a bug only with the ticket that tracks it."""
+        return bool(str(event.data.get("ticket", "")).strip())
+
+
+PARTS = """
+[playbook]
+stages = ["awaiting_parts"]
+
+[[playbook.transitions]]
+event = "order_parts"
+from = ["resolving", "escalated"]
+to = "awaiting_parts"
+
+[[playbook.transitions]]
+event = "parts_arrived"
+from = "awaiting_parts"
+to = "resolving"
+
+[[playbook.transitions]]
+event = "terminate"
+from = "awaiting_parts"
+to = "terminated"
+
+[playbook.guidance.awaiting_parts]
+give_delivery_date = "Say when the part should arrive and when you will update the customer."
+"""
+
+STAGE_CASES = [
+    ('from = ["resolving", "escalated"]', 'from = ["resolving", "escalatd"]',
+     "playbook.transitions[0].from[1]", "unknown stage 'escalatd' (did you mean 'escalated'?)"),
+    ('from = "awaiting_parts"\nto = "resolving"', 'from = "awaitng_parts"\nto = "resolving"',
+     "playbook.transitions[1].from",
+     "unknown stage 'awaitng_parts' (did you mean 'awaiting_parts'?); stages: greeting, "),
+    ('to = "resolving"', 'to = "resolvng"',
+     "playbook.transitions[1].to", "unknown stage 'resolvng' (did you mean 'resolving'?)"),
+    ("[playbook.guidance.awaiting_parts]", "[playbook.guidance.awaiting_part]",
+     "playbook.guidance.awaiting_part", "(did you mean 'awaiting_parts'?)"),
+    ('stages = ["awaiting_parts"]', 'stages = ["awaiting_parts", "resolving"]',
+     "playbook.stages[1]", "'resolving' is already a stage of Playbook"),
+    ('stages = ["awaiting_parts"]', 'stages = ["awaiting_parts", "awaiting_parts"]',
+     "playbook.stages[1]", "'awaiting_parts' is listed twice"),
+    ('stages = ["awaiting_parts"]', 'stages = ["awaiting_parts", "Parked"]',
+     "playbook.stages[1]", "stage names are snake_case"),
+    ('event = "order_parts"', 'event = "Order parts"',
+     "playbook.transitions[0].event", "event names are snake_case"),
+    ('to = "resolving"', 'to = "same"',
+     "playbook.transitions[1].to", "unknown stage 'same'"),
+    ('to = "resolving"', 'to = "Same"',
+     "playbook.transitions[1].to", 'snake_case, such as \'awaiting_parts\' (or "=" to stay'),
+    ('from = "awaiting_parts"\nto = "resolving"', 'from = []\nto = "resolving"',
+     "playbook.transitions[1].from", "must not be an empty array"),
+    ('from = "awaiting_parts"\nto = "resolving"', "from = 3\nto = \"resolving\"",
+     "playbook.transitions[1].from", "a string or an array of strings, got the number 3"),
+    ('event = "parts_arrived"\n', "",
+     "playbook.transitions[1].event", "every transition needs an event, from and to"),
+    ('event = "parts_arrived"', 'event = "parts_arrived"\nwhen = "now"',
+     "playbook.transitions[1].when", "unknown key"),
+    ('event = "parts_arrived"', 'event = "parts_arrived"\nafter = "_reset"',
+     "playbook.transitions[1].after", "'_reset' is not a method name"),
+    ("give_delivery_date =", '"Give date" =',
+     'playbook.guidance.awaiting_parts."Give date"', "codes are snake_case"),
+    ('give_delivery_date = "Say', 'give_delivery_date = " "\nx = "Say',
+     "playbook.guidance.awaiting_parts.give_delivery_date", "must not be empty"),
+    ("[playbook]\n", "[playbook]\nstage = []\n",
+     "playbook.stage", "did you mean 'stages'?"),
+]  # fmt: skip
+
+
+def test_transitions_and_guidance_of_the_wrong_shape(tmp_path: Path) -> None:
+    found = problems_of(tmp_path, '[playbook]\ntransitions = "order_parts"\nguidance = []\n')
+    assert found == {
+        "playbook.transitions": "must be an array of tables ([[playbook.transitions]]), got the "
+        "string 'order_parts'",
+        "playbook.guidance": "must be a table, got an array",
+    }
+    found = problems_of(tmp_path, "[playbook.guidance.resolving]\n")
+    assert "no guidance given" in found["playbook.guidance.resolving"]
+
+
+def test_the_parts_example_is_valid_and_its_events_fire(tmp_path: Path) -> None:
+    path = write(tmp_path, PARTS)
+    desk = desk_from_playbook_file(path, clock=FakeClock(), ids=SequentialIds("c"))
+    cid = bug_case(desk)
+    parked = desk.fire(cid, "order_parts")
+    assert parked.conversation.stage == "awaiting_parts"
+    assert [step.code for step in parked.guidance] == ["give_delivery_date"]
+    assert desk.fire(cid, "parts_arrived").conversation.stage == Stage.RESOLVING
+
+
+@pytest.mark.parametrize(("old", "new", "key", "fragment"), STAGE_CASES)
+def test_each_stage_problem_names_its_key(
+    tmp_path: Path, old: str, new: str, key: str, fragment: str
+) -> None:
+    assert PARTS.count(old) == 1, old
+    found = problems_of(tmp_path, PARTS.replace(old, new))
+    assert key in found, found
+    assert fragment in found[key]
+
+
+def test_an_unknown_method_has_a_did_you_mean_and_a_subclass_may_provide_it(
+    tmp_path: Path,
+) -> None:
+    text = PARTS.replace(
+        'to = "awaiting_parts"', 'to = "awaiting_parts"\nconditions = "is_understod"'
+    )
+    found = problems_of(tmp_path, text)
+    assert found["playbook.transitions[0].conditions"].startswith(
+        "unknown method 'is_understod' (did you mean 'is_understood'?); conditions name methods "
+        "of Playbook (a subclass may add its own): "
+    )
+    # has_ticket is a method only the subclass from code has
+    path = write(
+        tmp_path,
+        PARTS.replace(
+            'to = "awaiting_parts"', 'to = "awaiting_parts"\nconditions = ["has_ticket"]'
+        ),
+    )
+    (problem,) = check_playbook_file(path)
+    assert problem.key == "playbook.transitions[0].conditions"
+    assert "unknown method 'has_ticket'" in problem.message
+    assert check_playbook_file(path, playbook_cls=Quiet) == ()
+    desk = desk_from_playbook_file(path, playbook_cls=Quiet, clock=FakeClock())
+    assert isinstance(desk.playbook, Quiet)
+    cid = bug_case(desk)
+    with pytest.raises(IllegalTransition) as refused:
+        desk.fire(cid, "order_parts")
+    assert refused.value.failed_guards == ("has_ticket",)
+    parked = desk.fire(cid, "order_parts", data={"ticket": "ENG-4411"})
+    assert parked.conversation.stage == "awaiting_parts"
+    # loaded for the subclass, built with a class that lacks the method: refused, named
+    loaded = load_playbook_file(path, playbook_cls=Quiet)
+    with pytest.raises(PlaybookFileError) as caught:
+        loaded.playbook(Playbook)
+    assert [p.key for p in caught.value.problems] == ["playbook.transitions[0].conditions"]
+    Counting.built = 0
+    with pytest.raises(PlaybookFileError) as caught:
+        desk_from_playbook_file(loaded, escalation_cls=Counting)
+    assert [p.key for p in caught.value.problems] == ["playbook.transitions[0].conditions"]
+
+
+def test_an_unreachable_stage_and_a_dead_end(tmp_path: Path) -> None:
+    unreachable = (
+        PARTS.replace(
+            'event = "order_parts"', 'event = "order_parts"\nunless = "is_understood"'
+        ).replace('stages = ["awaiting_parts"]', 'stages = ["awaiting_parts", "on_hold"]')
+        + '\n[[playbook.transitions]]\nevent = "resume"\nfrom = "on_hold"\nto = "resolving"\n'
+    )
+    found = problems_of(tmp_path, unreachable)
+    assert found == {
+        "playbook.stages[1]": "no transition reaches 'on_hold' from 'greeting': add a "
+        "[[playbook.transitions]] whose to is 'on_hold'"
+    }
+    # the only ways out of awaiting_parts removed: "=" keeps a customer where they are
+    dead_end = PARTS.replace('to = "resolving"', 'to = "="').replace(
+        'to = "terminated"', 'to = "awaiting_parts"'
+    )
+    found = problems_of(tmp_path, dead_end)
+    assert list(found) == ["playbook.stages[0]"]
+    assert (
+        "no transition leads out of 'awaiting_parts': a customer would be stuck"
+        in found["playbook.stages[0]"]
+    )
+
+
+def test_two_added_stages_that_only_lead_to_each_other_are_a_dead_end(tmp_path: Path) -> None:
+    text = PARTS.replace('stages = ["awaiting_parts"]', 'stages = ["awaiting_parts", "in_transit"]')
+    text = text.replace('to = "resolving"', 'to = "in_transit"').replace(
+        'from = "awaiting_parts"\nto = "terminated"', 'from = "in_transit"\nto = "awaiting_parts"'
+    )
+    found = problems_of(tmp_path, text)
+    assert sorted(found) == ["playbook.stages[0]", "playbook.stages[1]"]
+    assert all("stuck" in message for message in found.values())
+
+
+def test_every_stage_problem_at_once(tmp_path: Path) -> None:
+    text = """
+[playbook]
+stages = ["awaiting_parts", "Parked"]
+
+[[playbook.transitions]]
+event = "order_parts"
+from = ["resolving", "awaitng_parts"]
+to = "awaiting_part"
+conditions = "is_understod"
+
+[[playbook.transitions]]
+event = "Bad Event"
+from = "awaiting_parts"
+to = "resolving"
+
+[playbook.guidance.awaiting_prts]
+tell_them = "Tell the customer when the part arrives."
+
+[escalation]
+max_declined_ofers = 1
+"""
+    found = problems_of(tmp_path, text)
+    assert sorted(found) == [
+        "escalation.max_declined_ofers",
+        "playbook.guidance.awaiting_prts",
+        "playbook.stages[1]",
+        "playbook.transitions[0].conditions",
+        "playbook.transitions[0].from[1]",
+        "playbook.transitions[0].to",
+        "playbook.transitions[1].event",
+    ]
+    assert all(
+        "did you mean" in found[key] for key in sorted(found) if "prts" in key or "[0]" in key
+    )
+
+
+class Unstartable(Playbook):
+    """A class whose own machine does not compile: it starts in a stage it does not have."""
+
+    initial = "nowhere"
+
+
+def test_what_the_machine_refuses_is_a_problem_not_a_half_built_desk(tmp_path: Path) -> None:
+    path = write(tmp_path, PARTS)
+    problems = check_playbook_file(path, playbook_cls=Unstartable)
+    assert [problem.key for problem in problems] == ["playbook.transitions"]
+    assert "'nowhere' is not one of its stages" in problems[0].message
+    with pytest.raises(PlaybookFileError):
+        desk_from_playbook_file(path, playbook_cls=Unstartable)
+    with pytest.raises(PlaybookFileError) as caught:
+        load_playbook_file(path).playbook(Unstartable)
+    assert caught.value.problems == problems

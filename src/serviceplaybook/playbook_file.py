@@ -7,15 +7,20 @@ each a :class:`Problem` naming the file, the dotted key path (``sla.steps[2].aft
 is wrong: unknown keys (with a did-you-mean), wrong types, money written as a float, unknown
 currencies, roles, severities, channels, offer kinds; an authority matrix in which a higher
 role may grant less than a lower one; SLA steps that do not increase; bad durations and times;
-TOML syntax errors (with line and column); a missing file or one that is not UTF-8. Errors the
-policy constructors raise come back as problems too, with the key path of what they were
-built from.
+unknown stages and guard or callback methods in ``[playbook]``, and a stage the file adds that
+no transition reaches or that has no way out; TOML syntax errors (with line and column); a
+missing file or one that is not UTF-8. Errors the policy constructors (and the state machine)
+raise come back as problems too, with the key path of what they were built from.
 
 A :class:`PlaybookFile` holds what the file said and builds each policy with a class the
 caller gives, so a subclassed policy combines with the file's numbers::
 
     file = load_playbook_file("shop.toml")
     escalation = file.escalation_policy(cls=MyEscalationPolicy)
+
+``[playbook]`` may add stages, transitions and per-stage guidance: the playbook built is then
+a subclass of the class given (``PlaybookFromFile``), so a stage added in the file works like
+one added by subclassing, and ``ServiceDesk.fire`` fires its events.
 
 Sections and keys the file omits keep the library's defaults (the defaults of the class
 given, for tables merged key by key). :func:`desk_from_playbook_file` builds every policy
@@ -67,8 +72,8 @@ from serviceplaybook.issue import Severity
 from serviceplaybook.money import CURRENCY_MINOR_UNITS, Money
 from serviceplaybook.offers import OfferKind
 from serviceplaybook.parties import Channel, Role
-from serviceplaybook.playbook import Playbook
-from serviceplaybook.reasons import Reason
+from serviceplaybook.playbook import SAME, Playbook, Transition
+from serviceplaybook.reasons import Guidance, Reason
 from serviceplaybook.sla import SlaPolicy, SlaStep, SlaTargets
 
 if TYPE_CHECKING:
@@ -296,9 +301,13 @@ class _Reader:
         return result if ok else None
 
     def attempt(self, key: str, build: Callable[[], T]) -> T | None:
-        """Run a constructor; a ConfigError or ValidationError it raises becomes a problem."""
+        """Run a constructor; a ConfigError or ValidationError it raises becomes a problem
+        (the problems of a :class:`PlaybookFileError`, with their own keys)."""
         try:
             return build()
+        except PlaybookFileError as error:
+            self.problems.extend(error.problems)
+            return None
         except (ConfigError, ValidationError) as error:
             self.add(key, str(error))
             return None
@@ -508,6 +517,58 @@ def _code(value: str) -> str:
     return value
 
 
+_SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+
+
+def _snake(noun: str, example: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        if not isinstance(value, str):
+            raise _Bad(f"must be {_article(noun)} name as a string, got {_kind(value)}")
+        if not _SNAKE.fullmatch(value):
+            raise _Bad(
+                f"{value!r} is not {_article(noun)} name; {noun} names are snake_case, "
+                f"such as {example!r}"
+            )
+        return value
+
+    return parse
+
+
+_stage_name = _snake("stage", "awaiting_parts")
+_event_name = _snake("event", "hand_to_engineering")
+
+
+def _destination(value: Any) -> str:
+    if value == SAME:
+        return SAME
+    try:
+        return _stage_name(value)
+    except _Bad as bad:
+        raise _Bad(f'{bad} (or "{SAME}" to stay in the same stage)') from None
+
+
+def _method_name(value: Any) -> str:
+    if not isinstance(value, str):
+        raise _Bad(f"must be the name of a playbook method, got {_kind(value)}")
+    if not value.isidentifier() or value.startswith("_"):
+        raise _Bad(
+            f"{value!r} is not a method name; name a public method of the playbook, such as "
+            f"'is_understood'"
+        )
+    return value
+
+
+def _guidance_code(value: str) -> str:
+    try:
+        Guidance(code=value, text="check")
+    except ValidationError:
+        raise _Bad(
+            f"{value!r} is not a guidance code; codes are snake_case, such as "
+            f"'give_next_update_time'"
+        ) from None
+    return value
+
+
 def _name(value: str) -> str:
     if not value.strip():
         raise _Bad("a name must not be empty")
@@ -547,7 +608,8 @@ def _weekday(value: str) -> str:
 _TOP = ("name", "description", "desk", "playbook", "calendar", "escalation", "apology",
         "compensation", "follow_up", "sla")  # fmt: skip
 _DESK = ("max_delivery_attempts", "retry_backoff", "lease")
-_PLAYBOOK = ("reopen_window",)
+_PLAYBOOK = ("reopen_window", "stages", "transitions", "guidance")
+_TRANSITION = ("event", "from", "to", "conditions", "unless", "after")
 _CALENDAR = ("timezone", "open", "close", "hours", "around_the_clock", "holidays",
              "public_holidays")  # fmt: skip
 _PUBLIC_HOLIDAYS = ("country", "years", "subdiv")
@@ -576,10 +638,114 @@ def _read_desk(r: _Reader, table: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _read_playbook(r: _Reader, table: dict[str, Any]) -> dict[str, Any]:
+def _read_playbook(
+    r: _Reader, table: dict[str, Any], cls: type[Playbook] = Playbook
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     r.put(table, "playbook", "reopen_window", _duration(), out)
+    stages: list[tuple[int, str]] = []
+    if "stages" in table:
+        key = "playbook.stages"
+        listed = r.array(table["stages"], key, lambda value: value)
+        for index, value in enumerate(listed or ()):
+            try:
+                stage = _stage_name(value)
+            except _Bad as bad:
+                r.add(_item(key, index), str(bad))
+                continue
+            if stage in (name for _, name in stages):
+                r.add(_item(key, index), f"{stage!r} is listed twice")
+                continue
+            stages.append((index, stage))
+        out["stages"] = tuple(stage for _, stage in stages)
+    transitions: list[tuple[int, Transition]] = []
+    if "transitions" in table:
+        key = "playbook.transitions"
+        value = table["transitions"]
+        if not isinstance(value, list):
+            r.add(key, f"must be an array of tables ([[playbook.transitions]]), got {_kind(value)}")
+        else:
+            for index, item in enumerate(value):
+                transition = _read_transition(r, item, _item(key, index))
+                if transition is not None:
+                    transitions.append((index, transition))
+            out["transitions"] = tuple(transition for _, transition in transitions)
+    if "guidance" in table:
+        out["guidance"] = _read_guidance(r, table["guidance"])
+    # Names are checked against the class now, so that they are reported with every other
+    # problem; the machine itself is built in the dry run, once the section reads cleanly.
+    for key, message in _name_problems(stages, transitions, out.get("guidance", {}), cls):
+        r.add(key, message)
     return out
+
+
+def _one_or_many(
+    r: _Reader, table: Mapping[str, Any], path: str, name: str, parse: Callable[[Any], str]
+) -> tuple[str, ...] | None:
+    """``table[name]`` as a string or an array of strings, each parsed; ``None`` when bad."""
+    key = _join(path, name)
+    value = table[name]
+    if isinstance(value, str):
+        with contextlib.suppress(_Bad):
+            return (r.value(table, path, name, parse),)
+        return None
+    if not isinstance(value, list):
+        r.add(key, f"must be a string or an array of strings, got {_kind(value)}")
+        return None
+    if not value:
+        r.add(key, "must not be an empty array")
+        return None
+    items = r.array(value, key, parse)
+    return None if items is None else tuple(items)
+
+
+def _read_transition(r: _Reader, value: object, key: str) -> Transition | None:
+    table = r.table(value, key, _TRANSITION)
+    if table is None:
+        return None
+    before = len(r.problems)
+    for required in ("event", "from", "to"):
+        if required not in table:
+            r.add(_join(key, required), "missing; every transition needs an event, from and to")
+    values: dict[str, Any] = {}
+    r.put(table, key, "event", _event_name, values)
+    r.put(table, key, "to", _destination, values, "dest")
+    if "from" in table:
+        sources = _one_or_many(r, table, key, "from", _stage_name)
+        if sources is not None:
+            values["source"] = sources
+    for name in ("conditions", "unless", "after"):
+        if name in table:
+            methods = _one_or_many(r, table, key, name, _method_name)
+            if methods is not None:
+                values[name] = methods
+    if len(r.problems) > before:
+        return None
+    return r.attempt(key, lambda: Transition(**values))
+
+
+def _read_guidance(r: _Reader, value: object) -> Mapping[str, tuple[Guidance, ...]]:
+    """The guidance per stage; a stage whose table is bad is left out (and recorded)."""
+    key = "playbook.guidance"
+    table = r.table(value, key, None)
+    if table is None:
+        return _EMPTY
+    guidance: dict[str, tuple[Guidance, ...]] = {}
+    for stage, entries in table.items():
+        where = _join(key, stage)
+        try:
+            _stage_name(stage)
+        except _Bad as bad:
+            r.add(where, str(bad))
+            continue
+        texts = r.mapping(entries, where, _guidance_code, _text)
+        if texts is None:
+            continue
+        if not texts:
+            r.add(where, 'no guidance given; write one or more code = "text" lines')
+            continue
+        guidance[stage] = tuple(Guidance(code=code, text=text) for code, text in texts.items())
+    return MappingProxyType(guidance)
 
 
 def _read_calendar(r: _Reader, table: dict[str, Any]) -> dict[str, Any]:
@@ -1053,6 +1219,131 @@ _READERS: Mapping[
 }
 
 
+# -- stages and transitions -----------------------------------------------------------------------
+
+
+def _methods(cls: type[Playbook]) -> list[str]:
+    """The public methods of ``cls``: what a transition's guards and callbacks may name."""
+    return sorted(
+        name for name in dir(cls) if not name.startswith("_") and callable(getattr(cls, name))
+    )
+
+
+def _unknown(noun: str, name: str, known: list[str], listed: str) -> str:
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown {noun} {name!r}{hint}; {listed}: {', '.join(known)}"
+
+
+def _name_problems(
+    stages: Iterable[tuple[int, str]],
+    transitions: Iterable[tuple[int, Transition]],
+    guidance: Mapping[str, object],
+    cls: type[Playbook],
+) -> list[tuple[str, str]]:
+    """(key, message) for every stage or method the file names that ``cls`` and the file's
+    own stages do not define; ``stages`` and ``transitions`` carry their index in the file."""
+    problems: list[tuple[str, str]] = []
+    stages = list(stages)
+    known = [str(stage) for stage in cls.stages]
+    for index, stage in stages:
+        if stage in known:
+            problems.append(
+                (
+                    _item("playbook.stages", index),
+                    f"{stage!r} is already a stage of {cls.__name__}; list only the stages the "
+                    f"file adds",
+                )
+            )
+    known += [stage for _, stage in stages if stage not in known]
+    methods = _methods(cls)
+    for index, transition in transitions:
+        key = _item("playbook.transitions", index)
+        many = len(transition.source) > 1
+        for number, stage in enumerate(transition.source):
+            if stage not in known:
+                where = _item(_join(key, "from"), number) if many else _join(key, "from")
+                problems.append((where, _unknown("stage", stage, known, "stages")))
+        if transition.dest != SAME and transition.dest not in known:
+            problems.append((_join(key, "to"), _unknown("stage", transition.dest, known, "stages")))
+        for name in ("conditions", "unless", "after"):
+            names: tuple[str, ...] = getattr(transition, name)
+            for number, method in enumerate(names):
+                if method not in methods:
+                    where = _item(_join(key, name), number) if len(names) > 1 else _join(key, name)
+                    listed = f"{name} name methods of {cls.__name__} (a subclass may add its own)"
+                    problems.append((where, _unknown("method", method, methods, listed)))
+    for stage in guidance:
+        if stage not in known:
+            problems.append(
+                (_join("playbook.guidance", stage), _unknown("stage", stage, known, "stages"))
+            )
+    return problems
+
+
+def _playbook_class(
+    cls: type[Playbook],
+    stages: tuple[str, ...],
+    transitions: tuple[Transition, ...],
+    guidance: Mapping[str, tuple[Guidance, ...]],
+) -> type[Playbook]:
+    """A subclass of ``cls`` with the file's stages, transitions and guidance."""
+    attributes: dict[str, Any] = {
+        "__doc__": f"{cls.__name__} with the stages, transitions and guidance of a playbook file.",
+        "__module__": __name__,
+        "stages": (*cls.stages, *stages),
+        "transitions": (*cls.transitions, *transitions),
+        "stage_guidance_texts": MappingProxyType({**cls.stage_guidance_texts, **guidance}),
+    }
+    return type(f"{cls.__name__}FromFile", (cls,), attributes)
+
+
+def _machine_problems(cls: type[Playbook], added: tuple[str, ...]) -> list[tuple[str, str]]:
+    """Compile ``cls``'s machine; (key, message) for what ``transitions`` refuses and for each
+    added stage a conversation could not reach or could not leave."""
+    try:
+        # The playbook's own compile (cached on the class): the table every desk call uses.
+        table = cls._compile().table
+    except (ConfigError, ValueError) as error:
+        return [("playbook.transitions", str(error))]
+    arrows: dict[str, set[str]] = {}
+    for (source, _event), candidates in table.items():
+        arrows.setdefault(source, set()).update(
+            source if dest is None else dest for dest, *_guards in candidates
+        )
+
+    def reachable(start: str) -> set[str]:
+        seen, todo = {start}, [start]
+        while todo:
+            for stage in arrows.get(todo.pop(), ()):
+                if stage not in seen:
+                    seen.add(stage)
+                    todo.append(stage)
+        return seen
+
+    problems: list[tuple[str, str]] = []
+    from_start = reachable(str(cls.initial))
+    for index, stage in enumerate(added):
+        key = _item("playbook.stages", index)
+        if stage not in from_start:
+            problems.append(
+                (
+                    key,
+                    f"no transition reaches {stage!r} from {str(cls.initial)!r}: add a "
+                    f"[[playbook.transitions]] whose to is {stage!r}",
+                )
+            )
+        if reachable(stage) <= set(added):
+            problems.append(
+                (
+                    key,
+                    f"no transition leads out of {stage!r}: a customer would be stuck there; add "
+                    f"a way back, and escalate and terminate from it",
+                )
+            )
+    return problems
+
+
 # -- the file --------------------------------------------------------------------------------------
 
 
@@ -1100,13 +1391,21 @@ class PlaybookFile:
             ``apology``, ``compensation``, ``follow_up``, ``sla``), what the file set; every
             section is present, empty when the file omits it. ``compensation["authority"]`` is
             the built :class:`~serviceplaybook.AuthorityMatrix` and ``compensation["rules"]``
-            the built rules; ``sla["targets"]`` holds only the clocks the file set.
+            the built rules; ``sla["targets"]`` holds only the clocks the file set;
+            ``playbook["stages"]`` the stage names the file adds, ``playbook["transitions"]``
+            its :class:`~serviceplaybook.Transition` records and ``playbook["guidance"]`` its
+            :class:`~serviceplaybook.Guidance` per stage.
     """
 
     path: str
     name: str = ""
     description: str = ""
     settings: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict, converter=_sections)
+    # The playbook class built for each class given, so that every desk made from this file
+    # shares one class and its compiled machine.
+    _classes: dict[type[Playbook], type[Playbook]] = attrs.field(
+        factory=dict, init=False, eq=False, repr=False
+    )
 
     # -- builders ----------------------------------------------------------------------------------
 
@@ -1290,13 +1589,65 @@ class PlaybookFile:
     def playbook(self, cls: type[P], **overrides: Any) -> P: ...
 
     def playbook(self, cls: type[Playbook] | None = None, **overrides: Any) -> Playbook:
-        """The conversation playbook with the file's ``reopen_window``.
+        """The conversation playbook with the file's ``reopen_window``, stages, transitions
+        and guidance.
+
+        When the file adds stages, transitions or guidance, the playbook is an instance of
+        :meth:`playbook_class`, a subclass of ``cls``; otherwise of ``cls`` itself.
 
         Args:
             cls: :class:`~serviceplaybook.Playbook` or a subclass.
             **overrides: keyword arguments that win over the file.
+
+        Raises:
+            PlaybookFileError: ``cls`` lacks a method the file's transitions name, already has
+                a stage the file adds, or its machine refuses the file's transitions.
         """
-        return (cls or Playbook)(**{**self.settings["playbook"], **overrides})
+        settings = {
+            key: value
+            for key, value in self.settings["playbook"].items()
+            if key not in ("stages", "transitions", "guidance")
+        }
+        return self.playbook_class(cls)(**{**settings, **overrides})
+
+    @overload
+    def playbook_class(self, cls: None = None) -> type[Playbook]: ...
+
+    @overload
+    def playbook_class(self, cls: type[P]) -> type[P]: ...
+
+    def playbook_class(self, cls: type[Playbook] | None = None) -> type[Playbook]:
+        """The playbook class the file describes: ``cls`` itself when the file adds no
+        stages, transitions or guidance, else a subclass of it named ``<cls>FromFile`` that
+        carries them (built and compiled once per ``cls``).
+
+        Args:
+            cls: :class:`~serviceplaybook.Playbook` or a subclass; its methods are the guards
+                and callbacks the file's transitions may name.
+
+        Raises:
+            PlaybookFileError: as for :meth:`playbook`.
+        """
+        base = cls or Playbook
+        section = self.settings["playbook"]
+        stages: tuple[str, ...] = section.get("stages", ())
+        transitions: tuple[Transition, ...] = section.get("transitions", ())
+        guidance: Mapping[str, tuple[Guidance, ...]] = section.get("guidance", _EMPTY)
+        if not (stages or transitions or guidance):
+            return base
+        built = self._classes.get(base)
+        if built is not None:
+            return built
+        problems = _name_problems(enumerate(stages), enumerate(transitions), guidance, base)
+        if not problems:
+            built = _playbook_class(base, stages, transitions, guidance)
+            problems = _machine_problems(built, stages)
+        if problems or built is None:
+            raise PlaybookFileError(
+                Problem(file=self.path, key=key, message=message) for key, message in problems
+            )
+        self._classes[base] = built
+        return built
 
     def desk_options(self) -> dict[str, Any]:
         """The ``ServiceDesk`` keyword arguments of ``[desk]`` the file sets
@@ -1382,7 +1733,9 @@ def _parse(file: str, path: str | os.PathLike[str]) -> dict[str, Any] | Problem:
         return Problem(file=file, key="", message=f"{where}: TOML syntax error: {message}")
 
 
-def _read(path: str | os.PathLike[str]) -> tuple[PlaybookFile | None, tuple[Problem, ...]]:
+def _read(
+    path: str | os.PathLike[str], playbook_cls: type[Playbook]
+) -> tuple[PlaybookFile | None, tuple[Problem, ...]]:
     file = os.fspath(path)
     parsed = _parse(file, path)
     if isinstance(parsed, Problem):
@@ -1397,6 +1750,8 @@ def _read(path: str | os.PathLike[str]) -> tuple[PlaybookFile | None, tuple[Prob
         if section not in _READERS:
             continue
         allowed, read = _READERS[section]
+        if section == "playbook":
+            read = functools.partial(_read_playbook, cls=playbook_cls)
         table = r.table(parsed[section], section, allowed)
         if table is not None:
             sections[section] = read(r, table)
@@ -1415,7 +1770,7 @@ def _read(path: str | os.PathLike[str]) -> tuple[PlaybookFile | None, tuple[Prob
     calendar_ok = "calendar" not in sections or not r.count("calendar")
     builds: dict[str, Callable[[], object]] = {
         "desk": lambda: _check_desk(playbook_file.desk_options()),
-        "playbook": playbook_file.playbook,
+        "playbook": functools.partial(playbook_file.playbook, playbook_cls),
         "calendar": playbook_file.calendar,
         "escalation": playbook_file.escalation_policy,
         "apology": playbook_file.apology_policy,
@@ -1440,11 +1795,15 @@ def _check_desk(options: Mapping[str, Any]) -> None:
     ServiceDesk(InMemoryStorage(), **options)
 
 
-def load_playbook_file(path: str | os.PathLike[str]) -> PlaybookFile:
+def load_playbook_file(
+    path: str | os.PathLike[str], *, playbook_cls: type[Playbook] = Playbook
+) -> PlaybookFile:
     """Read and validate a playbook file.
 
     Args:
         path: the TOML file.
+        playbook_cls: the playbook class the file's ``[playbook]`` extends: its stages and
+            methods are the ones the file may name (a subclass from code may add its own).
 
     Returns:
         The validated :class:`PlaybookFile`.
@@ -1452,19 +1811,22 @@ def load_playbook_file(path: str | os.PathLike[str]) -> PlaybookFile:
     Raises:
         PlaybookFileError: anything is wrong; ``problems`` lists every problem at once.
     """
-    playbook_file, problems = _read(path)
+    playbook_file, problems = _read(path, playbook_cls)
     if playbook_file is None:
         raise PlaybookFileError(problems)
     return playbook_file
 
 
-def check_playbook_file(path: str | os.PathLike[str]) -> tuple[Problem, ...]:
+def check_playbook_file(
+    path: str | os.PathLike[str], *, playbook_cls: type[Playbook] = Playbook
+) -> tuple[Problem, ...]:
     """Every problem with a playbook file; empty when it is valid.
 
     Args:
         path: the TOML file.
+        playbook_cls: the playbook class the file's ``[playbook]`` extends.
     """
-    return _read(path)[1]
+    return _read(path, playbook_cls)[1]
 
 
 def desk_from_playbook_file(
@@ -1512,7 +1874,11 @@ def desk_from_playbook_file(
         raise ValidationError(
             "give the desk's storage either as storage= or as a SQLite file db=, not both"
         )
-    playbook_file = source if isinstance(source, PlaybookFile) else load_playbook_file(source)
+    playbook_file = (
+        source
+        if isinstance(source, PlaybookFile)
+        else load_playbook_file(source, playbook_cls=playbook_cls)
+    )
     keywords = playbook_file.desk_keywords(
         playbook_cls=playbook_cls,
         escalation_cls=escalation_cls,
