@@ -191,7 +191,7 @@ def fake_playbook_file(monkeypatch: pytest.MonkeyPatch, problems: tuple[FakeProb
     module = types.ModuleType("serviceplaybook.playbook_file")
     module.PlaybookFileError = PlaybookFileError  # type: ignore[attr-defined]
     module.load_playbook_file = load_playbook_file  # type: ignore[attr-defined]
-    module.check_playbook_file = lambda path: problems  # type: ignore[attr-defined]
+    module.check_playbook_file = lambda path, **_: problems  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "serviceplaybook.playbook_file", module)
 
 
@@ -717,3 +717,41 @@ def test_outbox_lines_carry_each_follow_up_in_order(
         assert due == follow_up.due_at
         assert due.utcoffset() == timedelta(0)
         assert line["expires_at"] is None
+
+
+def test_check_against_a_playbook_subclass(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file may name a guard only the integrator's subclass has: check it with that class."""
+    (tmp_path / "my_support.py").write_text(
+        "from serviceplaybook import Playbook\n\n"
+        "class TicketPlaybook(Playbook):\n"
+        "    def has_ticket(self, conversation, event):\n"
+        "        return 'ticket' in event.data\n"
+    )
+    playbook = tmp_path / "tickets.toml"
+    playbook.write_text(
+        '[playbook]\nstages = ["with_partner"]\n\n'
+        '[[playbook.transitions]]\nevent = "send_to_partner"\nfrom = "resolving"\n'
+        'to = "with_partner"\nconditions = "has_ticket"\n\n'
+        '[[playbook.transitions]]\nevent = "partner_done"\nfrom = "with_partner"\n'
+        'to = "resolving"\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))  # the module beside the file is found
+    status, out, _ = run_cli(capsys, "check", playbook)
+    assert status == 1
+    assert "has_ticket" in out
+    status, out, _ = run_cli(
+        capsys, "check", playbook, "--playbook-class", "my_support:TicketPlaybook"
+    )
+    assert (status, out) == (0, f"{playbook}: ok\n")
+    for spec, expected in (
+        ("my_support", "write MODULE:CLASS"),
+        ("no_such_module:X", "cannot import no_such_module"),
+        ("my_support:Nothing", "has no Playbook subclass 'Nothing'"),
+    ):
+        status, out, err = run_cli(capsys, "check", playbook, "--playbook-class", spec)
+        assert status == 1
+        assert expected in err
+        assert len(err.splitlines()) == 1

@@ -16,6 +16,7 @@ playbook file (``check``); 2 a usage error (argparse's); 130 interrupted with Ct
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import signal
 import sqlite3
@@ -27,10 +28,13 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from serviceplaybook.errors import PlaybookError
 from serviceplaybook.followup import FollowUp, FollowUpStatus
+
+if TYPE_CHECKING:
+    from serviceplaybook.playbook import Playbook
 
 __all__ = ["main"]
 
@@ -125,6 +129,12 @@ def _parser() -> argparse.ArgumentParser:
         "exit 1; or print 'FILE: ok' and exit 0.",
     )
     check.add_argument("file", metavar="FILE", type=Path, help="the playbook file")
+    check.add_argument(
+        "--playbook-class",
+        metavar="MODULE:CLASS",
+        help="check against your Playbook subclass (its guards and callbacks), as "
+        "ServiceDesk.from_config(playbook_cls=...) would build it",
+    )
 
     followups = commands.add_parser(
         "followups",
@@ -214,11 +224,39 @@ def _diagram(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _playbook_class(spec: str | None) -> type[Playbook]:
+    """``--playbook-class MODULE:CLASS``: the Playbook subclass it names."""
+    from serviceplaybook.playbook import Playbook
+
+    if spec is None:
+        return Playbook
+    module_name, _, class_name = spec.partition(":")
+    if not module_name or not class_name:
+        raise CommandError(
+            f"--playbook-class {spec!r}: write MODULE:CLASS, e.g. myapp.support:MyPlaybook"
+        )
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # as uvicorn does: a module beside the playbook file
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise CommandError(
+            f"--playbook-class {spec!r}: cannot import {module_name}: {error}"
+        ) from None
+    found = getattr(module, class_name, None)
+    if not (isinstance(found, type) and issubclass(found, Playbook)):
+        raise CommandError(
+            f"--playbook-class {spec!r}: {module_name} has no Playbook subclass {class_name!r}"
+        )
+    return found
+
+
 def _check(args: argparse.Namespace, out: TextIO) -> int:
     from serviceplaybook.playbook_file import check_playbook_file
 
+    playbook_cls = _playbook_class(args.playbook_class)
     path = _existing_file(args.file, "playbook file")
-    problems = check_playbook_file(path)
+    problems = check_playbook_file(path, playbook_cls=playbook_cls)
     for problem in problems:
         out.write(f"{problem}\n")
     if problems:
