@@ -58,7 +58,13 @@ import attrs
 
 from serviceplaybook._enums import Choice
 from serviceplaybook.apology import ApologyPolicy
-from serviceplaybook.business_time import BusinessCalendar, Shift, public_holidays
+from serviceplaybook.business_time import (
+    WEEKDAYS,
+    BusinessCalendar,
+    Shift,
+    _parse_time,
+    public_holidays,
+)
 from serviceplaybook.compensation import (
     AuthorityMatrix,
     CompensationPolicy,
@@ -319,7 +325,6 @@ _DURATION = re.compile(
     r"^(?:(?P<d>\d+)\s*d)?\s*(?:(?P<h>\d+)\s*h)?\s*(?:(?P<m>\d+)\s*m)?\s*(?:(?P<s>\d+)\s*s)?$"
 )
 _DURATION_HELP = 'a string with units such as "90m", "36h", "2d" or "1d 12h"'
-_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
 def _integer(minimum: int) -> Callable[[Any], int]:
@@ -407,8 +412,10 @@ def _time(*, end_of_day: bool = False) -> Callable[[Any], str]:
         if not isinstance(value, str):
             raise _Bad(f"must be a time of day, {allowed}; got {_kind(value)}")
         text = value.strip()
-        if not (_TIME.fullmatch(text) or (end_of_day and text == "24:00")):
-            raise _Bad(f"{value!r} is not a time of day; write {allowed}")
+        try:  # the calendar's own parser: one definition of a time of day
+            _parse_time(text, "a time of day", allow_end_of_day=end_of_day)
+        except ConfigError:
+            raise _Bad(f"{value!r} is not a time of day; write {allowed}") from None
         return text
 
     return parse
@@ -593,13 +600,12 @@ def _timezone(value: Any) -> str:
     return value
 
 
-_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_WEEKDAY_KEYS = (*_WEEKDAYS, *(day[:3] for day in _WEEKDAYS))
+_WEEKDAY_KEYS = (*WEEKDAYS, *(day[:3] for day in WEEKDAYS))
 
 
 def _weekday(value: str) -> str:
     if value.strip().lower() not in _WEEKDAY_KEYS:
-        raise _Bad(f"{value!r} is not a weekday; {_suggest(value.lower(), _WEEKDAYS)}")
+        raise _Bad(f"{value!r} is not a weekday; {_suggest(value.lower(), WEEKDAYS)}")
     return value.strip().lower()[:3]
 
 
