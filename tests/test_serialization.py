@@ -47,7 +47,15 @@ from serviceplaybook import (
     Stage,
     ValidationError,
 )
-from serviceplaybook.serialization import SCHEMA_VERSION, from_dict, to_dict
+from serviceplaybook.serialization import (
+    CONVERSATION_LOGS,
+    SCHEMA_VERSION,
+    ConversationHeadJson,
+    conversation_head,
+    from_dict,
+    json_text,
+    to_dict,
+)
 from serviceplaybook.sla import SlaStepReached
 
 RECORDS = sts.ALL_RECORDS
@@ -534,3 +542,35 @@ def test_durations_are_exact_decimal_seconds() -> None:
     for bad in (43200, "12h", "NaN"):
         with pytest.raises(ValidationError, match="duration"):
             from_dict({**data, "after": bad}, SlaStepReached)
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+@given(sts.json_values(max_leaves=12))
+def test_json_text_is_compact_json_dumps(data: Any) -> None:
+    assert json_text(data) == _dumps(data)
+
+
+@given(st.lists(sts.conversations(), min_size=1, max_size=4), st.data())
+def test_head_json_built_on_an_earlier_head_is_the_whole_head(
+    conversations: list[Conversation], data: st.DataObject
+) -> None:
+    """Each head is built on the one before, as a store does version after version: some
+    fields keep their very object, others get equal copies or new values."""
+    names = [f.name for f in attrs.fields(Conversation) if f.name not in CONVERSATION_LOGS]
+    head = None
+    current = conversations[0]
+    for other in conversations:
+        changed = data.draw(st.sets(st.sampled_from(names)), label="changed fields")
+        changes = {name: getattr(other, name) for name in changed}
+        if "customer" in changes:  # a fresh, equal object: must be encoded again, the same
+            changes["customer"] = attrs.evolve(changes["customer"])
+        current = attrs.evolve(current, **changes)
+        head = ConversationHeadJson(current, head)
+        assert head.conversation is current
+        assert head.text == _dumps(conversation_head(current))
+        assert from_dict(
+            {**json.loads(head.text), **{log: [] for log in CONVERSATION_LOGS}}, Conversation
+        ) == attrs.evolve(current, messages=(), signals=())

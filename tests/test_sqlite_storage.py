@@ -33,6 +33,10 @@ from serviceplaybook.testing.contracts import entry, grant
 IDS = st.sampled_from(["c1", "c2", "c3"])
 
 
+class _Undo(Exception):
+    """Raised to undo a block of a batch."""
+
+
 class StorageComparison(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
@@ -107,6 +111,61 @@ class StorageComparison(RuleBasedStateMachine):
         else:
             assert kind == "ok"
             self.grants[key] = amount
+
+    @rule(
+        blocks=st.lists(
+            st.tuples(IDS, st.integers(0, 2), st.sampled_from([None, "g3", "g4"]), st.booleans()),
+            min_size=1,
+            max_size=4,
+        ),
+        give_up=st.booleans(),
+    )
+    def batch(self, blocks: list[tuple[str, int, str | None, bool]], give_up: bool) -> None:
+        """Saves, appends and grants in nested blocks of one transaction, some of which fail
+        (SQLite takes a block's savepoint only once a statement runs inside it): both stores
+        keep exactly the blocks that did not fail, or nothing when the caller gives up."""
+        model, journal, grants = dict(self.model), dict(self.journal), dict(self.grants)
+        steps = []
+        for cid, count, key, fails in blocks:
+            record = None
+            if cid in model:
+                current = model[cid]
+                record = attrs.evolve(current, version=current.version + 1, stage="resolving")
+            start = journal.get(cid, 0)
+            steps.append((cid, record, [entry(cid, start + n + 1) for n in range(count)], key))
+            if not fails:
+                if record is not None:
+                    model[cid] = record
+                journal[cid] = start + count
+                if key is not None:
+                    grants[key] = "30.00"
+
+        def run(storage):  # type: ignore[no-untyped-def]
+            try:
+                with storage.atomic():
+                    for (cid, record, entries, key), (*_, fails) in zip(steps, blocks, strict=True):
+                        try:
+                            with storage.atomic():
+                                if record is not None:
+                                    storage.conversations.save(
+                                        record, expected_version=record.version - 1
+                                    )
+                                    assert storage.conversations.get(cid) == record
+                                storage.journal.append(entries)
+                                if key is not None:
+                                    storage.ledger.record(grant(key, amount="30.00"))
+                                if fails:
+                                    raise _Undo
+                        except _Undo:
+                            pass
+                    if give_up:
+                        raise _Undo
+            except _Undo:
+                pass
+
+        self.both(run)
+        if not give_up:
+            self.model, self.journal, self.grants = model, journal, grants
 
     @rule()
     def reopen(self) -> None:
@@ -298,6 +357,11 @@ def test_a_batch_writes_each_conversation_once(tmp_path: Path) -> None:
     connection.set_trace_callback(None)
     updates = [s for s in statements if s.startswith("UPDATE conversations")]
     assert len(updates) == 3
+    # a call takes its savepoint only for a statement: here the first read of each conversation
+    assert [s for s in statements if s.startswith("SAVEPOINT")] == ["SAVEPOINT sp1"] * 3
+    # those 3 (SAVEPOINT, SELECT, RELEASE), BEGIN + COMMIT, the 3 UPDATEs, and one row per
+    # call in each of the journal, the messages and the signals
+    assert len(statements) == 3 * 3 + 2 + 3 + 30 * 3
     for cid in ids:
         assert len(desk.get(cid).messages) == 10
     other = ServiceDesk.sqlite(tmp_path / "desk.db")

@@ -13,11 +13,14 @@ rather than guessed at.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+import json
+import operator
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
+import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
@@ -30,9 +33,11 @@ from serviceplaybook.parties import Channel
 __all__ = [
     "CONVERSATION_LOGS",
     "SCHEMA_VERSION",
+    "ConversationHeadJson",
     "conversation_head",
     "converter",
     "from_dict",
+    "json_text",
     "to_dict",
 ]
 
@@ -167,6 +172,110 @@ def conversation_head(conversation: Conversation) -> dict[str, Any]:
     data.update(_unstructure_head(conversation))
     data["stage"] = str(conversation.stage)
     return data
+
+
+def _head_fields() -> tuple[tuple[str, ...], tuple[tuple[str, Any], ...]]:
+    # Each head field's name, its JSON key and the converter's hook for its type, so that a
+    # field's JSON can be made on its own, exactly as the whole head's would be. The stage is
+    # written as a plain str, as in conversation_head.
+    attrs.resolve_types(Conversation)
+    fields = [f for f in attrs.fields(Conversation) if f.name not in CONVERSATION_LOGS]
+    names = tuple(f.name for f in fields)
+    encoders = tuple(
+        (
+            _json_text(f.name) + ":",
+            str if f.name == "stage" else converter.get_unstructure_hook(f.type),
+        )
+        for f in fields
+    )
+    return names, encoders
+
+
+def _make_json_text() -> Callable[[Any], str]:
+    encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+    make_c_encoder = getattr(json.encoder, "c_make_encoder", None)
+    if make_c_encoder is None:  # pragma: no cover - CPython has the C encoder
+        return encoder.encode
+    # json.dumps(..., separators=...) builds an encoder object on every call, and even a kept
+    # JSONEncoder builds its C encoder on every encode(): build that once. No circular
+    # check (markers None): the data is fresh JSON-safe data, and no state is shared
+    # between threads.
+    encode = make_c_encoder(
+        None, encoder.default, json.encoder.encode_basestring, None, ":", ",", False, False, True
+    )
+
+    def text(data: Any) -> str:
+        return "".join(encode(data, 0))
+
+    return text
+
+
+_json_text = _make_json_text()
+
+
+def json_text(data: Any) -> str:
+    """Compact JSON text of JSON-safe ``data`` (what :func:`to_dict` returns), non-ASCII
+    kept as it is: ``json.dumps(data, separators=(",", ":"), ensure_ascii=False)``, faster."""
+    return _json_text(data)
+
+
+_HEAD_NAMES, _HEAD_ENCODERS = _head_fields()
+_head_values = operator.attrgetter(*_HEAD_NAMES)
+
+
+def _field_json(key: str, hook: Any, value: object) -> str:
+    # Most head fields are None or an empty tuple most of the time: skip the hook for them.
+    if value is None:
+        return key + "null"
+    if type(value) is tuple and not value:
+        return key + "[]"
+    return key + _json_text(hook(value))
+
+
+class ConversationHeadJson:
+    """The JSON text of :func:`conversation_head`, made field by field.
+
+    A store writes the head of a conversation on every event, but an event changes few of
+    its fields: built with ``previous`` (the head of an earlier version of the same
+    conversation), the text reuses the JSON of every field whose value is the very same
+    object as before and encodes only the others. The text equals
+    ``json.dumps(conversation_head(conversation), separators=(",", ":"), ensure_ascii=False)``.
+
+    Args:
+        conversation: the conversation.
+        previous: the head of an earlier version, or None.
+
+    Attributes:
+        conversation: the conversation the text is of.
+        text: the JSON text.
+    """
+
+    __slots__ = ("_parts", "_values", "conversation", "text")
+
+    _parts: list[str]
+    _values: tuple[Any, ...]
+    conversation: Conversation
+    text: str
+
+    def __init__(
+        self, conversation: Conversation, previous: ConversationHeadJson | None = None
+    ) -> None:
+        values = _head_values(conversation)
+        if previous is None:
+            parts = [
+                _field_json(key, hook, value)
+                for (key, hook), value in zip(_HEAD_ENCODERS, values, strict=True)
+            ]
+        else:
+            parts = list(previous._parts)
+            for index, (value, old) in enumerate(zip(values, previous._values, strict=True)):
+                if value is not old:
+                    key, hook = _HEAD_ENCODERS[index]
+                    parts[index] = _field_json(key, hook, value)
+        self.conversation = conversation
+        self._values = values
+        self._parts = parts
+        self.text = f'{{"schema_version":{SCHEMA_VERSION},{",".join(parts)}}}'
 
 
 def to_dict(record: object) -> Any:

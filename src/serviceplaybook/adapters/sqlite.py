@@ -16,8 +16,8 @@ import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -37,8 +37,9 @@ from serviceplaybook.followup import FollowUp, FollowUpStatus, stored_follow_up
 from serviceplaybook.journal import JournalEntry
 from serviceplaybook.serialization import (
     CONVERSATION_LOGS,
-    conversation_head,
+    ConversationHeadJson,
     from_dict,
+    json_text,
     to_dict,
 )
 
@@ -128,12 +129,23 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
 _TABLES = ("conversations", "conversation_items", "journal", "grants", "follow_ups")
 
 
+_last_utc_text: tuple[datetime | None, str] = (None, "")
+
+
 def utc_text(value: datetime) -> str:
     """A fixed-width UTC ISO string: sorts as text in time order."""
-    if value.tzinfo is not UTC:  # the desk's own times are UTC already: skip the checks
-        value = require_aware(value, "a stored time").astimezone(UTC)
+    global _last_utc_text
+    # One desk call stamps all its rows with the same time: keep the last text.
+    last, text = _last_utc_text
+    if value is last:
+        return text
+    utc = value
+    if utc.tzinfo is not UTC:  # the desk's own times are UTC already: skip the checks
+        utc = require_aware(utc, "a stored time").astimezone(UTC)
     # isoformat is twice as fast as strftime and zero-pads the year (fixed width)
-    return value.isoformat(timespec="microseconds")
+    text = utc.isoformat(timespec="microseconds")
+    _last_utc_text = (value, text)
+    return text
 
 
 def _from_utc_text(value: str) -> datetime:
@@ -175,6 +187,7 @@ class SQLiteDatabase:
         self._pid = os.getpid()
         self._connection: sqlite3.Connection | None = None
         self._depth = 0
+        self._pending: list[int] = []  # nested blocks whose savepoint is not taken yet
         self._number = 0
         self._before_commit: dict[object, Callable[[], None]] = {}
         self._on_commit: list[Callable[[], None]] = []
@@ -185,14 +198,27 @@ class SQLiteDatabase:
     # -- connection -----------------------------------------------------------------------
 
     def connection(self) -> sqlite3.Connection:
-        """This process's connection, opened on first use and again after ``fork()``."""
+        """This process's connection, opened on first use and again after ``fork()``, ready
+        for a statement: the savepoints of the enclosing blocks are open."""
         with self._lock:
-            if self._pid != os.getpid():
-                self._forget_parent()
-            if self._connection is None:
-                self._connection = self._open()
-                self._pid = os.getpid()
-            return self._connection
+            connection = self._current()
+            if self._pending:
+                self._open_pending(connection)
+            return connection
+
+    def _current(self) -> sqlite3.Connection:
+        if self._pid != os.getpid():
+            self._forget_parent()
+        if self._connection is None:
+            self._connection = self._open()
+            self._pid = os.getpid()
+        return self._connection
+
+    def _open_pending(self, connection: sqlite3.Connection) -> None:
+        pending = self._pending
+        while pending:
+            self._run(connection, f"SAVEPOINT sp{pending[0]}")
+            del pending[0]
 
     def _forget_parent(self) -> None:
         # In a child after fork(): whatever the parent held belongs to the parent. A
@@ -203,6 +229,7 @@ class SQLiteDatabase:
             _INHERITED.append(self._connection)
         self._connection = None
         self._depth = 0
+        self._pending = []
         self._number += 1
         self._before_commit = {}
         self._on_commit = []
@@ -247,48 +274,20 @@ class SQLiteDatabase:
 
     # -- transactions ---------------------------------------------------------------------
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         """A write transaction (``BEGIN IMMEDIATE``); nested blocks become savepoints, so an
         exception inside one undoes only that block."""
-        with self._lock:
-            connection = self.connection()
-            depth = self._depth
-            savepoint = f"sp{depth}"
-            self._run(connection, "BEGIN IMMEDIATE" if depth == 0 else f"SAVEPOINT {savepoint}")
-            if depth == 0:
-                self._number += 1
-            self._depth = depth + 1
-            mark, undo_mark = len(self._on_commit), len(self._on_rollback)
-            try:
-                yield connection
-                if depth == 0:
-                    while self._before_commit:
-                        flushes = list(self._before_commit.values())
-                        self._before_commit.clear()
-                        for flush in flushes:
-                            flush()
-            except BaseException:
-                self._depth = depth
-                del self._on_commit[mark:]
-                undone = self._on_rollback[undo_mark:]
-                del self._on_rollback[undo_mark:]
-                for callback in reversed(undone):
-                    callback()
-                if depth == 0:
-                    self._before_commit.clear()
-                    if connection.in_transaction:
-                        self._run(connection, "ROLLBACK")
-                else:
-                    self._run(connection, f"ROLLBACK TO {savepoint}")
-                    self._run(connection, f"RELEASE {savepoint}")
-                raise
-            self._depth = depth
-            self._run(connection, "COMMIT" if depth == 0 else f"RELEASE {savepoint}")
-            if depth == 0:
-                callbacks, self._on_commit, self._on_rollback = self._on_commit, [], []
-                for callback in callbacks:
-                    callback()
+        return _Transaction(self, lazy=False)
+
+    def unit_of_work(self) -> AbstractContextManager[None]:
+        """:meth:`transaction` for blocks that do not use the connection themselves.
+
+        A nested block takes its savepoint only once a statement runs inside it
+        (:meth:`connection` opens the pending ones first): the stores defer their writes to
+        the commit, so most desk calls inside a batch run no statement and need none. An
+        exception still undoes the block, statements and stores' state alike.
+        """
+        return _Transaction(self, lazy=True)
 
     def before_commit(self, key: object, flush: Callable[[], None]) -> None:
         """Run ``flush`` once, inside the open transaction, just before it commits (however
@@ -303,6 +302,11 @@ class SQLiteDatabase:
     def transaction_number(self) -> int:
         """Changes with every transaction begun (state kept for one transaction checks it)."""
         return self._number
+
+    @property
+    def lock(self) -> threading.RLock:
+        """The lock a thread holds while it uses the connection or a transaction's state."""
+        return self._lock
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once the open transaction commits (dropped if it rolls back)."""
@@ -323,22 +327,19 @@ class SQLiteDatabase:
         """True inside a transaction opened by this process (any thread holding the lock)."""
         return self._depth > 0
 
-    @contextmanager
-    def writing(self) -> Iterator[sqlite3.Connection]:
+    def writing(self) -> AbstractContextManager[sqlite3.Connection]:
         """The connection inside a transaction: the open one, else a new one. Unlike
         :meth:`transaction` it adds no savepoint: for a write that is one statement."""
-        with self._lock:
-            if self._depth:
-                yield self.connection()
-            else:
-                with self.transaction() as connection:
-                    yield connection
+        return _Writing(self, connect=True)
 
-    @contextmanager
-    def reading(self) -> Iterator[sqlite3.Connection]:
+    def joining(self) -> AbstractContextManager[None]:
+        """The open transaction, else a new one, for stores that change only their own state
+        now and write at the commit (:meth:`before_commit`): no savepoint, no statement."""
+        return _Writing(self, connect=False)
+
+    def reading(self) -> AbstractContextManager[sqlite3.Connection]:
         """The connection for reads (inside a transaction when one is open)."""
-        with self._lock:
-            yield self.connection()
+        return _Reading(self)
 
     def _run(self, connection: sqlite3.Connection, sql: str) -> None:
         try:
@@ -437,6 +438,154 @@ _INHERITED: list[sqlite3.Connection] = []
 _OPEN_DATABASES: weakref.WeakSet[SQLiteDatabase] = weakref.WeakSet()
 
 
+class _Transaction:
+    """One (possibly nested) block of :meth:`SQLiteDatabase.transaction`; it holds the
+    database's lock from enter to exit. A class, not a generator: it runs on every call."""
+
+    __slots__ = ("_database", "_depth", "_lazy", "_mark", "_undo_mark")
+
+    def __init__(self, database: SQLiteDatabase, *, lazy: bool) -> None:
+        self._database = database
+        self._lazy = lazy
+
+    def __enter__(self) -> Any:
+        database = self._database
+        database._lock.acquire()
+        try:
+            depth = database._depth
+            if depth == 0:
+                connection = database._current()
+                database._run(connection, "BEGIN IMMEDIATE")
+                database._number += 1
+            elif self._lazy:
+                connection = None
+                database._pending.append(depth)
+            else:
+                connection = database.connection()
+                database._run(connection, f"SAVEPOINT sp{depth}")
+        except BaseException:
+            database._lock.release()
+            raise
+        database._depth = depth + 1
+        self._depth = depth
+        self._mark = len(database._on_commit)
+        self._undo_mark = len(database._on_rollback)
+        return connection
+
+    def __exit__(self, kind: object, error: object, traceback: object) -> None:
+        database = self._database
+        try:
+            if kind is None:
+                self._commit(database)
+            else:
+                self._roll_back(database)
+        finally:
+            database._lock.release()
+
+    def _commit(self, database: SQLiteDatabase) -> None:
+        depth = self._depth
+        try:
+            if depth == 0:
+                while database._before_commit:
+                    flushes = list(database._before_commit.values())
+                    database._before_commit.clear()
+                    for flush in flushes:
+                        flush()
+                database._depth = 0
+                database._run(database._current(), "COMMIT")
+            else:
+                database._depth = depth
+                pending = database._pending
+                if pending and pending[-1] == depth:
+                    pending.pop()  # no statement ran inside: there is no savepoint
+                else:
+                    database._run(database._current(), f"RELEASE sp{depth}")
+        except BaseException:
+            self._roll_back(database)
+            raise
+        if depth == 0:
+            callbacks = database._on_commit
+            database._on_commit, database._on_rollback = [], []
+            for callback in callbacks:
+                callback()
+
+    def _roll_back(self, database: SQLiteDatabase) -> None:
+        depth = self._depth
+        database._depth = depth
+        del database._on_commit[self._mark :]
+        undone = database._on_rollback[self._undo_mark :]
+        del database._on_rollback[self._undo_mark :]
+        try:
+            for callback in reversed(undone):
+                callback()
+        finally:
+            connection = database._current()
+            if depth == 0:
+                database._before_commit.clear()
+                database._pending = []
+                if connection.in_transaction:
+                    database._run(connection, "ROLLBACK")
+            else:
+                pending = database._pending
+                if pending and pending[-1] == depth:
+                    pending.pop()
+                else:
+                    database._run(connection, f"ROLLBACK TO sp{depth}")
+                    database._run(connection, f"RELEASE sp{depth}")
+
+
+class _Writing:
+    """:meth:`SQLiteDatabase.writing` and :meth:`~SQLiteDatabase.joining`: the open
+    transaction (its connection, when ``connect``), else a new transaction."""
+
+    __slots__ = ("_connect", "_database", "_transaction")
+
+    def __init__(self, database: SQLiteDatabase, *, connect: bool) -> None:
+        self._database = database
+        self._connect = connect
+        self._transaction: _Transaction | None = None
+
+    def __enter__(self) -> Any:
+        database = self._database
+        database._lock.acquire()
+        try:
+            if database._depth:
+                return database.connection() if self._connect else None
+            self._transaction = _Transaction(database, lazy=not self._connect)
+            return self._transaction.__enter__()
+        except BaseException:
+            database._lock.release()
+            raise
+
+    def __exit__(self, kind: Any, error: Any, traceback: Any) -> None:
+        try:
+            if self._transaction is not None:
+                self._transaction.__exit__(kind, error, traceback)
+        finally:
+            self._database._lock.release()
+
+
+class _Reading:
+    """:meth:`SQLiteDatabase.reading`: the connection, under the lock."""
+
+    __slots__ = ("_database",)
+
+    def __init__(self, database: SQLiteDatabase) -> None:
+        self._database = database
+
+    def __enter__(self) -> sqlite3.Connection:
+        database = self._database
+        database._lock.acquire()
+        try:
+            return database.connection()
+        except BaseException:
+            database._lock.release()
+            raise
+
+    def __exit__(self, kind: Any, error: Any, traceback: Any) -> None:
+        self._database._lock.release()
+
+
 def _close_before_fork() -> None:
     for database in list(_OPEN_DATABASES):
         database._before_fork()
@@ -452,7 +601,7 @@ if hasattr(os, "register_at_fork"):
 
 
 def _dumps(record: object) -> str:
-    return json.dumps(to_dict(record), separators=(",", ":"), ensure_ascii=False)
+    return json_text(to_dict(record))
 
 
 class SQLiteConversationStore:
@@ -480,6 +629,9 @@ class SQLiteConversationStore:
         self.database = database
         self.cache_size = cache_size
         self._cache: dict[str, Conversation] = {}
+        # The JSON of each kept conversation's last written head: the next write encodes
+        # only the fields that changed.
+        self._heads: dict[str, ConversationHeadJson] = {}
         # State of one transaction (its number): what it saved, and what the file held when
         # it first looked (version, and the record equal to the stored rows when known).
         # Nobody else writes while it holds the write lock, so both stay true until COMMIT.
@@ -499,12 +651,14 @@ class SQLiteConversationStore:
         cache.pop(conversation.id, None)
         cache[conversation.id] = conversation
         if len(cache) > self.cache_size:
-            del cache[next(iter(cache))]  # the least recently kept
+            oldest = next(iter(cache))  # the least recently kept
+            del cache[oldest]
+            self._heads.pop(oldest, None)
 
     def get(self, conversation_id: str) -> Conversation:
         """The stored conversation (or, inside a transaction, the one it saved); raises
         :class:`NotFound`."""
-        with self.database.reading():
+        with self.database.lock:
             if self.database.in_transaction:
                 self._transaction_state()
                 written = self._written.get(conversation_id)
@@ -584,7 +738,7 @@ class SQLiteConversationStore:
             ValidationError: ``conversation.version`` is not above ``expected_version``.
         """
         conversation_id = conversation.id
-        with self.database.writing():
+        with self.database.joining():
             self._transaction_state()
             previous = self._written.get(conversation_id)
             actual = (
@@ -609,11 +763,11 @@ class SQLiteConversationStore:
 
     def _flush(self) -> None:
         connection = self.database.connection()
-        written = list(self._written.values())
-        for conversation in written:
+        heads = []
+        for conversation in self._written.values():
             version, stored = self._stored[conversation.id]
-            self._write(connection, conversation, version, stored)
-        self.database.after_commit(lambda: self._committed(written))
+            heads.append(self._write(connection, conversation, version, stored))
+        self.database.after_commit(lambda: self._committed(heads))
 
     def _write(
         self,
@@ -621,13 +775,14 @@ class SQLiteConversationStore:
         conversation: Conversation,
         stored_version: int,
         stored: Conversation | None,
-    ) -> None:
+    ) -> ConversationHeadJson:
+        head = ConversationHeadJson(conversation, self._heads.get(conversation.id))
         values = (
             conversation.version,
             conversation.customer.id,
             str(conversation.stage),
             utc_text(conversation.updated_at),
-            json.dumps(conversation_head(conversation), separators=(",", ":"), ensure_ascii=False),
+            head.text,
             conversation.id,
         )
         try:
@@ -670,10 +825,12 @@ class SQLiteConversationStore:
                 )
         except sqlite3.DatabaseError as error:
             raise self.database.error(error, f"saving conversation {conversation.id!r}") from None
+        return head
 
-    def _committed(self, written: Sequence[Conversation]) -> None:
-        for conversation in written:
-            self._keep(conversation)
+    def _committed(self, heads: Sequence[ConversationHeadJson]) -> None:
+        for head in heads:
+            self._keep(head.conversation)
+            self._heads[head.conversation.id] = head
 
 
 class SQLiteJournal:
@@ -705,12 +862,12 @@ class SQLiteJournal:
                 e.kind,
                 e.actor,
                 e.stage,
-                json.dumps(dict(e.data), separators=(",", ":"), ensure_ascii=False),
+                json_text(dict(e.data)),
             )
             for e in entries
         ]
         database = self.database
-        with database.writing():
+        with database.joining():
             number = database.transaction_number
             if number != self._number:
                 self._number = number
@@ -1109,7 +1266,7 @@ class SQLiteStorage:
 
     def atomic(self) -> AbstractContextManager[Any]:
         """One transaction: everything inside commits together, or nothing does."""
-        return self.database.transaction()
+        return self.database.unit_of_work()
 
     def close(self) -> None:
         """Close the connection."""
