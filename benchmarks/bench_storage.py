@@ -415,22 +415,26 @@ class ExclusiveTimer:
 
 DESK_PART = "desk: playbook, signals, redaction, records"
 BEGIN_PART = "BEGIN IMMEDIATE"
-SELECT_PART = "get: SELECT(s) before the write"
-DECODE_PART = "decode the row: json.loads + from_dict"
-ENCODE_PART = "encode the conversation: to_dict + json.dumps"
-UPDATE_PART = "UPDATE conversations (+ save's own code)"
-JOURNAL_PART = "journal: json.dumps + INSERT"
-SAVEPOINT_PART = "SAVEPOINT + RELEASE, twice (nested blocks)"
+SELECT_PART = "get: the version check (SELECT), decode on a miss"
+SAVE_PART = "save: checks, kept for the commit"
+APPEND_PART = "journal.append: rows kept for the commit"
+ENCODE_PART = "encode: the head's changed fields, new items"
+WRITE_PART = "at commit: UPDATE + INSERT items (+ own code)"
+JOURNAL_PART = "at commit: INSERT journal rows"
+SAVEPOINT_PART = "SAVEPOINT + RELEASE (only around a statement)"
+TRANSACTION_PART = "transaction bookkeeping, after-commit work"
 COMMIT_PART = "COMMIT (WAL write + fsync)"
 PARTS = (
     DESK_PART,
     BEGIN_PART,
     SELECT_PART,
-    DECODE_PART,
+    SAVE_PART,
+    APPEND_PART,
     ENCODE_PART,
-    UPDATE_PART,
+    WRITE_PART,
     JOURNAL_PART,
     SAVEPOINT_PART,
+    TRANSACTION_PART,
     COMMIT_PART,
 )
 
@@ -446,37 +450,50 @@ def _statement_part(self: object, connection: object, sql: str) -> str:
 @contextmanager
 def timed_parts(timer: ExclusiveTimer, encoded: list[int]) -> Iterator[list[str]]:
     """Wrap the desk's and the SQLite adapter's functions (and put them back afterwards);
-    yields the names of the functions that were not found (renamed since this was written)."""
-    original_dumps: Callable[[object], str] | None = getattr(sqlite_adapter, "_dumps", None)
+    yields the names of the functions that were not found (renamed since this was written).
+    ``encoded`` gets the bytes of JSON each conversation write encodes (its head and its new
+    items)."""
+    head_json = getattr(sqlite_adapter, "ConversationHeadJson", None)
+    dumps = getattr(sqlite_adapter, "_dumps", None)
 
-    def encode(record: object) -> str:
-        assert original_dumps is not None
-        text = original_dumps(record)
-        encoded.append(len(text.encode()))
+    def head(*args: Any) -> Any:
+        assert head_json is not None
+        made = head_json(*args)
+        encoded.append(len(made.text.encode()))
+        return made
+
+    def item(record: object) -> str:
+        assert dumps is not None
+        text: str = dumps(record)
+        encoded[-1] += len(text.encode())
         return text
 
-    targets: list[tuple[Any, str, str | Callable[..., str]]] = [
-        (ServiceDesk, "hear", DESK_PART),
-        (ServiceDesk, "ask", DESK_PART),
-        (SQLiteDatabase, "_run", _statement_part),
-        (SQLiteDatabase, "query", SELECT_PART),
-        (SQLiteDatabase, "decode", DECODE_PART),
-        (SQLiteConversationStore, "get", SELECT_PART),
-        (SQLiteConversationStore, "save", UPDATE_PART),
-        (SQLiteJournal, "append", JOURNAL_PART),
-        (sqlite_adapter, "_dumps", ENCODE_PART),
+    targets: list[tuple[Any, str, str | Callable[..., str], Any]] = [
+        (ServiceDesk, "hear", DESK_PART, None),
+        (ServiceDesk, "ask", DESK_PART, None),
+        (SQLiteDatabase, "_run", _statement_part, None),
+        (SQLiteDatabase, "query", SELECT_PART, None),
+        (SQLiteConversationStore, "get", SELECT_PART, None),
+        (SQLiteConversationStore, "_decode", SELECT_PART, None),
+        (SQLiteConversationStore, "save", SAVE_PART, None),
+        (SQLiteJournal, "append", APPEND_PART, None),
+        (sqlite_adapter, "ConversationHeadJson", ENCODE_PART, head),
+        (sqlite_adapter, "_dumps", ENCODE_PART, item),
+        (SQLiteConversationStore, "_flush", WRITE_PART, None),
+        (SQLiteJournal, "_flush", JOURNAL_PART, None),
+        (sqlite_adapter._Transaction, "__enter__", TRANSACTION_PART, None),
+        (sqlite_adapter._Transaction, "__exit__", TRANSACTION_PART, None),
     ]
     missing: list[str] = []
     saved: list[tuple[Any, str, Any]] = []
     try:
-        for owner, name, part in targets:
+        for owner, name, part, counting in targets:
             original = vars(owner).get(name)
             if original is None:
                 missing.append(f"{getattr(owner, '__name__', owner)}.{name}")
                 continue
             saved.append((owner, name, original))
-            function = encode if original is original_dumps else original
-            setattr(owner, name, timer.wrap(part, function))
+            setattr(owner, name, timer.wrap(part, counting or original))
         yield missing
     finally:
         for owner, name, original in saved:
@@ -592,8 +609,9 @@ def take_apart(sizes: Sizes, files: Files, floor_median: float) -> None:
             print(f"  WARNING: not found, so not timed: {', '.join(dissection.missing)}")
     written = durable.encoded or [0]
     print(
-        f"  conversation JSON written per durable event: {statistics.mean(written):,.0f} B on "
-        f"average ({min(written):,}-{max(written):,}); the floor's payload: {PAYLOAD_BYTES:,} B"
+        f"  conversation JSON written per durable event (head + new items): "
+        f"{statistics.mean(written):,.0f} B on average ({min(written):,}-{max(written):,}); "
+        f"the floor's payload: {PAYLOAD_BYTES:,} B"
     )
     print()
     print("  wall time per event by part (each part's own time, measured by wrappers)")
@@ -611,7 +629,7 @@ def take_apart(sizes: Sizes, files: Files, floor_median: float) -> None:
             cells.append(
                 f"{spent / dissection.events / 1000:>7.1f} us {spent / dissection.total:>6.0%}"
             )
-        label = part or "(unaccounted: loop, wrappers, after-commit work)"
+        label = part or "(unaccounted: the loop, the wrappers)"
         print(f"  {label:<50} {' '.join(cells)}")
     wholes = " ".join(f"{d.total / d.events / 1000:>7.1f} us {'':>6}" for d in dissections)
     print(f"  {'whole event':<50} {wholes}".rstrip())
