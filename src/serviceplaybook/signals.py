@@ -360,6 +360,9 @@ _SPACE = "\x00space"
 _WORD = "\x00word"
 _REST = "\x00rest"
 _UNIT_PATTERNS = {_SPACE: r"\s+", _WORD: r"[\w']+", _REST: r"[\w']*"}
+# The same units for ASCII text, to compile with re.ASCII (whose \b, \w and \s are cheaper to
+# test). On ASCII text only \s differs: Unicode also counts \x1c-\x1f as white space.
+_ASCII_UNIT_PATTERNS = {**_UNIT_PATTERNS, _SPACE: r"[\s\x1c-\x1f]+"}
 
 Kinds = tuple[tuple[str, float], ...]
 
@@ -379,15 +382,15 @@ def _units(phrase: str) -> list[str]:
     return units
 
 
-def _trie_pattern(node: dict[str, Any]) -> str:
+def _trie_pattern(node: dict[str, Any], unit_patterns: Mapping[str, str]) -> str:
     """A regex for a trie of units: shared prefixes are matched once, longest first."""
     ends = "" in node
     branches = []
     # Literal units first, so that a wildcard is only tried when no literal phrase fits.
-    for unit, child in sorted(node.items(), key=lambda kv: (kv[0] in _UNIT_PATTERNS, kv[0])):
+    for unit, child in sorted(node.items(), key=lambda kv: (kv[0] in unit_patterns, kv[0])):
         if unit:
-            head = _UNIT_PATTERNS[unit] if unit in _UNIT_PATTERNS else re.escape(unit)
-            branches.append(head + _trie_pattern(child))
+            head = unit_patterns[unit] if unit in unit_patterns else re.escape(unit)
+            branches.append(head + _trie_pattern(child, unit_patterns))
     if not branches:
         return ""
     body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
@@ -429,11 +432,16 @@ def _inherit(kinds: dict[str, list[tuple[str, float]]]) -> None:
 
 @attrs.frozen
 class _Tables:
-    """A lexicon compiled for matching: one pattern for every phrase of every category."""
+    """A lexicon compiled for matching: one pattern for every phrase of every category (compiled
+    twice: for any text, and for ASCII text with re.ASCII)."""
 
     pattern: re.Pattern[str]
+    #: :attr:`pattern` for ASCII text: the same matches there, found faster.
+    ascii_pattern: re.Pattern[str]
     kinds: Mapping[str, Kinds]
-    wildcards: tuple[tuple[re.Pattern[str], Kinds], ...]
+    #: The wildcard phrases' patterns by first letter (a phrase starts with a letter, so only
+    #: these can match a word starting with it), in lexicon order: the first that fits wins.
+    wildcards: Mapping[str, tuple[tuple[re.Pattern[str], Kinds], ...]]
     masked: Mapping[tuple[int, str], tuple[str, ...]]
     acronyms: frozenset[str]
 
@@ -452,19 +460,20 @@ class _Tables:
             for unit in _units(phrase):
                 node = node.setdefault(unit, {})
             node[""] = {}
-        body = _trie_pattern(trie)
         # The lookahead on the phrases' first letters lets a word end, or a word that starts
         # no phrase, fail at once instead of trying every branch. No phrases: match nothing.
         first = "".join(sorted({re.escape(p[0]) for p in kinds}))
-        pattern = re.compile(rf"\b(?=[{first}])(?:{body})\b" if body else r"(?!)")
-        wildcards = tuple(
-            (
-                re.compile("".join(_UNIT_PATTERNS.get(u) or re.escape(u) for u in _units(p))),
-                tuple(k),
-            )
-            for p, k in kinds.items()
-            if "*" in p
-        )
+
+        def scanner(unit_patterns: Mapping[str, str], flags: int) -> re.Pattern[str]:
+            body = _trie_pattern(trie, unit_patterns)
+            return re.compile(rf"\b(?=[{first}])(?:{body})\b" if body else r"(?!)", flags)
+
+        wildcards: dict[str, list[tuple[re.Pattern[str], Kinds]]] = {}
+        for phrase, own in kinds.items():
+            if "*" in phrase:
+                units = _units(phrase)
+                compiled = re.compile("".join(_UNIT_PATTERNS.get(u) or re.escape(u) for u in units))
+                wildcards.setdefault(phrase[0], []).append((compiled, tuple(own)))
         masked: dict[tuple[int, str], list[str]] = {}
         # A masked word becomes the first word that fits, in this order, in file order.
         for category in ("profanity", "insults", "put_downs", "abuse"):
@@ -472,9 +481,10 @@ class _Tables:
                 if " " not in phrase and "*" not in phrase:
                     masked.setdefault((len(phrase), phrase[0]), []).append(phrase)
         return cls(
-            pattern=pattern,
+            pattern=scanner(_UNIT_PATTERNS, 0),
+            ascii_pattern=scanner(_ASCII_UNIT_PATTERNS, re.ASCII),
             kinds=MappingProxyType({p: tuple(k) for p, k in kinds.items()}),
-            wildcards=wildcards,
+            wildcards=MappingProxyType({k: tuple(v) for k, v in wildcards.items()}),
             masked=MappingProxyType({k: tuple(v) for k, v in masked.items()}),
             acronyms=frozenset(lexicon.acronyms),
         )
@@ -482,7 +492,8 @@ class _Tables:
     def hits(self, lower: str) -> dict[str, list[tuple[int, int, float]]]:
         found: dict[str, list[tuple[int, int, float]]] = {}
         kinds = self.kinds
-        for match in self.pattern.finditer(lower):
+        pattern = self.ascii_pattern if lower.isascii() else self.pattern
+        for match in pattern.finditer(lower):
             phrase = match.group()
             info = kinds.get(phrase)
             if info is None:
@@ -497,7 +508,7 @@ class _Tables:
         return found
 
     def _wildcard(self, phrase: str) -> Kinds:
-        for pattern, kinds in self.wildcards:
+        for pattern, kinds in self.wildcards.get(phrase[0], ()):
             if pattern.fullmatch(phrase):
                 return kinds
         return ()
@@ -513,7 +524,11 @@ def _tables(lexicon: Lexicon) -> _Tables:
 # Signs of an obfuscated word, checked cheaply before the (rare) second reading: masks and
 # symbols (f*ck, $hit, a@@), "!" inside a word (sh!t), digits inside a word (id10t, 5hit),
 # spaced or dotted letters (f u c k, s.t.u.p.i.d), stretched vowels (fuuuck).
-_DIGIT_IN_WORD = re.compile(r"[0-9]+[a-z]")  # id10t, 5hit; not 3rd, 10am (see obfuscated)
+#
+# _DIGIT_IN_WORD finds id10t and 5hit, not 3rd nor 10am (see obfuscated). "[0-9][0-9]*" has the
+# matches of "[0-9]+" but starts with a character class, so the search skips to the next digit
+# in C instead of trying the whole pattern at every position.
+_DIGIT_IN_WORD = re.compile(r"[0-9][0-9]*[a-z]")
 _SPACED_LETTERS = re.compile(r" [a-z][ .\-_][a-z][ .\-_][a-z]")
 _SPACED = re.compile(r"(?<![\w*@$!])[a-z0-9*@$!](?:[ .\-_][a-z0-9*@$!]){2,}(?![\w*@$!])")
 _SEPARATORS = re.compile(r"[ .\-_]")
@@ -531,6 +546,10 @@ _CLAUSE_BREAK = re.compile(r"[.,;:!?()\"\u201c\u201d\n]|\s-\s|\u2014")
 _SENTENCE_BREAK = re.compile(r"[.;!?\n]")
 _REPEATED_MARKS = re.compile(r"[!?]{3,}")
 _CAPITAL_WORD = re.compile(r"\b[A-Z][A-Z']{2,}\b")
+# Matches wherever _CAPITAL_WORD does (and elsewhere), so without a match of it there is no
+# word in capitals. It starts with a character class, so its search skips to the next capital
+# in C, where _CAPITAL_WORD's leading \b is tried at every position.
+_CAPITAL_RUN = re.compile(r"[A-Z][A-Z']{2,}")
 _ASCII_UPPER = bytes(range(65, 91))
 _ASCII_LOWER = bytes(range(97, 123))
 
@@ -709,10 +728,14 @@ class LexiconSignalDetector:
         if "!" in lower and _INNER_BANG.search(lower):
             return True
         if "0" in lower or "1" in lower or "3" in lower or "4" in lower or "5" in lower:
-            for match in _DIGIT_IN_WORD.finditer(lower):
-                start = match.start()
-                if (start and lower[start - 1].isalpha()) or match.end() - start >= 4:
+            # search() in a loop, not finditer(): most messages with digits have no match,
+            # and one search costs less than setting up the iterator.
+            match = _DIGIT_IN_WORD.search(lower)
+            while match is not None:
+                start, end = match.span()
+                if (start and lower[start - 1].isalpha()) or end - start >= 4:
                     return True
+                match = _DIGIT_IN_WORD.search(lower, end)
         if _SPACED_LETTERS.search(" " + lower):
             return True
         return "uuu" in lower or "ooo" in lower or "iii" in lower or "eee" in lower
@@ -725,7 +748,9 @@ class LexiconSignalDetector:
         a masked word ("f*ck", "a**hole") becomes the abusive word of the lexicon it fits.
         """
         text = _SPACED.sub(lambda m: _SEPARATORS.sub("", m.group()), lower)
-        text = _INNER_BANG.sub("i", text.translate(_LEET))
+        text = text.translate(_LEET)
+        if "!" in text or "|" in text:  # sh!t, sh|t; without them the search finds nothing
+            text = _INNER_BANG.sub("i", text)
         text = _ELONGATED.sub(r"\1", text)
         if "*" in text:
             text = _MASKED_WORD.sub(self._unmask, text)
@@ -786,16 +811,19 @@ class LexiconSignalDetector:
 
     def _negative_evidence(self, reading: Reading) -> list[Span]:
         weights = self.NEGATIVE_EVIDENCE
-        counted = {start for start, _, _ in reading.spans("negative")}
-        evidence = []
-        sources = [(reading, reading.clear is not None)]
-        if reading.clear is not None:
-            sources.append((reading.clear, False))
-        for source, skip_abuse in sources:
+        clear = reading.clear
+        evidence: list[Span] = []
+        # Built at the first evidence only: most messages have none.
+        counted: set[int] | None = None
+        for source, skip_abuse in ((reading, clear is not None), (clear, False)):
+            if source is None:
+                break
             for category, spans in source.hits.items():
                 weight = weights.get(category)
                 if weight is None or (skip_abuse and category in _ABUSE_CATEGORIES):
                     continue
+                if counted is None:
+                    counted = {start for start, _, _ in reading.spans("negative")}
                 for start, end, _ in spans:
                     # A phrase that is negative already counts once.
                     if start not in counted:
@@ -813,7 +841,8 @@ class LexiconSignalDetector:
         threat: bool = False,
     ) -> float:
         """Anger in [0, 1] from angry words, shouting, abuse, threats, swearing and sentiment."""
-        words = sum(1 for start, _, _ in reading.spans("anger") if not self.negated(reading, start))
+        angry = reading.spans("anger")
+        words = sum(1 for start, _, _ in angry if not self.negated(reading, start)) if angry else 0
         score = 0.35 * min(2, words)
         score += 0.25 if shouting else 0.0
         score += 0.3 if abusive else 0.0
@@ -880,6 +909,9 @@ class LexiconSignalDetector:
         and "this damn printer" are not.
         """
         plain = reading.plain
+        # Most messages hit none of these categories: one set operation answers for them.
+        if plain.hits.keys().isdisjoint(_ABUSE_CATEGORIES):
+            return False
         for start, end, _ in plain.spans("abuse"):
             if not self.reported(plain, start, end):
                 return True
@@ -937,15 +969,16 @@ class LexiconSignalDetector:
     def violence(self, reading: Reading) -> bool:
         """Threats of violence, not quoted, reported or negated ("I would never hurt you")."""
         plain = reading.plain
-        return any(
-            not (self.negated(plain, s) or self.reported(plain, s, e))
-            for s, e, _ in plain.spans("violence")
+        spans = plain.spans("violence")
+        return bool(spans) and any(
+            not (self.negated(plain, s) or self.reported(plain, s, e)) for s, e, _ in spans
         )
 
     def self_harm(self, reading: Reading) -> bool:
         """Statements of self-harm, not negated ("I'm not suicidal")."""
         plain = reading.plain
-        return any(not self.negated(plain, s) for s, _, _ in plain.spans("self_harm"))
+        spans = plain.spans("self_harm")
+        return bool(spans) and any(not self.negated(plain, s) for s, _, _ in spans)
 
     def threat(self, reading: Reading) -> bool:
         """Threats of violence or self-harm: safety first."""
@@ -955,12 +988,14 @@ class LexiconSignalDetector:
 
     def legal_threat(self, reading: Reading) -> bool:
         """Lawyers, suing or court, not negated ("I don't want to sue anyone")."""
-        return any(not self.negated(reading, s) for s, _, _ in reading.spans("legal"))
+        spans = reading.spans("legal")
+        return bool(spans) and any(not self.negated(reading, s) for s, _, _ in spans)
 
     def wants_manager(self, reading: Reading) -> bool:
         """An ask for escalation, or a manager word with an ask ("speak to", "get me") in the
         same sentence; not negated, and not the customer's own manager ("my manager")."""
-        if any(not self.negated(reading, s) for s, _, _ in reading.spans("escalation")):
+        escalation = reading.spans("escalation")
+        if escalation and any(not self.negated(reading, s) for s, _, _ in escalation):
             return True
         if not reading.spans("asks"):
             return False
@@ -990,16 +1025,17 @@ class LexiconSignalDetector:
         text = reading.lower.strip()
         if len(text) < 20:
             return False
+        size = len(reading.text)
+        lookback = self.repeat_lookback
         seen = 0
         for message in reversed(conversation.messages):
             if not message.from_customer:
                 continue
             seen += 1
-            if seen > self.repeat_lookback:
+            if seen > lookback:
                 break
-            if abs(len(message.text) - len(reading.text)) <= 3 and (
-                message.text.lower().strip() == text
-            ):
+            said = message.text
+            if -3 <= len(said) - size <= 3 and said.lower().strip() == text:
                 return True
         return False
 
@@ -1022,6 +1058,8 @@ class LexiconSignalDetector:
             letters = sum(map(str.isalpha, text))
         if letters >= 8 and upper >= 0.6 * letters:
             return True
+        if _CAPITAL_RUN.search(text) is None:
+            return False  # no word in capitals (most messages)
         acronyms = self._tables.acronyms
         words = [w for w in _CAPITAL_WORD.findall(text) if w.lower() not in acronyms]
         return len(words) >= 2 or any(len(w) >= 6 for w in words)
@@ -1034,6 +1072,8 @@ class LexiconSignalDetector:
     def _last_before(self, reading: Reading, category: str, start: int, words: int) -> int | None:
         """The start of the ``category`` match ending at most ``words`` words before
         ``start`` in the same clause, or None (only the nearest one can qualify)."""
+        if not reading.hits.get(category):
+            return None  # the usual case (no negation, no "you"...): no need to search
         span = reading.last_before(category, start)
         if span is None:
             return None
