@@ -108,6 +108,21 @@ class _Route:
     conditions: tuple[tuple[str, Guard], ...]
     unless: tuple[tuple[str, Guard], ...]
     after: tuple[Callback, ...]
+    # dest as Conversation.stage stores it, converted once here instead of on every event
+    stage: str | None
+    # most routes have no guard: _route takes them without a call to _passes
+    guarded: bool
+
+
+def _stored_stage(dest: str | None) -> str | None:
+    converter: Any = attrs.fields(Conversation).stage.converter
+    if dest is None or converter is None:
+        return dest
+    try:
+        # the converter keeps what it already converted, so evolve() stores the same stage
+        return cast(str, converter(dest))
+    except Exception:  # let apply() report a bad stage the way it always did
+        return dest
 
 
 @attrs.frozen
@@ -286,6 +301,8 @@ class Playbook:
                     conditions=tuple((name, getattr(self, name)) for name in conditions),
                     unless=tuple((name, getattr(self, name)) for name in unless),
                     after=tuple(getattr(self, name) for name in after),
+                    stage=_stored_stage(dest),
+                    guarded=bool(conditions or unless),
                 )
                 for dest, conditions, unless, after in candidates
             )
@@ -403,8 +420,8 @@ class Playbook:
         :class:`IllegalTransition` (and changes nothing) when the stage or a guard refuses.
         """
         route = self._route(conversation, event)
-        if route.dest is not None:
-            changes["stage"] = route.dest
+        if route.stage is not None:
+            changes["stage"] = route.stage
         changes["version"] = conversation.version + 1
         changes["updated_at"] = event.at
         updated = evolve(conversation, changes)
@@ -422,7 +439,7 @@ class Playbook:
             )
         failed: list[str] = []
         for route in routes:
-            if self._passes(route, conversation, event, failed):
+            if not route.guarded or self._passes(route, conversation, event, failed):
                 return route
         raise IllegalTransition(
             conversation.stage,
@@ -509,7 +526,11 @@ class Playbook:
         self, conversation: Conversation, signals: Signals | None = None
     ) -> tuple[Guidance, ...]:
         """The recommended next steps: what the signals call for first, then the stage's."""
-        steps = [*self.signal_guidance(conversation, signals), *self.stage_guidance(conversation)]
+        called_for = self.signal_guidance(conversation, signals)
+        for_stage = self.stage_guidance(conversation)
+        if not called_for and type(for_stage) is tuple and len(for_stage) < 2:
+            return tuple(for_stage)  # a calm message in most stages: nothing to deduplicate
+        steps = [*called_for, *for_stage]
         return tuple({step.code: step for step in steps}.values())
 
     def stage_guidance(self, conversation: Conversation) -> tuple[Guidance, ...]:

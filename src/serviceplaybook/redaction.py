@@ -35,7 +35,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable
-from typing import Self, TypeAlias, TypeVar, overload
+from typing import Any, Self, TypeAlias, TypeVar, overload
 
 import attrs
 
@@ -118,6 +118,9 @@ class Redaction:
 
 _UNCHANGED = frozenset({int, float, bool, type(None)})
 
+# Decimal digits, as ``\d`` and ``str.isdecimal`` both count them (Unicode category Nd).
+_DIGIT = re.compile(r"\d")
+
 
 def _apply(redaction: Redaction, text: str) -> str:
     """Replace every accepted match of ``redaction`` in ``text``."""
@@ -177,11 +180,19 @@ def _is_card_number(text: str) -> bool:
     return total % 10 == 0
 
 
+# The fewest digits a match accepted by a check holds: a text with fewer digits than that has
+# nothing the rule would replace, so its scan (several lookbehinds at every position, the bulk
+# of redacting an ordinary message that mentions a number) can be skipped. Keyed by the check
+# function itself, so a floor holds whatever pattern the check is paired with.
+_CHECK_DIGIT_FLOORS: dict[Callable[[str], bool], int] = {_is_card_number: 13}
+
+
 def _has_digit_count(low: int, high: int) -> Callable[[str], bool]:
     def check(text: str) -> bool:
         return low <= len(_digits(text)) <= high
 
     check.__name__ = f"has_{low}_to_{high}_digits"
+    _CHECK_DIGIT_FLOORS[check] = low
     return check
 
 
@@ -223,6 +234,10 @@ _PHONE_NATIONAL = re.compile(r"(?<![\w+])0\d{1,10}(?:[ -]\d{1,10}){0,5}(?!\d)(?!
 
 _DIGITS = frozenset("0123456789")
 
+# The same floor for a pattern that has no check: every match of the North-American pattern
+# holds ten digits (3 + 3 + 4, with an optional trunk "1" before them).
+_PATTERN_DIGIT_FLOORS: dict[re.Pattern[str], int] = {_PHONE_NORTH_AMERICA: 10}
+
 _DEFAULT_REDACTIONS: tuple[Redaction, ...] = (
     Redaction(
         kind="card",
@@ -257,6 +272,50 @@ def _validate_redactions(
         raise ValidationError(f"redactions must be a tuple of Redaction objects, not {value!r}")
 
 
+# One step of a redactor's plan: the rule; its ``requires`` when the redactor may test it
+# directly (a single character as a str: ``in`` finds it many times faster than a set test
+# walks the text), or None to ask ``applies_to`` (a Redaction subclass may override it); and
+# the fewest digits a text needs for the rule to replace anything (0: no such floor known).
+_Step: TypeAlias = tuple[Redaction, frozenset[str] | str | None, int]
+
+
+def _all_required(redactions: tuple[Redaction, ...]) -> frozenset[str]:
+    # runs before the validator: anything but Redaction rules is refused right after
+    rules = [r for r in redactions if isinstance(r, Redaction)]
+    if len(rules) != len(redactions) or not all(r.requires for r in rules):
+        return frozenset()
+    return frozenset().union(*(r.requires for r in rules))
+
+
+def _plan(redactions: tuple[Redaction, ...]) -> tuple[_Step, ...]:
+    steps: list[_Step] = []
+    for rule in redactions:
+        if type(rule) is not Redaction:
+            # a subclass may compute what it matches differently: no shortcut for it
+            steps.append((rule, None, 0))
+            continue
+        # by identity: a check may be any callable, even one that cannot be hashed
+        floors = [n for check, n in _CHECK_DIGIT_FLOORS.items() if check is rule.check]
+        floors += [n for pattern, n in _PATTERN_DIGIT_FLOORS.items() if pattern is rule.pattern]
+        requires = rule.requires
+        steps.append(
+            (
+                rule,
+                next(iter(requires)) if len(requires) == 1 else requires,
+                max(floors, default=0),
+            )
+        )
+    return tuple(steps)
+
+
+def _replan(instance: Redactor, _attribute: object, value: tuple[Redaction, ...]) -> object:
+    # ``redactions`` may be reassigned (the class is not frozen): what is derived from the
+    # rules must follow, or a new rule could be skipped by a stale shortcut.
+    instance._requires = _all_required(value)
+    instance._steps = _plan(value)
+    return value
+
+
 @attrs.define(kw_only=True)
 class Redactor:
     """Masks the personal data it recognizes in text and in JSON-like structures.
@@ -281,19 +340,31 @@ class Redactor:
     """
 
     redactions: tuple[Redaction, ...] = attrs.field(
-        default=_DEFAULT_REDACTIONS, validator=_validate_redactions
+        default=_DEFAULT_REDACTIONS,
+        validator=_validate_redactions,
+        on_setattr=attrs.setters.pipe(attrs.setters.validate, _replan),
     )
     # Characters one of which every match of every rule contains; empty if a rule may match
     # anything. A text with none of them (most messages) skips every scan at once.
     _requires: frozenset[str] = attrs.field(init=False, repr=False, eq=False)
+    # The rules with what lets redact_text skip a scan cheaply (see _Step).
+    _steps: tuple[_Step, ...] = attrs.field(init=False, repr=False, eq=False)
+    # True when redact() is this class's own: its walk over a payload may then call itself
+    # and redact_text directly instead of going through redact() for every item.
+    _own_walk: bool = attrs.field(init=False, repr=False, eq=False)
 
     @_requires.default
-    def _all_required(self) -> frozenset[str]:
-        # runs before the validator: anything but Redaction rules is refused right after
-        rules = [r for r in self.redactions if isinstance(r, Redaction)]
-        if len(rules) != len(self.redactions) or not all(r.requires for r in rules):
-            return frozenset()
-        return frozenset().union(*(r.requires for r in rules))
+    def _required_by_rules(self) -> frozenset[str]:
+        return _all_required(self.redactions)
+
+    @_steps.default
+    def _planned_steps(self) -> tuple[_Step, ...]:
+        # like _requires, this runs before the validator refuses anything but Redaction rules
+        return _plan(self.redactions) if isinstance(self.redactions, tuple) else ()
+
+    @_own_walk.default
+    def _walks_itself(self) -> bool:
+        return type(self).redact is Redactor.redact
 
     @classmethod
     def default(cls) -> Self:
@@ -329,9 +400,25 @@ class Redactor:
         """
         if self._requires and self._requires.isdisjoint(text):
             return text
-        for redaction in self.redactions:
-            if redaction.applies_to(text):
-                text = _apply(redaction, text)
+        digits = -1  # counted when a rule first needs it, again once a rule changed the text
+        for redaction, requires, floor in self._steps:
+            # cheapest test first: most texts hold a digit or two but none has enough of them
+            if floor:
+                if digits < 0:
+                    digits = len(_DIGIT.findall(text))
+                if digits < floor:
+                    continue
+            if requires is None:
+                if not redaction.applies_to(text):
+                    continue
+            elif isinstance(requires, str):
+                if requires not in text:
+                    continue
+            elif requires and requires.isdisjoint(text):
+                continue
+            redacted = _apply(redaction, text)
+            if redacted is not text:
+                text, digits = redacted, -1
         return text
 
     @overload
@@ -363,6 +450,8 @@ class Redactor:
         Returns:
             A redacted copy of the value; the value passed in is not modified.
         """
+        if self._own_walk and type(value) is dict:
+            return self._walk_dict(value)
         if isinstance(value, str):
             return self.redact_text(value)
         if isinstance(value, dict):
@@ -376,6 +465,26 @@ class Redactor:
         if isinstance(value, tuple):
             return tuple(self.redact(item) for item in value)
         return value
+
+    def _walk_dict(self, value: dict[Any, Any]) -> dict[Any, Any]:
+        # What redact() returns for a plain dict, in fewer calls: only used while redact() is
+        # not overridden, so no override misses an item. A journal payload is mostly a text
+        # and a dict of numbers and flags (the signals), which is copied as it is.
+        redacted: dict[Any, Any] = {}
+        for key, item in value.items():
+            kind = type(item)
+            if kind in _UNCHANGED:
+                redacted[key] = item
+            elif kind is str:
+                redacted[key] = self.redact_text(item)
+            elif kind is dict:
+                if _UNCHANGED.issuperset(map(type, item.values())):
+                    redacted[key] = item.copy()
+                else:
+                    redacted[key] = self._walk_dict(item)
+            else:  # lists, tuples, subclasses and other objects
+                redacted[key] = self.redact(item)
+        return redacted
 
 
 class RedactingFilter(logging.Filter):
