@@ -54,6 +54,7 @@ from serviceplaybook.serialization import (
     conversation_head,
     from_dict,
     json_text,
+    text_of_last,
     to_dict,
 )
 from serviceplaybook.sla import SlaStepReached
@@ -574,3 +575,27 @@ def test_head_json_built_on_an_earlier_head_is_the_whole_head(
         assert from_dict(
             {**json.loads(head.text), **{log: [] for log in CONVERSATION_LOGS}}, Conversation
         ) == attrs.evolve(current, messages=(), signals=())
+
+
+@given(
+    st.lists(st.integers(0, 3), max_size=12),
+    st.lists(sts.aware_datetimes(), min_size=4, max_size=4),
+)
+def test_text_of_last_formats_every_time_as_make_does(
+    picks: list[int], times: list[datetime]
+) -> None:
+    """Times equal to the last one but not the same object (another offset) get their own
+    text: only the very object is remembered."""
+    made: list[datetime] = []
+
+    def make(value: datetime) -> str:
+        made.append(value)
+        return value.isoformat()
+
+    text = text_of_last(make)
+    calls, previous = 0, None
+    for pick in picks:
+        assert text(times[pick]) == times[pick].isoformat()
+        if times[pick] is not previous:
+            calls, previous = calls + 1, times[pick]
+    assert len(made) == calls

@@ -13,6 +13,7 @@ rather than guessed at.
 from __future__ import annotations
 
 import enum
+import functools
 import json
 import operator
 from collections.abc import Callable, Mapping
@@ -75,6 +76,29 @@ def _structure_datetime(value: object, _: object) -> datetime:
     return require_aware(datetime.fromisoformat(value), f"time {value!r}")
 
 
+def text_of_last(make: Callable[[datetime], str]) -> Callable[[datetime], str]:
+    """``make``, remembering the text of the last time it was given (the very object).
+
+    One desk call stamps the same time on several records and rows (its message, the
+    conversation's ``updated_at``, its journal entries): each is formatted once. The pair is
+    read and replaced as one tuple, so threads sharing it never mix two times up.
+    """
+    last: tuple[datetime | None, str] = (None, "")
+
+    def text(value: datetime) -> str:
+        nonlocal last
+        seen, made = last
+        if value is not seen:
+            made = make(value)
+            last = (value, made)
+        return made
+
+    return functools.wraps(make)(text)
+
+
+_unstructure_datetime = text_of_last(datetime.isoformat)
+
+
 def _unstructure_timedelta(value: timedelta) -> str:
     # Seconds as a decimal string: exact to the microsecond, unlike a JSON float.
     micros = (value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds
@@ -103,7 +127,7 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook(enum.StrEnum, lambda value, kind: kind(value))
     for primitive in (bool, int, float, str):
         conv.register_structure_hook(primitive, _strict(primitive))
-    conv.register_unstructure_hook(datetime, lambda value: value.isoformat())
+    conv.register_unstructure_hook(datetime, _unstructure_datetime)
     conv.register_structure_hook(datetime, _structure_datetime)
     conv.register_unstructure_hook(timedelta, _unstructure_timedelta)
     conv.register_structure_hook(timedelta, _structure_timedelta)

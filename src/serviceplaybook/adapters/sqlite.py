@@ -40,6 +40,7 @@ from serviceplaybook.serialization import (
     ConversationHeadJson,
     from_dict,
     json_text,
+    text_of_last,
     to_dict,
 )
 
@@ -129,23 +130,13 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
 _TABLES = ("conversations", "conversation_items", "journal", "grants", "follow_ups")
 
 
-_last_utc_text: tuple[datetime | None, str] = (None, "")
-
-
+@text_of_last
 def utc_text(value: datetime) -> str:
     """A fixed-width UTC ISO string: sorts as text in time order."""
-    global _last_utc_text
-    # One desk call stamps all its rows with the same time: keep the last text.
-    last, text = _last_utc_text
-    if value is last:
-        return text
-    utc = value
-    if utc.tzinfo is not UTC:  # the desk's own times are UTC already: skip the checks
-        utc = require_aware(utc, "a stored time").astimezone(UTC)
+    if value.tzinfo is not UTC:  # the desk's own times are UTC already: skip the checks
+        value = require_aware(value, "a stored time").astimezone(UTC)
     # isoformat is twice as fast as strftime and zero-pads the year (fixed width)
-    text = utc.isoformat(timespec="microseconds")
-    _last_utc_text = (value, text)
-    return text
+    return value.isoformat(timespec="microseconds")
 
 
 def _from_utc_text(value: str) -> datetime:
@@ -862,7 +853,7 @@ class SQLiteJournal:
                 e.kind,
                 e.actor,
                 e.stage,
-                json_text(dict(e.data)),
+                json_text(e.data if type(e.data) is dict else dict(e.data)),
             )
             for e in entries
         ]
