@@ -311,20 +311,30 @@ def timing_cases(sizes: Sizes) -> list[Case]:
         return batch
 
     def desk_calls(method: str, text: str) -> Prepare:
+        per = EVENTS_PER_CONVERSATION
+        # Each message of a conversation differs: the detector reads a customer message
+        # repeated word for word as repeat contact, which would escalate the conversation.
+        texts = [f"{text} ({k})" for k in range(per)]
+        check = fixed_desk()  # untimed: the calls stay calm (no rule fires, no escalation)
+        checked = open_listening(check, -1)
+        for said in texts:
+            outcome = getattr(check, method)(checked, said)
+            assert outcome.escalation is None
+            assert outcome.conversation.stage != "escalated"
+
         def prepare(n: int) -> Callable[[], object]:
             desk = fixed_desk()
-            ids = [open_listening(desk, i) for i in range(-(-n // EVENTS_PER_CONVERSATION))]
+            ids = [open_listening(desk, i) for i in range(-(-n // per))]
             assert desk.storage.conversations.get(ids[0]).stage == "listening"
             call = getattr(desk, method)
-            per = EVENTS_PER_CONVERSATION
-            last = n - per * (len(ids) - 1)
+            last = texts[: n - per * (len(ids) - 1)]
 
             def batch() -> None:
                 for conversation_id in ids[:-1]:
-                    for _ in range(per):
-                        call(conversation_id, text)
-                for _ in range(last):
-                    call(ids[-1], text)
+                    for said in texts:
+                        call(conversation_id, said)
+                for said in last:
+                    call(ids[-1], said)
 
             return batch
 
