@@ -497,3 +497,41 @@ def test_a_journal_seq_used_twice_in_a_transaction_undoes_the_whole_transaction(
     storage.journal.append([entry("c1", 2)])  # the next transaction starts clean
     assert [e.seq for e in storage.journal.history("c1")] == [1, 2]
     storage.close()
+
+
+def test_a_commit_that_fails_rolls_the_transaction_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A COMMIT can fail (a full disk, an I/O error): the transaction is rolled back, nothing of
+    it stays in the stores' state, and the next transaction starts clean."""
+    from serviceplaybook.testing.contracts import conversation
+
+    storage = SQLiteStorage(tmp_path / "desk.db", synchronous="NORMAL")
+    storage.conversations.save(conversation(version=1), expected_version=0)
+    run = sqlite_adapter.SQLiteDatabase._run
+
+    def failing_commit(self: sqlite_adapter.SQLiteDatabase, connection: object, sql: str) -> None:
+        if sql == "COMMIT":
+            raise StorageError(self.path, "disk I/O error (simulated)")
+        run(self, connection, sql)  # type: ignore[arg-type]
+
+    def call() -> None:
+        with storage.atomic():
+            storage.conversations.save(conversation(version=2, stage="closed"), expected_version=1)
+            storage.journal.append([entry("c1", 2)])
+
+    monkeypatch.setattr(sqlite_adapter.SQLiteDatabase, "_run", failing_commit)
+    with pytest.raises(StorageError, match="simulated"):
+        call()
+    monkeypatch.undo()
+    assert not storage.database.in_transaction
+    assert not storage.database.connection().in_transaction
+    assert storage.conversations.get("c1").stage == "listening"
+    assert storage.journal.history("c1") == []
+    storage.conversations.save(conversation(version=2, stage="resolving"), expected_version=1)
+    storage.journal.append([entry("c1", 2)])
+    other = SQLiteStorage(tmp_path / "desk.db")
+    assert other.conversations.get("c1").stage == "resolving"
+    assert [e.seq for e in other.journal.history("c1")] == [2]
+    storage.close()
+    other.close()

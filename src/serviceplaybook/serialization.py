@@ -39,6 +39,7 @@ __all__ = [
     "converter",
     "from_dict",
     "json_text",
+    "text_of_last",
     "to_dict",
 ]
 
