@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 from serviceplaybook._validate import require_aware
 from serviceplaybook.compensation import Grant
@@ -179,7 +179,7 @@ class SQLiteDatabase:
         self._connection: sqlite3.Connection | None = None
         self._depth = 0
         self._pending: list[int] = []  # nested blocks whose savepoint is not taken yet
-        self._number = 0
+        self._scratch: dict[object, Any] = {}  # the stores' state of the open transaction
         self._before_commit: dict[object, Callable[[], None]] = {}
         self._on_commit: list[Callable[[], None]] = []
         self._on_rollback: list[Callable[[], None]] = []
@@ -221,7 +221,7 @@ class SQLiteDatabase:
         self._connection = None
         self._depth = 0
         self._pending = []
-        self._number += 1
+        self._scratch = {}
         self._before_commit = {}
         self._on_commit = []
         self._on_rollback = []
@@ -289,10 +289,18 @@ class SQLiteDatabase:
                 raise StorageError(self.path, "before_commit() needs an open transaction")
             self._before_commit.setdefault(key, flush)
 
-    @property
-    def transaction_number(self) -> int:
-        """Changes with every transaction begun (state kept for one transaction checks it)."""
-        return self._number
+    def scratch(self, owner: object, make: Callable[[], T]) -> T:
+        """``owner``'s state for the open transaction: made by ``make`` at its first use in
+        the transaction, forgotten when the transaction ends (committed or rolled back).
+        Stores keep in it what the transaction saved or appended until :meth:`before_commit`
+        writes it; their :meth:`on_rollback` callbacks undo a rolled-back block's part."""
+        with self._lock:
+            if not self._depth:
+                raise StorageError(self.path, "scratch() needs an open transaction")
+            state = self._scratch.get(owner)
+            if state is None:
+                state = self._scratch[owner] = make()
+            return cast(T, state)
 
     @property
     def lock(self) -> threading.RLock:
@@ -447,7 +455,6 @@ class _Transaction:
             if depth == 0:
                 connection = database._current()
                 database._run(connection, "BEGIN IMMEDIATE")
-                database._number += 1
             elif self._lazy:
                 connection = None
                 database._pending.append(depth)
@@ -484,6 +491,7 @@ class _Transaction:
                         flush()
                 database._depth = 0
                 database._run(database._current(), "COMMIT")
+                database._scratch = {}
             else:
                 database._depth = depth
                 pending = database._pending
@@ -514,6 +522,7 @@ class _Transaction:
             if depth == 0:
                 database._before_commit.clear()
                 database._pending = []
+                database._scratch = {}
                 if connection.in_transaction:
                     database._run(connection, "ROLLBACK")
             else:
@@ -595,6 +604,26 @@ def _dumps(record: object) -> str:
     return json_text(to_dict(record))
 
 
+class _Conversations:
+    """A transaction's conversations: those it saved (written at its commit), and what the
+    file held when it first looked at each (the version, and the record equal to the stored
+    rows when known). Nobody else writes while it holds the write lock, so both stay true
+    until the commit."""
+
+    __slots__ = ("stored", "written")
+
+    def __init__(self) -> None:
+        self.written: dict[str, Conversation] = {}
+        self.stored: dict[str, tuple[int, Conversation | None]] = {}
+
+    def unwrite(self, conversation_id: str, previous: Conversation | None) -> None:
+        """Undo a save of a rolled-back block: back to the conversation saved before it."""
+        if previous is None:
+            self.written.pop(conversation_id, None)
+        else:
+            self.written[conversation_id] = previous
+
+
 class SQLiteConversationStore:
     """Conversations with optimistic concurrency, written once per transaction.
 
@@ -623,19 +652,9 @@ class SQLiteConversationStore:
         # The JSON of each kept conversation's last written head: the next write encodes
         # only the fields that changed.
         self._heads: dict[str, ConversationHeadJson] = {}
-        # State of one transaction (its number): what it saved, and what the file held when
-        # it first looked (version, and the record equal to the stored rows when known).
-        # Nobody else writes while it holds the write lock, so both stay true until COMMIT.
-        self._number = -1
-        self._written: dict[str, Conversation] = {}
-        self._stored: dict[str, tuple[int, Conversation | None]] = {}
 
-    def _transaction_state(self) -> None:
-        number = self.database.transaction_number
-        if number != self._number:
-            self._number = number
-            self._written = {}
-            self._stored = {}
+    def _state(self) -> _Conversations:
+        return self.database.scratch(self, _Conversations)
 
     def _keep(self, conversation: Conversation) -> None:
         cache = self._cache
@@ -651,8 +670,7 @@ class SQLiteConversationStore:
         :class:`NotFound`."""
         with self.database.lock:
             if self.database.in_transaction:
-                self._transaction_state()
-                written = self._written.get(conversation_id)
+                written = self._state().written.get(conversation_id)
                 if written is not None:
                     return written
             return self._read(conversation_id)
@@ -706,11 +724,10 @@ class SQLiteConversationStore:
 
     def _note_stored(self, conversation_id: str, version: int, record: Conversation | None) -> None:
         if self.database.in_transaction:
-            self._transaction_state()
-            self._stored.setdefault(conversation_id, (version, record))
+            self._state().stored.setdefault(conversation_id, (version, record))
 
-    def _stored_version(self, conversation_id: str) -> int:
-        known = self._stored.get(conversation_id)
+    def _stored_version(self, state: _Conversations, conversation_id: str) -> int:
+        known = state.stored.get(conversation_id)
         if known is None:
             rows = self.database.query(
                 "SELECT version FROM conversations WHERE id = ?", (conversation_id,)
@@ -718,7 +735,7 @@ class SQLiteConversationStore:
             version = rows[0][0] if rows else 0
             kept = self._cache.get(conversation_id)
             known = (version, kept if kept is not None and kept.version == version else None)
-            self._stored[conversation_id] = known
+            state.stored[conversation_id] = known
         return known[0]
 
     def save(self, conversation: Conversation, *, expected_version: int) -> None:
@@ -730,33 +747,28 @@ class SQLiteConversationStore:
         """
         conversation_id = conversation.id
         with self.database.joining():
-            self._transaction_state()
-            previous = self._written.get(conversation_id)
+            state = self._state()
+            written = state.written
+            previous = written.get(conversation_id)
             actual = (
-                previous.version if previous is not None else self._stored_version(conversation_id)
+                previous.version
+                if previous is not None
+                else self._stored_version(state, conversation_id)
             )
             if actual != expected_version:
                 raise ConcurrentUpdate(conversation_id, expected_version, actual)
             check_version_rises(conversation, expected_version)
-            written = self._written
             if not written:  # the first save of this transaction
                 self.database.before_commit(self, self._flush)
             written[conversation_id] = conversation
-            self.database.on_rollback(lambda: self._unwrite(conversation_id, previous))
-
-    def _unwrite(self, conversation_id: str, previous: Conversation | None) -> None:
-        if self._number != self.database.transaction_number:
-            return
-        if previous is None:
-            self._written.pop(conversation_id, None)
-        else:
-            self._written[conversation_id] = previous
+            self.database.on_rollback(lambda: state.unwrite(conversation_id, previous))
 
     def _flush(self) -> None:
         connection = self.database.connection()
+        state = self._state()
         heads = []
-        for conversation in self._written.values():
-            version, stored = self._stored[conversation.id]
+        for conversation in state.written.values():
+            version, stored = state.stored[conversation.id]
             heads.append(self._write(connection, conversation, version, stored))
         self.database.after_commit(lambda: self._committed(heads))
 
@@ -824,6 +836,10 @@ class SQLiteConversationStore:
             self._heads[head.conversation.id] = head
 
 
+def _truncate(rows: list[Any], length: int) -> None:
+    del rows[length:]
+
+
 class SQLiteJournal:
     """The journal in the ``journal`` table, keyed by conversation and sequence number.
 
@@ -839,8 +855,9 @@ class SQLiteJournal:
 
     def __init__(self, database: SQLiteDatabase) -> None:
         self.database = database
-        self._rows: list[tuple[str, int, str, str, str, str, str]] = []
-        self._number = -1  # the transaction the rows belong to
+
+    def _rows(self) -> list[tuple[str, int, str, str, str, str, str]]:
+        return self.database.scratch(self, list)
 
     def append(self, entries: Sequence[JournalEntry]) -> None:
         """Append ``entries``; a sequence number used twice is refused (at once outside a
@@ -859,29 +876,22 @@ class SQLiteJournal:
         ]
         database = self.database
         with database.joining():
-            number = database.transaction_number
-            if number != self._number:
-                self._number = number
-                self._rows = []
-            pending = self._rows
+            pending = self._rows()
             if not pending:
                 database.before_commit(self, self._flush)
             mark = len(pending)
             pending.extend(rows)
-            database.on_rollback(lambda: self._unappend(number, mark))
-
-    def _unappend(self, number: int, mark: int) -> None:
-        if number == self._number:
-            del self._rows[mark:]
+            database.on_rollback(lambda: _truncate(pending, mark))
 
     def _flush(self) -> None:
-        rows, self._rows = self._rows, []
+        rows = self._rows()
         if not rows:
             return
         try:
             self.database.connection().executemany(self._INSERT, rows)
         except sqlite3.IntegrityError as error:
             raise self.database.error(error, "journal entries must be appended once") from None
+        rows.clear()  # written: a later flush of this transaction must not write them again
 
     def history(self, conversation_id: str) -> list[JournalEntry]:
         """The conversation's entries, oldest first."""
@@ -893,8 +903,8 @@ class SQLiteJournal:
             )
             # this transaction reads what it appended (flushing here instead would put
             # the outer transaction's rows inside a savepoint that may roll back)
-            if self.database.in_transaction and self._number == self.database.transaction_number:
-                pending = [row[1:] for row in self._rows if row[0] == conversation_id]
+            if self.database.in_transaction:
+                pending = [row[1:] for row in self._rows() if row[0] == conversation_id]
                 if pending:
                     rows = sorted(rows + pending, key=lambda row: int(row[0]))
         entries = []
