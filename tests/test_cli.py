@@ -387,6 +387,40 @@ def test_failed_deliveries_are_counted_for_retry(
     assert claims(db) == 0
 
 
+def test_a_playbook_file_sets_the_delivery_attempts(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With one attempt allowed (the file's [desk]), a refused delivery ends as failed at once
+    instead of waiting for a retry."""
+    db, outbox, playbook = tmp_path / "many.db", tmp_path / "out.jsonl", tmp_path / "desk.toml"
+    playbook.write_text("[desk]\nmax_delivery_attempts = 1\n")
+    due_follow_ups(db, 9)
+    monkeypatch.setattr(FlakyOutbox, "calls", 0)
+    monkeypatch.setattr(outbox_module, "OutboxDispatcher", FlakyOutbox)
+    status, out, _ = run_cli(
+        capsys, "followups", "run", "--db", db, "--outbox", outbox, "--playbook", playbook
+    )
+    assert (status, out) == (0, f"delivered 6, failed 3 (outbox: {outbox})\n")
+    assert statuses(db) == {"delivered": 6, "failed": 3}
+
+
+def test_a_bad_playbook_file_stops_followups_run_before_the_database_opens(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    db, playbook = tmp_path / "many.db", tmp_path / "desk.toml"
+    playbook.write_text("[desk]\nmax_delivery_attempts = 0\n")
+    due_follow_ups(db, 3)
+    before = db.read_bytes()
+    status, out, err = run_cli(capsys, "followups", "run", "--db", db, "--playbook", playbook)
+    assert (status, out) == (1, "")
+    line = one_error_line(err)
+    assert str(playbook) in line
+    assert "desk.max_delivery_attempts" in line
+    assert statuses(db) == {"pending": 3}
+    assert db.read_bytes() == before
+    assert not (tmp_path / "outbox.jsonl").exists()
+
+
 class TerminalStream(io.StringIO):
     def isatty(self) -> bool:
         return True
@@ -738,7 +772,8 @@ def test_check_against_a_playbook_subclass(
         'to = "resolving"\n'
     )
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sys, "path", list(sys.path))  # the module beside the file is found
+    path_before = [entry for entry in sys.path if entry != str(tmp_path)]
+    monkeypatch.setattr(sys, "path", list(path_before))
     status, out, _ = run_cli(capsys, "check", playbook)
     assert status == 1
     assert "has_ticket" in out
@@ -746,6 +781,7 @@ def test_check_against_a_playbook_subclass(
         capsys, "check", playbook, "--playbook-class", "my_support:TicketPlaybook"
     )
     assert (status, out) == (0, f"{playbook}: ok\n")
+    assert sys.path == path_before  # the current directory was on it for the import only
     for spec, expected in (
         ("my_support", "write MODULE:CLASS"),
         ("no_such_module:X", "cannot import no_such_module"),

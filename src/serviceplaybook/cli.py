@@ -5,8 +5,9 @@ Commands:
 - ``demo [--db FILE]``: play a scripted difficult conversation against SQLite, step by step.
 - ``diagram [--playbook FILE]``: print the playbook's Mermaid state diagram.
 - ``check FILE``: validate a playbook file, printing every problem.
-- ``followups run --db FILE [--outbox FILE] [--now ISO] [--limit N]``: deliver the due
-  follow-ups of a SQLite file into an outbox file, one JSON line each.
+- ``followups run --db FILE [--outbox FILE] [--now ISO] [--limit N] [--playbook FILE]``:
+  deliver the due follow-ups of a SQLite file into an outbox file, one JSON line each, with
+  the delivery settings of a playbook file's ``[desk]`` when given.
 
 Exit statuses: 0 success; 1 an error (one line ``serviceplaybook: ...`` on stderr: a bad
 playbook, a missing file, a file that is not a database, no permission...) or an invalid
@@ -28,7 +29,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from serviceplaybook.errors import PlaybookError
 from serviceplaybook.followup import FollowUp, FollowUpStatus
@@ -165,6 +166,13 @@ def _parser() -> argparse.ArgumentParser:
         help="deliver what is due at this time, with its UTC offset (default: now)",
     )
     run.add_argument(
+        "--playbook",
+        metavar="FILE",
+        type=Path,
+        help="a playbook file whose [desk] settings to deliver with (attempts, backoff, "
+        "lease; default: the desk's defaults)",
+    )
+    run.add_argument(
         "--limit",
         metavar="N",
         type=_positive_int,
@@ -200,17 +208,13 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _diagram(args: argparse.Namespace, out: TextIO) -> int:
-    from serviceplaybook.playbook import Playbook
+@contextmanager
+def _playbook_problems(path: Path) -> Iterator[None]:
+    """A bad playbook file as one line: its problem, or how many and the first."""
+    from serviceplaybook.playbook_file import PlaybookFileError
 
-    if args.playbook is None:
-        out.write(Playbook.diagram())
-        return EXIT_OK
-    from serviceplaybook.playbook_file import PlaybookFileError, load_playbook_file
-
-    path = _existing_file(args.playbook, "playbook file")
     try:
-        playbook: Playbook = load_playbook_file(path).playbook()
+        yield
     except PlaybookFileError as error:
         problems = error.problems
         if len(problems) == 1:
@@ -220,6 +224,19 @@ def _diagram(args: argparse.Namespace, out: TextIO) -> int:
             f"{path}: {len(problems)} problems, the first: {first.key}: {first.message}; "
             f"'{PROG} check {path}' lists them all"
         ) from None
+
+
+def _diagram(args: argparse.Namespace, out: TextIO) -> int:
+    from serviceplaybook.playbook import Playbook
+
+    if args.playbook is None:
+        out.write(Playbook.diagram())
+        return EXIT_OK
+    from serviceplaybook.playbook_file import load_playbook_file
+
+    path = _existing_file(args.playbook, "playbook file")
+    with _playbook_problems(path):
+        playbook: Playbook = load_playbook_file(path).playbook()
     out.write(playbook.diagram())
     return EXIT_OK
 
@@ -235,14 +252,22 @@ def _playbook_class(spec: str | None) -> type[Playbook]:
         raise CommandError(
             f"--playbook-class {spec!r}: write MODULE:CLASS, e.g. myapp.support:MyPlaybook"
         )
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())  # as uvicorn does: a module beside the playbook file
+    # As uvicorn does, a module in the current directory can be named; the directory is
+    # on the path only for the import, so that main() called from Python leaves sys.path as
+    # it found it.
+    here = os.getcwd()
+    added = here not in sys.path
+    if added:
+        sys.path.insert(0, here)
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
         raise CommandError(
             f"--playbook-class {spec!r}: cannot import {module_name}: {error}"
         ) from None
+    finally:
+        if added and here in sys.path:
+            sys.path.remove(here)
     found = getattr(module, class_name, None)
     if not (isinstance(found, type) and issubclass(found, Playbook)):
         raise CommandError(
@@ -349,10 +374,17 @@ def _followups_run(args: argparse.Namespace, out: TextIO) -> int:
     from serviceplaybook.adapters.sqlite import SQLiteStorage
     from serviceplaybook.desk import ServiceDesk
 
+    settings: dict[str, Any] = {}
+    if args.playbook is not None:  # read before the database opens: a bad file changes nothing
+        from serviceplaybook.playbook_file import load_playbook_file
+
+        path = _existing_file(args.playbook, "playbook file")
+        with _playbook_problems(path):
+            settings = load_playbook_file(path).desk_keywords()
     db = _existing_file(args.db, "database file")
     outbox_path: Path = args.outbox if args.outbox is not None else db.parent / "outbox.jsonl"
     storage = SQLiteStorage(db)
-    desk = ServiceDesk(storage)
+    desk = ServiceDesk(storage, **settings)
     progress = _Progress(sys.stderr)
     try:
         with OutboxDispatcher(outbox_path) as outbox, _stop_between_follow_ups(progress):
