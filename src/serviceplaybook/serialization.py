@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import itertools
 import json
 import operator
 from collections.abc import Callable, Mapping
@@ -246,6 +247,7 @@ def json_text(data: Any) -> str:
 
 _HEAD_NAMES, _HEAD_ENCODERS = _head_fields()
 _head_values = operator.attrgetter(*_HEAD_NAMES)
+_HEAD_INDEXES = range(len(_HEAD_NAMES))
 
 
 def _field_json(key: str, hook: Any, value: object) -> str:
@@ -292,11 +294,13 @@ class ConversationHeadJson:
                 for (key, hook), value in zip(_HEAD_ENCODERS, values, strict=True)
             ]
         else:
-            parts = list(previous._parts)
-            for index, (value, old) in enumerate(zip(values, previous._values, strict=True)):
-                if value is not old:
-                    key, hook = _HEAD_ENCODERS[index]
-                    parts[index] = _field_json(key, hook, value)
+            parts = previous._parts.copy()
+            # the fields whose value is another object than before, found in C
+            for index in itertools.compress(
+                _HEAD_INDEXES, map(operator.is_not, values, previous._values)
+            ):
+                key, hook = _HEAD_ENCODERS[index]
+                parts[index] = _field_json(key, hook, values[index])
         self.conversation = conversation
         self._values = values
         self._parts = parts
