@@ -595,18 +595,13 @@ class SlaPolicy:
         stopped: bool,
     ) -> SlaClock:
         answered = timeline.first_response
-        until = answered or end
-        done = answered is not None or stopped
-        target = targets.first_response
-        elapsed = calendar.between(start, until)
-        return SlaClock(
-            kind=SlaClockKind.FIRST_RESPONSE,
-            state=ClockState.STOPPED if done else ClockState.RUNNING,
-            started_at=start,
-            stopped_at=until if done else None,
-            target=target,
-            elapsed=elapsed,
-            due_at=self._simple_due(calendar, target, start, elapsed, done),
+        return self._simple_clock(
+            SlaClockKind.FIRST_RESPONSE,
+            calendar,
+            targets.first_response,
+            start,
+            answered or end,
+            done=answered is not None or stopped,
         )
 
     def _next_response(
@@ -620,17 +615,13 @@ class SlaPolicy:
         if not timeline.waits:
             return None
         since, answered = timeline.waits[-1]
-        done = answered is not None or stopped
-        target = targets.next_response
-        elapsed = calendar.between(since, answered or end)
-        return SlaClock(
-            kind=SlaClockKind.NEXT_RESPONSE,
-            state=ClockState.STOPPED if done else ClockState.RUNNING,
-            started_at=since,
-            stopped_at=(answered or end) if done else None,
-            target=target,
-            elapsed=elapsed,
-            due_at=self._simple_due(calendar, target, since, elapsed, done),
+        return self._simple_clock(
+            SlaClockKind.NEXT_RESPONSE,
+            calendar,
+            targets.next_response,
+            since,
+            answered or end,
+            done=answered is not None or stopped,
         )
 
     def _resolution(
@@ -667,17 +658,29 @@ class SlaPolicy:
         )
 
     @staticmethod
-    def _simple_due(
+    def _simple_clock(
+        kind: SlaClockKind,
         calendar: BusinessCalendar,
         target: timedelta | None,
         start: datetime,
-        elapsed: timedelta,
+        until: datetime,
+        *,
         done: bool,
-    ) -> datetime | None:
-        """When a clock without pauses reaches ``target`` (``None`` if it stopped short)."""
-        if target is None or (done and elapsed < target):
-            return None
-        return calendar.add(start, target)
+    ) -> SlaClock:
+        """A clock without pauses, from ``start`` to ``until`` (when it stopped, if ``done``,
+        else now); it comes due when it reaches ``target``, unless it stopped short of it."""
+        elapsed = calendar.between(start, until)
+        return SlaClock(
+            kind=kind,
+            state=ClockState.STOPPED if done else ClockState.RUNNING,
+            started_at=start,
+            stopped_at=until if done else None,
+            target=target,
+            elapsed=elapsed,
+            due_at=None
+            if target is None or (done and elapsed < target)
+            else calendar.add(start, target),
+        )
 
     @staticmethod
     def _due(
