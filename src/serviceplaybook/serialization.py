@@ -277,10 +277,9 @@ class ConversationHeadJson:
         text: the JSON text.
     """
 
-    __slots__ = ("_parts", "_values", "conversation", "text")
+    __slots__ = ("_parts", "conversation", "text")
 
     _parts: list[str]
-    _values: tuple[Any, ...]
     conversation: Conversation
     text: str
 
@@ -297,12 +296,11 @@ class ConversationHeadJson:
             parts = previous._parts.copy()
             # the fields whose value is another object than before, found in C
             for index in itertools.compress(
-                _HEAD_INDEXES, map(operator.is_not, values, previous._values)
+                _HEAD_INDEXES, map(operator.is_not, values, _head_values(previous.conversation))
             ):
                 key, hook = _HEAD_ENCODERS[index]
                 parts[index] = _field_json(key, hook, values[index])
         self.conversation = conversation
-        self._values = values
         self._parts = parts
         self.text = f'{{"schema_version":{SCHEMA_VERSION},{",".join(parts)}}}'
 
