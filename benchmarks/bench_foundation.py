@@ -47,10 +47,17 @@ import transitions
 import transitions.core
 from transitions import Machine
 
-from serviceplaybook import Agent, Conversation, Customer, Issue, ServiceDesk
+from serviceplaybook import (
+    Agent,
+    Conversation,
+    Customer,
+    Event,
+    Issue,
+    JournalEntry,
+    Playbook,
+    ServiceDesk,
+)
 from serviceplaybook.adapters.memory import InMemoryConversationStore, InMemoryStorage
-from serviceplaybook.journal import JournalEntry
-from serviceplaybook.playbook import Event, Playbook
 
 PLAYBOOK_RATIO_TARGET = 2.0  # one playbook event / one bare transitions trigger
 MACHINES_TARGET = 0  # transitions Machines built while building conversations

@@ -20,7 +20,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from serviceplaybook.signals import LexiconSignalDetector
+from serviceplaybook import LexiconSignalDetector
 from serviceplaybook.testing.contracts import conversation
 
 TYPICAL = (

@@ -19,6 +19,7 @@ from serviceplaybook import (
     Agent,
     AuthorityMatrix,
     CompensationPolicy,
+    CompensationRule,
     Conversation,
     Customer,
     Issue,
@@ -26,9 +27,9 @@ from serviceplaybook import (
     Offer,
     OfferKind,
     Role,
+    RoleAuthority,
     ServiceDesk,
 )
-from serviceplaybook.compensation import CompensationRule, RoleAuthority
 from serviceplaybook.testing import FakeClock
 
 

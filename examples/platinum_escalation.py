@@ -23,11 +23,11 @@ from serviceplaybook import (
     Issue,
     Reason,
     Role,
+    Rule,
     ServiceDesk,
     Signals,
     Urgency,
 )
-from serviceplaybook.escalation import Rule
 from serviceplaybook.testing import FakeClock
 
 

@@ -42,12 +42,12 @@ from serviceplaybook import (
     Role,
     Severity,
     Signals,
+    SlaStepReached,
     Stage,
     Urgency,
 )
-from serviceplaybook.money import CURRENCY_MINOR_UNITS
-from serviceplaybook.parties import CUSTOMER
-from serviceplaybook.sla import SlaStepReached
+from serviceplaybook._records.money import CURRENCY_MINOR_UNITS
+from serviceplaybook._records.parties import CUSTOMER
 
 __all__ = [
     "CODES",

@@ -21,6 +21,8 @@ from serviceplaybook import (
     ConfigError,
     Conversation,
     Customer,
+    Finding,
+    Handoff,
     Issue,
     Message,
     Reason,
@@ -30,8 +32,7 @@ from serviceplaybook import (
     Stage,
     ValidationError,
 )
-from serviceplaybook.apology import DEFAULT_TEMPLATES, PLACEHOLDERS, Finding
-from serviceplaybook.conversation import Handoff
+from serviceplaybook._policies.apology import DEFAULT_TEMPLATES, PLACEHOLDERS
 from strategies import conversations
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from serviceplaybook.business_time import BusinessCalendar, Shift, public_holidays
-from serviceplaybook.errors import ConfigError, ValidationError
+from serviceplaybook import BusinessCalendar, ConfigError, Shift, ValidationError
+from serviceplaybook._policies.calendar import public_holidays
 
 NEW_YORK = ZoneInfo("America/New_York")
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -25,13 +25,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from tests.strategies import follow_ups
 
-from serviceplaybook import FollowUp, Playbook, ServiceDesk
-from serviceplaybook import cli as cli_module
+from serviceplaybook import FollowUp, FollowUpDispatcher, Playbook, ServiceDesk
+from serviceplaybook import _cli as cli_module
 from serviceplaybook.__main__ import main
 from serviceplaybook.adapters import outbox as outbox_module
 from serviceplaybook.adapters.outbox import OutboxDispatcher
 from serviceplaybook.adapters.sqlite import SQLiteStorage
-from serviceplaybook.ports import FollowUpDispatcher
 
 ROOT = Path(__file__).resolve().parent.parent
 AFTER_DEMO = "2026-03-04T00:00:00Z"  # the demo's follow-up is due on 2026-03-03
@@ -143,7 +142,7 @@ def test_demo_with_db_keeps_the_conversation_its_journal_and_follow_up(
 
 
 def test_run_demo_plays_against_a_given_desk() -> None:
-    from serviceplaybook.demo import run_demo
+    from serviceplaybook._demo import run_demo
 
     lines: list[str] = []
     desk = ServiceDesk.in_memory()
@@ -171,7 +170,7 @@ class FakeProblem:
 
 
 def fake_playbook_file(monkeypatch: pytest.MonkeyPatch, problems: tuple[FakeProblem, ...]) -> None:
-    """Stands in for serviceplaybook.playbook_file with the names the CLI uses, so the
+    """Stands in for serviceplaybook._playbook_file with the names the CLI uses, so the
     command's own behaviour (output, exit status) is tested on its own."""
 
     class PlaybookFileError(ValueError):
@@ -183,16 +182,20 @@ def fake_playbook_file(monkeypatch: pytest.MonkeyPatch, problems: tuple[FakeProb
         def playbook(self) -> Playbook:
             return Playbook()
 
-    def load_playbook_file(path: Path) -> Loaded:
-        if problems:
-            raise PlaybookFileError(problems)
-        return Loaded()
+        @classmethod
+        def load(cls, path: Path) -> Loaded:
+            if problems:
+                raise PlaybookFileError(problems)
+            return cls()
 
-    module = types.ModuleType("serviceplaybook.playbook_file")
+        @classmethod
+        def check(cls, path: Path, **_: object) -> tuple[FakeProblem, ...]:
+            return problems
+
+    module = types.ModuleType("serviceplaybook._playbook_file")
     module.PlaybookFileError = PlaybookFileError  # type: ignore[attr-defined]
-    module.load_playbook_file = load_playbook_file  # type: ignore[attr-defined]
-    module.check_playbook_file = lambda path, **_: problems  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "serviceplaybook.playbook_file", module)
+    module.PlaybookFile = Loaded  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "serviceplaybook._playbook_file", module)
 
 
 def test_check_prints_every_problem_and_exits_1(
@@ -262,7 +265,7 @@ PLAYBOOKS = sorted((ROOT / "examples" / "playbooks").glob("*.toml"))
 def test_check_and_diagram_on_the_example_playbooks(
     capsys: pytest.CaptureFixture[str], path: Path
 ) -> None:
-    pytest.importorskip("serviceplaybook.playbook_file")
+    pytest.importorskip("serviceplaybook._playbook_file")
     assert run_cli(capsys, "check", path) == (0, f"{path}: ok\n", "")
     status, out, err = run_cli(capsys, "diagram", "--playbook", path)
     assert (status, err) == (0, "")
@@ -275,7 +278,7 @@ def test_check_and_diagram_on_the_example_playbooks(
 def test_check_on_a_bad_real_file(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, text: str
 ) -> None:
-    pytest.importorskip("serviceplaybook.playbook_file")
+    pytest.importorskip("serviceplaybook._playbook_file")
     path = tmp_path / "bad.toml"
     path.write_text(text)
     status, out, err = run_cli(capsys, "check", path)

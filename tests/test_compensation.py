@@ -23,9 +23,12 @@ from serviceplaybook import (
     Approval,
     AuthorityMatrix,
     AuthorizationStatus,
+    CompensationLedger,
     CompensationPolicy,
+    CompensationRule,
     ConfigError,
     Conversation,
+    CounterOffer,
     CurrencyMismatch,
     Grant,
     InMemoryStorage,
@@ -33,14 +36,13 @@ from serviceplaybook import (
     Offer,
     OfferKind,
     Role,
+    RoleAuthority,
     ServiceDesk,
     Severity,
     SQLiteStorage,
     ValidationError,
 )
-from serviceplaybook.compensation import CompensationRule, CounterOffer, RoleAuthority
-from serviceplaybook.ports import CompensationLedger
-from serviceplaybook.serialization import from_dict, to_dict
+from serviceplaybook._serialization import from_dict, to_dict
 from serviceplaybook.testing.compensation_contract import NOW, grant_at, make_conversation
 
 LADDER = (Role.BOT, Role.AGENT, Role.SENIOR_AGENT, Role.SUPERVISOR, Role.MANAGER)

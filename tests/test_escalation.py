@@ -34,12 +34,12 @@ from serviceplaybook import (
     Reason,
     Role,
     Signals,
+    SlaStepReached,
     Stage,
     Urgency,
 )
-from serviceplaybook.parties import CUSTOMER
-from serviceplaybook.serialization import from_dict, to_dict
-from serviceplaybook.sla import SlaStepReached
+from serviceplaybook._records.parties import CUSTOMER
+from serviceplaybook._serialization import from_dict, to_dict
 from serviceplaybook.testing.escalation_contract import conversations as light_conversations
 from strategies import conversations, reasons, signals
 

@@ -19,11 +19,13 @@ from hypothesis import strategies as st
 
 from serviceplaybook import (
     Agent,
+    BusinessCalendar,
     Channel,
     ConfigError,
     Conversation,
     Customer,
     FollowUp,
+    FollowUpDecision,
     FollowUpPolicy,
     Issue,
     Message,
@@ -31,8 +33,6 @@ from serviceplaybook import (
     Severity,
     Stage,
 )
-from serviceplaybook.business_time import BusinessCalendar
-from serviceplaybook.followup import FollowUpDecision, stored_follow_up
 from strategies import customers
 
 POLICY = FollowUpPolicy()
@@ -254,20 +254,3 @@ def test_bad_configuration_is_refused() -> None:
 def test_expires_at_must_come_after_due_at() -> None:
     with pytest.raises(ValueError, match="expires_at"):
         attrs.evolve(other_follow_up(Customer(id="c"), MONDAY), expires_at=MONDAY)
-
-
-def test_stored_follow_up_sets_every_field() -> None:
-    values = {
-        "id": "fu-1",
-        "key": "k",
-        "conversation_id": "c",
-        "customer_id": "u",
-        "channel": "sms",
-        "due_at": MONDAY,
-        "purpose": "p",
-        "expires_at": MONDAY + timedelta(hours=1),
-        "attempts": 3,
-    }
-    # a field added to FollowUp must be added to stored_follow_up too
-    assert set(values) == {field.name for field in attrs.fields(FollowUp)}
-    assert stored_follow_up(**values) == FollowUp(**values)  # type: ignore[arg-type]

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from serviceplaybook.errors import CurrencyMismatch, ValidationError
-from serviceplaybook.money import CURRENCY_MINOR_UNITS, Money
+from serviceplaybook import CurrencyMismatch, Money, ValidationError
+from serviceplaybook._records.money import CURRENCY_MINOR_UNITS
 from strategies import money
 
 CODES = sorted(CURRENCY_MINOR_UNITS)

@@ -20,6 +20,7 @@ from serviceplaybook import (
     ApprovalRequired,
     AuthorityMatrix,
     BusinessCalendar,
+    CompensationPolicy,
     ConfigError,
     Conversation,
     Customer,
@@ -34,23 +35,18 @@ from serviceplaybook import (
     Offer,
     OfferKind,
     Playbook,
+    PlaybookFile,
+    PlaybookFileError,
+    Problem,
     Role,
+    RoleAuthority,
     ServiceDesk,
     Severity,
     SlaPolicy,
     SlaStep,
     Stage,
 )
-from serviceplaybook.cli import main
-from serviceplaybook.compensation import CompensationPolicy, RoleAuthority
-from serviceplaybook.playbook_file import (
-    PlaybookFile,
-    PlaybookFileError,
-    Problem,
-    check_playbook_file,
-    desk_from_playbook_file,
-    load_playbook_file,
-)
+from serviceplaybook._cli import main
 from serviceplaybook.testing import FakeClock, SequentialIds
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,8 +95,8 @@ def write(tmp_path: Path, text: str, name: str = "playbook.toml") -> Path:
 def problems_of(tmp_path: Path, text: str) -> dict[str, str]:
     path = write(tmp_path, text)
     with pytest.raises(PlaybookFileError) as caught:
-        load_playbook_file(path)
-    assert caught.value.problems == check_playbook_file(path)
+        PlaybookFile.load(path)
+    assert caught.value.problems == PlaybookFile.check(path)
     return {problem.key: problem.message for problem in caught.value.problems}
 
 
@@ -333,7 +329,7 @@ reopen_window = 14
         "shop.toml",
     )
     with pytest.raises(PlaybookFileError) as caught:
-        load_playbook_file(path)
+        PlaybookFile.load(path)
     error = caught.value
     keys = [problem.key for problem in error.problems]
     assert keys == [
@@ -352,18 +348,18 @@ reopen_window = 14
 
 def test_toml_syntax_errors_name_line_and_column(tmp_path: Path) -> None:
     path = write(tmp_path, "[escalation]\nmax_declined_offers = \n")
-    (problem,) = check_playbook_file(path)
+    (problem,) = PlaybookFile.check(path)
     assert problem.key == ""
     assert problem.message.startswith("line 2, column 23: TOML syntax error")
     assert str(problem) == f"{path}: {problem.message}"
 
 
 def test_a_missing_file_and_one_that_is_not_utf8(tmp_path: Path) -> None:
-    (missing,) = check_playbook_file(tmp_path / "nope.toml")
+    (missing,) = PlaybookFile.check(tmp_path / "nope.toml")
     assert missing.message == "no such file"
     latin = tmp_path / "latin.toml"
     latin.write_bytes('name = "caf\xe9"\n'.encode("latin-1"))
-    (problem,) = check_playbook_file(latin)
+    (problem,) = PlaybookFile.check(latin)
     assert "is not UTF-8" in problem.message
     assert "line 1" in problem.message
 
@@ -376,7 +372,7 @@ def test_problems_are_frozen_records() -> None:
 
 
 def test_an_empty_file_keeps_every_default(tmp_path: Path) -> None:
-    loaded = load_playbook_file(write(tmp_path, "# nothing to change\n"))
+    loaded = PlaybookFile.load(write(tmp_path, "# nothing to change\n"))
     assert loaded.escalation_policy() == EscalationPolicy()
     assert loaded.apology_policy() == ApologyPolicy()
     assert loaded.compensation_policy() == CompensationPolicy()
@@ -388,7 +384,7 @@ def test_an_empty_file_keeps_every_default(tmp_path: Path) -> None:
 
 
 def test_partial_tables_merge_with_the_defaults(tmp_path: Path) -> None:
-    loaded = load_playbook_file(
+    loaded = PlaybookFile.load(
         write(
             tmp_path,
             """
@@ -429,7 +425,7 @@ class StricterEscalation(EscalationPolicy):
 
 
 def test_a_subclassed_policy_gets_the_files_numbers() -> None:
-    loaded = load_playbook_file(PLAYBOOKS / "airline.toml")
+    loaded = PlaybookFile.load(PLAYBOOKS / "airline.toml")
     policy = loaded.escalation_policy(cls=StricterEscalation)
     assert type(policy) is StricterEscalation
     assert policy.ladder.max_handoffs == 1
@@ -440,7 +436,7 @@ def test_a_subclassed_policy_gets_the_files_numbers() -> None:
 
 
 def test_the_desk_builder_takes_classes_and_overrides() -> None:
-    desk = desk_from_playbook_file(
+    desk = ServiceDesk.from_config(
         PLAYBOOKS / "airline.toml",
         escalation_cls=StricterEscalation,
         clock=FakeClock(),
@@ -468,7 +464,7 @@ class Counting(EscalationPolicy):
 def test_a_class_that_refuses_the_files_values_builds_no_desk() -> None:
     Counting.built = 0
     with pytest.raises(PlaybookFileError) as caught:
-        desk_from_playbook_file(
+        ServiceDesk.from_config(
             PLAYBOOKS / "saas.toml", compensation_cls=PickyCompensation, escalation_cls=Counting
         )
     (problem,) = caught.value.problems
@@ -480,7 +476,7 @@ def test_a_bad_file_creates_no_database(tmp_path: Path) -> None:
     path = write(tmp_path, "[desk]\nlease = 5\n")
     db = tmp_path / "desk.db"
     with pytest.raises(PlaybookFileError):
-        desk_from_playbook_file(path, db=db)
+        ServiceDesk.from_config(path, db=db)
     assert not db.exists()
 
 
@@ -490,8 +486,8 @@ def test_a_bad_file_creates_no_database(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", ["online_shop", "airline", "saas"])
 def test_the_example_playbooks_are_valid(name: str) -> None:
     path = PLAYBOOKS / f"{name}.toml"
-    assert check_playbook_file(path) == ()
-    loaded = load_playbook_file(path)
+    assert PlaybookFile.check(path) == ()
+    loaded = PlaybookFile.load(path)
     assert loaded.name
     assert loaded.settings["compensation"]["authority"].roles
 
@@ -518,7 +514,7 @@ def open_case(
 
 def test_online_shop_agents_have_the_files_authority() -> None:
     clock = FakeClock()
-    desk = desk_from_playbook_file(
+    desk = ServiceDesk.from_config(
         PLAYBOOKS / "online_shop.toml", clock=clock, ids=SequentialIds("c")
     )
     cid = open_case(desk, category="damaged_item", severity="medium", value=Money("120.00", "USD"))
@@ -533,7 +529,7 @@ def test_online_shop_agents_have_the_files_authority() -> None:
 
 def test_airline_agents_may_grant_the_cancellation_compensation() -> None:
     clock = FakeClock(datetime(2026, 1, 6, 19, 0, tzinfo=UTC))  # Tuesday evening
-    desk = desk_from_playbook_file(PLAYBOOKS / "airline.toml", clock=clock, ids=SequentialIds("c"))
+    desk = ServiceDesk.from_config(PLAYBOOKS / "airline.toml", clock=clock, ids=SequentialIds("c"))
     cid = open_case(
         desk,
         category="flight_cancelled",
@@ -557,7 +553,7 @@ def test_airline_agents_may_grant_the_cancellation_compensation() -> None:
 def test_saas_sla_steps_fire_at_the_files_business_hours() -> None:
     # Monday 2026-01-05 08:00 in Chicago (14:00 UTC): the team opens.
     clock = FakeClock(datetime(2026, 1, 5, 14, 0, tzinfo=UTC))
-    desk = desk_from_playbook_file(PLAYBOOKS / "saas.toml", clock=clock, ids=SequentialIds("c"))
+    desk = ServiceDesk.from_config(PLAYBOOKS / "saas.toml", clock=clock, ids=SequentialIds("c"))
     conversation = desk.open(
         customer=Customer(id="acme", name="Acme Corp", tier="enterprise"),
         issue=Issue(category="outage", severity="high", summary="the dashboard is down"),
@@ -576,7 +572,7 @@ def test_saas_sla_steps_fire_at_the_files_business_hours() -> None:
 
 
 def test_saas_calendar_closes_on_public_and_company_holidays() -> None:
-    calendar = load_playbook_file(PLAYBOOKS / "saas.toml").calendar()
+    calendar = PlaybookFile.load(PLAYBOOKS / "saas.toml").calendar()
     assert calendar is not None
     assert date(2026, 12, 25) in calendar.holidays  # Christmas, from the holidays package
     assert date(2026, 12, 24) in calendar.holidays  # a company day off
@@ -596,7 +592,7 @@ def test_the_reference_pages_toml_blocks_load(tmp_path: Path) -> None:
     assert blocks
     for number, body in enumerate(blocks):
         path = write(tmp_path, body, f"block{number}.toml")
-        assert check_playbook_file(path) == (), number
+        assert PlaybookFile.check(path) == (), number
 
 
 # -- properties -----------------------------------------------------------------------------
@@ -711,7 +707,7 @@ def document(s: dict[str, Any]) -> dict[str, Any]:
 def test_generated_files_load_into_the_policies_built_directly(
     tmp_path: Path, s: dict[str, Any]
 ) -> None:
-    loaded = load_playbook_file(write(tmp_path, to_toml(document(s))))
+    loaded = PlaybookFile.load(write(tmp_path, to_toml(document(s))))
     a_single, a_total, b_single, b_total = s["amounts"]
 
     def money(amount: int) -> Money:
@@ -836,18 +832,18 @@ def test_one_broken_key_is_named_and_nothing_is_built(
     path = write(tmp_path, to_toml(doc))
     Counting.built = 0
     with pytest.raises(PlaybookFileError) as caught:
-        desk_from_playbook_file(path, escalation_cls=Counting)
+        ServiceDesk.from_config(path, escalation_cls=Counting)
     assert expected in [problem.key for problem in caught.value.problems], caught.value
     assert Counting.built == 0
 
 
 def test_the_sample_document_is_valid(tmp_path: Path) -> None:
-    assert check_playbook_file(write(tmp_path, to_toml(SAMPLE))) == ()
+    assert PlaybookFile.check(write(tmp_path, to_toml(SAMPLE))) == ()
     assert len(LEAVES) > 20
 
 
 def test_the_file_record_is_frozen(tmp_path: Path) -> None:
-    loaded = load_playbook_file(write(tmp_path, to_toml(SAMPLE)))
+    loaded = PlaybookFile.load(write(tmp_path, to_toml(SAMPLE)))
     assert isinstance(loaded, PlaybookFile)
     with pytest.raises(TypeError):
         loaded.settings["sla"]["warning_at"] = 0.1  # type: ignore[index]
@@ -872,7 +868,7 @@ def test_from_config_combines_a_subclass_with_the_file_on_sqlite(tmp_path: Path)
     desk = ServiceDesk.from_config(
         PLAYBOOKS / "airline.toml", db=db, escalation_cls=FirmerEscalation, clock=FakeClock()
     )
-    expected = load_playbook_file(PLAYBOOKS / "airline.toml").escalation_policy()
+    expected = PlaybookFile.load(PLAYBOOKS / "airline.toml").escalation_policy()
     assert type(desk.escalation) is FirmerEscalation
     assert desk.escalation.ladder == expected.ladder
     assert desk.escalation.max_declined_offers == expected.max_declined_offers
@@ -920,7 +916,7 @@ def bug_case(desk: Any) -> str:
 
 def test_a_saas_desk_hands_a_bug_to_engineering_and_back() -> None:
     clock = FakeClock(datetime(2026, 1, 5, 14, 0, tzinfo=UTC))
-    desk = desk_from_playbook_file(PLAYBOOKS / "saas.toml", clock=clock, ids=SequentialIds("c"))
+    desk = ServiceDesk.from_config(PLAYBOOKS / "saas.toml", clock=clock, ids=SequentialIds("c"))
     assert isinstance(desk.playbook, Playbook)
     assert type(desk.playbook).__name__ == "PlaybookFromFile"
     assert desk.playbook.reopen_window == timedelta(days=30)
@@ -956,7 +952,7 @@ def test_sla_steps_escalation_and_termination_still_reach_a_waiting_bug() -> Non
     # Monday 08:00 in Chicago: the high-severity step after 2 business hours still fires
     # while engineering works, and the agent may escalate or end an abusive conversation.
     clock = FakeClock(datetime(2026, 1, 5, 14, 0, tzinfo=UTC))
-    desk = desk_from_playbook_file(PLAYBOOKS / "saas.toml", clock=clock, ids=SequentialIds("c"))
+    desk = ServiceDesk.from_config(PLAYBOOKS / "saas.toml", clock=clock, ids=SequentialIds("c"))
     cid = bug_case(desk)
     desk.fire(cid, "hand_to_engineering")
     # the clock runs while the customer spoke last (it pauses on who spoke last, not on stages)
@@ -977,7 +973,7 @@ def test_sla_steps_escalation_and_termination_still_reach_a_waiting_bug() -> Non
 
 def test_the_saas_diagram_draws_the_new_stage(capsys: pytest.CaptureFixture[str]) -> None:
     path = PLAYBOOKS / "saas.toml"
-    diagram = load_playbook_file(path).playbook().diagram()
+    diagram = PlaybookFile.load(path).playbook().diagram()
     assert "waiting_on_engineering --> resolving: engineering_fixed" in diagram
     assert "resolving --> waiting_on_engineering: hand_to_engineering" in diagram
     assert "waiting_on_engineering" not in Playbook.diagram()
@@ -987,10 +983,10 @@ def test_the_saas_diagram_draws_the_new_stage(capsys: pytest.CaptureFixture[str]
 
 
 def test_a_file_that_adds_nothing_keeps_the_class_itself() -> None:
-    loaded = load_playbook_file(PLAYBOOKS / "online_shop.toml")
+    loaded = PlaybookFile.load(PLAYBOOKS / "online_shop.toml")
     assert type(loaded.playbook()) is Playbook
     assert loaded.playbook_class(Quiet) is Quiet
-    saas = load_playbook_file(PLAYBOOKS / "saas.toml")
+    saas = PlaybookFile.load(PLAYBOOKS / "saas.toml")
     built = saas.playbook_class(Quiet)
     assert issubclass(built, Quiet)
     assert built.__name__ == "QuietFromFile"
@@ -1085,7 +1081,7 @@ def test_transitions_and_guidance_of_the_wrong_shape(tmp_path: Path) -> None:
 
 def test_the_parts_example_is_valid_and_its_events_fire(tmp_path: Path) -> None:
     path = write(tmp_path, PARTS)
-    desk = desk_from_playbook_file(path, clock=FakeClock(), ids=SequentialIds("c"))
+    desk = ServiceDesk.from_config(path, clock=FakeClock(), ids=SequentialIds("c"))
     cid = bug_case(desk)
     parked = desk.fire(cid, "order_parts")
     assert parked.conversation.stage == "awaiting_parts"
@@ -1121,11 +1117,11 @@ def test_an_unknown_method_has_a_did_you_mean_and_a_subclass_may_provide_it(
             'to = "awaiting_parts"', 'to = "awaiting_parts"\nconditions = ["has_ticket"]'
         ),
     )
-    (problem,) = check_playbook_file(path)
+    (problem,) = PlaybookFile.check(path)
     assert problem.key == "playbook.transitions[0].conditions"
     assert "unknown method 'has_ticket'" in problem.message
-    assert check_playbook_file(path, playbook_cls=Quiet) == ()
-    desk = desk_from_playbook_file(path, playbook_cls=Quiet, clock=FakeClock())
+    assert PlaybookFile.check(path, playbook_cls=Quiet) == ()
+    desk = ServiceDesk.from_config(path, playbook_cls=Quiet, clock=FakeClock())
     assert isinstance(desk.playbook, Quiet)
     cid = bug_case(desk)
     with pytest.raises(IllegalTransition) as refused:
@@ -1134,13 +1130,13 @@ def test_an_unknown_method_has_a_did_you_mean_and_a_subclass_may_provide_it(
     parked = desk.fire(cid, "order_parts", data={"ticket": "ENG-4411"})
     assert parked.conversation.stage == "awaiting_parts"
     # loaded for the subclass, built with a class that lacks the method: refused, named
-    loaded = load_playbook_file(path, playbook_cls=Quiet)
+    loaded = PlaybookFile.load(path, playbook_cls=Quiet)
     with pytest.raises(PlaybookFileError) as caught:
         loaded.playbook(Playbook)
     assert [p.key for p in caught.value.problems] == ["playbook.transitions[0].conditions"]
     Counting.built = 0
     with pytest.raises(PlaybookFileError) as caught:
-        desk_from_playbook_file(loaded, escalation_cls=Counting)
+        ServiceDesk.from_config(loaded, escalation_cls=Counting)
     assert [p.key for p in caught.value.problems] == ["playbook.transitions[0].conditions"]
 
 
@@ -1223,11 +1219,11 @@ class Unstartable(Playbook):
 
 def test_what_the_machine_refuses_is_a_problem_not_a_half_built_desk(tmp_path: Path) -> None:
     path = write(tmp_path, PARTS)
-    problems = check_playbook_file(path, playbook_cls=Unstartable)
+    problems = PlaybookFile.check(path, playbook_cls=Unstartable)
     assert [problem.key for problem in problems] == ["playbook.transitions"]
     assert "'nowhere' is not one of its stages" in problems[0].message
     with pytest.raises(PlaybookFileError):
-        desk_from_playbook_file(path, playbook_cls=Unstartable)
+        ServiceDesk.from_config(path, playbook_cls=Unstartable)
     with pytest.raises(PlaybookFileError) as caught:
-        load_playbook_file(path).playbook(Unstartable)
+        PlaybookFile.load(path).playbook(Unstartable)
     assert caught.value.problems == problems

@@ -32,6 +32,7 @@ from serviceplaybook import (
     Conversation,
     Customer,
     EscalationPolicy,
+    Event,
     Guidance,
     Issue,
     Money,
@@ -40,14 +41,15 @@ from serviceplaybook import (
     Playbook,
     PlaybookError,
     Reason,
+    Redactor,
     Role,
     ServiceDesk,
     Signals,
     Stage,
+    Transition,
 )
-from serviceplaybook.escalation import Rule
-from serviceplaybook.playbook import Event, Transition
-from serviceplaybook.redaction import Redaction, Redactor
+from serviceplaybook._policies.escalation import Rule
+from serviceplaybook._policies.redaction import Redaction
 from strategies import conversations, json_values, signals
 
 # -- escalation ------------------------------------------------------------------------------

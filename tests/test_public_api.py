@@ -1,16 +1,19 @@
 """Tests for the public API of ``serviceplaybook``: ``__all__`` and the docstrings.
 
 ``__all__`` is sorted, has no duplicates and lists exactly the public names the package
-binds; every exported name, and every public method and property of the exported classes,
-has a docstring.
+binds (eagerly, or lazily on first use); it holds DESIGN.md's stable names, and every other
+name in it is justified in the API reference; every exported name, and every public method and
+property of the exported classes, has a docstring.
 """
 
 from __future__ import annotations
 
 import enum
 import inspect
+import re
 import types
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,15 +23,129 @@ import serviceplaybook
 PACKAGE = serviceplaybook.__name__
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+# DESIGN.md's "Stable public names": importable from the root whatever else changes.
+STABLE = [
+    "Customer",
+    "Agent",
+    "Role",
+    "Issue",
+    "Severity",
+    "Money",
+    "Message",
+    "Offer",
+    "OfferKind",
+    "Reason",
+    "Signals",
+    "Apology",
+    "ApologyDecision",
+    "EscalationDecision",
+    "HandoffBrief",
+    "Authorization",
+    "FollowUp",
+    "Channel",
+    "Conversation",
+    "Stage",
+    "Playbook",
+    "SignalDetector",
+    "LexiconSignalDetector",
+    "EscalationPolicy",
+    "EscalationLadder",
+    "ApologyPolicy",
+    "CompensationPolicy",
+    "AuthorityMatrix",
+    "FollowUpPolicy",
+    "BusinessCalendar",
+    "SlaPolicy",
+    "ConversationStore",
+    "Journal",
+    "CompensationLedger",
+    "FollowUpScheduler",
+    "FollowUpDispatcher",
+    "InMemoryScheduler",
+    "SQLiteScheduler",
+    "ServiceDesk",
+    "PlaybookError",
+    "IllegalTransition",
+    "PolicyViolation",
+    "ApprovalRequired",
+    "ConcurrentUpdate",
+    "NotFound",
+    "ConfigError",
+    "CurrencyMismatch",
+]
+
+
 def bound_public_names() -> set[str]:
-    """Names bound in the package that are public: no leading underscore, not a module."""
-    return {
+    """Names the package binds that are public: no leading underscore, not a module; with the
+    names it binds lazily, on first use (PEP 562)."""
+    eager = {
         name
         for name, value in vars(serviceplaybook).items()
         if not name.startswith("_")
         and not isinstance(value, types.ModuleType)
-        and name != "__version__"
+        and name not in {"annotations", "importlib", "TYPE_CHECKING", "Any"}
     }
+    return eager | set(serviceplaybook._LAZY)
+
+
+def justified_names() -> set[str]:
+    """The names the API reference's "Why each name is public" table justifies."""
+    text = (ROOT / "docs" / "reference" / "index.md").read_text()
+    table = text[text.index("## Why each name is public") :]
+    names: set[str] = set()
+    for line in table.splitlines():
+        if line.startswith("| `"):
+            names.update(re.findall(r"`([A-Za-z_]+)`", line.split("|")[1]))
+    return names
+
+
+def test_the_stable_names_are_exported() -> None:
+    assert sorted(set(STABLE) - set(serviceplaybook.__all__)) == []
+
+
+def test_every_other_exported_name_is_justified_in_the_reference() -> None:
+    others = set(serviceplaybook.__all__) - set(STABLE)
+    justified = justified_names()
+    assert sorted(others - justified) == [], "justify it in docs/reference/index.md"
+    assert sorted(justified - others) == [], "no longer exported (or stable): drop its row"
+
+
+def test_lazy_names_resolve_and_unknown_names_raise() -> None:
+    for name in serviceplaybook._LAZY:
+        assert getattr(serviceplaybook, name).__name__ == name
+    with pytest.raises(AttributeError, match="no attribute 'nonexistent'"):
+        serviceplaybook.nonexistent
+    assert set(serviceplaybook._LAZY) <= set(dir(serviceplaybook))
+
+
+def test_no_module_publishes_an_export_list_but_the_public_ones() -> None:
+    """Only the root and the public sub-packages (``adapters``, ``testing``) declare
+    ``__all__``: a private module's names are reached through the root."""
+    package = ROOT / "src" / "serviceplaybook"
+    declaring = sorted(
+        path.relative_to(package).as_posix()
+        for path in package.rglob("*.py")
+        if re.search(r"^__all__\b", path.read_text(), re.MULTILINE)
+    )
+    assert [
+        path
+        for path in declaring
+        if path != "__init__.py"
+        and not path.startswith(("adapters/", "testing/"))
+        and path != "__main__.py"
+    ] == []
+
+
+def test_every_module_is_private_but_the_public_packages() -> None:
+    package = ROOT / "src" / "serviceplaybook"
+    public = sorted(
+        path.relative_to(package).as_posix()
+        for path in package.rglob("*.py")
+        if not any(part.startswith("_") for part in path.relative_to(package).parts)
+    )
+    assert [path for path in public if not path.startswith(("adapters/", "testing/"))] == []
 
 
 def test_all_is_sorted() -> None:

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from serviceplaybook.errors import ValidationError
-from serviceplaybook.redaction import JSONValue, RedactingFilter, Redaction, Redactor
+from serviceplaybook import Redactor, ValidationError
+from serviceplaybook._policies.redaction import JSONValue, RedactingFilter, Redaction
 
 MARKERS = {"card": "[card]", "email": "[email]", "phone": "[phone]"}
 

@@ -44,10 +44,11 @@ from serviceplaybook import (
     Reason,
     SchemaVersionError,
     Signals,
+    SlaStepReached,
     Stage,
     ValidationError,
 )
-from serviceplaybook.serialization import (
+from serviceplaybook._serialization import (
     CONVERSATION_LOGS,
     SCHEMA_VERSION,
     ConversationHeadJson,
@@ -57,7 +58,6 @@ from serviceplaybook.serialization import (
     text_of_last,
     to_dict,
 )
-from serviceplaybook.sla import SlaStepReached
 
 RECORDS = sts.ALL_RECORDS
 

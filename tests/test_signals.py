@@ -18,16 +18,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from serviceplaybook.conversation import Message
-from serviceplaybook.errors import ConfigError, ValidationError
-from serviceplaybook.signals import (
-    CATEGORIES,
+from serviceplaybook import (
+    ConfigError,
     Lexicon,
     LexiconSignalDetector,
-    Reading,
+    Message,
     SignalDetector,
     Signals,
+    ValidationError,
 )
+from serviceplaybook._policies.signals import CATEGORIES, Reading
 from serviceplaybook.testing.contracts import T0, conversation
 
 ROOT = Path(__file__).resolve().parents[1]

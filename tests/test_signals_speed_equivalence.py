@@ -15,13 +15,8 @@ import string
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from serviceplaybook.signals import (
-    CATEGORIES,
-    Lexicon,
-    LexiconSignalDetector,
-    Reading,
-    _tables,
-)
+from serviceplaybook import Lexicon, LexiconSignalDetector
+from serviceplaybook._policies.signals import CATEGORIES, Reading, _tables
 from serviceplaybook.testing.contracts import conversation
 
 DETECTOR = LexiconSignalDetector()
@@ -69,7 +64,7 @@ def test_wildcards_keep_lexicon_order_within_a_first_letter() -> None:
 @settings(deadline=None)
 @given(text=st.text(alphabet="0123456789abz ,.-", max_size=40))
 def test_the_digit_pattern_matches_as_its_plain_form(text: str) -> None:
-    from serviceplaybook.signals import _DIGIT_IN_WORD
+    from serviceplaybook._policies.signals import _DIGIT_IN_WORD
 
     plain = re.compile(r"[0-9]+[a-z]")
     assert [m.span() for m in _DIGIT_IN_WORD.finditer(text)] == [
@@ -80,7 +75,7 @@ def test_the_digit_pattern_matches_as_its_plain_form(text: str) -> None:
 @settings(deadline=None)
 @given(text=st.text(alphabet="ABCXYZabc' !.\u00c9\u00e9", max_size=40))
 def test_a_word_in_capitals_is_always_inside_a_capital_run(text: str) -> None:
-    from serviceplaybook.signals import _CAPITAL_RUN, _CAPITAL_WORD
+    from serviceplaybook._policies.signals import _CAPITAL_RUN, _CAPITAL_WORD
 
     if _CAPITAL_WORD.search(text):
         assert _CAPITAL_RUN.search(text)

@@ -9,18 +9,21 @@ import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from serviceplaybook.business_time import BusinessCalendar
-from serviceplaybook.conversation import Conversation, Message
-from serviceplaybook.errors import ConfigError, ValidationError
-from serviceplaybook.issue import Severity
-from serviceplaybook.parties import Customer, Role
-from serviceplaybook.sla import (
+from serviceplaybook import (
+    BusinessCalendar,
     ClockState,
+    ConfigError,
+    Conversation,
+    Customer,
+    Message,
+    Role,
+    Severity,
     SlaPolicy,
     SlaStatus,
     SlaStep,
     SlaStepReached,
     SlaTargets,
+    ValidationError,
 )
 from serviceplaybook.testing.contracts import T0, conversation
 

@@ -23,9 +23,7 @@ from typing import Any
 import pytest
 
 import sqlite_worker
-from serviceplaybook import ServiceDesk, Stage
-from serviceplaybook.conversation import Conversation
-from serviceplaybook.journal import JournalEntry
+from serviceplaybook import Conversation, JournalEntry, ServiceDesk, Stage
 from sqlite_worker import conversation_calls, hammer, open_conversation
 
 WORKER = Path(sqlite_worker.__file__)

@@ -198,7 +198,7 @@ TestStorageComparison = StorageComparison.TestCase
 
 
 def test_a_desk_on_a_file_survives_reopening(tmp_path: Path) -> None:
-    from serviceplaybook.demo import run_demo
+    from serviceplaybook._demo import run_demo
 
     path = tmp_path / "desk.db"
     desk = ServiceDesk.sqlite(path, clock=FakeClock(), ids=SequentialIds("c"))
@@ -228,7 +228,7 @@ def test_settings_that_keep_data(tmp_path: Path) -> None:
 def test_only_json_is_stored(tmp_path: Path) -> None:
     path = tmp_path / "desk.db"
     desk = ServiceDesk.sqlite(path, clock=FakeClock(), ids=SequentialIds("c"))
-    from serviceplaybook.demo import run_demo
+    from serviceplaybook._demo import run_demo
 
     run_demo(write=lambda line: None, desk=desk)
     with sqlite3.connect(path) as raw:

@@ -2,63 +2,53 @@
 
 A conversation state machine (:class:`Playbook`), policies for signals, escalation,
 apologies, compensation and follow-ups, and :class:`ServiceDesk`, the facade that wires them
-to storage. This module only re-exports; each name lives in the module named for its concept.
+to storage.
+
+This module is the public surface: it only re-exports, and ``__all__`` lists every public
+name (``docs/reference/index.md`` says why each one beyond DESIGN.md's stable names is here).
+Every other module is private (``_name``), except the sub-packages ``adapters`` (one module per
+backend) and ``testing`` (the kit for integrators). The SQLite adapter and the playbook-file
+reader (with the TOML parser) load on first use of one of their names, so that
+``import serviceplaybook`` stays cheap for a host that keeps everything in memory.
 """
 
-from serviceplaybook.adapters.memory import InMemoryScheduler, InMemoryStorage
-from serviceplaybook.adapters.outbox import OutboxDispatcher
-from serviceplaybook.adapters.sqlite import SQLiteScheduler, SQLiteStorage
-from serviceplaybook.apology import Apology, ApologyDecision, ApologyPolicy, Finding
-from serviceplaybook.business_time import BusinessCalendar, Shift
-from serviceplaybook.compensation import (
-    Approval,
-    AuthorityMatrix,
-    Authorization,
-    AuthorizationStatus,
-    CompensationPolicy,
-    CompensationRule,
-    CounterOffer,
-    Grant,
-    RoleAuthority,
-)
-from serviceplaybook.conversation import Conversation, Handoff, Message
-from serviceplaybook.desk import Outcome, ServiceDesk
-from serviceplaybook.errors import (
-    ApprovalRequired,
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from serviceplaybook._desk import Outcome, ServiceDesk
+from serviceplaybook._errors import (
     ConcurrentUpdate,
     ConfigError,
     CurrencyMismatch,
     IllegalTransition,
     NotFound,
     PlaybookError,
-    PolicyViolation,
     SchemaVersionError,
     StorageError,
     ValidationError,
 )
-from serviceplaybook.escalation import (
-    EscalationDecision,
-    EscalationLadder,
-    EscalationPolicy,
-    HandoffBrief,
-    Urgency,
+from serviceplaybook._playbook import Event, Playbook, Transition
+from serviceplaybook._policies.apology import ApologyPolicy
+from serviceplaybook._policies.calendar import BusinessCalendar, Shift, public_holidays
+from serviceplaybook._policies.compensation import (
+    AuthorityMatrix,
+    CompensationPolicy,
+    CompensationRule,
+    RoleAuthority,
 )
-from serviceplaybook.followup import FollowUp, FollowUpDecision, FollowUpPolicy, FollowUpStatus
-from serviceplaybook.issue import Issue, Severity
-from serviceplaybook.journal import JournalEntry
-from serviceplaybook.money import Money
-from serviceplaybook.offers import Offer, OfferKind, OfferStatus, ProposedOffer
-from serviceplaybook.parties import Agent, Channel, Customer, Role
-from serviceplaybook.playbook import Event, Playbook, Transition
-from serviceplaybook.playbook_file import (
-    PlaybookFile,
-    PlaybookFileError,
-    Problem,
-    check_playbook_file,
-    desk_from_playbook_file,
-    load_playbook_file,
+from serviceplaybook._policies.escalation import EscalationLadder, EscalationPolicy, Rule
+from serviceplaybook._policies.followup import FollowUpPolicy
+from serviceplaybook._policies.redaction import RedactingFilter, Redactor
+from serviceplaybook._policies.signals import (
+    Lexicon,
+    LexiconSignalDetector,
+    Reading,
+    SignalDetector,
 )
-from serviceplaybook.ports import (
+from serviceplaybook._policies.sla import SlaPolicy
+from serviceplaybook._ports import (
     Clock,
     CompensationLedger,
     ConversationStore,
@@ -67,22 +57,67 @@ from serviceplaybook.ports import (
     Journal,
     Storage,
 )
-from serviceplaybook.reasons import Guidance, Reason
-from serviceplaybook.redaction import Redactor
-from serviceplaybook.signals import Lexicon, LexiconSignalDetector, SignalDetector, Signals
-from serviceplaybook.sla import (
+from serviceplaybook._records.apology import Apology, ApologyDecision, Finding
+from serviceplaybook._records.compensation import (
+    Approval,
+    Authorization,
+    AuthorizationStatus,
+    CounterOffer,
+    Grant,
+)
+from serviceplaybook._records.conversation import Conversation, Handoff, Message
+from serviceplaybook._records.escalation import EscalationDecision, HandoffBrief, Urgency
+from serviceplaybook._records.followup import FollowUp, FollowUpDecision, FollowUpStatus
+from serviceplaybook._records.issue import Issue, Severity
+from serviceplaybook._records.journal import JournalEntry
+from serviceplaybook._records.money import Money
+from serviceplaybook._records.offers import Offer, OfferKind, OfferStatus, ProposedOffer
+from serviceplaybook._records.parties import Agent, Channel, Customer, Role
+from serviceplaybook._records.reasons import Guidance, Reason
+from serviceplaybook._records.refusals import ApprovalRequired, PolicyViolation
+from serviceplaybook._records.signals import Signals
+from serviceplaybook._records.sla import (
     ClockState,
     SlaClock,
     SlaClockKind,
-    SlaPolicy,
     SlaStatus,
     SlaStep,
     SlaStepReached,
     SlaTargets,
 )
-from serviceplaybook.stage import Stage
+from serviceplaybook._records.stage import Stage
+from serviceplaybook._serialization import from_dict, to_dict
+from serviceplaybook.adapters.memory import InMemoryScheduler, InMemoryStorage
+from serviceplaybook.adapters.outbox import OutboxDispatcher
+
+if TYPE_CHECKING:
+    from serviceplaybook._playbook_file import PlaybookFile, PlaybookFileError, Problem
+    from serviceplaybook.adapters.sqlite import SQLiteScheduler, SQLiteStorage
 
 __version__ = "0.1.0.dev0"
+
+# name -> module: imported when the name is first asked for (PEP 562).
+_LAZY = {
+    "PlaybookFile": "serviceplaybook._playbook_file",
+    "PlaybookFileError": "serviceplaybook._playbook_file",
+    "Problem": "serviceplaybook._playbook_file",
+    "SQLiteScheduler": "serviceplaybook.adapters.sqlite",
+    "SQLiteStorage": "serviceplaybook.adapters.sqlite",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'serviceplaybook' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "Agent",
@@ -146,10 +181,13 @@ __all__ = [
     "PolicyViolation",
     "Problem",
     "ProposedOffer",
+    "Reading",
     "Reason",
+    "RedactingFilter",
     "Redactor",
     "Role",
     "RoleAuthority",
+    "Rule",
     "SQLiteScheduler",
     "SQLiteStorage",
     "SchemaVersionError",
@@ -171,7 +209,7 @@ __all__ = [
     "Transition",
     "Urgency",
     "ValidationError",
-    "check_playbook_file",
-    "desk_from_playbook_file",
-    "load_playbook_file",
+    "from_dict",
+    "public_holidays",
+    "to_dict",
 ]

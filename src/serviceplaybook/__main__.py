@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from serviceplaybook.cli import main
+from serviceplaybook._cli import main
 
 __all__ = ["main"]
 

@@ -14,12 +14,14 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from serviceplaybook._validate import require_aware
-from serviceplaybook.compensation import Grant
-from serviceplaybook.conversation import Conversation, check_version_rises
-from serviceplaybook.errors import ConcurrentUpdate, NotFound, ValidationError
-from serviceplaybook.followup import FollowUp, FollowUpStatus, stored_follow_up
-from serviceplaybook.journal import JournalEntry
+import attrs
+
+from serviceplaybook._errors import ConcurrentUpdate, NotFound, ValidationError
+from serviceplaybook._records.compensation import Grant
+from serviceplaybook._records.conversation import Conversation, check_version_rises
+from serviceplaybook._records.followup import FollowUp, FollowUpStatus
+from serviceplaybook._records.journal import JournalEntry
+from serviceplaybook._records.validate import require_aware
 
 __all__ = [
     "InMemoryConversationStore",
@@ -392,18 +394,7 @@ def _soonest_first(follow_ups: Iterator[FollowUp]) -> list[FollowUp]:
 
 
 def _with_attempts(follow_up: FollowUp, attempts: int) -> FollowUp:
-    # A copy without validating again what was validated when it was scheduled.
-    return stored_follow_up(
-        follow_up.id,
-        follow_up.key,
-        follow_up.conversation_id,
-        follow_up.customer_id,
-        follow_up.channel.value,
-        follow_up.due_at,
-        follow_up.purpose,
-        follow_up.expires_at,
-        attempts,
-    )
+    return attrs.evolve(follow_up, attempts=attempts)
 
 
 def _check_claim(limit: int, lease: timedelta) -> None:

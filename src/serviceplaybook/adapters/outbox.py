@@ -14,7 +14,7 @@ from datetime import UTC
 from pathlib import Path
 from types import TracebackType
 
-from serviceplaybook.followup import FollowUp
+from serviceplaybook._records.followup import FollowUp
 
 __all__ = ["OutboxDispatcher"]
 

@@ -22,10 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
 
-from serviceplaybook._validate import require_aware
-from serviceplaybook.compensation import Grant
-from serviceplaybook.conversation import Conversation, check_version_rises
-from serviceplaybook.errors import (
+from serviceplaybook._errors import (
     ConcurrentUpdate,
     NotFound,
     PlaybookError,
@@ -33,9 +30,12 @@ from serviceplaybook.errors import (
     StorageError,
     ValidationError,
 )
-from serviceplaybook.followup import FollowUp, FollowUpStatus, stored_follow_up
-from serviceplaybook.journal import JournalEntry
-from serviceplaybook.serialization import (
+from serviceplaybook._records.compensation import Grant
+from serviceplaybook._records.conversation import Conversation, check_version_rises
+from serviceplaybook._records.followup import FollowUp, FollowUpStatus
+from serviceplaybook._records.journal import JournalEntry
+from serviceplaybook._records.validate import require_aware
+from serviceplaybook._serialization import (
     CONVERSATION_LOGS,
     ConversationHeadJson,
     from_dict,
@@ -993,19 +993,18 @@ class SQLiteScheduler:
     def _records(self, rows: Sequence[Sequence[Any]], skip: int = 0) -> list[FollowUp]:
         """Follow-ups from rows of ``_COLUMNS`` then attempts, after ``skip`` other columns."""
         parse = _from_utc_text
-        build = stored_follow_up
         try:
             return [
-                build(
-                    row[skip],
-                    row[skip + 1],
-                    row[skip + 2],
-                    row[skip + 3],
-                    row[skip + 4],
-                    parse(row[skip + 5]),
-                    row[skip + 6],
-                    None if row[skip + 7] is None else parse(row[skip + 7]),
-                    row[skip + 8],
+                FollowUp(
+                    id=row[skip],
+                    key=row[skip + 1],
+                    conversation_id=row[skip + 2],
+                    customer_id=row[skip + 3],
+                    channel=row[skip + 4],
+                    due_at=parse(row[skip + 5]),
+                    purpose=row[skip + 6],
+                    expires_at=None if row[skip + 7] is None else parse(row[skip + 7]),
+                    attempts=row[skip + 8],
                 )
                 for row in rows
             ]

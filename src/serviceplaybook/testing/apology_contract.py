@@ -28,11 +28,12 @@ from datetime import UTC, datetime, timedelta
 import attrs
 import pytest
 
-from serviceplaybook.apology import Apology, ApologyDecision, ApologyPolicy, Finding
-from serviceplaybook.conversation import Conversation, Handoff, Message
-from serviceplaybook.issue import Issue, Severity
-from serviceplaybook.parties import Agent, Channel, Customer
-from serviceplaybook.stage import Stage
+from serviceplaybook._policies.apology import ApologyPolicy
+from serviceplaybook._records.apology import Apology, ApologyDecision, Finding
+from serviceplaybook._records.conversation import Conversation, Handoff, Message
+from serviceplaybook._records.issue import Issue, Severity
+from serviceplaybook._records.parties import Agent, Channel, Customer
+from serviceplaybook._records.stage import Stage
 
 __all__ = ["ApologyPolicyContract", "sample_conversation"]
 

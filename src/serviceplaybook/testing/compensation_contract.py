@@ -26,18 +26,20 @@ from datetime import UTC, datetime, timedelta
 import attrs
 import pytest
 
-from serviceplaybook.compensation import (
-    Approval,
-    AuthorizationStatus,
-    CompensationPolicy,
-    Grant,
+from serviceplaybook._errors import CurrencyMismatch
+from serviceplaybook._policies.compensation import CompensationPolicy
+from serviceplaybook._records.compensation import Approval, AuthorizationStatus, Grant
+from serviceplaybook._records.conversation import Conversation, Message
+from serviceplaybook._records.issue import Issue, Severity
+from serviceplaybook._records.money import Money
+from serviceplaybook._records.offers import (
+    MONETARY_KINDS,
+    Offer,
+    OfferKind,
+    OfferStatus,
+    ProposedOffer,
 )
-from serviceplaybook.conversation import Conversation, Message
-from serviceplaybook.errors import CurrencyMismatch
-from serviceplaybook.issue import Issue, Severity
-from serviceplaybook.money import Money
-from serviceplaybook.offers import MONETARY_KINDS, Offer, OfferKind, OfferStatus, ProposedOffer
-from serviceplaybook.parties import CUSTOMER, Agent, Channel, Customer, Role
+from serviceplaybook._records.parties import CUSTOMER, Agent, Channel, Customer, Role
 
 __all__ = ["NOW", "CompensationPolicyContract", "grant_at", "make_conversation"]
 

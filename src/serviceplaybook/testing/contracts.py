@@ -27,22 +27,22 @@ from typing import Any
 import attrs
 import pytest
 
-from serviceplaybook.compensation import Grant
-from serviceplaybook.conversation import Conversation, Message
-from serviceplaybook.errors import ConcurrentUpdate, NotFound, ValidationError
-from serviceplaybook.followup import FollowUp, FollowUpStatus
-from serviceplaybook.issue import Issue
-from serviceplaybook.journal import JournalEntry
-from serviceplaybook.money import Money
-from serviceplaybook.offers import Offer, OfferKind
-from serviceplaybook.parties import Agent, Channel, Customer
-from serviceplaybook.ports import (
+from serviceplaybook._errors import ConcurrentUpdate, NotFound, ValidationError
+from serviceplaybook._ports import (
     CompensationLedger,
     ConversationStore,
     FollowUpScheduler,
     Journal,
     Storage,
 )
+from serviceplaybook._records.compensation import Grant
+from serviceplaybook._records.conversation import Conversation, Message
+from serviceplaybook._records.followup import FollowUp, FollowUpStatus
+from serviceplaybook._records.issue import Issue
+from serviceplaybook._records.journal import JournalEntry
+from serviceplaybook._records.money import Money
+from serviceplaybook._records.offers import Offer, OfferKind
+from serviceplaybook._records.parties import Agent, Channel, Customer
 
 __all__ = [
     "CompensationLedgerContract",

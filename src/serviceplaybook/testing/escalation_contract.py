@@ -34,18 +34,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from serviceplaybook.compensation import Approval
-from serviceplaybook.conversation import CUSTOMER, Conversation, Handoff, Message
-from serviceplaybook.escalation import EscalationDecision, EscalationPolicy, HandoffBrief, Urgency
-from serviceplaybook.issue import Issue, Severity
-from serviceplaybook.money import Money
-from serviceplaybook.offers import Offer, OfferKind, OfferStatus, ProposedOffer
-from serviceplaybook.parties import Agent, Channel, Customer, Role
-from serviceplaybook.reasons import Reason
-from serviceplaybook.serialization import from_dict, to_dict
-from serviceplaybook.signals import Signals
-from serviceplaybook.sla import SlaStepReached
-from serviceplaybook.stage import Stage
+from serviceplaybook._policies.escalation import EscalationPolicy
+from serviceplaybook._records.compensation import Approval
+from serviceplaybook._records.conversation import Conversation, Handoff, Message
+from serviceplaybook._records.escalation import EscalationDecision, HandoffBrief, Urgency
+from serviceplaybook._records.issue import Issue, Severity
+from serviceplaybook._records.money import Money
+from serviceplaybook._records.offers import Offer, OfferKind, OfferStatus, ProposedOffer
+from serviceplaybook._records.parties import CUSTOMER, Agent, Channel, Customer, Role
+from serviceplaybook._records.reasons import Reason
+from serviceplaybook._records.signals import Signals
+from serviceplaybook._records.sla import SlaStepReached
+from serviceplaybook._records.stage import Stage
+from serviceplaybook._serialization import from_dict, to_dict
 
 __all__ = [
     "EscalationPolicyContract",

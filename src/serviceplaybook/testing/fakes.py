@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime, timedelta
 
-from serviceplaybook._validate import require_aware
+from serviceplaybook._records.validate import require_aware
 
 __all__ = ["FakeClock", "SequentialIds"]
 

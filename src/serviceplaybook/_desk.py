@@ -1,0 +1,1240 @@
+"""The facade: one method per thing that happens in a conversation.
+
+Each :class:`ServiceDesk` method is one unit of work: it reads the conversation, runs the
+playbook and the policies, and writes the new conversation, its journal entries, a grant and
+a follow-up together, or nothing at all. Each returns an :class:`Outcome` with the
+conversation as saved, the guidance for the agent, and the decisions the call produced.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
+
+import attrs
+
+from serviceplaybook._errors import ConcurrentUpdate, NotFound, ValidationError
+from serviceplaybook._playbook import Event, Playbook
+from serviceplaybook._policies.apology import ApologyPolicy
+from serviceplaybook._policies.calendar import BusinessCalendar
+from serviceplaybook._policies.compensation import CompensationPolicy
+from serviceplaybook._policies.escalation import EscalationPolicy
+from serviceplaybook._policies.followup import FollowUpPolicy
+from serviceplaybook._policies.redaction import Redactor
+from serviceplaybook._policies.signals import LexiconSignalDetector, SignalDetector
+from serviceplaybook._policies.sla import SlaPolicy
+from serviceplaybook._ports import Clock, FollowUpDispatcher, Storage
+from serviceplaybook._records.apology import Apology, ApologyDecision
+from serviceplaybook._records.compensation import Approval, Authorization, CounterOffer, Grant
+from serviceplaybook._records.conversation import Conversation, Handoff, Message
+from serviceplaybook._records.escalation import EscalationDecision
+from serviceplaybook._records.followup import FollowUp, FollowUpStatus
+from serviceplaybook._records.issue import Issue
+from serviceplaybook._records.journal import JournalEntry
+from serviceplaybook._records.offers import Offer, OfferStatus, ProposedOffer
+from serviceplaybook._records.parties import CUSTOMER, Agent, Channel, Customer, Role
+from serviceplaybook._records.reasons import Guidance, Reason
+from serviceplaybook._records.refusals import ApprovalRequired, PolicyViolation
+from serviceplaybook._records.signals import Signals
+from serviceplaybook._records.sla import SlaStatus
+from serviceplaybook._records.validate import require_aware
+from serviceplaybook._serialization import to_dict
+from serviceplaybook.adapters.memory import InMemoryStorage
+
+if TYPE_CHECKING:
+    from serviceplaybook._playbook_file import PlaybookFile
+
+_log = logging.getLogger("serviceplaybook")
+
+SYSTEM = "system"
+"""The actor of events the desk applies on its own (an escalation rule, a follow-up)."""
+
+T = TypeVar("T")
+
+
+@attrs.frozen(kw_only=True)
+class Outcome:
+    """What one desk call did.
+
+    Attributes:
+        conversation: the conversation as saved.
+        guidance: the recommended next steps for the agent.
+        events: the playbook events the call applied, in order (``("hear", "escalate")``).
+        signals: what the customer's message said (``hear``).
+        escalation: the escalation decision, when one was applied.
+        apology: the apology given (``apologize``), or ``None`` when the policy advised not to.
+        apology_decision: why (``apologize``).
+        authorization: the authorization of an offer (``propose``).
+        follow_up: the follow-up scheduled (``accept``, ``resolve``).
+        sla: the SLA clocks as :meth:`ServiceDesk.check_sla` found them.
+    """
+
+    conversation: Conversation
+    guidance: tuple[Guidance, ...]
+    events: tuple[str, ...] = ()
+    signals: Signals | None = None
+    escalation: EscalationDecision | None = None
+    apology: Apology | None = None
+    apology_decision: ApologyDecision | None = None
+    authorization: Authorization | None = None
+    follow_up: FollowUp | None = None
+    sla: SlaStatus | None = None
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _role_of(conversation: Conversation, agent_id: str) -> Role:
+    """The role of one of the conversation's agents (the owner or one met in a handoff)."""
+    for agent in (
+        conversation.agent,
+        *(h.to_agent for h in conversation.handoffs),
+        *(h.from_agent for h in conversation.handoffs),
+    ):
+        if agent.id == agent_id:
+            return agent.role
+    raise NotFound("agent", agent_id)
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class _Work:
+    """One unit of work: the conversation as it evolves through the call's events."""
+
+    def __init__(self, desk: ServiceDesk, conversation: Conversation, now: datetime) -> None:
+        self.desk = desk
+        self.start = conversation
+        self.conversation = conversation
+        self.now = now
+        self.entries: list[JournalEntry] = []
+        self.events: list[str] = []
+
+    def event(self, name: str, actor: str, data: Mapping[str, Any] | None = None) -> Event:
+        return Event(name=name, at=self.now, actor=actor, data=data or {})
+
+    def messages_with(self, author: str, text: str | None) -> tuple[Message, ...]:
+        """The conversation's messages, with ``text`` by ``author`` appended (unless None)."""
+        messages = self.conversation.messages
+        if text is None:
+            return messages
+        return (*messages, Message(author=author, text=text, at=self.now))
+
+    def acting(self, by: Agent | None) -> Agent:
+        """Who acts for the agent side: ``by``, or the owner. A bot is refused while a person
+        owns the conversation (the ladder's rule), so a person is never overridden by one."""
+        if by is None:
+            return self.conversation.agent
+        if not isinstance(by, Agent):
+            raise ValidationError(f"by must be an Agent, got {type(by).__name__}")
+        refusal = self.desk.escalation.ladder.may_act(self.conversation, by)
+        if refusal is not None:
+            raise PolicyViolation(refusal.text, [refusal])
+        return by
+
+    def customer_said(
+        self, text: str | None
+    ) -> tuple[Signals | None, dict[str, Any] | None, dict[str, Any]]:
+        """What a customer message (``None``: none) adds to the event about to fire: its
+        signals (one per customer message, read by the desk's detector), the journal record,
+        and the conversation's changes (the message and its signals)."""
+        if text is None:
+            return None, None, {}
+        conversation = self.conversation
+        signals = self.desk.detector.detect(text, conversation)
+        record = {"text": text, "signals": to_dict(signals)}
+        changes = {
+            "messages": self.messages_with(CUSTOMER, text),
+            "signals": (*conversation.signals, signals),
+        }
+        return signals, record, changes
+
+    def check(self, event: Event) -> None:
+        """Raise IllegalTransition now, before any policy work, if the event is not possible."""
+        self.desk.playbook.next_stage(self.conversation, event)
+
+    def fire(self, event: Event, record: Mapping[str, Any] | None = None, **changes: Any) -> None:
+        self.conversation = self.desk.playbook.apply(self.conversation, event, **changes)
+        self.events.append(event.name)
+        self.entries.append(
+            JournalEntry(
+                conversation_id=self.conversation.id,
+                seq=self.conversation.version,
+                at=self.now,
+                kind=event.name,
+                actor=event.actor,
+                stage=str(self.conversation.stage),
+                data=self.desk.redactor.redact(dict(record or {})),
+            )
+        )
+        _log.debug(
+            "conversation %s: %s by %s -> %s (version %d)",
+            self.conversation.id,
+            event.name,
+            event.actor,
+            self.conversation.stage,
+            self.conversation.version,
+        )
+
+
+class ServiceDesk:
+    """The playbook, the policies and the storage wired together.
+
+    Most users build one with :meth:`in_memory` and call one method per thing that happens.
+    Every policy is a constructor argument, so a subclassed policy plugs in directly.
+
+    Args:
+        storage: where conversations, the journal, grants and follow-ups are kept.
+        playbook: the state machine and its guidance.
+        detector: reads customer messages into signals.
+        escalation: decides escalations.
+        apology: decides and composes apologies.
+        compensation: recommends and authorizes offers.
+        follow_up: plans follow-ups after a resolution.
+        sla: the SLA targets and escalation steps, counted in business time.
+        redactor: masks personal data in the journal and in log messages.
+        clock: the current time, timezone-aware.
+        ids: makes new ids (conversations, approvals).
+        max_delivery_attempts: a follow-up that failed this often ends as failed.
+        retry_backoff: the wait before the first retry; it doubles with each attempt.
+        lease: how long a claimed follow-up is held before another worker may take it.
+    """
+
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        playbook: Playbook | None = None,
+        detector: SignalDetector | None = None,
+        escalation: EscalationPolicy | None = None,
+        apology: ApologyPolicy | None = None,
+        compensation: CompensationPolicy | None = None,
+        follow_up: FollowUpPolicy | None = None,
+        sla: SlaPolicy | None = None,
+        redactor: Redactor | None = None,
+        clock: Clock | None = None,
+        ids: Callable[[], str] | None = None,
+        max_delivery_attempts: int = 5,
+        retry_backoff: timedelta = timedelta(minutes=5),
+        lease: timedelta = timedelta(minutes=5),
+    ) -> None:
+        self.storage = storage
+        self.playbook = playbook or Playbook()
+        self.detector: SignalDetector = detector or LexiconSignalDetector()
+        self.escalation = escalation or EscalationPolicy()
+        self.apology = apology or ApologyPolicy()
+        self.compensation = compensation or CompensationPolicy()
+        self.follow_up = follow_up or FollowUpPolicy()
+        self.sla = sla or SlaPolicy()
+        self.redactor = redactor or Redactor.default()
+        self.clock: Clock = clock or _utc_now
+        self.ids = ids or _new_id
+        if max_delivery_attempts < 1:
+            raise ValidationError(
+                f"max_delivery_attempts must be 1 or more, got {max_delivery_attempts}"
+            )
+        self.max_delivery_attempts = max_delivery_attempts
+        self.retry_backoff = retry_backoff
+        self.lease = lease
+
+    @classmethod
+    def in_memory(cls, *, clock: Clock | None = None, **options: Any) -> ServiceDesk:
+        """A desk that keeps everything in memory (tests, simulations, demos).
+
+        ``options`` are the constructor's keyword arguments.
+        """
+        return cls(InMemoryStorage(), clock=clock, **options)
+
+    @classmethod
+    def sqlite(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        clock: Clock | None = None,
+        synchronous: Literal["FULL", "NORMAL"] = "FULL",
+        busy_timeout: float = 30.0,
+        **options: Any,
+    ) -> ServiceDesk:
+        """The embedded default: one SQLite file holds everything; nothing to install.
+
+        ``synchronous="FULL"`` (the default) keeps every returned call through a power loss;
+        ``"NORMAL"`` is faster and may lose the last calls then, never corrupting the file.
+        ``options`` are the constructor's keyword arguments.
+        """
+        from serviceplaybook.adapters.sqlite import SQLiteStorage
+
+        storage = SQLiteStorage(path, synchronous=synchronous, busy_timeout=busy_timeout)
+        return cls(storage, clock=clock, **options)
+
+    @classmethod
+    def from_config(
+        cls,
+        source: PlaybookFile | str | os.PathLike[str],
+        *,
+        db: str | os.PathLike[str] | None = None,
+        storage: Storage | None = None,
+        clock: Clock | None = None,
+        playbook_cls: type[Playbook] = Playbook,
+        escalation_cls: type[EscalationPolicy] = EscalationPolicy,
+        apology_cls: type[ApologyPolicy] = ApologyPolicy,
+        compensation_cls: type[CompensationPolicy] = CompensationPolicy,
+        follow_up_cls: type[FollowUpPolicy] = FollowUpPolicy,
+        sla_cls: type[SlaPolicy] = SlaPolicy,
+        calendar_cls: type[BusinessCalendar] = BusinessCalendar,
+        **options: Any,
+    ) -> Self:
+        """A desk whose policies a playbook file configures (``docs/playbook-file.md``).
+
+        Every policy is built before the storage is opened, so a bad file never yields a
+        half-configured desk (nor an empty database file).
+
+        Args:
+            source: the TOML playbook file, or a :class:`PlaybookFile` already loaded.
+            db: a SQLite file to keep everything in (the embedded default); in memory when
+                neither ``db`` nor ``storage`` is given.
+            storage: another storage to use.
+            clock: the current time, timezone-aware.
+            playbook_cls: the playbook class the file's ``[playbook]`` configures.
+            escalation_cls: the escalation policy class for ``[escalation]``.
+            apology_cls: the apology policy class for ``[apology]``.
+            compensation_cls: the compensation policy class for ``[compensation]``.
+            follow_up_cls: the follow-up policy class for ``[follow_up]``.
+            sla_cls: the SLA policy class for ``[sla]``.
+            calendar_cls: the calendar class for ``[calendar]``.
+            **options: other constructor keyword arguments (``ids``, ``detector``,
+                ``redactor``...); they win over the file, a ready policy instance included.
+
+        Raises:
+            PlaybookFileError: the file is invalid (every problem, with its key path), or a
+                policy class refused its values.
+            ValidationError: both ``storage`` and ``db`` were given.
+        """
+        # The reader (and with it the TOML parser) loads only when a desk is made from a file.
+        from serviceplaybook._playbook_file import PlaybookFile
+
+        if storage is not None and db is not None:
+            raise ValidationError(
+                "give the desk's storage either as storage= or as a SQLite file db=, not both"
+            )
+        playbook_file = (
+            source
+            if isinstance(source, PlaybookFile)
+            else PlaybookFile.load(source, playbook_cls=playbook_cls)
+        )
+        keywords = playbook_file.desk_keywords(
+            playbook_cls=playbook_cls,
+            escalation_cls=escalation_cls,
+            apology_cls=apology_cls,
+            compensation_cls=compensation_cls,
+            follow_up_cls=follow_up_cls,
+            sla_cls=sla_cls,
+            calendar_cls=calendar_cls,
+        )
+        if clock is not None:
+            keywords["clock"] = clock
+        keywords.update(options)
+        if storage is None:
+            if db is not None:
+                from serviceplaybook.adapters.sqlite import SQLiteStorage
+
+                storage = SQLiteStorage(db)
+            else:
+                storage = InMemoryStorage()
+        return cls(storage, **keywords)
+
+    def batch(self) -> AbstractContextManager[Any]:
+        """Run many calls as one unit of work (one transaction on SQLite)::
+
+            with desk.batch():
+                for text in messages:
+                    desk.hear(cid, text)
+
+        Each call still checks its own rules; an exception that leaves the block undoes every
+        call made inside it. Calls that raise inside the block and are caught there undo only
+        themselves.
+        """
+        return self.storage.atomic()
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        return require_aware(self.clock(), "the desk's clock")
+
+    def _run(
+        self,
+        conversation_id: str,
+        expected_version: int | None,
+        body: Callable[[_Work], T],
+    ) -> tuple[_Work, T]:
+        with self.storage.atomic():
+            conversation = self.storage.conversations.get(conversation_id)
+            if expected_version is not None and conversation.version != expected_version:
+                raise ConcurrentUpdate(conversation_id, expected_version, conversation.version)
+            work = _Work(self, conversation, self._now())
+            result = body(work)
+            if work.entries:
+                self.storage.conversations.save(
+                    work.conversation, expected_version=work.start.version
+                )
+                self.storage.journal.append(work.entries)
+        return work, result
+
+    def _outcome(self, work: _Work, signals: Signals | None = None, **decisions: Any) -> Outcome:
+        return Outcome(
+            conversation=work.conversation,
+            guidance=self.playbook.guidance(work.conversation, signals),
+            events=tuple(work.events),
+            signals=signals,
+            **decisions,
+        )
+
+    def _simple(
+        self,
+        conversation_id: str,
+        expected_version: int | None,
+        name: str,
+        *,
+        by_customer: bool,
+        record: Mapping[str, Any] | None = None,
+        ends: bool = False,
+        **changes: Any,
+    ) -> Outcome:
+        """One event with fixed changes. An event that ``ends`` the conversation stamps
+        ``closed_at`` and cancels its pending follow-ups in the same unit of work."""
+
+        def body(work: _Work) -> None:
+            actor = CUSTOMER if by_customer else work.conversation.agent.id
+            if ends:
+                changes["closed_at"] = work.now
+            work.fire(work.event(name, actor), record, **changes)
+            if ends:
+                self.storage.follow_ups.cancel(conversation_id)
+
+        work, _ = self._run(conversation_id, expected_version, body)
+        return self._outcome(work)
+
+    # -- opening -------------------------------------------------------------------------------
+
+    def open(
+        self,
+        *,
+        customer: Customer,
+        issue: Issue,
+        agent: Agent,
+        channel: Channel | str | None = None,
+    ) -> Conversation:
+        """Open a conversation in the playbook's first stage and record it."""
+        now = self._now()
+        conversation = Conversation(
+            id=self.ids(),
+            stage=self.playbook.initial,
+            customer=customer,
+            issue=issue,
+            agent=agent,
+            channel=channel if channel is not None else customer.preferred_channel,
+            opened_at=now,
+            updated_at=now,
+            version=1,
+        )
+        entry = JournalEntry(
+            conversation_id=conversation.id,
+            seq=1,
+            at=now,
+            kind="open",
+            actor=agent.id,
+            stage=str(conversation.stage),
+            data=self.redactor.redact(
+                {
+                    "customer_id": customer.id,
+                    "tier": customer.tier,
+                    "issue": to_dict(issue),
+                    "agent": to_dict(agent),
+                    "channel": str(conversation.channel),
+                }
+            ),
+        )
+        with self.storage.atomic():
+            self.storage.conversations.save(conversation, expected_version=0)
+            self.storage.journal.append([entry])
+        _log.debug("conversation %s opened for agent %s", conversation.id, agent.id)
+        return conversation
+
+    # -- listening and understanding -----------------------------------------------------------
+
+    def hear(
+        self, conversation_id: str, text: str, *, expected_version: int | None = None
+    ) -> Outcome:
+        """The customer wrote ``text``: detect signals, and escalate when a rule fires.
+
+        Abuse is answered in steps: a first abusive message brings boundary guidance and a
+        supervisor; abuse after that, or any threat, terminates the conversation with a
+        security escalation, in this same call.
+        """
+        if not isinstance(text, str):
+            raise ValidationError(f"hear(text) must be a str, got {type(text).__name__}")
+
+        def body(work: _Work) -> tuple[Signals, EscalationDecision | None]:
+            event = work.event("hear", CUSTOMER)
+            work.check(event)
+            signals, record, changes = work.customer_said(text)
+            assert signals is not None  # text is a str
+            work.fire(event, record, **changes)
+            decision = self.escalation.decide(work.conversation, signals)
+            return signals, self._apply_escalation(work, decision)
+
+        work, (signals, decision) = self._run(conversation_id, expected_version, body)
+        return self._outcome(work, signals, escalation=decision)
+
+    def _agent_message(
+        self,
+        name: str,
+        conversation_id: str,
+        text: str,
+        expected_version: int | None,
+        by: Agent | None,
+        **extra: Any,
+    ) -> Outcome:
+        if not isinstance(text, str) or not text.strip():
+            raise ValidationError(f"{name}(text) must be a non-empty str")
+
+        def body(work: _Work) -> None:
+            actor = work.acting(by)
+            work.fire(
+                work.event(name, actor.id),
+                {"text": text},
+                messages=work.messages_with(actor.id, text),
+                **extra,
+            )
+
+        work, _ = self._run(conversation_id, expected_version, body)
+        return self._outcome(work)
+
+    def ask(
+        self,
+        conversation_id: str,
+        text: str,
+        *,
+        by: Agent | None = None,
+        expected_version: int | None = None,
+    ) -> Outcome:
+        """The agent asks a clarifying question.
+
+        ``by`` (on every agent action): who acts, when not the owner; a bot is refused with
+        :class:`PolicyViolation` while a person owns the conversation."""
+        return self._agent_message("ask", conversation_id, text, expected_version, by)
+
+    def summarize(
+        self,
+        conversation_id: str,
+        text: str,
+        *,
+        by: Agent | None = None,
+        expected_version: int | None = None,
+    ) -> Outcome:
+        """The agent reflects the problem back; the customer confirms or corrects it next."""
+        return self._agent_message(
+            "summarize", conversation_id, text, expected_version, by, summary=text
+        )
+
+    def confirm(self, conversation_id: str, *, expected_version: int | None = None) -> Outcome:
+        """The customer confirms the summary: the problem is understood."""
+        return self._simple(
+            conversation_id, expected_version, "confirm", by_customer=True, understood=True
+        )
+
+    def correct(
+        self,
+        conversation_id: str,
+        text: str | None = None,
+        *,
+        expected_version: int | None = None,
+    ) -> Outcome:
+        """The customer says the summary is wrong (optionally saying what is): back to
+        clarifying questions."""
+
+        def body(work: _Work) -> Signals | None:
+            event = work.event("correct", CUSTOMER)
+            work.check(event)
+            signals, record, changes = work.customer_said(text or None)
+            work.fire(event, record, understood=False, summary=None, **changes)
+            return signals
+
+        work, signals = self._run(conversation_id, expected_version, body)
+        return self._outcome(work, signals)
+
+    # -- apologies and offers --------------------------------------------------------------------
+
+    def apologize(
+        self,
+        conversation_id: str,
+        *,
+        by: Agent | None = None,
+        expected_version: int | None = None,
+    ) -> Outcome:
+        """Ask the apology policy: apologize specifically now, or not (with the reasons)."""
+
+        def body(work: _Work) -> tuple[ApologyDecision, Apology | None]:
+            conversation = work.conversation
+            actor = work.acting(by)
+            event = work.event("apologize", actor.id)
+            work.check(event)
+            decision = self.apology.decide(conversation)
+            record: dict[str, Any] = {"decision": to_dict(decision)}
+            if not decision.apologize:
+                work.fire(event, record)
+                return decision, None
+            apology = attrs.evolve(self.apology.compose(conversation), by=actor.id, at=work.now)
+            record["apology"] = apology.text
+            work.fire(
+                event,
+                record,
+                apologies=(*conversation.apologies, apology),
+                messages=work.messages_with(actor.id, apology.text),
+            )
+            return decision, apology
+
+        work, (decision, apology) = self._run(conversation_id, expected_version, body)
+        return self._outcome(work, apology=apology, apology_decision=decision)
+
+    def propose(
+        self,
+        conversation_id: str,
+        offer: Offer,
+        *,
+        by: Agent | None = None,
+        expected_version: int | None = None,
+    ) -> Outcome:
+        """The agent proposes ``offer``.
+
+        Raises:
+            ApprovalRequired: the offer is above the agent's authority; it was recorded as
+                pending, with an approval that a covering role gives with :meth:`approve`.
+            PolicyViolation: no role may grant it, or the customer declined the same offer.
+        """
+        if not isinstance(offer, Offer):
+            raise ValidationError(f"propose(offer) must be an Offer, got {type(offer).__name__}")
+
+        def body(
+            work: _Work,
+        ) -> tuple[Authorization, Approval | None, EscalationDecision | None]:
+            conversation = work.conversation
+            agent = work.acting(by)
+            event = work.event("propose", agent.id, {"offer": offer})
+            work.check(event)
+            self._check_new_offer(conversation, offer)
+            history = self.storage.ledger.grants(conversation.customer.id)
+            authorization = self.compensation.authorize(offer, agent, history, now=work.now)
+            if authorization.denied:
+                raise PolicyViolation(
+                    f"offer {offer.id!r} cannot be granted: "
+                    + " ".join(r.text for r in authorization.reasons),
+                    authorization.reasons,
+                )
+            approval = None
+            status = OfferStatus.OPEN
+            changes: dict[str, Any] = {}
+            if authorization.needs_approval or authorization.escalate:
+                approval = self.compensation.request_approval(
+                    offer, agent, authorization, id=self.ids(), now=work.now
+                )
+                status = OfferStatus.PENDING_APPROVAL
+                changes["approvals"] = (*conversation.approvals, approval)
+            proposed = ProposedOffer(
+                offer=offer,
+                status=status,
+                proposed_by=agent.id,
+                proposed_role=agent.role,
+                proposed_at=work.now,
+                approval_id=approval.id if approval else None,
+            )
+            work.fire(
+                event,
+                {"offer": to_dict(offer), "authorization": to_dict(authorization)},
+                offers=(*conversation.offers, proposed),
+                **changes,
+            )
+            escalation = None
+            if authorization.escalate:
+                # Repeat claims: the offer waits for the reviewing role, who takes the case.
+                escalation = self._apply_escalation(
+                    work,
+                    self.escalation.requested(
+                        work.conversation,
+                        authorization.reasons[0],
+                        authorization.approver_role,
+                    ),
+                )
+            return authorization, approval, escalation
+
+        work, (authorization, approval, escalation) = self._run(
+            conversation_id, expected_version, body
+        )
+        if escalation is not None:
+            return self._outcome(work, authorization=authorization, escalation=escalation)
+        if approval is not None:
+            raise ApprovalRequired(
+                f"offer {offer.id!r} is above {work.start.agent.role.value}'s authority; a "
+                f"{approval.approver_role.value} must approve it (approval {approval.id!r})",
+                approval_id=approval.id,
+                approver_role=approval.approver_role,
+                reasons=authorization.reasons,
+            )
+        return self._outcome(work, authorization=authorization)
+
+    def _check_new_offer(self, conversation: Conversation, offer: Offer) -> None:
+        for proposed in conversation.offers:
+            if proposed.offer.id == offer.id:
+                raise ValidationError(
+                    f"offer id {offer.id!r} was already proposed in this conversation; "
+                    f"give a new offer its own id"
+                )
+            if proposed.status is OfferStatus.DECLINED and proposed.offer.same_terms(offer):
+                reason = Reason(
+                    code="offer_already_declined",
+                    text="The customer already declined this offer; propose something else.",
+                )
+                raise PolicyViolation(reason.text, [reason])
+
+    def approve(
+        self,
+        conversation_id: str,
+        approval_id: str,
+        approver: Agent,
+        *,
+        expected_version: int | None = None,
+    ) -> Outcome:
+        """``approver`` approves a pending offer: it goes on the table.
+
+        Raises:
+            PolicyViolation: the approver lacks the authority, or asked for it themselves.
+        """
+
+        def body(work: _Work) -> None:
+            conversation = work.conversation
+            event = work.event("approve", approver.id, {"approval_id": approval_id})
+            work.check(event)
+            approval = conversation.approval(approval_id)
+            if not approval.pending:
+                raise PolicyViolation(
+                    f"approval {approval_id!r} was already given by {approval.approved_by!r}"
+                )
+            proposed = conversation.offer(approval.offer_id)
+            history = self.storage.ledger.grants(conversation.customer.id)
+            refusal = self.compensation.can_approve(
+                approver, approval, proposed.offer, history, now=work.now
+            )
+            if refusal is not None:
+                raise PolicyViolation(refusal.text, [refusal])
+            approved = approval.approved(approver, work.now)
+            work.fire(
+                event,
+                {
+                    "approval_id": approval_id,
+                    "offer_id": approval.offer_id,
+                    "approver": approver.id,
+                },
+                approvals=tuple(
+                    approved if a.id == approval_id else a for a in conversation.approvals
+                ),
+                offers=conversation.replace_offer(approval.offer_id, status=OfferStatus.OPEN),
+            )
+
+        work, _ = self._run(conversation_id, expected_version, body)
+        return self._outcome(work)
+
+    def decline(
+        self,
+        conversation_id: str,
+        offer_id: str,
+        reason: str | None = None,
+        *,
+        expected_version: int | None = None,
+    ) -> Outcome:
+        """The customer declines an open offer; repeated declines escalate."""
+
+        def body(work: _Work) -> EscalationDecision | None:
+            conversation = work.conversation
+            conversation.offer(offer_id)
+            work.fire(
+                work.event("decline", CUSTOMER, {"offer_id": offer_id}),
+                {"offer_id": offer_id, "reason": reason},
+                offers=conversation.replace_offer(
+                    offer_id,
+                    status=OfferStatus.DECLINED,
+                    decided_at=work.now,
+                    decline_reason=reason,
+                ),
+            )
+            decision = self.escalation.decide(work.conversation, None)
+            return self._apply_escalation(work, decision)
+
+        work, decision = self._run(conversation_id, expected_version, body)
+        return self._outcome(work, escalation=decision)
+
+    def accept(
+        self, conversation_id: str, offer_id: str, *, expected_version: int | None = None
+    ) -> Outcome:
+        """The customer accepts an open offer: resolved, the grant recorded, and a follow-up
+        scheduled when the follow-up policy plans one."""
+
+        def body(work: _Work) -> FollowUp | None:
+            conversation = work.conversation
+            proposed = conversation.offer(offer_id)
+            work.check(work.event("accept", CUSTOMER, {"offer_id": offer_id}))
+            approval = conversation.approval(proposed.approval_id) if proposed.approval_id else None
+            # The customer's grants may have grown since the offer was made (another
+            # conversation): the limits are checked again in the unit of work that grants.
+            final = self.compensation.authorize_grant(
+                proposed.offer,
+                proposed.proposed_role or _role_of(conversation, proposed.proposed_by),
+                self.storage.ledger.grants(conversation.customer.id),
+                approval=approval,
+                now=work.now,
+            )
+            if not final.granted:
+                raise PolicyViolation(
+                    f"offer {offer_id!r} can no longer be granted: "
+                    + " ".join(r.text for r in final.reasons),
+                    final.reasons,
+                )
+            work.fire(
+                work.event("accept", CUSTOMER, {"offer_id": offer_id}),
+                {"offer_id": offer_id},
+                offers=conversation.replace_offer(
+                    offer_id, status=OfferStatus.ACCEPTED, decided_at=work.now
+                ),
+                resolved_at=work.now,
+            )
+            self.storage.ledger.record(
+                Grant(
+                    key=f"{conversation.id}:{offer_id}",
+                    customer_id=conversation.customer.id,
+                    conversation_id=conversation.id,
+                    offer=proposed.offer,
+                    granted_by=proposed.proposed_by,
+                    approved_by=(
+                        approval.approved_by
+                        if approval is not None and approval.covers(proposed.offer)
+                        else None
+                    ),
+                    at=work.now,
+                )
+            )
+            return self._plan_follow_up(work)
+
+        work, follow_up = self._run(conversation_id, expected_version, body)
+        return self._outcome(work, follow_up=follow_up)
+
+    def resolve(
+        self,
+        conversation_id: str,
+        note: str | None = None,
+        *,
+        by: Agent | None = None,
+        expected_version: int | None = None,
+    ) -> Outcome:
+        """The problem was fixed without an offer; a follow-up is scheduled when planned."""
+
+        def body(work: _Work) -> FollowUp | None:
+            work.fire(
+                work.event("resolve", work.acting(by).id),
+                {"note": note} if note else None,
+                resolved_at=work.now,
+            )
+            return self._plan_follow_up(work)
+
+        work, follow_up = self._run(conversation_id, expected_version, body)
+        return self._outcome(work, follow_up=follow_up)
+
+    def _plan_follow_up(self, work: _Work) -> FollowUp | None:
+        conversation = work.conversation
+        recent = self.storage.follow_ups.for_customer(
+            conversation.customer.id, since=work.now - self.follow_up.cooldown
+        )
+        decision = self.follow_up.decide(conversation, recent=recent)
+        follow_up = decision.follow_up
+        if follow_up is None:
+            return None
+        self.storage.follow_ups.schedule(follow_up)
+        work.fire(
+            work.event("schedule_follow_up", SYSTEM),
+            {
+                "follow_up": to_dict(follow_up),
+                "reasons": [to_dict(reason) for reason in decision.reasons],
+            },
+            follow_ups=(*conversation.follow_ups, follow_up),
+        )
+        return follow_up
+
+    # -- escalation -----------------------------------------------------------------------------
+
+    def _apply_escalation(
+        self, work: _Work, decision: EscalationDecision | None
+    ) -> EscalationDecision | None:
+        if decision is None:
+            return None
+        conversation = work.conversation
+        changes: dict[str, Any] = {"escalations": (*conversation.escalations, decision)}
+        record = {"escalation": to_dict(decision)}
+        if decision.terminate:
+            event = work.event("terminate", SYSTEM)
+            changes.update(termination=decision.reasons[0], closed_at=work.now)
+        else:
+            event = work.event("escalate", SYSTEM)
+        if not self.playbook.can(conversation, event):
+            # Already with a higher authority (or in a stage that cannot escalate): the
+            # signals still shape the guidance, but nothing moves.
+            return None
+        work.fire(event, record, **changes)
+        if decision.terminate:
+            self.storage.follow_ups.cancel(conversation.id)
+        return decision
+
+    def escalate(
+        self,
+        conversation_id: str,
+        reason: str | Reason | None = None,
+        *,
+        to: Role | None = None,
+        expected_version: int | None = None,
+    ) -> Outcome:
+        """The agent hands the conversation up the ladder (never down), with a brief."""
+        if isinstance(reason, str):
+            reason = Reason(code="agent_request", text=reason)
+
+        def body(work: _Work) -> EscalationDecision:
+            conversation = work.conversation
+            event = work.event("escalate", conversation.agent.id)
+            work.check(event)
+            decision = self.escalation.requested(conversation, reason, to, at=work.now)
+            work.fire(
+                event,
+                {"escalation": to_dict(decision)},
+                escalations=(*conversation.escalations, decision),
+            )
+            return decision
+
+        work, decision = self._run(conversation_id, expected_version, body)
+        return self._outcome(work, escalation=decision)
+
+    def hand_back(
+        self,
+        conversation_id: str,
+        bot: Agent,
+        *,
+        by: Agent,
+        expected_version: int | None = None,
+    ) -> Outcome:
+        """A person hands the conversation back to a bot, which may act on it again.
+
+        Raises:
+            PolicyViolation: ``by`` is not a person at or above the owner's role, ``bot`` is
+                not a bot, or an escalation waits to be picked up.
+        """
+
+        def body(work: _Work) -> None:
+            conversation = work.conversation
+            event = work.event("hand_back", by.id, {"to": bot.id})
+            work.check(event)
+            refusal = self.escalation.ladder.may_hand_back(conversation, by, bot)
+            if refusal is not None:
+                raise PolicyViolation(refusal.text, [refusal])
+            work.fire(
+                event,
+                {"to": bot.id},
+                agent=bot,
+                handoffs=(
+                    *conversation.handoffs,
+                    Handoff(from_agent=conversation.agent, to_agent=bot, at=work.now),
+                ),
+            )
+
+        work, _ = self._run(conversation_id, expected_version, body)
+        return self._outcome(work)
+
+    def check_sla(
+        self,
+        conversation_id: str,
+        *,
+        now: datetime | None = None,
+        expected_version: int | None = None,
+    ) -> Outcome:
+        """Run the conversation's SLA clocks: every escalation step whose threshold passed is
+        recorded once (steps missed while nobody checked all come due now, in order), and the
+        escalation policy acts on them in the same unit of work.
+
+        Call it on a schedule (a worker, a cron job) for open conversations; ``Outcome.sla``
+        carries the clocks, warnings and breaches, ``Outcome.escalation`` the decision.
+
+        Args:
+            conversation_id: the conversation.
+            now: the time to check at (the desk's clock by default); timezone-aware.
+            expected_version: refuse with :class:`ConcurrentUpdate` if the conversation moved on.
+        """
+        if now is not None:
+            require_aware(now, "check_sla(now)")
+
+        def body(work: _Work) -> tuple[SlaStatus, EscalationDecision | None]:
+            conversation = work.conversation
+            status = self.sla.check(conversation, now or work.now)
+            event = work.event("sla_step", SYSTEM)
+            if not status.steps_due or not self.playbook.can(conversation, event):
+                return status, None
+            work.fire(
+                event,
+                {"steps": [to_dict(step) for step in status.steps_due]},
+                sla_steps=(*conversation.sla_steps, *status.steps_due),
+            )
+            decision = self.escalation.decide(work.conversation, None)
+            return status, self._apply_escalation(work, decision)
+
+        work, (status, decision) = self._run(conversation_id, expected_version, body)
+        return self._outcome(work, escalation=decision, sla=status)
+
+    def pick_up(
+        self, conversation_id: str, agent: Agent, *, expected_version: int | None = None
+    ) -> Outcome:
+        """``agent`` takes over an escalated conversation, with the brief; they go on with
+        the solution if the problem was understood, else with questions."""
+
+        def body(work: _Work) -> None:
+            conversation = work.conversation
+            brief = conversation.escalations[-1].brief if conversation.escalations else None
+            work.fire(
+                work.event("pick_up", agent.id, {"agent": agent}),
+                {"from": conversation.agent.id, "to": to_dict(agent)},
+                agent=agent,
+                handoffs=(
+                    *conversation.handoffs,
+                    Handoff(
+                        from_agent=conversation.agent, to_agent=agent, at=work.now, brief=brief
+                    ),
+                ),
+            )
+
+        work, _ = self._run(conversation_id, expected_version, body)
+        return self._outcome(work)
+
+    # -- ending ---------------------------------------------------------------------------------
+
+    def close(self, conversation_id: str, *, expected_version: int | None = None) -> Outcome:
+        """Close a resolved conversation; pending follow-ups are cancelled."""
+        return self._simple(
+            conversation_id, expected_version, "close", by_customer=False, ends=True
+        )
+
+    def reopen(
+        self,
+        conversation_id: str,
+        text: str | None = None,
+        *,
+        expected_version: int | None = None,
+    ) -> Outcome:
+        """The customer comes back within the reopen window: listening again, the problem to
+        be understood anew, pending follow-ups cancelled."""
+
+        def body(work: _Work) -> tuple[Signals | None, EscalationDecision | None]:
+            conversation = work.conversation
+            event = work.event("reopen", CUSTOMER)
+            work.check(event)
+            signals, record, changes = work.customer_said(text or None)
+            work.fire(
+                event,
+                record,
+                understood=False,
+                summary=None,
+                reopens=conversation.reopens + 1,
+                resolved_at=None,
+                closed_at=None,
+                **changes,
+            )
+            self.storage.follow_ups.cancel(conversation_id)
+            # coming back is repeat contact: the escalation policy may hand it up at once
+            decision = self.escalation.decide(work.conversation, signals)
+            return signals, self._apply_escalation(work, decision)
+
+        work, (signals, decision) = self._run(conversation_id, expected_version, body)
+        return self._outcome(work, signals, escalation=decision)
+
+    def terminate(
+        self,
+        conversation_id: str,
+        reason: str | Reason,
+        *,
+        expected_version: int | None = None,
+    ) -> Outcome:
+        """End the conversation (abuse, threat); nothing but the record remains."""
+        if isinstance(reason, str):
+            if not reason.strip():
+                raise ValidationError("terminate(reason) must say why")
+            reason = Reason(code="terminated_by_agent", text=reason)
+
+        return self._simple(
+            conversation_id,
+            expected_version,
+            "terminate",
+            by_customer=False,
+            record={"reason": to_dict(reason)},
+            ends=True,
+            termination=reason,
+        )
+
+    def complete_follow_up(
+        self,
+        conversation_id: str,
+        feedback: str | None = None,
+        *,
+        expected_version: int | None = None,
+    ) -> Outcome:
+        """The follow-up happened: record the customer's feedback and close."""
+
+        return self._simple(
+            conversation_id,
+            expected_version,
+            "complete_follow_up",
+            by_customer=True,
+            record={"feedback": feedback} if feedback else None,
+            ends=True,
+            feedback=feedback,
+        )
+
+    # -- events a playbook subclass adds --------------------------------------------------------
+
+    def fire(
+        self,
+        conversation_id: str,
+        event: str,
+        *,
+        actor: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        expected_version: int | None = None,
+    ) -> Outcome:
+        """Apply an event that has no method of its own, typically one a playbook subclass
+        added (``"wait"`` into an ``awaiting_customer`` stage, say), as one unit of work.
+
+        ``data`` reaches the playbook's guards and callbacks as ``event.data`` and is
+        journaled (redacted); ``actor`` defaults to the conversation's agent.
+        """
+        details = dict(data or {})
+
+        def body(work: _Work) -> None:
+            who = actor if actor is not None else work.conversation.agent.id
+            work.fire(work.event(event, who, details), {"data": to_dict(details)})
+
+        work, _ = self._run(conversation_id, expected_version, body)
+        return self._outcome(work)
+
+    # -- follow-ups -----------------------------------------------------------------------------
+
+    def run_follow_ups(
+        self,
+        dispatcher: FollowUpDispatcher,
+        now: datetime | None = None,
+        *,
+        limit: int = 100,
+        report: Callable[[FollowUp, FollowUpStatus], None] | None = None,
+    ) -> int:
+        """Deliver every due follow-up through ``dispatcher``; returns how many were delivered.
+
+        Delivery is at least once: a dispatcher that raises gets the follow-up again later
+        (the wait doubles each time), and after ``max_delivery_attempts`` it ends as failed,
+        visible in the scheduler, never silently dropped. Stopping with Ctrl-C (any
+        ``BaseException`` from the dispatcher) gives the batch's unsent claims back at once
+        and re-raises, so nothing waits for a lease to run out.
+
+        Args:
+            dispatcher: sends each follow-up.
+            now: the time to deliver at; the desk's clock by default.
+            limit: how many follow-ups to claim at a time.
+            report: called after each claimed follow-up with the status it ended in
+                (``DELIVERED``; ``PENDING`` for a retry; ``FAILED``; ``CANCELLED`` when it
+                was cancelled since the claim), e.g. to show progress.
+        """
+        now = require_aware(now, "run_follow_ups(now)") if now is not None else self._now()
+        scheduler = self.storage.follow_ups
+        delivered = 0
+        while True:
+            batch = scheduler.claim_due(now, limit=limit, lease=self.lease)
+            if not batch:
+                return delivered
+            for position, follow_up in enumerate(batch):
+                try:
+                    status = self._deliver(dispatcher, follow_up, now)
+                    delivered += status is FollowUpStatus.DELIVERED
+                    if report is not None:
+                        report(follow_up, status)
+                except BaseException:
+                    # a claim already answered ignores its release
+                    for unsent in batch[position:]:
+                        scheduler.release(unsent.id, attempt=unsent.attempts)
+                    raise
+
+    def _deliver(
+        self, dispatcher: FollowUpDispatcher, follow_up: FollowUp, now: datetime
+    ) -> FollowUpStatus:
+        """Send one claimed follow-up and answer its claim; returns the status it ends in."""
+        scheduler = self.storage.follow_ups
+        attempt = follow_up.attempts
+        # a cancellation (a reopen, a termination) may have come in since the claim
+        status = scheduler.status(follow_up.id)
+        if status is not FollowUpStatus.CLAIMED:
+            return status
+        if follow_up.expires_at is not None and now >= follow_up.expires_at:
+            scheduler.fail(follow_up.id, retry_at=None, attempt=attempt)
+            _log.warning("follow-up %s expired: its channel no longer allows it", follow_up.id)
+            return FollowUpStatus.FAILED
+        try:
+            dispatcher.dispatch(follow_up)
+        except Exception as error:
+            retry_at: datetime | None = None
+            if attempt < self.max_delivery_attempts:
+                retry_at = now + self.retry_backoff * 2 ** (attempt - 1)
+                if follow_up.expires_at is not None and retry_at >= follow_up.expires_at:
+                    retry_at = None  # the channel's window closes first: give up
+            scheduler.fail(follow_up.id, retry_at=retry_at, attempt=attempt)
+            _log.warning(
+                "follow-up %s failed (attempt %d): %s",
+                follow_up.id,
+                attempt,
+                self.redactor.redact_text(str(error)),
+            )
+            return FollowUpStatus.FAILED if retry_at is None else FollowUpStatus.PENDING
+        scheduler.complete(follow_up.id, attempt=attempt)
+        return FollowUpStatus.DELIVERED
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def get(self, conversation_id: str) -> Conversation:
+        """The conversation as stored; raises :class:`~serviceplaybook.NotFound`."""
+        return self.storage.conversations.get(conversation_id)
+
+    def history(self, conversation_id: str) -> list[JournalEntry]:
+        """The conversation's journal, oldest first; raises :class:`~serviceplaybook.NotFound`
+        for an unknown conversation."""
+        entries = self.storage.journal.history(conversation_id)
+        if not entries:  # every conversation has its "open" entry: tell unknown ids apart
+            self.storage.conversations.get(conversation_id)
+        return entries
+
+    def recommend(self, conversation_id: str) -> list[Offer]:
+        """Offers the compensation policy recommends now (never one already declined)."""
+        return self.compensation.recommend(self.get(conversation_id))
+
+    def counter_offer(self, conversation_id: str, requested: Offer) -> CounterOffer:
+        """For a demand beyond policy: the best offer the conversation's agent may make now,
+        with the reasons to explain it politely and alternatives. Nothing is recorded: the
+        agent proposes the counter-offer (:meth:`propose`) if they use it."""
+        conversation = self.get(conversation_id)
+        return self.compensation.counter_offer(
+            requested,
+            conversation,
+            history=self.storage.ledger.grants(conversation.customer.id),
+            now=self._now(),
+        )

@@ -1,0 +1,606 @@
+"""The playbook: the conversation state machine and the guidance for each stage.
+
+The machine is defined once per :class:`Playbook` class, as :class:`Transition` records, and
+built with ``transitions`` (which validates it and draws it). From that machine the playbook
+compiles a dispatch table, once per class, and evaluates events against it directly: no
+``Machine`` is built and no model registered per conversation, and a conversation stays a
+plain immutable record. ``tests/test_playbook_equivalence.py`` proves the table and the
+``transitions`` machine agree on every stage, event and guard outcome.
+
+Extend it by subclassing: add stages, transitions, guards (methods returning ``bool``) and
+callbacks (methods returning a changed conversation or ``None``)::
+
+    class MyPlaybook(Playbook):
+        stages = (*Playbook.stages, "awaiting_customer")
+        transitions = (
+            *Playbook.transitions,
+            Transition(event="wait", source=Stage.RESOLVING, dest="awaiting_customer"),
+        )
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
+from types import MappingProxyType
+from typing import Any, ClassVar, cast
+
+import attrs
+from transitions import Machine
+
+from serviceplaybook._errors import ConfigError, IllegalTransition
+from serviceplaybook._records.conversation import Conversation, evolve
+from serviceplaybook._records.parties import Agent, Role
+from serviceplaybook._records.reasons import Guidance
+from serviceplaybook._records.signals import Signals
+from serviceplaybook._records.stage import Stage
+from serviceplaybook._records.validate import aware, non_empty, of_type
+
+SAME = "="
+"""A transition's ``dest`` that keeps the conversation in the stage it is in."""
+
+
+def _stages(value: str | Iterable[str]) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    stages = tuple(value)
+    if not stages:
+        raise ConfigError("Transition.source must name at least one stage")
+    return stages
+
+
+def _names(value: str | Iterable[str]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+@attrs.frozen(kw_only=True)
+class Transition:
+    """One arrow of the state machine.
+
+    Attributes:
+        event: the event's name (``"hear"``, ``"propose"``...).
+        source: the stage or stages it leaves from.
+        dest: the stage it goes to, or :data:`SAME` to stay.
+        conditions: names of playbook methods that must all return ``True``.
+        unless: names of playbook methods that must all return ``False``.
+        after: names of playbook methods called with the new conversation; each may return
+            a changed conversation (or ``None`` to keep it).
+    """
+
+    event: str = attrs.field(validator=non_empty)
+    source: tuple[str, ...] = attrs.field(converter=_stages)
+    dest: str = attrs.field(validator=non_empty)
+    conditions: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    unless: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    after: tuple[str, ...] = attrs.field(default=(), converter=_names)
+
+
+def _read_only(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(dict(value))
+
+
+@attrs.frozen(kw_only=True)
+class Event:
+    """Something that happened in a conversation, as the playbook's guards and callbacks see it.
+
+    Attributes:
+        name: the event's name.
+        at: when it happened.
+        actor: ``"customer"`` or the acting agent's id.
+        data: the event's details (``offer_id``, ``agent``...), read-only.
+    """
+
+    name: str = attrs.field(validator=non_empty)
+    at: datetime = attrs.field(validator=aware)
+    actor: str = attrs.field(validator=of_type(str))
+    data: Mapping[str, Any] = attrs.field(factory=dict, converter=_read_only)
+
+
+Guard = Callable[[Conversation, Event], object]
+Callback = Callable[[Conversation, Event], Conversation | None]
+
+
+@attrs.frozen
+class _Route:
+    dest: str | None  # None: stay where the conversation is
+    conditions: tuple[tuple[str, Guard], ...]
+    unless: tuple[tuple[str, Guard], ...]
+    after: tuple[Callback, ...]
+    # dest as Conversation.stage stores it, converted once here instead of on every event
+    stage: str | None
+    # most routes have no guard: _route takes them without a call to _passes
+    guarded: bool
+
+
+def _stored_stage(dest: str | None) -> str | None:
+    converter: Any = attrs.fields(Conversation).stage.converter
+    if dest is None or converter is None:
+        return dest
+    try:
+        # the converter keeps what it already converted, so evolve() stores the same stage
+        return cast(str, converter(dest))
+    except Exception:  # let apply() report a bad stage the way it always did
+        return dest
+
+
+@attrs.frozen
+class _Compiled:
+    machine: Machine
+    # (stage, event) -> candidate routes, in definition order; names are bound per instance
+    table: dict[
+        tuple[str, str],
+        tuple[tuple[str | None, tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...],
+    ]
+    allowed: dict[str, tuple[str, ...]]
+
+
+_ACTIVE = (Stage.LISTENING, Stage.CLARIFYING, Stage.CONFIRMING, Stage.RESOLVING)
+
+
+def _g(code: str, text: str) -> Guidance:
+    return Guidance(code=code, text=text)
+
+
+class Playbook:
+    """The conversation state machine, its guards, callbacks and guidance.
+
+    One instance serves any number of conversations; it holds no per-conversation state.
+
+    Args:
+        reopen_window: how long after resolution a conversation may be reopened.
+    """
+
+    stages: ClassVar[tuple[str, ...]] = tuple(Stage)
+    """Every stage; a subclass appends its own."""
+
+    initial: ClassVar[str] = Stage.GREETING
+    """The stage a new conversation starts in."""
+
+    transitions: ClassVar[tuple[Transition, ...]] = (
+        Transition(event="hear", source=Stage.GREETING, dest=Stage.LISTENING),
+        Transition(event="hear", source=(*_ACTIVE, Stage.ESCALATED), dest=SAME),
+        Transition(event="ask", source=(Stage.LISTENING, Stage.CLARIFYING), dest=Stage.CLARIFYING),
+        Transition(
+            event="summarize", source=(Stage.LISTENING, Stage.CLARIFYING), dest=Stage.CONFIRMING
+        ),
+        Transition(event="confirm", source=Stage.CONFIRMING, dest=Stage.RESOLVING),
+        Transition(event="correct", source=Stage.CONFIRMING, dest=Stage.CLARIFYING),
+        Transition(event="apologize", source=(Stage.CONFIRMING, Stage.RESOLVING), dest=SAME),
+        Transition(event="propose", source=Stage.RESOLVING, dest=SAME, conditions="is_understood"),
+        Transition(event="approve", source=(Stage.RESOLVING, Stage.ESCALATED), dest=SAME),
+        Transition(event="decline", source=Stage.RESOLVING, dest=SAME, conditions="offer_is_open"),
+        Transition(
+            event="accept", source=Stage.RESOLVING, dest=Stage.RESOLVED, conditions="offer_is_open"
+        ),
+        Transition(event="resolve", source=Stage.RESOLVING, dest=Stage.RESOLVED),
+        Transition(event="escalate", source=_ACTIVE, dest=Stage.ESCALATED),
+        # a person hands the conversation back to a bot (the ladder decides who may)
+        Transition(event="hand_back", source=_ACTIVE, dest=SAME),
+        # an SLA escalation step came due: recorded where it happens, the stage stays
+        Transition(event="sla_step", source=(Stage.GREETING, *_ACTIVE, Stage.ESCALATED), dest=SAME),
+        Transition(
+            event="pick_up",
+            source=Stage.ESCALATED,
+            dest=Stage.RESOLVING,
+            conditions=("can_pick_up", "is_understood"),
+        ),
+        Transition(
+            event="pick_up",
+            source=Stage.ESCALATED,
+            dest=Stage.CLARIFYING,
+            conditions="can_pick_up",
+            unless="is_understood",
+        ),
+        Transition(event="schedule_follow_up", source=Stage.RESOLVED, dest=Stage.FOLLOWING_UP),
+        Transition(event="complete_follow_up", source=Stage.FOLLOWING_UP, dest=Stage.CLOSED),
+        Transition(event="close", source=(Stage.RESOLVED, Stage.FOLLOWING_UP), dest=Stage.CLOSED),
+        Transition(
+            event="reopen",
+            source=(Stage.RESOLVED, Stage.FOLLOWING_UP, Stage.CLOSED),
+            dest=Stage.LISTENING,
+            conditions="within_reopen_window",
+        ),
+        Transition(
+            event="terminate",
+            source=tuple(s for s in Stage if s not in (Stage.CLOSED, Stage.TERMINATED)),
+            dest=Stage.TERMINATED,
+        ),
+    )
+    """The machine's arrows, in order: for one stage and event, the first whose guards pass
+    wins."""
+
+    stage_guidance_texts: ClassVar[Mapping[str, tuple[Guidance, ...]]] = {
+        Stage.GREETING: (
+            _g(
+                "greet_and_introduce",
+                "Greet the customer, say your name, and invite them to "
+                "explain; don't ignore anything they already wrote.",
+            ),
+        ),
+        Stage.LISTENING: (
+            _g(
+                "let_them_finish",
+                'Let the customer finish; acknowledge briefly ("I see") and take notes.',
+            ),
+            _g(
+                "do_not_propose_yet",
+                "Don't propose a fix or defend the company yet: understand the problem first.",
+            ),
+        ),
+        Stage.CLARIFYING: (
+            _g(
+                "ask_open_questions",
+                "Ask open questions to fill the gaps (what, when, what "
+                "was tried), one at a time, never ones already answered.",
+            ),
+        ),
+        Stage.CONFIRMING: (
+            _g(
+                "wait_for_confirmation",
+                "You restated the problem and its impact: wait for the "
+                "customer's yes before moving on; if they say no, go back to questions.",
+            ),
+        ),
+        Stage.RESOLVING: (
+            _g(
+                "offer_solutions",
+                "Offer concrete solutions, with an alternative when the "
+                "first is not possible; explain what you can't do and why.",
+            ),
+            _g(
+                "no_excuses",
+                "Solutions, not excuses: the cause matters to the company, not to "
+                "the customer's resolution.",
+            ),
+        ),
+        Stage.ESCALATED: (
+            _g(
+                "warm_handover",
+                "Tell the customer who takes over and when; hand over the "
+                "whole brief so they never repeat their story.",
+            ),
+        ),
+        Stage.RESOLVED: (
+            _g(
+                "confirm_satisfaction",
+                "Confirm the customer is satisfied and say what happens next.",
+            ),
+        ),
+        Stage.FOLLOWING_UP: (
+            _g(
+                "check_fix_worked",
+                "When following up, check the fix worked and ask for "
+                "feedback; a reply or a reopen cancels the follow-up.",
+            ),
+        ),
+        Stage.CLOSED: (
+            _g(
+                "learn_from_it",
+                "Note what this conversation teaches about the product or the process.",
+            ),
+        ),
+        Stage.TERMINATED: (
+            _g(
+                "record_and_protect",
+                "Keep an accurate record of what happened; safety and security come first.",
+            ),
+        ),
+    }
+    """Advice for each stage, from the craft; override :meth:`stage_guidance` or extend this."""
+
+    def __init__(self, *, reopen_window: timedelta = timedelta(days=14)) -> None:
+        self.reopen_window = reopen_window
+        compiled = type(self)._compile()
+        self._allowed = compiled.allowed
+        self._routes: dict[tuple[str, str], tuple[_Route, ...]] = {
+            key: tuple(
+                _Route(
+                    dest=dest,
+                    conditions=tuple((name, getattr(self, name)) for name in conditions),
+                    unless=tuple((name, getattr(self, name)) for name in unless),
+                    after=tuple(getattr(self, name) for name in after),
+                    stage=_stored_stage(dest),
+                    guarded=bool(conditions or unless),
+                )
+                for dest, conditions, unless, after in candidates
+            )
+            for key, candidates in compiled.table.items()
+        }
+
+    # -- the machine -------------------------------------------------------------------------
+
+    @classmethod
+    def _compile(cls) -> _Compiled:
+        cached = cls.__dict__.get("_compiled")
+        if isinstance(cached, _Compiled):
+            return cached
+        compiled = cls._build()
+        cls._compiled = compiled  # type: ignore[attr-defined]
+        return compiled
+
+    @classmethod
+    def _definition(cls) -> list[dict[str, Any]]:
+        for transition in cls.transitions:
+            for name in (*transition.conditions, *transition.unless, *transition.after):
+                if "." in name or not callable(getattr(cls, name, None)):
+                    raise ConfigError(
+                        f"{cls.__name__}: transition {transition.event!r} names {name!r}, which "
+                        f"is not a method of the playbook; guards and callbacks are method "
+                        f"names (no dots)"
+                    )
+        return [
+            {
+                "trigger": t.event,
+                # plain strings: transitions names Enum states by member name, not value
+                "source": [str(stage) for stage in t.source],
+                "dest": str(t.dest),
+                "conditions": list(t.conditions),
+                "unless": list(t.unless),
+                "after": list(t.after),
+            }
+            for t in cls.transitions
+        ]
+
+    @classmethod
+    def _build(cls) -> _Compiled:
+        if len(set(cls.stages)) != len(cls.stages):
+            raise ConfigError(f"{cls.__name__}.stages names a stage twice: {cls.stages}")
+        if cls.initial not in cls.stages:
+            raise ConfigError(
+                f"{cls.__name__}.initial {cls.initial!r} is not one of its stages: {cls.stages}"
+            )
+        definition = cls._definition()
+        try:
+            machine = Machine(
+                model=None,
+                states=[str(s) for s in cls.stages],
+                initial=str(cls.initial),
+                transitions=definition,
+                auto_transitions=False,
+            )
+        except (ValueError, KeyError) as error:
+            raise ConfigError(f"{cls.__name__} does not define a valid machine: {error}") from None
+        known = set(cls.stages)
+        for transition in cls.transitions:
+            for stage in (*transition.source, transition.dest):
+                if stage != SAME and stage not in known:
+                    raise ConfigError(
+                        f"{cls.__name__}: transition {transition.event!r} names stage "
+                        f"{stage!r}, which is not in {cls.__name__}.stages"
+                    )
+        # Read the table back from the machine, so transitions stays the one definition.
+        table: dict[
+            tuple[str, str],
+            list[tuple[str | None, tuple[str, ...], tuple[str, ...], tuple[str, ...]]],
+        ] = {}
+        for event_name, event in machine.events.items():
+            for source, candidates in event.transitions.items():
+                for candidate in candidates:
+                    table.setdefault((source, event_name), []).append(
+                        (
+                            candidate.dest,
+                            tuple(str(c.func) for c in candidate.conditions if c.target),
+                            tuple(str(c.func) for c in candidate.conditions if not c.target),
+                            tuple(str(name) for name in candidate.after),
+                        )
+                    )
+        allowed: dict[str, set[str]] = {}
+        for source, event_name in table:
+            allowed.setdefault(source, set()).add(event_name)
+        return _Compiled(
+            machine=machine,
+            table={key: tuple(value) for key, value in table.items()},
+            allowed={stage: tuple(sorted(allowed.get(stage, ()))) for stage in cls.stages},
+        )
+
+    def allowed_events(self, stage: str) -> tuple[str, ...]:
+        """The events ``stage`` allows (before guards), sorted."""
+        return self._allowed.get(stage, ())
+
+    def next_stage(self, conversation: Conversation, event: Event) -> str:
+        """The stage ``event`` moves ``conversation`` to; raises :class:`IllegalTransition`."""
+        route = self._route(conversation, event)
+        return conversation.stage if route.dest is None else route.dest
+
+    def can(self, conversation: Conversation, event: Event) -> bool:
+        """True if ``event`` is possible now (stage and guards)."""
+        try:
+            self._route(conversation, event)
+        except IllegalTransition:
+            return False
+        return True
+
+    def apply(self, conversation: Conversation, event: Event, **changes: Any) -> Conversation:
+        """Move ``conversation`` through ``event``: the next record, one version on.
+
+        ``changes`` are the event's other effects (a new message, an offer...), applied in the
+        same step; the ``after`` callbacks then see the new record. Raises
+        :class:`IllegalTransition` (and changes nothing) when the stage or a guard refuses.
+        """
+        route = self._route(conversation, event)
+        if route.stage is not None:
+            changes["stage"] = route.stage
+        changes["version"] = conversation.version + 1
+        changes["updated_at"] = event.at
+        updated = evolve(conversation, changes)
+        for callback in route.after:
+            result = callback(updated, event)
+            if result is not None:
+                updated = result
+        return updated
+
+    def _route(self, conversation: Conversation, event: Event) -> _Route:
+        routes = self._routes.get((conversation.stage, event.name))
+        if routes is None:
+            raise IllegalTransition(
+                conversation.stage, event.name, self.allowed_events(conversation.stage)
+            )
+        failed: list[str] = []
+        for route in routes:
+            if not route.guarded or self._passes(route, conversation, event, failed):
+                return route
+        raise IllegalTransition(
+            conversation.stage,
+            event.name,
+            self.allowed_events(conversation.stage),
+            failed_guards=dict.fromkeys(failed),
+        )
+
+    @staticmethod
+    def _passes(route: _Route, conversation: Conversation, event: Event, failed: list[str]) -> bool:
+        for expected, guards in ((True, route.conditions), (False, route.unless)):
+            for name, guard in guards:
+                result = guard(conversation, event)
+                if result is not expected:
+                    if not isinstance(result, bool):
+                        raise ConfigError(
+                            f"guard {name!r} returned {result!r}; guards must return True or False"
+                        )
+                    failed.append(name if expected else f"not {name}")
+                    return False
+        return True
+
+    @classmethod
+    def diagram(cls) -> str:
+        """The machine as a Mermaid state diagram (no Graphviz needed)."""
+        from transitions.extensions.diagrams import GraphMachine
+
+        class _Sketch:
+            pass
+
+        machine = GraphMachine(
+            model=_Sketch(),
+            states=[str(s) for s in cls.stages],
+            initial=str(cls.initial),
+            transitions=cls._definition(),
+            auto_transitions=False,
+            graph_engine="mermaid",
+            show_conditions=True,
+            title=cls.__name__,
+        )
+        source = str(cast(Any, machine.get_combined_graph()).source)
+        # The engine styles the sketch model's current stage; a playbook has none, so drop
+        # the styling and keep the structure.
+        kept = [
+            line.rstrip()
+            for line in source.splitlines()
+            if not line.strip().startswith(("Class ", "classDef "))
+        ]
+        return "\n".join(kept) + "\n"
+
+    # -- guards --------------------------------------------------------------------------------
+
+    def is_understood(self, conversation: Conversation, event: Event) -> bool:
+        """The customer confirmed the agent's summary of the problem."""
+        return conversation.understood
+
+    def offer_is_open(self, conversation: Conversation, event: Event) -> bool:
+        """The offer named by the event (``offer_id``) is on the table."""
+        offer_id = event.data.get("offer_id")
+        return any(p.offer.id == offer_id and p.is_open for p in conversation.offers)
+
+    def can_pick_up(self, conversation: Conversation, event: Event) -> bool:
+        """The agent taking over (``agent``) is a person at or above the escalation's target,
+        and not below the current owner: escalation never steps down."""
+        agent = event.data.get("agent")
+        if not isinstance(agent, Agent) or agent.is_bot:
+            return False
+        target = conversation.escalations[-1].to if conversation.escalations else None
+        if target is Role.SECURITY or agent.role is Role.SECURITY:
+            return target is Role.SECURITY and agent.role is Role.SECURITY
+        if target is not None and agent.role < target:
+            return False
+        current = conversation.agent.role
+        return current is Role.SECURITY or agent.role >= current
+
+    def within_reopen_window(self, conversation: Conversation, event: Event) -> bool:
+        """The conversation was resolved recently enough to reopen it."""
+        since = conversation.resolved_at or conversation.closed_at or conversation.updated_at
+        return event.at - since <= self.reopen_window
+
+    # -- guidance ------------------------------------------------------------------------------
+
+    def guidance(
+        self, conversation: Conversation, signals: Signals | None = None
+    ) -> tuple[Guidance, ...]:
+        """The recommended next steps: what the signals call for first, then the stage's."""
+        called_for = self.signal_guidance(conversation, signals)
+        for_stage = self.stage_guidance(conversation)
+        if not called_for and type(for_stage) is tuple and len(for_stage) < 2:
+            return tuple(for_stage)  # a calm message in most stages: nothing to deduplicate
+        steps = [*called_for, *for_stage]
+        return tuple({step.code: step for step in steps}.values())
+
+    def stage_guidance(self, conversation: Conversation) -> tuple[Guidance, ...]:
+        """Advice for the conversation's stage."""
+        return self.stage_guidance_texts.get(conversation.stage, ())
+
+    def signal_guidance(
+        self, conversation: Conversation, signals: Signals | None
+    ) -> list[Guidance]:
+        """Advice that the customer's latest message calls for."""
+        if signals is None:
+            return []
+        steps: list[Guidance] = []
+        if signals.threat:
+            steps.append(
+                _g(
+                    "safety_first",
+                    "The customer made a threat: stop, put safety "
+                    "first, and follow the security procedure.",
+                )
+            )
+        if signals.abusive:
+            steps.append(
+                _g(
+                    "set_calm_boundary",
+                    "Don't take it personally; calmly say you "
+                    "want to help and that the conversation must stay respectful.",
+                )
+            )
+        if signals.upset or signals.abusive:
+            steps.append(
+                _g("stay_calm", "Stay calm and lower your pace; don't mirror the customer's anger.")
+            )
+            steps.append(
+                _g(
+                    "acknowledge_feelings",
+                    "Acknowledge the feeling before the facts "
+                    '("I can hear how frustrating this has been"); empathy is not '
+                    "agreement.",
+                )
+            )
+            if not conversation.understood:
+                steps.append(
+                    _g(
+                        "do_not_propose_yet",
+                        "Don't propose a fix or defend the "
+                        "company yet: understand the problem first.",
+                    )
+                )
+        if signals.repeat_contact:
+            steps.append(
+                _g(
+                    "acknowledge_repeat_contact",
+                    "The customer has been in touch "
+                    "before: acknowledge it at once and don't make them repeat "
+                    "themselves.",
+                )
+            )
+        if signals.wants_manager:
+            steps.append(
+                _g(
+                    "explain_escalation",
+                    "The customer asked for a manager: say who "
+                    "will take over and when, and hand over the whole story.",
+                )
+            )
+        if signals.legal_threat:
+            steps.append(
+                _g(
+                    "note_legal_mention",
+                    "The customer mentioned legal action: stay "
+                    "factual, don't argue, and follow the company's legal process.",
+                )
+            )
+        return steps

@@ -1,0 +1,1035 @@
+"""Signals: what a customer message says about the customer's state, and how it is detected.
+
+The desk runs a :class:`SignalDetector` on every customer message; guidance and the
+escalation policy read the resulting :class:`Signals`.
+
+:class:`LexiconSignalDetector`, the default, needs no network and no model: it matches word
+lists (a :class:`Lexicon`, shipped as data files in ``serviceplaybook/lexicon/``) against the
+lower-cased message with one precompiled pattern, then applies small rules, one overridable
+method per signal: negation ("not bad at all"), sarcasm ("great, another broken order"),
+quoted or reported abuse ("the last agent called me an idiot"), profanity that is not aimed
+at anyone ("this damn printer"), and common obfuscations ("f*ck", "id10t", "s.t.u.p.i.d").
+``docs/signals.md`` documents its measured precision and recall.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import math
+import re
+from collections.abc import Iterable, Mapping
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+
+import attrs
+
+from serviceplaybook._errors import ConfigError, ValidationError
+from serviceplaybook._records.signals import Signals
+from serviceplaybook._records.validate import of_type
+
+if TYPE_CHECKING:
+    from serviceplaybook._records.conversation import Conversation
+
+
+@runtime_checkable
+class SignalDetector(Protocol):
+    """Reads a customer message (and the conversation so far) into :class:`Signals`.
+
+    Implement it to plug in your own classifier; it must not change the conversation.
+    """
+
+    def detect(self, text: str, conversation: Conversation) -> Signals:
+        """Return the signals in ``text``, a new customer message in ``conversation``."""
+        ...
+
+
+# -- the lexicon ----------------------------------------------------------------------------
+
+#: The lexicon's categories, in the order of :class:`Lexicon`'s fields; each is one data file
+#: ``<category>.txt`` in ``serviceplaybook/lexicon/``.
+CATEGORIES: tuple[str, ...] = (
+    "positive",
+    "negative",
+    "intensifiers",
+    "negations",
+    "contrasts",
+    "sarcasm_cues",
+    "letdowns",
+    "anger",
+    "insults",
+    "put_downs",
+    "profanity",
+    "abuse",
+    "second_person",
+    "first_person",
+    "reporting",
+    "violence",
+    "self_harm",
+    "legal",
+    "manager",
+    "asks",
+    "escalation",
+    "repeat_contact",
+    "acronyms",
+)
+
+_TOKEN = re.compile(r"(?:[^\W_][\w']*\*?|\*)")
+_MAX_WEIGHT = 10.0
+
+
+def _phrase(raw: str, where: str) -> str:
+    phrase = " ".join(raw.lower().replace("\u2019", "'").split())
+    tokens = phrase.split(" ")
+    if not phrase or not all(_TOKEN.fullmatch(t) for t in tokens) or tokens[0] == "*":
+        raise ValidationError(
+            f"{where}: {raw!r} is not a phrase; use words (letters, digits, apostrophes) "
+            f"separated by spaces, 'word*' for any word starting with 'word', and a lone "
+            f"'*' for one word (not as the first word)"
+        )
+    return phrase
+
+
+def _weight(value: object, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationError(f"{where} must be a number, got {type(value).__name__} {value!r}")
+    weight = float(value)
+    if not (0 < weight <= _MAX_WEIGHT) or math.isnan(weight):
+        raise ValidationError(f"{where} must be more than 0 and at most {_MAX_WEIGHT}, got {value}")
+    return weight
+
+
+def _entries(value: object, field: attrs.Attribute[Any]) -> Mapping[str, float]:
+    """Normalize a category: phrases (weight 1) or a mapping of phrase to weight."""
+    where = f"Lexicon.{field.name}"
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise ValidationError(
+            f"{where} must be a list of phrases or a mapping of phrase to weight, "
+            f"got {type(value).__name__} {value!r}"
+        )
+    pairs = value.items() if isinstance(value, Mapping) else ((p, 1.0) for p in value)
+    entries: dict[str, float] = {}
+    for raw, weight in pairs:
+        if not isinstance(raw, str):
+            raise ValidationError(f"{where} phrases must be str, got {type(raw).__name__}")
+        entries[_phrase(raw, where)] = _weight(weight, f"{where}[{raw!r}]")
+    return MappingProxyType(entries)
+
+
+def _category() -> Any:
+    return attrs.field(
+        factory=dict, converter=attrs.Converter(_entries, takes_field=True), repr=False
+    )
+
+
+def parse_lexicon_file(text: str, source: str = "<text>") -> dict[str, float]:
+    """Parse one lexicon file: one phrase per line, ``# comments``, optional ``= weight``.
+
+    Args:
+        text: the file's content.
+        source: where it came from, for error messages.
+
+    Returns:
+        The phrases with their weights (1 when the line gives none).
+
+    Raises:
+        ConfigError: a line has a weight that is not a number.
+    """
+    entries: dict[str, float] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        content = line.split("#", 1)[0].strip()
+        if not content:
+            continue
+        phrase, _, weight = content.partition("=")
+        try:
+            entries[phrase.strip()] = float(weight) if weight.strip() else 1.0
+        except ValueError:
+            raise ConfigError(
+                f"{source}, line {number}: the weight after '=' must be a number, "
+                f"got {weight.strip()!r}"
+            ) from None
+    return entries
+
+
+@attrs.frozen(kw_only=True, hash=False)
+class Lexicon:
+    """The word lists a :class:`LexiconSignalDetector` reads messages with.
+
+    Each field is one category: a read-only mapping of phrase to weight (only ``positive``
+    and ``negative`` use the weights; elsewhere they are 1). Pass a list of phrases or a
+    mapping; phrases are lower-cased, matched as whole words on the lower-cased message,
+    ``word*`` matches any word starting with ``word`` and a lone ``*`` one word. The defaults
+    ship as data files ``serviceplaybook/lexicon/<category>.txt``; see ``docs/signals.md``.
+
+    Attributes:
+        positive: words that raise sentiment (weighted).
+        negative: words that lower sentiment (weighted).
+        intensifiers: words that strengthen the next sentiment word ("very").
+        negations: words that flip what follows within three words ("not").
+        contrasts: after these the sentiment counts more ("but").
+        sarcasm_cues: before a positive word in a complaint, mark sarcasm ("oh", "just").
+        letdowns: complaint context that makes an opening "great," sarcastic ("another").
+        anger: words of anger ("furious").
+        insults: abuse unless quoted, reported, negated or about the writer ("idiot").
+        put_downs: abuse only when aimed at the agent ("you are useless").
+        profanity: abuse only when aimed at the agent; else it only adds anger.
+        abuse: phrases that are abuse by themselves ("shut up").
+        second_person: words addressing the agent ("you").
+        first_person: words about the writer ("i'm").
+        reporting: reported speech ("called me", "said").
+        violence: threats of violence.
+        self_harm: statements of self-harm.
+        legal: legal threats ("lawyer", "sue you").
+        manager: people with more authority ("supervisor").
+        asks: requests that, with a manager word, ask for one ("speak to").
+        escalation: phrases that ask for escalation by themselves.
+        repeat_contact: the customer contacted the company before ("third time").
+        acronyms: words in capitals that are not shouting ("usps").
+    """
+
+    positive: Mapping[str, float] = _category()
+    negative: Mapping[str, float] = _category()
+    intensifiers: Mapping[str, float] = _category()
+    negations: Mapping[str, float] = _category()
+    contrasts: Mapping[str, float] = _category()
+    sarcasm_cues: Mapping[str, float] = _category()
+    letdowns: Mapping[str, float] = _category()
+    anger: Mapping[str, float] = _category()
+    insults: Mapping[str, float] = _category()
+    put_downs: Mapping[str, float] = _category()
+    profanity: Mapping[str, float] = _category()
+    abuse: Mapping[str, float] = _category()
+    second_person: Mapping[str, float] = _category()
+    first_person: Mapping[str, float] = _category()
+    reporting: Mapping[str, float] = _category()
+    violence: Mapping[str, float] = _category()
+    self_harm: Mapping[str, float] = _category()
+    legal: Mapping[str, float] = _category()
+    manager: Mapping[str, float] = _category()
+    asks: Mapping[str, float] = _category()
+    escalation: Mapping[str, float] = _category()
+    repeat_contact: Mapping[str, float] = _category()
+    acronyms: Mapping[str, float] = _category()
+
+    def __hash__(self) -> int:
+        return hash(tuple(frozenset(getattr(self, c).items()) for c in CATEGORIES))
+
+    @classmethod
+    @functools.cache
+    def default(cls) -> Lexicon:
+        """The lexicon shipped in ``serviceplaybook/lexicon/`` (built once, then shared)."""
+        folder = resources.files("serviceplaybook").joinpath("lexicon")
+        return cls(
+            **{
+                c: parse_lexicon_file(
+                    folder.joinpath(f"{c}.txt").read_text(encoding="utf-8"), f"{c}.txt"
+                )
+                for c in CATEGORIES
+            }
+        )
+
+    @classmethod
+    def from_directory(cls, path: str | Path, *, base: Lexicon | None = None) -> Lexicon:
+        """Read ``<category>.txt`` files from ``path``; each replaces that category of ``base``.
+
+        Args:
+            path: a folder of lexicon files (the format of the shipped ones).
+            base: the lexicon for the categories the folder has no file for (default:
+                :meth:`default`). Pass ``Lexicon()`` to start from empty lists.
+
+        Raises:
+            ConfigError: ``path`` is not a folder, or holds a ``.txt`` file whose name is not
+                a category.
+        """
+        folder = Path(path)
+        if not folder.is_dir():
+            raise ConfigError(f"Lexicon.from_directory: {str(folder)!r} is not a folder")
+        found: dict[str, dict[str, float]] = {}
+        for file in sorted(folder.glob("*.txt")):
+            if file.stem not in CATEGORIES:
+                raise ConfigError(
+                    f"Lexicon.from_directory: {file.name!r} is not a lexicon category; "
+                    f"name files after one of: {', '.join(CATEGORIES)}"
+                )
+            found[file.stem] = parse_lexicon_file(file.read_text(encoding="utf-8"), str(file))
+        return attrs.evolve(base if base is not None else cls.default(), **found)
+
+    def write(self, path: str | Path) -> None:
+        """Write every category to ``path/<category>.txt`` (to copy the defaults and edit)."""
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        for category in CATEGORIES:
+            lines = [
+                phrase if weight == 1.0 else f"{phrase} = {weight:g}"
+                for phrase, weight in getattr(self, category).items()
+            ]
+            (folder / f"{category}.txt").write_text("\n".join([*lines, ""]), encoding="utf-8")
+
+    def extended(self, **more: Iterable[str] | Mapping[str, float]) -> Lexicon:
+        """A copy with phrases added to categories (``extended(insults=["numpty"])``).
+
+        Raises:
+            ConfigError: a keyword is not a category.
+        """
+        self._check_names(more, "extended")
+        merged = {}
+        for category, entries in more.items():
+            added = _entries(entries, attrs.fields_dict(Lexicon)[category])
+            merged[category] = {**getattr(self, category), **added}
+        return attrs.evolve(self, **merged)
+
+    def replaced(self, **new: Iterable[str] | Mapping[str, float]) -> Lexicon:
+        """A copy with whole categories replaced (``replaced(profanity=[])`` drops them).
+
+        Raises:
+            ConfigError: a keyword is not a category.
+        """
+        self._check_names(new, "replaced")
+        changes: dict[str, Any] = dict(new)
+        return attrs.evolve(self, **changes)
+
+    @staticmethod
+    def _check_names(names: Mapping[str, object], method: str) -> None:
+        unknown = sorted(set(names) - set(CATEGORIES))
+        if unknown:
+            raise ConfigError(
+                f"Lexicon.{method}: unknown categor{'y' if len(unknown) == 1 else 'ies'} "
+                f"{', '.join(unknown)}; the categories are: {', '.join(CATEGORIES)}"
+            )
+
+
+# -- compiling a lexicon into one pattern ------------------------------------------------------
+
+_SPACE = "\x00space"
+_WORD = "\x00word"
+_REST = "\x00rest"
+_UNIT_PATTERNS = {_SPACE: r"\s+", _WORD: r"[\w']+", _REST: r"[\w']*"}
+# The same units for ASCII text, to compile with re.ASCII (whose \b, \w and \s are cheaper to
+# test). On ASCII text only \s differs: Unicode also counts \x1c-\x1f as white space.
+_ASCII_UNIT_PATTERNS = {**_UNIT_PATTERNS, _SPACE: r"[\s\x1c-\x1f]+"}
+
+Kinds = tuple[tuple[str, float], ...]
+
+
+def _units(phrase: str) -> list[str]:
+    units: list[str] = []
+    for index, token in enumerate(phrase.split(" ")):
+        if index:
+            units.append(_SPACE)
+        if token == "*":
+            units.append(_WORD)
+        elif token.endswith("*"):
+            units.extend(token[:-1])
+            units.append(_REST)
+        else:
+            units.extend(token)
+    return units
+
+
+def _trie_pattern(node: dict[str, Any], unit_patterns: Mapping[str, str]) -> str:
+    """A regex for a trie of units: shared prefixes are matched once, longest first."""
+    ends = "" in node
+    branches = []
+    # Literal units first, so that a wildcard is only tried when no literal phrase fits.
+    for unit, child in sorted(node.items(), key=lambda kv: (kv[0] in unit_patterns, kv[0])):
+        if unit:
+            head = unit_patterns[unit] if unit in unit_patterns else re.escape(unit)
+            branches.append(head + _trie_pattern(child, unit_patterns))
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    if ends:
+        # Greedy "?" tries the longer phrase first, so "kill myself" wins over "kill".
+        return (body if len(branches) > 1 else "(?:" + body + ")") + "?"
+    return body
+
+
+# Categories a longer phrase takes over from the phrases inside it: the pattern matches the
+# longest phrase only, so "absolutely ridiculous" (anger) must also count as "ridiculous"
+# (negative). Context categories ("not", "you", "but") are positional and are not inherited.
+_INHERITED = (
+    "positive", "negative", "anger", "insults", "put_downs", "profanity", "abuse",
+    "violence", "self_harm", "legal", "manager", "escalation", "repeat_contact",
+)  # fmt: skip
+
+
+def _inherit(kinds: dict[str, list[tuple[str, float]]]) -> None:
+    exact = {p: list(k) for p, k in kinds.items() if "*" not in p}
+    for phrase, own in kinds.items():
+        words = phrase.split(" ")
+        if len(words) < 2:
+            continue
+        has = {kind for kind, _ in own}
+        polar = bool(has & {"positive", "negative"})
+        for size in range(len(words) - 1, 0, -1):
+            for first in range(len(words) - size + 1):
+                for kind, weight in exact.get(" ".join(words[first : first + size]), ()):
+                    # "no problem" is positive: its "problem" must not count against it.
+                    if (
+                        kind in _INHERITED
+                        and kind not in has
+                        and not (polar and kind in ("positive", "negative"))
+                    ):
+                        own.append((kind, weight))
+                        has.add(kind)
+
+
+@attrs.frozen
+class _Tables:
+    """A lexicon compiled for matching: one pattern for every phrase of every category (compiled
+    twice: for any text, and for ASCII text with re.ASCII)."""
+
+    pattern: re.Pattern[str]
+    #: :attr:`pattern` for ASCII text: the same matches there, found faster.
+    ascii_pattern: re.Pattern[str]
+    kinds: Mapping[str, Kinds]
+    #: The wildcard phrases' patterns by first letter (a phrase starts with a letter, so only
+    #: these can match a word starting with it), in lexicon order: the first that fits wins.
+    wildcards: Mapping[str, tuple[tuple[re.Pattern[str], Kinds], ...]]
+    masked: Mapping[tuple[int, str], tuple[str, ...]]
+    acronyms: frozenset[str]
+
+    @classmethod
+    def build(cls, lexicon: Lexicon) -> _Tables:
+        kinds: dict[str, list[tuple[str, float]]] = {}
+        for category in CATEGORIES:
+            if category == "acronyms":
+                continue
+            for phrase, weight in getattr(lexicon, category).items():
+                kinds.setdefault(phrase, []).append((category, weight))
+        _inherit(kinds)
+        trie: dict[str, Any] = {}
+        for phrase in kinds:
+            node = trie
+            for unit in _units(phrase):
+                node = node.setdefault(unit, {})
+            node[""] = {}
+        # The lookahead on the phrases' first letters lets a word end, or a word that starts
+        # no phrase, fail at once instead of trying every branch. No phrases: match nothing.
+        first = "".join(sorted({re.escape(p[0]) for p in kinds}))
+
+        def scanner(unit_patterns: Mapping[str, str], flags: int) -> re.Pattern[str]:
+            body = _trie_pattern(trie, unit_patterns)
+            return re.compile(rf"\b(?=[{first}])(?:{body})\b" if body else r"(?!)", flags)
+
+        wildcards: dict[str, list[tuple[re.Pattern[str], Kinds]]] = {}
+        for phrase, own in kinds.items():
+            if "*" in phrase:
+                units = _units(phrase)
+                compiled = re.compile("".join(_UNIT_PATTERNS.get(u) or re.escape(u) for u in units))
+                wildcards.setdefault(phrase[0], []).append((compiled, tuple(own)))
+        masked: dict[tuple[int, str], list[str]] = {}
+        # A masked word becomes the first word that fits, in this order, in file order.
+        for category in ("profanity", "insults", "put_downs", "abuse"):
+            for phrase in getattr(lexicon, category):
+                if " " not in phrase and "*" not in phrase:
+                    masked.setdefault((len(phrase), phrase[0]), []).append(phrase)
+        return cls(
+            pattern=scanner(_UNIT_PATTERNS, 0),
+            ascii_pattern=scanner(_ASCII_UNIT_PATTERNS, re.ASCII),
+            kinds=MappingProxyType({p: tuple(k) for p, k in kinds.items()}),
+            wildcards=MappingProxyType({k: tuple(v) for k, v in wildcards.items()}),
+            masked=MappingProxyType({k: tuple(v) for k, v in masked.items()}),
+            acronyms=frozenset(lexicon.acronyms),
+        )
+
+    def hits(self, lower: str) -> dict[str, list[tuple[int, int, float]]]:
+        found: dict[str, list[tuple[int, int, float]]] = {}
+        kinds = self.kinds
+        pattern = self.ascii_pattern if lower.isascii() else self.pattern
+        for match in pattern.finditer(lower):
+            phrase = match.group()
+            info = kinds.get(phrase)
+            if info is None:
+                info = kinds.get(" ".join(phrase.split())) or self._wildcard(phrase)
+            start, end = match.span()
+            for kind, weight in info:
+                spans = found.get(kind)
+                if spans is None:
+                    found[kind] = [(start, end, weight)]
+                else:
+                    spans.append((start, end, weight))
+        return found
+
+    def _wildcard(self, phrase: str) -> Kinds:
+        for pattern, kinds in self.wildcards.get(phrase[0], ()):
+            if pattern.fullmatch(phrase):
+                return kinds
+        return ()
+
+
+@functools.lru_cache(maxsize=8)
+def _tables(lexicon: Lexicon) -> _Tables:
+    return _Tables.build(lexicon)
+
+
+# -- reading a message --------------------------------------------------------------------------
+
+# Signs of an obfuscated word, checked cheaply before the (rare) second reading: masks and
+# symbols (f*ck, $hit, a@@), "!" inside a word (sh!t), digits inside a word (id10t, 5hit),
+# spaced or dotted letters (f u c k, s.t.u.p.i.d), stretched vowels (fuuuck).
+#
+# _DIGIT_IN_WORD finds id10t and 5hit, not 3rd nor 10am (see obfuscated). "[0-9][0-9]*" has the
+# matches of "[0-9]+" but starts with a character class, so the search skips to the next digit
+# in C instead of trying the whole pattern at every position.
+_DIGIT_IN_WORD = re.compile(r"[0-9][0-9]*[a-z]")
+_SPACED_LETTERS = re.compile(r" [a-z][ .\-_][a-z][ .\-_][a-z]")
+_SPACED = re.compile(r"(?<![\w*@$!])[a-z0-9*@$!](?:[ .\-_][a-z0-9*@$!]){2,}(?![\w*@$!])")
+_SEPARATORS = re.compile(r"[ .\-_]")
+_LEET = str.maketrans(
+    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "@": "a", "$": "s"}
+)
+_INNER_BANG = re.compile(r"(?<=[a-z])[!|](?=[a-z])")
+_ELONGATED = re.compile(r"([a-z])\1{2,}")
+_MASKED_WORD = re.compile(r"\b[a-z][a-z*]*\*[a-z*]*")
+_QUOTED = re.compile(
+    r"\"[^\"]*\"|\u201c[^\u201d]*\u201d|\u2018[^\u2019]*\u2019|(?<!\w)'[^']*'(?!\w)"
+)
+_QUOTE_CHARS = ('"', "\u201c", "\u2018", "'")
+_CLAUSE_BREAK = re.compile(r"[.,;:!?()\"\u201c\u201d\n]|\s-\s|\u2014")
+_SENTENCE_BREAK = re.compile(r"[.;!?\n]")
+_REPEATED_MARKS = re.compile(r"[!?]{3,}")
+_CAPITAL_WORD = re.compile(r"\b[A-Z][A-Z']{2,}\b")
+# Matches wherever _CAPITAL_WORD does (and elsewhere), so without a match of it there is no
+# word in capitals. It starts with a character class, so its search skips to the next capital
+# in C, where _CAPITAL_WORD's leading \b is tried at every position.
+_CAPITAL_RUN = re.compile(r"[A-Z][A-Z']{2,}")
+_ASCII_UPPER = bytes(range(65, 91))
+_ASCII_LOWER = bytes(range(97, 123))
+
+Span = tuple[int, int, float]
+
+
+def _start(span: Span) -> int:
+    return span[0]
+
+
+def _end(span: Span) -> int:
+    return span[1]
+
+
+@attrs.frozen(kw_only=True)
+class Reading:
+    """One message as the detector sees it; what the per-signal methods receive.
+
+    Attributes:
+        text: the message as written (capitals intact, for shouting).
+        lower: the message lower-cased (curly apostrophes made straight); the spans index it.
+        hits: the lexicon matches by category: ``(start, end, weight)`` spans in ``lower``,
+            leftmost-longest, in order.
+        clear: the reading of the message with obfuscations undone ("f*ck" -> "fuck",
+            "id10t" -> "idiot", "f u c k" -> "fuck"), or ``None`` when nothing looked
+            obfuscated; abuse and threats are looked for in it.
+    """
+
+    text: str
+    lower: str
+    hits: Mapping[str, list[Span]]
+    clear: Reading | None = None
+    memo: dict[str, Any] = attrs.field(factory=dict, init=False, eq=False, repr=False)
+
+    def spans(self, category: str) -> list[Span]:
+        """The matches of ``category``, in order (empty when there are none)."""
+        return self.hits.get(category) or []
+
+    def last_before(self, category: str, position: int) -> Span | None:
+        """The last match of ``category`` ending at or before ``position``, or None."""
+        spans = self.hits.get(category)
+        if not spans:
+            return None
+        # Matches never overlap, so their ends are sorted too: a bisection, not a scan.
+        index = bisect.bisect_right(spans, position, key=_end)
+        return spans[index - 1] if index else None
+
+    def first_after(self, category: str, position: int) -> Span | None:
+        """The first match of ``category`` starting at or after ``position``, or None."""
+        spans = self.hits.get(category)
+        if not spans:
+            return None
+        index = bisect.bisect_left(spans, position, key=_start)
+        return spans[index] if index < len(spans) else None
+
+    @property
+    def quotes(self) -> list[tuple[int, int]]:
+        """The quoted passages of :attr:`lower`, as ``(start, end)``, in order."""
+        found = self.memo.get("quotes")
+        if found is None:
+            found = []
+            if any(q in self.lower for q in _QUOTE_CHARS):
+                found = [m.span() for m in _QUOTED.finditer(self.lower)]
+            self.memo["quotes"] = found
+        return found
+
+    @property
+    def plain(self) -> Reading:
+        """The reading to look for abuse and threats in: :attr:`clear` if any, else self."""
+        return self.clear or self
+
+
+# Between a sarcasm cue and the positive word: a comma or an intensifier ("yeah, really helpful").
+_SARCASM_GAP = re.compile(r"[ ,]*(?:(?:so|really|very|just|truly|super)[ ,]+)?")
+_ABUSE_CATEGORIES = frozenset({"insults", "put_downs", "profanity", "abuse"})
+_STARTS_WITH_I = re.compile(r"i\b")
+_FILLERS = frozenset(
+    {"a", "an", "the", "such", "so", "total", "complete", "absolute", "real", "being", "like",
+     "bit", "of", "little", "big", "utter", "proper", "feel", "felt", "look", "looked"}
+)  # fmt: skip
+
+
+@functools.lru_cache(maxsize=4096)
+def _signals(*values: Any) -> Signals:
+    # Detected signals repeat a lot (most messages are calm); a frozen record can be shared.
+    return Signals(**dict(zip(_SIGNAL_FIELDS, values, strict=True)))
+
+
+_SIGNAL_FIELDS = tuple(field.name for field in attrs.fields(Signals))
+
+
+@attrs.define(kw_only=True)
+class LexiconSignalDetector:
+    """The default detector: word lists and small rules, no network, no model.
+
+    Every signal is one small method (:meth:`sentiment`, :meth:`abusive`, :meth:`threat`...)
+    taking a :class:`Reading`, so an integrator overrides one rule, or changes the words:
+    ``LexiconSignalDetector(lexicon=...)``, :meth:`from_directory`, :meth:`extended`.
+
+    Attributes:
+        lexicon: the word lists (default: the ones shipped with the package).
+        window: how many words a negation, an intensifier or an addressee may stand before
+            the word it bears on.
+        repeat_lookback: how many earlier customer messages a message that repeats one of
+            them word for word is compared with (it counts as repeat contact).
+    """
+
+    lexicon: Lexicon = attrs.field(factory=Lexicon.default, validator=of_type(Lexicon))
+    window: int = attrs.field(default=3, validator=of_type(int))
+    repeat_lookback: int = attrs.field(default=5, validator=of_type(int))
+    _tables: _Tables = attrs.field(init=False, repr=False, eq=False)
+
+    SENTIMENT_SCALE: ClassVar[float] = 2.0
+
+    def __attrs_post_init__(self) -> None:
+        self._tables = _tables(self.lexicon)
+
+    @classmethod
+    def from_directory(cls, path: str | Path, **options: Any) -> LexiconSignalDetector:
+        """A detector whose lexicon reads ``path`` over the defaults (see
+        :meth:`Lexicon.from_directory`); ``options`` are the other fields."""
+        return cls(lexicon=Lexicon.from_directory(path), **options)
+
+    def extended(self, **more: Iterable[str] | Mapping[str, float]) -> LexiconSignalDetector:
+        """A copy whose lexicon has the phrases added (``extended(insults=["numpty"])``)."""
+        return attrs.evolve(self, lexicon=self.lexicon.extended(**more))
+
+    # -- the whole message ------------------------------------------------------------------
+
+    def detect(self, text: str, conversation: Conversation) -> Signals:
+        """Return the signals in ``text``; empty or non-English text yields neutral signals.
+
+        Args:
+            text: the new customer message.
+            conversation: the conversation before this message.
+        """
+        reading = self.read(text)
+        sentiment = self.sentiment(reading)
+        shouting = self.shouting(reading)
+        abusive = self.abusive(reading)
+        self_harm = self.self_harm(reading)
+        violence = self.violence(reading)
+        return _signals(
+            sentiment,
+            self.anger(
+                reading, sentiment=sentiment, shouting=shouting, abusive=abusive, threat=violence
+            ),
+            abusive,
+            self_harm or violence,
+            self.legal_threat(reading),
+            self.wants_manager(reading),
+            self.repeat_contact(reading, conversation),
+            shouting,
+            self_harm,
+        )
+
+    def read(self, text: str) -> Reading:
+        """Lower-case ``text`` once and find every lexicon phrase in it."""
+        lower = text.lower()
+        if "\u2019" in lower:
+            lower = lower.replace("\u2019", "'")
+        hits = self._tables.hits(lower)
+        clear = None
+        if self.obfuscated(lower):
+            unmasked = self.deobfuscate(lower)
+            if unmasked != lower:
+                clear = Reading(text=text, lower=unmasked, hits=self._tables.hits(unmasked))
+        return Reading(text=text, lower=lower, hits=hits, clear=clear)
+
+    def obfuscated(self, lower: str) -> bool:
+        """True when the lower-cased message may hide a word (masks, symbols, leetspeak, spaced
+        letters, stretched vowels): then :meth:`deobfuscate` gives a second reading."""
+        # Unrolled "in" tests: this runs on every message, and each is one C-level scan.
+        if "*" in lower or "$" in lower or "@" in lower or "|" in lower:
+            return True
+        if "!" in lower and _INNER_BANG.search(lower):
+            return True
+        if "0" in lower or "1" in lower or "3" in lower or "4" in lower or "5" in lower:
+            # search() in a loop, not finditer(): most messages with digits have no match,
+            # and one search costs less than setting up the iterator.
+            match = _DIGIT_IN_WORD.search(lower)
+            while match is not None:
+                start, end = match.span()
+                if (start and lower[start - 1].isalpha()) or end - start >= 4:
+                    return True
+                match = _DIGIT_IN_WORD.search(lower, end)
+        if _SPACED_LETTERS.search(" " + lower):
+            return True
+        return "uuu" in lower or "ooo" in lower or "iii" in lower or "eee" in lower
+
+    def deobfuscate(self, lower: str) -> str:
+        """Undo common obfuscations of a lower-cased message.
+
+        Spaced or dotted letters are joined ("f u c k", "s.t.u.p.i.d"), leetspeak is
+        translated ("id10t", "$hit", "sh!t"), stretched letters are shortened ("fuuuck"), and
+        a masked word ("f*ck", "a**hole") becomes the abusive word of the lexicon it fits.
+        """
+        text = _SPACED.sub(lambda m: _SEPARATORS.sub("", m.group()), lower)
+        text = text.translate(_LEET)
+        if "!" in text or "|" in text:  # sh!t, sh|t; without them the search finds nothing
+            text = _INNER_BANG.sub("i", text)
+        text = _ELONGATED.sub(r"\1", text)
+        if "*" in text:
+            text = _MASKED_WORD.sub(self._unmask, text)
+        return text
+
+    def _unmask(self, match: re.Match[str]) -> str:
+        word = match.group()
+        for candidate in self._tables.masked.get((len(word), word[0]), ()):
+            if all(w in ("*", c) for w, c in zip(word, candidate, strict=True)):
+                return candidate
+        return word
+
+    # -- sentiment and anger ---------------------------------------------------------------
+
+    def sentiment(self, reading: Reading) -> float:
+        """Balance of positive and negative phrases in [-1, 1].
+
+        A phrase counts its weight, times 1.5 after an intensifier; a negation flips it (a
+        negated negative counts half: "not bad" is mildly positive); a sarcastic positive
+        counts as negative; after "but" a phrase counts 1.5 times, before it half.
+        """
+        positive = reading.spans("positive")
+        negative = reading.spans("negative") + self._negative_evidence(reading)
+        if not positive and not negative:
+            return 0.0
+        contrasts = reading.spans("contrasts")
+        pivot = contrasts[-1][0] if contrasts else None
+        score = 0.0
+        for sign, spans in ((1.0, positive), (-1.0, negative)):
+            for start, end, weight in spans:
+                value = sign * weight
+                if self.intensified(reading, start):
+                    value *= 1.5
+                if self.negated(reading, start):
+                    value = -value * (0.75 if sign > 0 else 0.5)
+                elif sign > 0 and self.sarcastic(reading, start, end):
+                    value = -value
+                if pivot is not None:
+                    value *= 1.5 if start > pivot else 0.5
+                score += value
+        return round(score / (abs(score) + self.SENTIMENT_SCALE), 3)
+
+    #: Other signals' phrases that also lower sentiment, with their weight: an insult, a
+    #: threat or having to write again is a negative message even without a negative word.
+    NEGATIVE_EVIDENCE: ClassVar[Mapping[str, float]] = MappingProxyType(
+        {
+            "insults": 1.5,
+            "put_downs": 1.0,
+            "profanity": 0.5,
+            "abuse": 2.0,
+            "violence": 2.0,
+            "self_harm": 2.0,
+            "anger": 1.0,
+            "legal": 1.0,
+            "repeat_contact": 0.5,
+        }
+    )
+
+    def _negative_evidence(self, reading: Reading) -> list[Span]:
+        weights = self.NEGATIVE_EVIDENCE
+        clear = reading.clear
+        evidence: list[Span] = []
+        # Built at the first evidence only: most messages have none.
+        counted: set[int] | None = None
+        for source, skip_abuse in ((reading, clear is not None), (clear, False)):
+            if source is None:
+                break
+            for category, spans in source.hits.items():
+                weight = weights.get(category)
+                if weight is None or (skip_abuse and category in _ABUSE_CATEGORIES):
+                    continue
+                if counted is None:
+                    counted = {start for start, _, _ in reading.spans("negative")}
+                for start, end, _ in spans:
+                    # A phrase that is negative already counts once.
+                    if start not in counted:
+                        counted.add(start)
+                        evidence.append((start, end, weight))
+        return evidence
+
+    def anger(
+        self,
+        reading: Reading,
+        *,
+        sentiment: float,
+        shouting: bool,
+        abusive: bool,
+        threat: bool = False,
+    ) -> float:
+        """Anger in [0, 1] from angry words, shouting, abuse, threats, swearing and sentiment."""
+        angry = reading.spans("anger")
+        words = sum(1 for start, _, _ in angry if not self.negated(reading, start)) if angry else 0
+        score = 0.35 * min(2, words)
+        score += 0.25 if shouting else 0.0
+        score += 0.3 if abusive else 0.0
+        score += 0.3 if threat else 0.0  # violence; self-harm is distress, not anger
+        score += 0.1 if reading.plain.spans("profanity") else 0.0
+        score += 0.3 * max(0.0, -sentiment)
+        return round(min(1.0, score), 3)
+
+    def intensified(self, reading: Reading, start: int) -> bool:
+        """True when an intensifier ("very") stands right before the phrase at ``start``."""
+        return self._before(reading, "intensifiers", start, 0)
+
+    def negated(self, reading: Reading, start: int) -> bool:
+        """True when a negation stands up to :attr:`window` words before ``start``, in the
+        same clause, and no "I" starts a new statement in between ("if I don't get a refund
+        I'll sue you" is not negated)."""
+        negation = self._last_before(reading, "negations", start, self.window)
+        if negation is None:
+            return False
+        if _STARTS_WITH_I.match(reading.lower, start):
+            return False
+        writer = reading.last_before("first_person", start)
+        return writer is None or writer[0] < negation
+
+    def complains(self, reading: Reading) -> bool:
+        """True when the message complains: negative phrases (weight 1 or more, not negated),
+        or letdowns ("another", "waited") that do not follow a positive word ("thanks
+        again")."""
+        weight = sum(w for s, _, w in reading.spans("negative") if not self.negated(reading, s))
+        if weight >= 1.0:
+            return True
+        positive_ends = {end for _, end, _ in reading.spans("positive")}
+        return any(start - 1 not in positive_ends for start, _, _ in reading.spans("letdowns"))
+
+    def sarcastic(self, reading: Reading, start: int, end: int) -> bool:
+        """True for a positive word used sarcastically in a complaint.
+
+        That is: right after a sarcasm cue ("oh wonderful", "just perfect"), or opening a
+        sentence and followed by a comma or a stop ("Great, another broken order"), in a
+        message that :meth:`complains`.
+        """
+        lower = reading.lower
+        cue = reading.last_before("sarcasm_cues", start)
+        if cue is None or not _SARCASM_GAP.fullmatch(lower, cue[1], start):
+            before = start - 1
+            while before >= 0 and lower[before] in " \t":
+                before -= 1
+            opens = before < 0 or lower[before] in ".!?\n"
+            tail = lower[end : end + 2].lstrip()
+            if not (opens and tail[:1] in (",", ".", "!", ";", "\u2014", "-")):
+                return False
+        complains = reading.memo.get("complains")
+        if complains is None:
+            complains = reading.memo["complains"] = self.complains(reading)
+        return bool(complains)
+
+    # -- abuse and threats ---------------------------------------------------------------
+
+    def abusive(self, reading: Reading) -> bool:
+        """Insults, or profanity and put-downs aimed at the agent, not quoted nor reported.
+
+        Looks in the de-obfuscated reading. "Idiot!" and "you are useless" are abuse; "the
+        last agent called me an idiot", "my son said 'this is sh*t'", "I feel like an idiot"
+        and "this damn printer" are not.
+        """
+        plain = reading.plain
+        # Most messages hit none of these categories: one set operation answers for them.
+        if plain.hits.keys().isdisjoint(_ABUSE_CATEGORIES):
+            return False
+        for start, end, _ in plain.spans("abuse"):
+            if not self.reported(plain, start, end):
+                return True
+        for start, end, _ in plain.spans("insults"):
+            if not (
+                self.reported(plain, start, end)
+                or self.negated(plain, start)
+                or self.about_writer(plain, start)
+            ):
+                return True
+        for category in ("put_downs", "profanity"):
+            for start, end, _ in plain.spans(category):
+                if (
+                    self.aimed(plain, start, end)
+                    and not self.reported(plain, start, end)
+                    and not self.negated(plain, start)
+                ):
+                    return True
+        return False
+
+    def aimed(self, reading: Reading, start: int, end: int) -> bool:
+        """True when the words at ``start:end`` address the agent: "you" (or "you people"...)
+        up to :attr:`window` words before, in the same clause, with no "I"/"me" closer, or
+        right after ("screw you")."""
+        before = self._last_before(reading, "second_person", start, self.window)
+        if before is not None:
+            writer = self._last_before(reading, "first_person", start, self.window)
+            return writer is None or writer < before
+        after = reading.first_after("second_person", end)
+        return (
+            after is not None
+            and reading.lower.count(" ", end, after[0]) <= 1
+            and not self._broken(reading, end, after[0])
+        )
+
+    def about_writer(self, reading: Reading, start: int) -> bool:
+        """True when the insult at ``start`` is about the writer: "I'm such an idiot", "I
+        feel like an idiot" (only filler words between)."""
+        writer = reading.last_before("first_person", start)
+        if writer is None or self._broken(reading, writer[1], start):
+            return False
+        between_words = reading.lower[writer[1] : start].split()
+        return len(between_words) <= 3 and all(w in _FILLERS for w in between_words)
+
+    def reported(self, reading: Reading, start: int, end: int) -> bool:
+        """True when the words at ``start:end`` are quoted, or reported ("called me an idiot",
+        "said this is ...") within six words after a reporting word in the same clause."""
+        quotes = reading.quotes
+        if quotes:
+            index = bisect.bisect_left(quotes, (start, end))
+            if index and quotes[index - 1][0] < start and end <= quotes[index - 1][1]:
+                return True
+        return self._before(reading, "reporting", start, 6)
+
+    def violence(self, reading: Reading) -> bool:
+        """Threats of violence, not quoted, reported or negated ("I would never hurt you")."""
+        plain = reading.plain
+        spans = plain.spans("violence")
+        return bool(spans) and any(
+            not (self.negated(plain, s) or self.reported(plain, s, e)) for s, e, _ in spans
+        )
+
+    def self_harm(self, reading: Reading) -> bool:
+        """Statements of self-harm, not negated ("I'm not suicidal")."""
+        plain = reading.plain
+        spans = plain.spans("self_harm")
+        return bool(spans) and any(not self.negated(plain, s) for s, _, _ in spans)
+
+    def threat(self, reading: Reading) -> bool:
+        """Threats of violence or self-harm: safety first."""
+        return self.self_harm(reading) or self.violence(reading)
+
+    # -- requests and history ----------------------------------------------------------------
+
+    def legal_threat(self, reading: Reading) -> bool:
+        """Lawyers, suing or court, not negated ("I don't want to sue anyone")."""
+        spans = reading.spans("legal")
+        return bool(spans) and any(not self.negated(reading, s) for s, _, _ in spans)
+
+    def wants_manager(self, reading: Reading) -> bool:
+        """An ask for escalation, or a manager word with an ask ("speak to", "get me") in the
+        same sentence; not negated, and not the customer's own manager ("my manager")."""
+        escalation = reading.spans("escalation")
+        if escalation and any(not self.negated(reading, s) for s, _, _ in escalation):
+            return True
+        if not reading.spans("asks"):
+            return False
+        lower = reading.lower
+        for start, end, _ in reading.spans("manager"):
+            before = " " + lower[max(0, start - 5) : start]
+            if before.endswith((" my ", " our ")):
+                continue
+            # Only the nearest ask on either side can share the sentence.
+            for ask in (reading.last_before("asks", start), reading.first_after("asks", end)):
+                if ask is None or self.negated(reading, ask[0]):
+                    continue
+                low, high = (ask[1], start) if ask[0] < start else (end, ask[0])
+                if not _SENTENCE_BREAK.search(lower, low, high):
+                    return True
+        return False
+
+    def repeat_contact(self, reading: Reading, conversation: Conversation) -> bool:
+        """The customer says they contacted the company before ("third time I'm calling"), or
+        sends again, word for word, one of their last :attr:`repeat_lookback` messages."""
+        if reading.spans("repeat_contact"):
+            return True
+        return self.repeats_earlier_message(reading, conversation)
+
+    def repeats_earlier_message(self, reading: Reading, conversation: Conversation) -> bool:
+        """True when ``reading`` repeats an earlier customer message (20 characters or more)."""
+        text = reading.lower.strip()
+        if len(text) < 20:
+            return False
+        size = len(reading.text)
+        lookback = self.repeat_lookback
+        seen = 0
+        for message in reversed(conversation.messages):
+            if not message.from_customer:
+                continue
+            seen += 1
+            if seen > lookback:
+                break
+            said = message.text
+            if -3 <= len(said) - size <= 3 and said.lower().strip() == text:
+                return True
+        return False
+
+    def shouting(self, reading: Reading) -> bool:
+        """Repeated ``!``/``?`` ("!!!"), mostly capitals (over eight letters), or words in
+        capitals that are not acronyms: two of them, or one of six letters or more."""
+        text = reading.text
+        if text.count("!") + text.count("?") >= 3 and _REPEATED_MARKS.search(text):
+            return True
+        if text.isascii():
+            data = text.encode()
+            upper = len(data) - len(data.translate(None, _ASCII_UPPER))
+            if upper < 3:
+                return False
+            letters = upper + len(data) - len(data.translate(None, _ASCII_LOWER))
+        else:
+            upper = sum(map(str.isupper, text))
+            if upper < 3:
+                return False
+            letters = sum(map(str.isalpha, text))
+        if letters >= 8 and upper >= 0.6 * letters:
+            return True
+        if _CAPITAL_RUN.search(text) is None:
+            return False  # no word in capitals (most messages)
+        acronyms = self._tables.acronyms
+        words = [w for w in _CAPITAL_WORD.findall(text) if w.lower() not in acronyms]
+        return len(words) >= 2 or any(len(w) >= 6 for w in words)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _before(self, reading: Reading, category: str, start: int, words: int) -> bool:
+        return self._last_before(reading, category, start, words) is not None
+
+    def _last_before(self, reading: Reading, category: str, start: int, words: int) -> int | None:
+        """The start of the ``category`` match ending at most ``words`` words before
+        ``start`` in the same clause, or None (only the nearest one can qualify)."""
+        if not reading.hits.get(category):
+            return None  # the usual case (no negation, no "you"...): no need to search
+        span = reading.last_before(category, start)
+        if span is None:
+            return None
+        _, end, _ = span
+        if reading.lower.count(" ", end, start) <= words + 1 and not self._broken(
+            reading, end, start
+        ):
+            return span[0]
+        return None
+
+    @staticmethod
+    def _broken(reading: Reading, low: int, high: int) -> bool:
+        return _CLAUSE_BREAK.search(reading.lower, low, high) is not None

@@ -1,0 +1,96 @@
+"""Apology records: an apology, the decision to give one, and a finding on an agent's wording."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from serviceplaybook._errors import ValidationError
+from serviceplaybook._records.reasons import Reason
+from serviceplaybook._records.validate import non_empty, of_type, optional_aware, to_tuple
+
+
+@attrs.frozen(kw_only=True)
+class Apology:
+    """An apology, as composed and (once given) as recorded in the conversation.
+
+    Attributes:
+        text: the words.
+        reasons: why this apology, in this form.
+        by: the id of the agent who gave it (empty until given).
+        at: when it was given.
+    """
+
+    text: str = attrs.field(validator=non_empty, repr=False)
+    reasons: tuple[Reason, ...] = attrs.field(default=(), converter=to_tuple)
+    by: str = attrs.field(default="", validator=of_type(str))
+    at: datetime | None = attrs.field(default=None, validator=optional_aware)
+
+
+@attrs.frozen(kw_only=True)
+class ApologyDecision:
+    """Whether to apologize now, and why (or why not).
+
+    Attributes:
+        apologize: True when an apology is due now.
+        reasons: every rule that refused, or why it is due (codes such as
+            ``not_yet_reflected``, ``apologized_already``, ``apology_cap_reached``,
+            ``apology_due``).
+    """
+
+    apologize: bool = attrs.field(validator=of_type(bool))
+    reasons: tuple[Reason, ...] = attrs.field(converter=to_tuple)
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """The reasons' codes, in order."""
+        return tuple(reason.code for reason in self.reasons)
+
+
+_CODE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+
+
+def _finding_code(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, str) or not _CODE.fullmatch(value):
+        raise ValidationError(
+            f"Finding.code must be a snake_case identifier such as 'excuse', got {value!r}"
+        )
+
+
+def _span(value: object) -> tuple[int, int]:
+    if (
+        not isinstance(value, tuple | list)
+        or len(value) != 2
+        or not all(isinstance(item, int) and not isinstance(item, bool) for item in value)
+        or not 0 <= value[0] <= value[1]
+    ):
+        raise ValidationError(
+            f"Finding.span must be (start, end) with 0 <= start <= end, got {value!r}"
+        )
+    return (value[0], value[1])
+
+
+@attrs.frozen(kw_only=True)
+class Finding:
+    """Something to change in an agent's wording, found by :meth:`ApologyPolicy.review`.
+
+    Attributes:
+        code: stable snake_case code (``generic_apology``, ``excuse``, ``blame_shifting``,
+            ``repeated_sorry``, ``apology_cap_reached``, ``apologized_already``).
+        text: one sentence of advice for the agent.
+        span: ``(start, end)`` offsets of the offending words in the reviewed text.
+        excerpt: the offending words themselves (``text[start:end]`` of the reviewed text).
+    """
+
+    code: str = attrs.field(validator=_finding_code)
+    text: str = attrs.field(validator=non_empty)
+    span: tuple[int, int] = attrs.field(converter=_span)
+    excerpt: str = attrs.field(validator=of_type(str))
+
+    @property
+    def reason(self) -> Reason:
+        """The finding as a :class:`Reason` (code and advice), for code that collects reasons."""
+        return Reason(code=self.code, text=self.text)

@@ -1,0 +1,255 @@
+"""The conversation record: everything that happened, as a plain immutable value.
+
+A :class:`Conversation` is never a state-machine model: the :class:`~serviceplaybook.Playbook`
+computes its next stage and the desk stores the new record. That keeps it cheap (a few
+hundred bytes) and safe to share between threads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, cast
+
+import attrs
+
+from serviceplaybook._errors import NotFound, ValidationError
+from serviceplaybook._records.apology import Apology
+from serviceplaybook._records.compensation import Approval
+from serviceplaybook._records.escalation import EscalationDecision, HandoffBrief
+from serviceplaybook._records.followup import FollowUp
+from serviceplaybook._records.issue import Issue
+from serviceplaybook._records.offers import OfferStatus, ProposedOffer
+from serviceplaybook._records.parties import CUSTOMER, Agent, Channel, Customer
+from serviceplaybook._records.reasons import Reason
+from serviceplaybook._records.signals import Signals
+from serviceplaybook._records.sla import SlaStepReached
+from serviceplaybook._records.stage import Stage
+from serviceplaybook._records.validate import (
+    aware,
+    non_empty,
+    non_negative_int,
+    of_type,
+    optional_aware,
+    to_tuple,
+)
+
+
+def _text_repr(value: str) -> str:
+    return f"<{len(value)} chars>"
+
+
+@attrs.frozen(kw_only=True)
+class Message:
+    """One message in the conversation.
+
+    Attributes:
+        author: ``"customer"`` for the customer, else the agent's id.
+        text: the words as the host app gave them (``repr`` shows only their length).
+        at: when it was written (timezone-aware).
+    """
+
+    author: str = attrs.field(validator=non_empty)
+    text: str = attrs.field(validator=of_type(str), repr=_text_repr)
+    at: datetime = attrs.field(validator=aware)
+
+    @property
+    def from_customer(self) -> bool:
+        """True for the customer's messages."""
+        return self.author == CUSTOMER
+
+
+@attrs.frozen(kw_only=True)
+class Handoff:
+    """The conversation passing from one agent to another.
+
+    Attributes:
+        from_agent: who had it.
+        to_agent: who took it over.
+        at: when.
+        brief: the context handed over.
+    """
+
+    from_agent: Agent = attrs.field(validator=of_type(Agent))
+    to_agent: Agent = attrs.field(validator=of_type(Agent))
+    at: datetime = attrs.field(validator=aware)
+    brief: HandoffBrief | None = None
+
+
+_STAGES: dict[str, Stage] = {stage.value: stage for stage in Stage}
+
+
+def _stage(value: object) -> str:
+    if isinstance(value, Stage):
+        return value
+    if not isinstance(value, str) or not value:
+        raise ValidationError(f"Conversation.stage must be a non-empty str, got {value!r}")
+    # a dict lookup, not Stage(value): the enum's call costs a microsecond on every event
+    return _STAGES.get(value, value)  # not a Stage: one a playbook subclass added
+
+
+@attrs.frozen(kw_only=True)
+class Conversation:
+    """One customer conversation, as a plain immutable record.
+
+    Attributes:
+        id: the conversation's id.
+        stage: where it stands (a :class:`Stage`, or a stage a playbook subclass added).
+        customer: who the customer is.
+        issue: their problem.
+        agent: who owns the conversation now.
+        channel: where it takes place.
+        opened_at: when it was opened.
+        updated_at: when it last changed.
+        version: grows by one with every accepted event; stale writers are refused.
+        messages: everything said, oldest first.
+        signals: the detected signals of each customer message, oldest first.
+        summary: the problem as the agent reflected it back, once they did.
+        understood: True once the customer confirmed the summary.
+        apologies: apologies given.
+        offers: offers proposed, with their status.
+        approvals: approvals asked for offers above the proposer's authority.
+        escalations: escalation decisions, oldest first.
+        handoffs: agent changes, oldest first.
+        follow_ups: follow-ups planned.
+        reopens: how many times it was reopened.
+        resolved_at: when it was last resolved.
+        closed_at: when it was closed or terminated.
+        termination: why it was terminated, if it was.
+        feedback: what the customer said at the follow-up.
+        sla_steps: SLA escalation steps that fired, in the order they fired.
+    """
+
+    id: str = attrs.field(validator=non_empty)
+    stage: str = attrs.field(converter=_stage)
+    customer: Customer = attrs.field(validator=of_type(Customer))
+    issue: Issue = attrs.field(validator=of_type(Issue))
+    agent: Agent = attrs.field(validator=of_type(Agent))
+    channel: Channel = attrs.field(converter=Channel)
+    opened_at: datetime = attrs.field(validator=aware)
+    updated_at: datetime = attrs.field(validator=aware)
+    version: int = attrs.field(default=0, validator=non_negative_int)
+    messages: tuple[Message, ...] = attrs.field(default=(), converter=to_tuple, repr=False)
+    signals: tuple[Signals, ...] = attrs.field(default=(), converter=to_tuple, repr=False)
+    summary: str | None = attrs.field(default=None, repr=False)
+    understood: bool = False
+    apologies: tuple[Apology, ...] = attrs.field(default=(), converter=to_tuple, repr=False)
+    offers: tuple[ProposedOffer, ...] = attrs.field(default=(), converter=to_tuple)
+    approvals: tuple[Approval, ...] = attrs.field(default=(), converter=to_tuple, repr=False)
+    escalations: tuple[EscalationDecision, ...] = attrs.field(
+        default=(), converter=to_tuple, repr=False
+    )
+    handoffs: tuple[Handoff, ...] = attrs.field(default=(), converter=to_tuple, repr=False)
+    follow_ups: tuple[FollowUp, ...] = attrs.field(default=(), converter=to_tuple, repr=False)
+    reopens: int = attrs.field(default=0, validator=non_negative_int)
+    resolved_at: datetime | None = attrs.field(default=None, validator=optional_aware)
+    closed_at: datetime | None = attrs.field(default=None, validator=optional_aware)
+    termination: Reason | None = None
+    feedback: str | None = attrs.field(default=None, repr=False)
+    sla_steps: tuple[SlaStepReached, ...] = attrs.field(default=(), converter=to_tuple, repr=False)
+
+    @property
+    def waiting_on(self) -> str:
+        """``"customer"`` after an agent spoke last, else ``"agent"`` (SLA clocks pause on the
+        customer)."""
+        if self.messages and not self.messages[-1].from_customer:
+            return CUSTOMER
+        return "agent"
+
+    @property
+    def last_customer_message(self) -> Message | None:
+        """The customer's latest message, if any."""
+        for message in reversed(self.messages):
+            if message.from_customer:
+                return message
+        return None
+
+    @property
+    def open_offers(self) -> tuple[ProposedOffer, ...]:
+        """Offers the customer can still accept or decline."""
+        return tuple(p for p in self.offers if p.status is OfferStatus.OPEN)
+
+    @property
+    def declined_offers(self) -> tuple[ProposedOffer, ...]:
+        """Offers the customer turned down."""
+        return tuple(p for p in self.offers if p.status is OfferStatus.DECLINED)
+
+    def offer(self, offer_id: str) -> ProposedOffer:
+        """The proposed offer with ``offer_id``; raises :class:`NotFound`."""
+        for proposed in self.offers:
+            if proposed.offer.id == offer_id:
+                return proposed
+        known = ", ".join(p.offer.id for p in self.offers) or "none yet"
+        raise NotFound("offer", offer_id, f"offers in conversation {self.id!r}: {known}")
+
+    def approval(self, approval_id: str) -> Approval:
+        """The approval with ``approval_id``; raises :class:`NotFound`."""
+        for approval in self.approvals:
+            if approval.id == approval_id:
+                return approval
+        pending = ", ".join(a.id for a in self.approvals if a.pending) or "none"
+        raise NotFound(
+            "approval", approval_id, f"pending approvals in conversation {self.id!r}: {pending}"
+        )
+
+    def replace_offer(self, offer_id: str, **changes: Any) -> tuple[ProposedOffer, ...]:
+        """The offers with the one named ``offer_id`` changed (for building the next record)."""
+        return tuple(
+            attrs.evolve(p, **changes) if p.offer.id == offer_id else p for p in self.offers
+        )
+
+
+def check_version_rises(conversation: Conversation, expected_version: int) -> None:
+    """Refuse a save that would not raise the stored version: a version names one content,
+    which is what lets stores and their caches compare versions instead of records.
+
+    Raises:
+        ValidationError: ``conversation.version`` is not above ``expected_version``.
+    """
+    if conversation.version <= expected_version:
+        raise ValidationError(
+            f"conversation {conversation.id!r} is saved at version {conversation.version}, "
+            f"which must be above the stored version {expected_version}"
+        )
+
+
+_FIELDS = attrs.fields(Conversation)
+_FIELDS_BY_NAME = {field.name: field for field in _FIELDS}
+_set = object.__setattr__
+
+
+def _compile_copy() -> Callable[[Conversation], Conversation]:
+    # One assignment per field, unrolled: twice as fast as a loop over the fields, and this
+    # runs on every event.
+    lines = [
+        "def copy(conversation, new=object.__new__, cls=Conversation, set=object.__setattr__):",
+        "    copy = new(cls)",
+        *(f"    set(copy, {name!r}, conversation.{name})" for name in _FIELDS_BY_NAME),
+        "    return copy",
+    ]
+    namespace: dict[str, Any] = {"Conversation": Conversation}
+    exec("\n".join(lines), namespace)
+    return cast(Callable[[Conversation], Conversation], namespace["copy"])
+
+
+_copy = _compile_copy()
+
+
+def evolve(conversation: Conversation, changes: dict[str, Any]) -> Conversation:
+    """``attrs.evolve`` for the hot path: copy the record, converting and validating only the
+    fields in ``changes`` (the others were validated when the original was built).
+
+    Raises :class:`ValidationError` for an unknown field or a bad value, like the constructor.
+    """
+    if not changes.keys() <= _FIELDS_BY_NAME.keys():
+        unknown = sorted(set(changes) - _FIELDS_BY_NAME.keys())
+        raise ValidationError(f"Conversation has no field {', '.join(unknown)}")
+    copy = _copy(conversation)
+    for name, value in changes.items():
+        field = _FIELDS_BY_NAME[name]
+        if field.converter is not None:
+            value = field.converter(value)  # type: ignore[operator]
+        if field.validator is not None:
+            field.validator(copy, field, value)
+        _set(copy, name, value)
+    return copy

@@ -1,0 +1,35 @@
+"""What the customer's problem is, and how severe."""
+
+from __future__ import annotations
+
+import attrs
+
+from serviceplaybook._records.enums import Ranked
+from serviceplaybook._records.money import Money
+from serviceplaybook._records.validate import non_empty, of_type
+
+
+class Severity(Ranked):
+    """How bad the problem is for the customer: ``LOW < MEDIUM < HIGH < CRITICAL``."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+@attrs.frozen(kw_only=True)
+class Issue:
+    """The customer's problem.
+
+    Attributes:
+        category: the host app's category ("damaged_item", "billing"...); policies key on it.
+        severity: how bad it is for the customer.
+        summary: one line, in the company's words; ``repr`` hides it (it may hold personal data).
+        order_value: what the affected order was worth, when there is one.
+    """
+
+    category: str = attrs.field(validator=non_empty)
+    severity: Severity = attrs.field(converter=Severity)
+    summary: str = attrs.field(validator=non_empty, repr=False)
+    order_value: Money | None = attrs.field(default=None, validator=of_type(Money, type(None)))
