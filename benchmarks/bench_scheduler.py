@@ -40,7 +40,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from serviceplaybook import Channel, FollowUp, InMemoryScheduler, SQLiteScheduler
-from serviceplaybook.adapters.sqlite import SQLiteDatabase, utc_text
+from serviceplaybook.adapters.sqlite._database import SQLiteDatabase, utc_text
 
 MEMORY_TARGET = 100_000  # schedules per second in memory
 RATIO_TARGET = 3.0  # claim of the next 1,000 / bare SELECT of them

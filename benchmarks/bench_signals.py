@@ -39,7 +39,7 @@ LONG = ("Great, another broken order. You idiot, I'll sue you!!! " * 2_000)[:100
 
 def per_call(function: Callable[[], object], calls: int, rounds: int) -> tuple[float, float]:
     """Best wall and CPU microseconds per call over ``rounds`` batches of ``calls``."""
-    function()  # warm up (and fill the signals cache, as a running desk has)
+    function()  # warm up (the lexicon is compiled once, as in a running desk)
     walls, cpus = [], []
     for _ in range(rounds):
         gc.collect()

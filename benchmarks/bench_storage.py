@@ -51,12 +51,10 @@ from importlib import metadata
 from typing import Any
 
 from serviceplaybook import Agent, Customer, Issue, ServiceDesk
-from serviceplaybook.adapters import sqlite as sqlite_adapter
-from serviceplaybook.adapters.sqlite import (
-    SQLiteConversationStore,
-    SQLiteDatabase,
-    SQLiteJournal,
-)
+from serviceplaybook.adapters.sqlite import SQLiteStorage, _conversations, _transactions
+from serviceplaybook.adapters.sqlite._conversations import SQLiteConversationStore
+from serviceplaybook.adapters.sqlite._database import SQLiteDatabase
+from serviceplaybook.adapters.sqlite._journal import SQLiteJournal
 
 RATIO_TARGET = 1.5  # one durable desk event / one bare INSERT + COMMIT (synchronous=FULL)
 BATCH_TARGET = 10_000  # desk events per second inside desk.batch()
@@ -362,7 +360,7 @@ DESK_NORMAL = "desk event, SQLite NORMAL  (opt-in)"
 
 def timing_cases(sizes: Sizes, files: Files) -> list[Case]:
     statements_desk = files.desk("statements.db")
-    assert isinstance(statements_desk.storage, sqlite_adapter.SQLiteStorage)
+    assert isinstance(statements_desk.storage, SQLiteStorage)
     return [
         Case(FLOOR, sizes.durable, bare_commits(files.bare("floor-full.db", "FULL"))),
         Case(DURABLE, sizes.durable, desk_events(files.desk("desk-full.db"))),
@@ -418,7 +416,7 @@ BEGIN_PART = "BEGIN IMMEDIATE"
 SELECT_PART = "get: the version check (SELECT), decode on a miss"
 SAVE_PART = "save: checks, kept for the commit"
 APPEND_PART = "journal.append: rows kept for the commit"
-ENCODE_PART = "encode: the head's changed fields, new items"
+ENCODE_PART = "encode: the head, new items"
 WRITE_PART = "at commit: UPDATE + INSERT items (+ own code)"
 JOURNAL_PART = "at commit: INSERT journal rows"
 SAVEPOINT_PART = "SAVEPOINT + RELEASE (only around a statement)"
@@ -453,14 +451,14 @@ def timed_parts(timer: ExclusiveTimer, encoded: list[int]) -> Iterator[list[str]
     yields the names of the functions that were not found (renamed since this was written).
     ``encoded`` gets the bytes of JSON each conversation write encodes (its head and its new
     items)."""
-    head_json = getattr(sqlite_adapter, "ConversationHeadJson", None)
-    dumps = getattr(sqlite_adapter, "_dumps", None)
+    head_text = getattr(_conversations, "_head_text", None)
+    dumps = getattr(_conversations, "_dumps", None)
 
-    def head(*args: Any) -> Any:
-        assert head_json is not None
-        made = head_json(*args)
-        encoded.append(len(made.text.encode()))
-        return made
+    def head(conversation: object) -> str:
+        assert head_text is not None
+        text: str = head_text(conversation)
+        encoded.append(len(text.encode()))
+        return text
 
     def item(record: object) -> str:
         assert dumps is not None
@@ -477,12 +475,12 @@ def timed_parts(timer: ExclusiveTimer, encoded: list[int]) -> Iterator[list[str]
         (SQLiteConversationStore, "_decode", SELECT_PART, None),
         (SQLiteConversationStore, "save", SAVE_PART, None),
         (SQLiteJournal, "append", APPEND_PART, None),
-        (sqlite_adapter, "ConversationHeadJson", ENCODE_PART, head),
-        (sqlite_adapter, "_dumps", ENCODE_PART, item),
+        (_conversations, "_head_text", ENCODE_PART, head),
+        (_conversations, "_dumps", ENCODE_PART, item),
         (SQLiteConversationStore, "_flush", WRITE_PART, None),
         (SQLiteJournal, "_flush", JOURNAL_PART, None),
-        (sqlite_adapter._Transaction, "__enter__", TRANSACTION_PART, None),
-        (sqlite_adapter._Transaction, "__exit__", TRANSACTION_PART, None),
+        (_transactions._Transaction, "__enter__", TRANSACTION_PART, None),
+        (_transactions._Transaction, "__exit__", TRANSACTION_PART, None),
     ]
     missing: list[str] = []
     saved: list[tuple[Any, str, Any]] = []
@@ -527,7 +525,7 @@ class Dissection:
         self.passes = 0
         self.calls()()  # warm up
         storage = desk.storage
-        assert isinstance(storage, sqlite_adapter.SQLiteStorage)
+        assert isinstance(storage, SQLiteStorage)
         statements: list[str] = []
         connection = storage.database.connection()
         run = self.calls()

@@ -615,3 +615,15 @@ def test_the_desk_uses_a_subclassed_policy() -> None:
     assert outcome.apology is not None
     assert outcome.apology.text == "Sorry: Charged twice."
     assert outcome.apology.by == "sam"
+
+
+def test_the_pattern_cache_gives_one_answer_from_many_threads() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from serviceplaybook._policies.apology import _compiled
+
+    sets = [("sorry", "but"), ("if you felt",), ("unfortunately", "policy")]
+    _compiled.cache_clear()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        compiled = list(pool.map(lambda i: _compiled(sets[i % 3]), range(96)))
+    assert [[p.pattern for p in c] for c in compiled] == [list(sets[i % 3]) for i in range(96)]

@@ -82,10 +82,10 @@ def same(a: datetime, b: datetime) -> bool:
 
 
 class DayByDay(BusinessCalendar):
-    """The same calendar without the whole-week shortcut (a subclass rule disables it)."""
+    """The same calendar counted day by day: no week is taken as a whole."""
 
-    def shifts_on(self, day: date) -> tuple[Shift, ...]:
-        return super().shifts_on(day)
+    def _regular_week(self, day: date) -> bool:
+        return False
 
 
 def day_by_day(calendar: BusinessCalendar) -> DayByDay:
@@ -402,3 +402,44 @@ def test_negative_durations_are_refused() -> None:
         calendar.add(datetime(2026, 6, 1, tzinfo=UTC), timedelta(hours=-1))
     with pytest.raises(ValidationError, match="year 9999"):
         calendar.add(datetime(9999, 12, 1, tzinfo=UTC), timedelta(days=30))
+
+
+def test_the_clock_change_cache_gives_one_answer_from_many_threads() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from serviceplaybook._policies.calendar import _steady_offset
+
+    zone = ZoneInfo("Europe/Berlin")
+    days = [date(2025, 3, 20) + timedelta(days=n) for n in range(16)]  # around the spring change
+    _steady_offset.cache_clear()
+    expected = [_steady_offset.__wrapped__(zone, day) for day in days]
+    _steady_offset.cache_clear()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda i: _steady_offset(zone, days[i % 16]), range(256)))
+    assert answers == [expected[i % 16] for i in range(256)]
+    assert False in expected
+    assert True in expected
+
+
+class ClosedOnMondays(BusinessCalendar):
+    """A subclass rule: closed every Monday, whatever the hours say."""
+
+    def shifts_on(self, day: date) -> tuple[Shift, ...]:
+        return () if day.weekday() == 0 else super().shifts_on(day)
+
+
+class ClosedOnMondaysDayByDay(ClosedOnMondays, DayByDay):
+    pass
+
+
+def test_an_overridden_rule_takes_effect_over_long_durations() -> None:
+    standard = BusinessCalendar.standard("America/New_York")
+    custom = ClosedOnMondays(timezone=standard.timezone, hours=standard.hours)
+    slow = ClosedOnMondaysDayByDay(timezone=standard.timezone, hours=standard.hours)
+    friday = datetime(2026, 3, 6, 16, 30, tzinfo=NEW_YORK)
+    end = custom.add(friday, timedelta(hours=1000))
+    assert end == slow.add(friday, timedelta(hours=1000))
+    assert end > standard.add(friday, timedelta(hours=1000))  # 32 hours a week, not 40
+    assert custom.between(friday, end) == timedelta(hours=1000)
+    monday = datetime(2026, 6, 1, tzinfo=NEW_YORK)
+    assert custom.between(monday, monday + timedelta(days=1)) == timedelta()

@@ -692,3 +692,84 @@ def test_the_handoff_count_never_exceeds_max_handoffs_plus_one(
         c = picked_up(c, decision)
         current = decision.to
         assert len(c.handoffs) <= max_handoffs + 1
+
+
+# -- every policy runs every rule; an override takes effect -------------------------------
+
+_RULE_NAMES = [
+    "threat",
+    "continued_abuse",
+    "abuse",
+    "asked_for_manager",
+    "above_authority",
+    "declined_offers",
+    "sentiment_falling",
+    "repeat_contact",
+    "high_value",
+    "sla_step",
+]
+_ALWAYS = Reason(code="custom_rule", text="The integrator's rule fired.")
+
+
+def test_rules_lists_every_rule_once() -> None:
+    policy = EscalationPolicy()
+    assert [rule.__name__ for rule in policy.rules()] == _RULE_NAMES
+
+
+@pytest.mark.parametrize("name", _RULE_NAMES)
+def test_an_overridden_rule_is_called_even_where_the_stock_rule_cannot_fire(name: str) -> None:
+    def rule(self: EscalationPolicy, conversation: Conversation, latest: Signals | None) -> Reason:
+        return _ALWAYS
+
+    policy = attrs.define(type("Custom", (EscalationPolicy,), {name: rule}))()
+    calm = conversation(stage=Stage.LISTENING, signals=(Signals(),))
+    assert EscalationPolicy().fired(calm, Signals()) == []
+    assert policy.fired(calm, Signals()) == [_ALWAYS]
+    decision = policy.decide(calm, Signals())
+    assert decision is not None
+    assert decision.codes == ("custom_rule",)
+
+
+@pytest.mark.parametrize("latest", [None, Signals(), ABUSIVE])
+def test_the_stock_policy_and_a_subclass_call_the_same_rules(latest: Signals | None) -> None:
+    called: list[str] = []
+
+    def watched(policy: EscalationPolicy) -> list[Any]:
+        def wrap(rule: Any) -> Any:
+            def call(c: Conversation, s: Signals | None) -> Reason | None:
+                called.append(rule.__name__)
+                return rule(c, s)  # type: ignore[no-any-return]
+
+            return call
+
+        return [wrap(rule) for rule in EscalationPolicy.rules(policy)]
+
+    class Watching(EscalationPolicy):
+        def rules(self) -> Any:
+            return watched(self)
+
+    class Subclass(Watching):
+        pass
+
+    calm = conversation(stage=Stage.LISTENING)
+    for policy in (Watching(), Subclass()):
+        called.clear()
+        policy.fired(calm, latest)
+        assert called == _RULE_NAMES
+
+
+def test_an_overridden_reading_is_used_even_without_approvals() -> None:
+    waiting = Approval(
+        id="ap1",
+        offer_id="o1",
+        requested_by="a1",
+        approver_role=Role.MANAGER,
+        requested_at=T0,
+    )
+
+    class FromElsewhere(EscalationPolicy):
+        def pending_approvals(self, conversation: Conversation) -> tuple[Approval, ...]:
+            return (waiting,)  # e.g. read from the host application's own approval queue
+
+    calm = conversation(stage=Stage.LISTENING, signals=(Signals(),))
+    assert [r.code for r in FromElsewhere().fired(calm, Signals())] == ["above_authority"]

@@ -245,3 +245,49 @@ def test_guidance_puts_signals_first_and_never_repeats_a_code() -> None:
     assert "do_not_propose_yet" in codes
     assert "acknowledge_repeat_contact" in codes
     assert len(codes) == len(set(codes))
+
+
+class OnHold(Playbook):
+    """A subclass whose new stage no transition reaches, and a parked stage with no way out."""
+
+    stages = (*Playbook.stages, "on_hold", "parked")
+    transitions = (
+        *Playbook.transitions,
+        Transition(event="resume", source="on_hold", dest=Stage.RESOLVING),
+        Transition(event="park", source=Stage.RESOLVING, dest="parked"),
+        Transition(event="wait", source="parked", dest="="),
+    )
+
+
+def test_problems_finds_an_unreachable_stage_and_a_dead_end_of_a_subclass() -> None:
+    assert Playbook.problems() == ()
+    assert OnHold.problems() == (
+        ("stages[10]", "no transition reaches 'on_hold' from 'greeting'"),
+        ("stages[11]", "no transition leads out of 'parked': a customer would be stuck there"),
+    )
+    # the stages are judged against the base given: OnHold's own are taken as they are
+    assert type("Again", (OnHold,), {}).problems(base=OnHold) == ()
+
+
+def test_problems_lists_every_unknown_name_at_once() -> None:
+    class Misspelt(Playbook):
+        transitions = (
+            *Playbook.transitions,
+            Transition(event="wait", source=("resolving", "resolvng"), dest="parkd"),
+            Transition(event="nudge", source="resolving", dest="=", conditions="is_understod"),
+        )
+
+    wait, nudge = len(Playbook.transitions), len(Playbook.transitions) + 1
+    found = dict(Misspelt.problems())
+    assert list(found) == [
+        f"transitions[{wait}].source[1]",
+        f"transitions[{wait}].dest",
+        f"transitions[{nudge}].conditions[0]",
+    ]
+    assert found[f"transitions[{wait}].source[1]"].startswith(
+        "unknown stage 'resolvng' (did you mean 'resolving'?); stages: greeting, "
+    )
+    assert found[f"transitions[{nudge}].conditions[0]"].startswith(
+        "unknown method 'is_understod' (did you mean 'is_understood'?); conditions name "
+        "methods of Misspelt (a subclass may add its own): "
+    )

@@ -3,6 +3,7 @@ loaded and exercised through a desk, subclasses combined with the file's numbers
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 from datetime import UTC, date, datetime, timedelta
@@ -21,6 +22,7 @@ from serviceplaybook import (
     AuthorityMatrix,
     BusinessCalendar,
     CompensationPolicy,
+    CompensationRule,
     ConfigError,
     Conversation,
     Customer,
@@ -44,9 +46,12 @@ from serviceplaybook import (
     Severity,
     SlaPolicy,
     SlaStep,
+    SlaTargets,
     Stage,
+    Transition,
 )
 from serviceplaybook._cli import main
+from serviceplaybook._playbook_file import keys
 from serviceplaybook.testing import FakeClock, SequentialIds
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -579,6 +584,139 @@ def test_saas_calendar_closes_on_public_and_company_holidays() -> None:
     assert not calendar.is_open(
         datetime(2026, 7, 3, 15, 0, tzinfo=UTC)
     )  # Independence Day observed
+
+
+# -- every setting of a configured class has a key, or a reason not to ----------------------
+
+CONFIGURED = {
+    Playbook, Transition, BusinessCalendar, EscalationPolicy, EscalationLadder, ApologyPolicy,
+    CompensationPolicy, AuthorityMatrix, RoleAuthority, CompensationRule, FollowUpPolicy,
+    SlaPolicy, SlaTargets, SlaStep,
+}  # fmt: skip
+
+
+def settings_in_code(cls: type) -> list[str]:
+    """What code may set on ``cls``: every attrs field a constructor takes (a field with
+    ``init=False`` is internal state, never an argument), or for Playbook its keyword
+    arguments and the class attributes a subclass sets."""
+    if attrs.has(cls):
+        return [field.alias for field in attrs.fields(cls) if field.init]
+    return [*inspect.signature(cls).parameters, *Playbook.__annotations__]
+
+
+def test_every_class_the_file_configures_has_a_table() -> None:
+    assert {table.configures for table in keys.TABLES.values()} == CONFIGURED
+
+
+@pytest.mark.parametrize("where", list(keys.TABLES))
+def test_every_setting_is_a_key_of_its_table_or_excluded_with_a_reason(where: str) -> None:
+    """A setting added to a class later fails here until the file reads it (and the probe
+    test below sees it read) or the table excludes it, saying why."""
+    table = keys.TABLES[where]
+    for name in settings_in_code(table.configures):
+        if name in table.excluded:
+            assert table.excluded[name].strip(), f"{where}: say why {name} is excluded"
+            assert table.renamed.get(name, name) not in table.allowed
+        else:
+            assert table.renamed.get(name, name) in table.allowed, (
+                f"{table.configures.__name__}.{name} is neither a key of {where} nor excluded"
+            )
+
+
+# A value no format accepts: each key it is given to must be reported, so each key is read.
+PROBE = "1979-05-27T07:32:00Z"
+PROBED_AT = {
+    "playbook.transitions[]": ("[[playbook.transitions]]", "playbook.transitions[0]"),
+    "compensation.authority.<role>": (
+        "[compensation.authority.agent]",
+        "compensation.authority.agent",
+    ),
+    "compensation.rules[]": ("[[compensation.rules]]", "compensation.rules[0]"),
+    "sla.targets.<severity>": ("[sla.targets.high]", "sla.targets.high"),
+    "sla.steps[]": ("[[sla.steps]]", "sla.steps[0]"),
+}
+
+
+@pytest.mark.parametrize("where", list(keys.TABLES))
+def test_the_reader_reads_every_key_of_its_table(tmp_path: Path, where: str) -> None:
+    header, path = PROBED_AT.get(where, (f"[{where}]", where))
+    for name in keys.TABLES[where].allowed:
+        key = f"{path}.{name}"
+        found = problems_of(tmp_path, f"{header}\n{name} = {PROBE}\n")
+        assert [k for k in found if k == key or k.startswith((f"{key}.", f"{key}["))], (
+            f"{key} is allowed but not read: {found}"
+        )
+
+
+def test_the_exclusions_say_why() -> None:
+    assert dict(keys.APOLOGY.excluded).keys() == {"redactor"}
+    assert dict(keys.SLA.excluded).keys() == {"calendar"}
+    assert dict(keys.AUTHORITY.excluded).keys() == {"roles"}
+    assert dict(keys.PLAYBOOK.excluded).keys() == {"initial"}
+    with pytest.raises(ValueError, match="has no setting"):
+        keys.Keys(configures=SlaPolicy, excluded={"calender": "a typo"})
+
+
+def test_a_setting_the_file_takes_another_way_says_so(tmp_path: Path) -> None:
+    text = '[apology]\nredactor = "strict"\n[[playbook.transitions]]\nsource = "resolving"\n'
+    found = problems_of(tmp_path, text)
+    assert found["apology.redactor"] == (
+        "not a key of the file: a Redactor is code (pass one to ApologyPolicy), not data"
+    )
+    assert found["playbook.transitions[0].source"] == "not a key of the file: write it as 'from'"
+
+
+# -- terminating codes, excuse and blame patterns ----------------------------------------------
+
+PATTERNS = r"""
+[escalation]
+terminating_codes = ["threat", "continued_abuse", "fraud_attempt"]
+
+[apology]
+excuse_patterns = ['\bour warehouse is (?:swamped|backed up)\b']
+blame_patterns = ['\byou should have read\b', '\bnot our (?:fault|problem)\b']
+"""
+
+
+def test_terminating_codes_and_the_apology_patterns_come_from_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, PATTERNS)
+    loaded = PlaybookFile.load(path)
+    escalation = loaded.escalation_policy()
+    assert escalation.terminating_codes == {"threat", "continued_abuse", "fraud_attempt"}
+    apology = loaded.apology_policy()
+    assert apology.excuse_patterns == (r"\bour warehouse is (?:swamped|backed up)\b",)
+    assert apology.blame_patterns == (r"\byou should have read\b", r"\bnot our (?:fault|problem)\b")
+    desk = ServiceDesk.from_config(path)
+    assert desk.escalation.terminating_codes == escalation.terminating_codes
+    assert desk.apology.excuse_patterns == apology.excuse_patterns
+    # without them, the class's own
+    empty = PlaybookFile.load(write(tmp_path, "", "empty.toml"))
+    assert empty.escalation_policy().terminating_codes == EscalationPolicy().terminating_codes
+    assert empty.apology_policy().excuse_patterns == ApologyPolicy().excuse_patterns
+
+
+PATTERN_CASES = [
+    ('[escalation]\nterminating_codes = ["threat", "Fraud attempt"]\n',
+     "escalation.terminating_codes[1]",
+     "'Fraud attempt' is not a reason code; codes are snake_case, such as 'repeat_contact'"),
+    ("[escalation]\nterminating_codes = [3]\n", "escalation.terminating_codes[0]",
+     "must be a reason code as a string, such as 'threat'; got the number 3"),
+    ('[escalation]\nterminating_codes = "threat"\n', "escalation.terminating_codes",
+     "must be an array, got the string 'threat'"),
+    ('[apology]\nexcuse_patterns = ["policy", "(unclosed"]\n', "apology.excuse_patterns[1]",
+     "'(unclosed' is not a valid regular expression (missing ), unterminated subpattern at "
+     "position 0)"),
+    ('[apology]\nblame_patterns = [""]\n', "apology.blame_patterns[0]", "must not be empty"),
+    ('[apology]\nexcuse_pattern = []\n', "apology.excuse_pattern",
+     "unknown key; did you mean 'excuse_patterns'?"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "key", "message"), PATTERN_CASES)
+def test_bad_terminating_codes_and_patterns(
+    tmp_path: Path, text: str, key: str, message: str
+) -> None:
+    assert problems_of(tmp_path, text) == {key: message}
 
 
 # -- the reference page's TOML is valid --------------------------------------------------------

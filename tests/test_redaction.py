@@ -8,7 +8,9 @@ import re
 import string
 from collections import OrderedDict
 from collections.abc import Iterator
+from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -209,7 +211,7 @@ def test_no_recognized_datum_survives_in_running_text(
         text += separator + value
         expected += separator + (value if kind == "text" else MARKERS[kind])
 
-    redacted = Redactor.default().redact_text(text)
+    redacted = Redactor.standard().redact_text(text)
 
     for kind, value in pieces:
         if kind == "text":
@@ -253,7 +255,7 @@ def test_no_recognized_datum_survives_in_running_text(
     ],
 )
 def test_examples_are_masked(text: str, expected: str) -> None:
-    assert Redactor.default().redact_text(text) == expected
+    assert Redactor.standard().redact_text(text) == expected
 
 
 @given(card_numbers(min_digits=16, max_digits=16), st.integers(min_value=1, max_value=9))
@@ -261,7 +263,7 @@ def test_luhn_invalid_numbers_are_not_reported_as_cards(number: str, shift: int)
     last = str((int(number[-1]) + shift) % 10)
     invalid = number[:-1] + last
     assert not luhn_valid(digits_of(invalid))
-    assert "[card]" not in Redactor.default().redact_text(f"number {invalid} here")
+    assert "[card]" not in Redactor.standard().redact_text(f"number {invalid} here")
 
 
 # --------------------------------------------------------------------------------------------
@@ -296,12 +298,12 @@ def test_luhn_invalid_numbers_are_not_reported_as_cards(number: str, shift: int)
     ],
 )
 def test_ordinary_text_is_unchanged(text: str) -> None:
-    assert Redactor.default().redact_text(text) == text
+    assert Redactor.standard().redact_text(text) == text
 
 
 @given(filler())
 def test_plain_words_are_unchanged(text: str) -> None:
-    assert Redactor.default().redact_text(text) == text
+    assert Redactor.standard().redact_text(text) == text
 
 
 # --------------------------------------------------------------------------------------------
@@ -319,7 +321,7 @@ def test_redact_walks_nested_structures() -> None:
         "contacts": [{"phone": "call 020 7946 0958", "level": 2}, ["4111 1111 1111 1111"]],
         "a@b.com": "keys are kept",
     }
-    redacted = Redactor.default().redact(payload)
+    redacted = Redactor.standard().redact(payload)
     assert redacted == {
         "message": "mail me at [email]",
         "count": 3,
@@ -333,7 +335,7 @@ def test_redact_walks_nested_structures() -> None:
 
 
 def test_redact_keeps_tuples_and_lists_and_leaves_other_values_alone() -> None:
-    redactor = Redactor.default()
+    redactor = Redactor.standard()
     assert redactor.redact(("a@b.com", 1)) == ("[email]", 1)
     assert redactor.redact(["a@b.com"]) == ["[email]"]
     assert redactor.redact("a@b.com") == "[email]"
@@ -345,7 +347,7 @@ def test_redact_keeps_tuples_and_lists_and_leaves_other_values_alone() -> None:
 
 
 def test_redact_returns_plain_containers_for_subclasses() -> None:
-    redacted = Redactor.default().redact(OrderedDict(email="a@b.com"))
+    redacted = Redactor.standard().redact(OrderedDict(email="a@b.com"))
     assert type(redacted) is dict
     assert redacted == {"email": "[email]"}
 
@@ -359,7 +361,7 @@ json_values: st.SearchStrategy[JSONValue] = st.recursive(
 
 @given(json_values)
 def test_redact_agrees_with_redact_text_and_keeps_the_shape(value: JSONValue) -> None:
-    redactor = Redactor.default()
+    redactor = Redactor.standard()
 
     def expected(item: JSONValue) -> JSONValue:
         if isinstance(item, str):
@@ -375,7 +377,7 @@ def test_redact_agrees_with_redact_text_and_keeps_the_shape(value: JSONValue) ->
 
 @given(st.text())
 def test_redaction_is_idempotent(text: str) -> None:
-    redactor = Redactor.default()
+    redactor = Redactor.standard()
     once = redactor.redact_text(text)
     assert redactor.redact_text(once) == once
 
@@ -390,14 +392,14 @@ NATIONAL_ID = Redaction(
 
 
 def test_default_has_the_built_in_rules_in_order() -> None:
-    redactor = Redactor.default()
+    redactor = Redactor.standard()
     assert redactor == Redactor()
     assert [r.kind for r in redactor.redactions] == ["card", "email", "phone", "phone", "phone"]
 
 
-def test_with_extra_appends_rules_and_leaves_the_original_alone() -> None:
-    base = Redactor.default()
-    extended = base.with_extra(NATIONAL_ID)
+def test_extended_appends_rules_and_leaves_the_original_alone() -> None:
+    base = Redactor.standard()
+    extended = base.extended(NATIONAL_ID)
     assert extended.redactions == (*base.redactions, NATIONAL_ID)
     assert extended.redact_text("id 123-45-6789, a@b.com") == "id [id], [email]"
     assert base.redact_text("id 123-45-6789") == "id 123-45-6789"
@@ -427,10 +429,10 @@ class NameRedactor(Redactor):
 
 
 def test_a_subclass_is_honoured_by_redact_and_by_the_constructors() -> None:
-    redactor = NameRedactor.default()
+    redactor = NameRedactor.standard()
     assert isinstance(redactor, NameRedactor)
     assert redactor.redact({"m": ["Jane Doe <jane@doe.org>"]}) == {"m": ["[name] <[email]>"]}
-    extended = redactor.with_extra(NATIONAL_ID)
+    extended = redactor.extended(NATIONAL_ID)
     assert isinstance(extended, NameRedactor)
     assert extended.redact(("Jane Doe", "123-45-6789")) == ("[name]", "[id]")
 
@@ -454,7 +456,7 @@ def test_invalid_rule_lists_are_refused() -> None:
     with pytest.raises(ValidationError):
         Redactor(redactions=[NATIONAL_ID])  # type: ignore[arg-type]
     with pytest.raises(ValidationError):
-        Redactor.default().with_extra("not a rule")  # type: ignore[arg-type]
+        Redactor.standard().extended("not a rule")  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------------------------
@@ -465,7 +467,7 @@ def test_invalid_rule_lists_are_refused() -> None:
 @pytest.fixture
 def logger() -> Iterator[logging.Logger]:
     log = logging.getLogger("serviceplaybook.tests.redaction")
-    redacting = RedactingFilter(Redactor.default())
+    redacting = RedactingFilter(Redactor.standard())
     log.addFilter(redacting)
     try:
         yield log
@@ -534,25 +536,51 @@ def test_filter_never_lets_a_datum_through(datum: tuple[str, str]) -> None:
     assert record.getMessage().count(MARKERS[kind]) == 2
 
 
-# -- the requires pre-check is only a shortcut ---------------------------------------------
+# -- a rule's precondition (requires, min_digits) only skips scans that find nothing -------
 
 
-def _without_shortcuts(redactor: Redactor) -> Redactor:
-    import attrs
-
+def _without_preconditions(redactor: Redactor) -> Redactor:
     return Redactor(
-        redactions=tuple(attrs.evolve(r, requires=frozenset()) for r in redactor.redactions)
+        redactions=tuple(
+            attrs.evolve(r, requires=frozenset(), min_digits=0) for r in redactor.redactions
+        )
     )
 
 
+_NUMBERISH = "0123456789" * 2 + " -+().@\u0663\u0661"
+
+
 @given(
-    st.lists(
-        st.one_of(emails(), phone_numbers(), card_numbers(), st.text(max_size=20)), max_size=5
-    ).map(" ".join)
+    st.one_of(
+        st.lists(
+            st.one_of(emails(), phone_numbers(), card_numbers(), st.text(max_size=20)),
+            max_size=5,
+        ).map(" ".join),
+        st.text(alphabet=_NUMBERISH, max_size=40),
+    )
 )
-def test_requires_never_changes_the_result(text: str) -> None:
-    default = Redactor.default()
-    assert default.redact_text(text) == _without_shortcuts(default).redact_text(text)
+def test_preconditions_never_change_the_result(text: str) -> None:
+    standard = Redactor.standard()
+    assert standard.redact_text(text) == _without_preconditions(standard).redact_text(text)
+
+
+def test_the_standard_rules_state_their_digit_floors() -> None:
+    floors = {(r.kind, r.min_digits) for r in Redactor.standard().redactions}
+    assert floors == {("card", 13), ("email", 0), ("phone", 7), ("phone", 9), ("phone", 10)}
+
+
+def test_a_rule_is_skipped_when_the_text_has_too_few_digits() -> None:
+    rule = Redaction(kind="ticket", pattern=re.compile(r"T-\d+"), replacement="[t]", min_digits=3)
+    assert rule.applies_to("see T-123")
+    assert not rule.applies_to("see T-12")
+    assert Redactor(redactions=(rule,)).redact_text("T-12, T-345") == "[t], [t]"
+    assert Redactor(redactions=(rule,)).redact_text("T-12") == "T-12"
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True, "3"])
+def test_min_digits_must_be_a_count(bad: object) -> None:
+    with pytest.raises(ValidationError, match="min_digits"):
+        Redaction(kind="x", pattern=re.compile("x"), replacement="y", min_digits=bad)  # type: ignore[arg-type]
 
 
 def test_a_rule_is_skipped_when_the_text_lacks_what_it_requires() -> None:
@@ -561,3 +589,72 @@ def test_a_rule_is_skipped_when_the_text_lacks_what_it_requires() -> None:
     assert not rule.applies_to("see t-12")
     assert Redactor(redactions=(rule,)).redact_text("T-12 and t-12") == "[t] and t-12"
     assert Redaction(kind="any", pattern=re.compile("x"), replacement="y").applies_to("")
+
+
+# -- overrides take effect: every redactor runs the same code -----------------------------
+
+
+def test_a_redaction_subclass_states_its_own_precondition() -> None:
+    @attrs.frozen(kw_only=True)
+    class OnlyInTickets(Redaction):
+        def applies_to(self, text: str) -> bool:
+            return text.startswith("ticket") and super().applies_to(text)
+
+    rule = OnlyInTickets(kind="email", pattern=re.compile(r"\S+@\S+"), replacement="[email]")
+    redactor = Redactor(redactions=(rule,))
+    assert redactor.redact_text("ticket: jane@example.com") == "ticket: [email]"
+    assert redactor.redact_text("note: jane@example.com") == "note: jane@example.com"
+
+
+def test_an_overridden_precondition_is_asked_for_every_rule_of_every_redactor() -> None:
+    asked: list[str] = []
+
+    @attrs.frozen(kw_only=True)
+    class Watched(Redaction):
+        def applies_to(self, text: str) -> bool:
+            asked.append(self.kind)
+            return super().applies_to(text)
+
+    rules = tuple(Watched(**attrs.asdict(r, recurse=False)) for r in Redactor.standard().redactions)
+
+    class Custom(Redactor):
+        pass
+
+    for redactor in (Redactor(redactions=rules), Custom(redactions=rules)):
+        asked.clear()
+        assert redactor.redact_text("call 020 7946 0958") == "call [phone]"
+        assert asked == [r.kind for r in rules]
+
+
+def test_an_overridden_redact_text_sees_every_string() -> None:
+    class Upper(Redactor):
+        def redact_text(self, text: str) -> str:
+            return super().redact_text(text).upper()
+
+    payload = {"text": "mail jane@example.com", "signals": {"note": "calm", "anger": 0.1}}
+    assert Upper().redact(payload) == {
+        "text": "MAIL [EMAIL]",
+        "signals": {"note": "CALM", "anger": 0.1},
+    }
+
+
+def test_an_overridden_redact_sees_every_text() -> None:
+    class Shouting(Redactor):
+        def redact(self, value: Any) -> Any:
+            return value.upper() if isinstance(value, str) else super().redact(value)
+
+    payload = {"text": "hi", "signals": {"note": "calm", "anger": 0.1}, "ids": [1, "a"]}
+    assert Shouting().redact(payload) == {
+        "text": "HI",
+        "signals": {"note": "CALM", "anger": 0.1},
+        "ids": [1, "A"],
+    }
+
+
+def test_rules_assigned_later_are_applied() -> None:
+    redactor = Redactor.standard()
+    redactor.redactions = (
+        *redactor.redactions,
+        Redaction(kind="code", pattern=re.compile(r"secret\w*"), replacement="[code]"),
+    )
+    assert redactor.redact_text("the secretword") == "the [code]"

@@ -35,7 +35,7 @@ from serviceplaybook import (
     SQLiteScheduler,
     ValidationError,
 )
-from serviceplaybook.adapters.sqlite import SQLiteDatabase
+from serviceplaybook.adapters.sqlite._database import SQLiteDatabase
 from serviceplaybook.testing import FakeClock
 from strategies import follow_ups
 

@@ -50,12 +50,10 @@ from serviceplaybook import (
 )
 from serviceplaybook._serialization import (
     CONVERSATION_LOGS,
-    SCHEMA_VERSION,
-    ConversationHeadJson,
+    RECORD_FORMAT_VERSION,
     conversation_head,
     from_dict,
     json_text,
-    text_of_last,
     to_dict,
 )
 
@@ -240,7 +238,7 @@ def test_round_trip_through_json(strategy: st.SearchStrategy[Any], data: st.Data
         assert new.replace(tzinfo=None) == old.replace(tzinfo=None)
 
     if isinstance(record, Conversation):
-        assert plain["schema_version"] == SCHEMA_VERSION
+        assert plain["schema_version"] == RECORD_FORMAT_VERSION
         assert type(plain["schema_version"]) is int
     else:
         assert "schema_version" not in plain
@@ -344,7 +342,7 @@ def test_schema_version_is_only_on_the_conversation() -> None:
     assert "schema_version" not in to_dict(minimal_conversation())["agent"]
 
 
-@given(newer=st.integers(SCHEMA_VERSION + 1, 10**6))
+@given(newer=st.integers(RECORD_FORMAT_VERSION + 1, 10**6))
 def test_newer_schema_version_is_refused(newer: int) -> None:
     data = through_json(minimal_conversation())
     data["schema_version"] = newer
@@ -368,7 +366,7 @@ def test_unknown_schema_version_is_refused(version: object) -> None:
         from_dict(data, Conversation)
 
 
-@pytest.mark.parametrize("version", [True, 1.0, SCHEMA_VERSION + 0.5])
+@pytest.mark.parametrize("version", [True, 1.0, RECORD_FORMAT_VERSION + 0.5])
 def test_schema_version_must_be_the_int(version: object) -> None:
     data = through_json(minimal_conversation())
     data["schema_version"] = version
@@ -554,48 +552,30 @@ def test_json_text_is_compact_json_dumps(data: Any) -> None:
     assert json_text(data) == _dumps(data)
 
 
-@given(st.lists(sts.conversations(), min_size=1, max_size=4), st.data())
-def test_head_json_built_on_an_earlier_head_is_the_whole_head(
-    conversations: list[Conversation], data: st.DataObject
+@given(sts.conversations())
+def test_a_head_and_its_logs_rebuild_the_conversation(conversation: Conversation) -> None:
+    """What a store keeps apart (the head's JSON text, each log item's) rebuilds the record."""
+    head = conversation_head(conversation)
+    text = json_text(head)
+    assert text == _dumps(head)
+    assert head == {
+        key: value for key, value in to_dict(conversation).items() if key not in CONVERSATION_LOGS
+    }
+    logs = {
+        log: [json.loads(json_text(to_dict(item))) for item in getattr(conversation, log)]
+        for log in CONVERSATION_LOGS
+    }
+    assert from_dict({**json.loads(text), **logs}, Conversation) == conversation
+
+
+@given(st.lists(sts.aware_datetimes(), min_size=1, max_size=6), st.data())
+def test_every_time_is_written_as_its_own_isoformat(
+    times: list[datetime], data: st.DataObject
 ) -> None:
-    """Each head is built on the one before, as a store does version after version: some
-    fields keep their very object, others get equal copies or new values."""
-    names = [f.name for f in attrs.fields(Conversation) if f.name not in CONVERSATION_LOGS]
-    head = None
-    current = conversations[0]
-    for other in conversations:
-        changed = data.draw(st.sets(st.sampled_from(names)), label="changed fields")
-        changes = {name: getattr(other, name) for name in changed}
-        if "customer" in changes:  # a fresh, equal object: must be encoded again, the same
-            changes["customer"] = attrs.evolve(changes["customer"])
-        current = attrs.evolve(current, **changes)
-        head = ConversationHeadJson(current, head)
-        assert head.conversation is current
-        assert head.text == _dumps(conversation_head(current))
-        assert from_dict(
-            {**json.loads(head.text), **{log: [] for log in CONVERSATION_LOGS}}, Conversation
-        ) == attrs.evolve(current, messages=(), signals=())
-
-
-@given(
-    st.lists(st.integers(0, 3), max_size=12),
-    st.lists(sts.aware_datetimes(), min_size=4, max_size=4),
-)
-def test_text_of_last_formats_every_time_as_make_does(
-    picks: list[int], times: list[datetime]
-) -> None:
-    """Times equal to the last one but not the same object (another offset) get their own
-    text: only the very object is remembered."""
-    made: list[datetime] = []
-
-    def make(value: datetime) -> str:
-        made.append(value)
-        return value.isoformat()
-
-    text = text_of_last(make)
-    calls, previous = 0, None
-    for pick in picks:
-        assert text(times[pick]) == times[pick].isoformat()
-        if times[pick] is not previous:
-            calls, previous = calls + 1, times[pick]
-    assert len(made) == calls
+    """Equal times with other offsets, and the very same time again, each get their own
+    text: the time as given, with its offset."""
+    picks = data.draw(st.lists(st.sampled_from(times), max_size=12), label="times written")
+    for at in [*picks, *(at.astimezone(UTC) for at in picks)]:
+        step = SlaStepReached(index=0, after=timedelta(hours=1), to="manager", at=at)
+        assert to_dict(step)["at"] == at.isoformat()
+        assert from_dict(to_dict(step), SlaStepReached).at.utcoffset() == at.utcoffset()

@@ -265,7 +265,7 @@ def test_the_word_lists_ship_as_package_data() -> None:
     folder = resources.files("serviceplaybook").joinpath("lexicon")
     for category in CATEGORIES:
         assert folder.joinpath(f"{category}.txt").is_file(), category
-    assert "idiot" in Lexicon.default().insults
+    assert "idiot" in Lexicon.standard().insults
 
 
 def test_extending_a_detector_adds_words() -> None:
@@ -278,7 +278,7 @@ def test_extending_a_detector_adds_words() -> None:
 
 
 def test_replacing_a_category() -> None:
-    quiet = LexiconSignalDetector(lexicon=Lexicon.default().replaced(insults=[], put_downs=[]))
+    quiet = LexiconSignalDetector(lexicon=Lexicon.standard().replaced(insults=[], put_downs=[]))
     assert not quiet.detect("you idiot", EMPTY).abusive
     assert quiet.detect("f*ck off", EMPTY).abusive  # the abuse phrases are still there
 
@@ -292,13 +292,13 @@ def test_from_directory_replaces_the_categories_it_has_files_for(tmp_path: Path)
 
 
 def test_a_written_lexicon_reads_back_the_same(tmp_path: Path) -> None:
-    Lexicon.default().write(tmp_path)
-    assert Lexicon.from_directory(tmp_path, base=Lexicon()) == Lexicon.default()
+    Lexicon.standard().write(tmp_path)
+    assert Lexicon.from_directory(tmp_path, base=Lexicon()) == Lexicon.standard()
 
 
 def test_lexicon_errors_name_the_problem(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="unknown category insultz"):
-        Lexicon.default().extended(insultz=["x"])
+        Lexicon.standard().extended(insultz=["x"])
     with pytest.raises(ValidationError, match=r"Lexicon\.insults"):
         Lexicon(insults="idiot")
     with pytest.raises(ValidationError, match="not a phrase"):
@@ -374,3 +374,28 @@ def test_capitals_change_only_shouting_and_anger(text: str) -> None:
 @given(text=WORDY, more=st.sampled_from(["furious", "you idiot", "I will kill you"]))
 def test_adding_anger_never_lowers_anger(text: str, more: str) -> None:
     assert detect(f"{text}. {more}").anger >= detect(text).anger
+
+
+# -- the kept caches: pure functions of immutable, hashable arguments ---------------------
+
+
+def test_the_lexicon_caches_give_one_answer_from_many_threads() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from serviceplaybook._policies.signals import _tables
+
+    custom = Lexicon(insults=["numpty"], second_person=["you"])
+    _tables.cache_clear()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        tables = list(
+            pool.map(lambda i: _tables(custom if i % 2 else Lexicon.standard()), range(64))
+        )
+        detected = list(
+            pool.map(
+                lambda i: LexiconSignalDetector().detect("you idiot!!!", conversation()), range(64)
+            )
+        )
+    assert all(t == _tables(Lexicon.standard()) for t in tables[::2])
+    assert all(t == _tables(custom) for t in tables[1::2])
+    assert len(set(detected)) == 1
+    assert detected[0].abusive

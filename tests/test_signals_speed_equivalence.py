@@ -1,61 +1,28 @@
 """The detector's shortcuts give the answers of the plain forms they replace.
 
-``signals.py`` takes a few shortcuts for speed: a second scanning pattern compiled with
-``re.ASCII`` for ASCII text, wildcard phrases looked up by first letter, patterns rewritten to
-start with a character class, cheap checks before a costly search, and rules that answer at
-once when their categories have no hits. Each test here pins one shortcut to the plain form it
-stands for, so a later change to one side cannot silently drift from the other.
+``signals.py`` takes a few shortcuts for speed: patterns rewritten to start with a character
+class, cheap checks before a costly search, and rules that answer at once when their
+categories have no hits. Each test here pins one shortcut to the plain form it stands for, so
+a later change to one side cannot silently drift from the other. (The second, ``re.ASCII``
+scanner and the wildcards by first letter are gone: they bought under 5% of a detection.)
 """
 
 from __future__ import annotations
 
 import re
-import string
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from serviceplaybook import Lexicon, LexiconSignalDetector
-from serviceplaybook._policies.signals import CATEGORIES, Reading, _tables
+from serviceplaybook._policies.signals import CATEGORIES, Reading
 from serviceplaybook.testing.contracts import conversation
 
 DETECTOR = LexiconSignalDetector()
 EMPTY = conversation(messages=())
-PHRASES = sorted({p for c in CATEGORIES for p in getattr(Lexicon.default(), c)})
-# Every ASCII white space character: Unicode \s also counts \x1c-\x1f, re.ASCII does not.
-SEPARATORS = [" ", "  ", "\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f"]
-# Lexicon phrases with their words apart by any white space, and random bits of words.
-WORDS = st.builds(
-    lambda phrase, separator: phrase.replace("*", "ing").replace(" ", separator),
-    st.sampled_from(PHRASES),
-    st.sampled_from(SEPARATORS),
-) | st.text(alphabet=string.ascii_lowercase + string.digits + "'*!.,?", min_size=1, max_size=8)
-ASCII_MESSAGES = st.lists(st.tuples(WORDS, st.sampled_from(SEPARATORS)), max_size=20).map(
-    lambda pairs: "".join(word + separator for word, separator in pairs)
-)
 
 
-@settings(deadline=None)
-@given(text=ASCII_MESSAGES)
-def test_the_ascii_scanner_finds_what_the_unicode_scanner_finds(text: str) -> None:
-    tables = _tables(Lexicon.default())
-    unicode_spans = [m.span() for m in tables.pattern.finditer(text)]
-    assert [m.span() for m in tables.ascii_pattern.finditer(text)] == unicode_spans
-
-
-@settings(deadline=None)
-@given(text=ASCII_MESSAGES)
-def test_wildcards_by_first_letter_find_the_first_fitting_wildcard(text: str) -> None:
-    tables = _tables(Lexicon.default())
-    everyone = [entry for entries in tables.wildcards.values() for entry in entries]
-    for match in tables.pattern.finditer(text):
-        phrase = match.group()
-        first_fit = next((kinds for pattern, kinds in everyone if pattern.fullmatch(phrase)), ())
-        # Lexicon order within a first letter is kept, and no other letter can fit.
-        assert tables._wildcard(phrase) == first_fit
-
-
-def test_wildcards_keep_lexicon_order_within_a_first_letter() -> None:
+def test_the_first_fitting_wildcard_in_lexicon_order_wins() -> None:
     # Both wildcards fit "grrr"; "gr*" comes first (negative is before anger in CATEGORIES).
     detector = LexiconSignalDetector(lexicon=Lexicon(anger=["grr*"], negative=["gr*"]))
     assert detector.read("grrr").hits == {"negative": [(0, 4, 1.0)]}
@@ -81,7 +48,7 @@ def test_a_word_in_capitals_is_always_inside_a_capital_run(text: str) -> None:
         assert _CAPITAL_RUN.search(text)
 
 
-def test_non_ascii_text_is_scanned_with_unicode_rules() -> None:
+def test_text_is_scanned_with_unicode_rules() -> None:
     # "\u212a" (the Kelvin sign) lower-cases to an ASCII "k"; "\u00a0" is a Unicode space.
     assert DETECTOR.detect("I will \u212aill\u00a0you", EMPTY).threat
     assert DETECTOR.detect("I will kill\x1fyou", EMPTY).threat

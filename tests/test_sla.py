@@ -448,3 +448,15 @@ def test_bad_targets_and_steps_are_config_errors() -> None:
         SlaStep(after=HOUR, to="security")
     with pytest.raises(ConfigError, match="'boss' is not a valid Role"):
         SlaStep(after=HOUR, to="boss")
+
+
+def test_the_customer_calendar_cache_gives_one_answer_from_many_threads() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from serviceplaybook._policies.sla import _customer_calendar
+
+    zones = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Tokyo"]
+    _customer_calendar.cache_clear()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        calendars = list(pool.map(lambda i: _customer_calendar(zones[i % 4]), range(128)))
+    assert calendars == [BusinessCalendar.standard(zones[i % 4]) for i in range(128)]

@@ -26,7 +26,8 @@ from serviceplaybook import (
     StorageError,
     ValidationError,
 )
-from serviceplaybook.adapters import sqlite as sqlite_adapter
+from serviceplaybook._serialization import CONVERSATION_LOGS, conversation_head, to_dict
+from serviceplaybook.adapters.sqlite import _database
 from serviceplaybook.testing import FakeClock, SequentialIds
 from serviceplaybook.testing.contracts import entry, grant
 
@@ -275,11 +276,49 @@ def test_an_older_file_is_migrated(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     path = tmp_path / "desk.db"
     SQLiteStorage(path).close()
     migration = ("CREATE TABLE notes (id TEXT PRIMARY KEY)",)
-    monkeypatch.setattr(sqlite_adapter, "SCHEMA_VERSION", 2)
-    monkeypatch.setattr(sqlite_adapter, "_MIGRATIONS", (*sqlite_adapter._MIGRATIONS, migration))
+    monkeypatch.setattr(_database, "DATABASE_SCHEMA_VERSION", 2)
+    monkeypatch.setattr(_database, "_MIGRATIONS", (*_database._MIGRATIONS, migration))
     storage = SQLiteStorage(path)
     assert storage.database.schema_version == 2
     assert storage.database.query("SELECT count(*) FROM notes") == [(0,)]
+
+
+def _compact(data: object) -> str:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+def test_the_stored_rows_are_the_records_compact_json(tmp_path: Path) -> None:
+    """Version after version, the head row holds exactly the compact JSON of
+    ``conversation_head`` and each item row that of the item's ``to_dict``, non-ASCII text
+    kept as it is: what a file written by an earlier release holds, so it still opens."""
+    from serviceplaybook import Agent, Customer, Issue
+
+    path = tmp_path / "desk.db"
+    desk = ServiceDesk.sqlite(path, clock=FakeClock(), ids=SequentialIds("c"), synchronous="NORMAL")
+    cid = desk.open(
+        customer=Customer(id="cust", name="Zoë Ångström"),
+        issue=Issue(category="billing", severity="low", summary="Débité deux fois"),
+        agent=Agent(id="sam"),
+    ).id
+    for text in ("Où est mon remboursement ?", "Still nothing \u2014 2 weeks!", "谢谢"):
+        desk.hear(cid, text)
+        desk.ask(cid, "Which card was charged?")
+        conversation = desk.get(cid)
+        with sqlite3.connect(path) as raw:
+            (head,) = raw.execute("SELECT data FROM conversations WHERE id = ?", (cid,)).fetchone()
+            items = raw.execute(
+                "SELECT field, n, data FROM conversation_items WHERE conversation_id = ? "
+                "ORDER BY field, n",
+                (cid,),
+            ).fetchall()
+        assert head == _compact(conversation_head(conversation))
+        assert json.loads(head)["schema_version"] == 1
+        assert items == [
+            (log, n, _compact(to_dict(item)))
+            for log in sorted(CONVERSATION_LOGS)
+            for n, item in enumerate(getattr(conversation, log))
+        ]
+    desk.storage.close()  # type: ignore[attr-defined]
 
 
 def test_a_corrupt_row_names_the_file_table_and_key(tmp_path: Path) -> None:
@@ -508,9 +547,9 @@ def test_a_commit_that_fails_rolls_the_transaction_back(
 
     storage = SQLiteStorage(tmp_path / "desk.db", synchronous="NORMAL")
     storage.conversations.save(conversation(version=1), expected_version=0)
-    run = sqlite_adapter.SQLiteDatabase._run
+    run = _database.SQLiteDatabase._run
 
-    def failing_commit(self: sqlite_adapter.SQLiteDatabase, connection: object, sql: str) -> None:
+    def failing_commit(self: _database.SQLiteDatabase, connection: object, sql: str) -> None:
         if sql == "COMMIT":
             raise StorageError(self.path, "disk I/O error (simulated)")
         run(self, connection, sql)  # type: ignore[arg-type]
@@ -520,7 +559,7 @@ def test_a_commit_that_fails_rolls_the_transaction_back(
             storage.conversations.save(conversation(version=2, stage="closed"), expected_version=1)
             storage.journal.append([entry("c1", 2)])
 
-    monkeypatch.setattr(sqlite_adapter.SQLiteDatabase, "_run", failing_commit)
+    monkeypatch.setattr(_database.SQLiteDatabase, "_run", failing_commit)
     with pytest.raises(StorageError, match="simulated"):
         call()
     monkeypatch.undo()

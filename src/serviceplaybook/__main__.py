@@ -1,4 +1,4 @@
-"""``python -m serviceplaybook``: the command line (see :mod:`serviceplaybook.cli`)."""
+"""``python -m serviceplaybook``: the command line (``docs/command-line.md``)."""
 
 from __future__ import annotations
 

@@ -233,7 +233,7 @@ class ServiceDesk:
         self.compensation = compensation or CompensationPolicy()
         self.follow_up = follow_up or FollowUpPolicy()
         self.sla = sla or SlaPolicy()
-        self.redactor = redactor or Redactor.default()
+        self.redactor = redactor or Redactor.standard()
         self.clock: Clock = clock or _utc_now
         self.ids = ids or _new_id
         if max_delivery_attempts < 1:

@@ -29,7 +29,7 @@ import attrs
 from transitions import Machine
 
 from serviceplaybook._errors import ConfigError, IllegalTransition
-from serviceplaybook._records.conversation import Conversation, evolve
+from serviceplaybook._records.conversation import Conversation
 from serviceplaybook._records.parties import Agent, Role
 from serviceplaybook._records.reasons import Guidance
 from serviceplaybook._records.signals import Signals
@@ -117,7 +117,7 @@ def _stored_stage(dest: str | None) -> str | None:
     if dest is None or converter is None:
         return dest
     try:
-        # the converter keeps what it already converted, so evolve() stores the same stage
+        # the converter keeps what it already converted, so attrs.evolve() stores the same stage
         return cast(str, converter(dest))
     except Exception:  # let apply() report a bad stage the way it always did
         return dest
@@ -422,7 +422,7 @@ class Playbook:
             changes["stage"] = route.stage
         changes["version"] = conversation.version + 1
         changes["updated_at"] = event.at
-        updated = evolve(conversation, changes)
+        updated = attrs.evolve(conversation, **changes)
         for callback in route.after:
             result = callback(updated, event)
             if result is not None:
@@ -487,6 +487,124 @@ class Playbook:
             if not line.strip().startswith(("Class ", "classDef "))
         ]
         return "\n".join(kept) + "\n"
+
+    @classmethod
+    def problems(cls, *, base: type[Playbook] | None = None) -> tuple[tuple[str, str], ...]:
+        """Everything wrong with this playbook class, all at once; empty when it is sound.
+
+        Check a playbook subclassed in code (the playbook file checks the class it builds
+        the same way) before a desk uses it; constructing it raises on the first problem only.
+
+        First the names, each unknown one with a did-you-mean: a stage listed twice, an
+        ``initial`` that is not a stage, a stage or a guard or callback method a transition
+        names that the class does not have, guidance for a stage it does not have. When
+        every name is known, the machine is compiled (what ``transitions`` refuses is a
+        problem), and each stage the class adds to ``base`` must be reachable from
+        ``initial`` and must lead back to a stage of ``base``: otherwise no conversation can
+        get there, or a customer who gets there is stuck.
+
+        Args:
+            base: the class whose stages are taken as they are; the stages ``cls`` has beyond
+                them are the ones checked for a way in and a way out. Default: ``Playbook``.
+
+        Returns:
+            ``(where, message)`` pairs in definition order. ``where`` names the class
+            attribute at fault, items by index: ``"stages[10]"``, ``"initial"``,
+            ``"transitions[12].source[0]"``, ``"transitions[12].dest"``,
+            ``"transitions[12].conditions[1]"`` (``unless`` and ``after`` alike),
+            ``"stage_guidance_texts['on_hold']"``; or ``""`` for the machine as a whole.
+        """
+        import difflib
+
+        def unknown(noun: str, name: str, known: list[str], listed: str) -> str:
+            name = str(name)
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            return f"unknown {noun} {name!r}{hint}; {listed}: {', '.join(known)}"
+
+        found: list[tuple[str, str]] = []
+        stages = [str(stage) for stage in cls.stages]
+        for index, stage in enumerate(stages):
+            if stage in stages[:index]:
+                found.append((f"stages[{index}]", f"{stage!r} is listed twice"))
+        if str(cls.initial) not in stages:
+            found.append(
+                ("initial", f"{str(cls.initial)!r} is not one of its stages: {', '.join(stages)}")
+            )
+        methods = sorted(
+            name for name in dir(cls) if not name.startswith("_") and callable(getattr(cls, name))
+        )
+        for index, transition in enumerate(cls.transitions):
+            where = f"transitions[{index}]"
+            for number, stage in enumerate(transition.source):
+                if stage not in stages:
+                    found.append(
+                        (f"{where}.source[{number}]", unknown("stage", stage, stages, "stages"))
+                    )
+            if transition.dest != SAME and transition.dest not in stages:
+                found.append((f"{where}.dest", unknown("stage", transition.dest, stages, "stages")))
+            for name in ("conditions", "unless", "after"):
+                for number, method in enumerate(getattr(transition, name)):
+                    if "." in method or not callable(getattr(cls, method, None)):
+                        listed = (
+                            f"{name} name methods of {cls.__name__} (a subclass may add its own)"
+                        )
+                        found.append(
+                            (
+                                f"{where}.{name}[{number}]",
+                                unknown("method", method, methods, listed),
+                            )
+                        )
+        for stage in cls.stage_guidance_texts:
+            if str(stage) not in stages:
+                found.append(
+                    (
+                        f"stage_guidance_texts[{str(stage)!r}]",
+                        unknown("stage", stage, stages, "stages"),
+                    )
+                )
+        if found:
+            return tuple(found)
+        try:
+            table = cls._compile().table  # cached on the class: the table every desk call uses
+        except (ConfigError, ValueError) as error:
+            return (("", str(error)),)
+        arrows: dict[str, set[str]] = {}
+        for (source, _event), candidates in table.items():
+            arrows.setdefault(source, set()).update(
+                source if dest is None else dest for dest, *_guards in candidates
+            )
+
+        def reachable(start: str) -> set[str]:
+            seen, todo = {start}, [start]
+            while todo:
+                for stage in arrows.get(todo.pop(), ()):
+                    if stage not in seen:
+                        seen.add(stage)
+                        todo.append(stage)
+            return seen
+
+        known = {str(stage) for stage in (base or Playbook).stages}
+        added = {stage for stage in stages if stage not in known}
+        from_start = reachable(str(cls.initial))
+        for index, stage in enumerate(stages):
+            if stage not in added:
+                continue
+            if stage not in from_start:
+                found.append(
+                    (
+                        f"stages[{index}]",
+                        f"no transition reaches {stage!r} from {str(cls.initial)!r}",
+                    )
+                )
+            if reachable(stage) <= added:
+                found.append(
+                    (
+                        f"stages[{index}]",
+                        f"no transition leads out of {stage!r}: a customer would be stuck there",
+                    )
+                )
+        return tuple(found)
 
     # -- guards --------------------------------------------------------------------------------
 

@@ -5,24 +5,20 @@ strings (``"10.50"``, exact), times as ISO 8601 strings with their offset, enums
 values. ``from_dict(data, cls)`` rebuilds the record, running every validator, and raises
 :class:`~serviceplaybook.ValidationError` naming each field that is wrong.
 
-A serialized :class:`~serviceplaybook.Conversation` carries ``schema_version``; data from an
-unknown, newer schema is refused with :class:`~serviceplaybook.errors.SchemaVersionError`
-rather than guessed at.
+A serialized :class:`~serviceplaybook.Conversation` carries ``schema_version`` (the
+:data:`RECORD_FORMAT_VERSION` it was written with); data from an unknown, newer format is
+refused with :class:`~serviceplaybook.errors.SchemaVersionError` rather than guessed at.
 """
 
 from __future__ import annotations
 
 import enum
-import functools
-import itertools
 import json
-import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
-import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
@@ -32,8 +28,9 @@ from serviceplaybook._records.journal import JournalEntry
 from serviceplaybook._records.parties import Channel
 from serviceplaybook._records.validate import require_aware
 
-SCHEMA_VERSION = 1
-"""The version of the serialized conversation's shape written by this release."""
+RECORD_FORMAT_VERSION = 1
+"""The version of the serialized conversation's shape (its JSON, as :func:`to_dict` gives it)
+written by this release; stored under the key ``"schema_version"``."""
 
 T = TypeVar("T")
 
@@ -66,29 +63,6 @@ def _structure_datetime(value: object, _: object) -> datetime:
     return require_aware(datetime.fromisoformat(value), f"time {value!r}")
 
 
-def text_of_last(make: Callable[[datetime], str]) -> Callable[[datetime], str]:
-    """``make``, remembering the text of the last time it was given (the very object).
-
-    One desk call stamps the same time on several records and rows (its message, the
-    conversation's ``updated_at``, its journal entries): each is formatted once. The pair is
-    read and replaced as one tuple, so threads sharing it never mix two times up.
-    """
-    last: tuple[datetime | None, str] = (None, "")
-
-    def text(value: datetime) -> str:
-        nonlocal last
-        seen, made = last
-        if value is not seen:
-            made = make(value)
-            last = (value, made)
-        return made
-
-    return functools.wraps(make)(text)
-
-
-_unstructure_datetime = text_of_last(datetime.isoformat)
-
-
 def _unstructure_timedelta(value: timedelta) -> str:
     # Seconds as a decimal string: exact to the microsecond, unlike a JSON float.
     micros = (value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds
@@ -117,7 +91,7 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook(enum.StrEnum, lambda value, kind: kind(value))
     for primitive in (bool, int, float, str):
         conv.register_structure_hook(primitive, _strict(primitive))
-    conv.register_unstructure_hook(datetime, _unstructure_datetime)
+    conv.register_unstructure_hook(datetime, datetime.isoformat)
     conv.register_structure_hook(datetime, _structure_datetime)
     conv.register_unstructure_hook(timedelta, _unstructure_timedelta)
     conv.register_structure_hook(timedelta, _structure_timedelta)
@@ -136,21 +110,22 @@ def _make_converter() -> cattrs.Converter:
     base_structure = make_dict_structure_fn(Conversation, conv)
 
     def unstructure_conversation(conversation: Conversation) -> dict[str, Any]:
-        data: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
+        data: dict[str, Any] = {"schema_version": RECORD_FORMAT_VERSION}
         data.update(base_unstructure(conversation))
         data["stage"] = str(conversation.stage)
         return data
 
     def structure_conversation(data: Mapping[str, Any], _: object) -> Conversation:
         version = data.get("schema_version")
-        if type(version) is not int or version != SCHEMA_VERSION:
-            if type(version) is int and version > SCHEMA_VERSION:
+        if type(version) is not int or version != RECORD_FORMAT_VERSION:
+            if type(version) is int and version > RECORD_FORMAT_VERSION:
                 raise SchemaVersionError(
                     f"this conversation was written with schema version {version}, newer than "
-                    f"this release understands ({SCHEMA_VERSION}); upgrade serviceplaybook"
+                    f"this release understands ({RECORD_FORMAT_VERSION}); upgrade "
+                    f"serviceplaybook"
                 )
             raise SchemaVersionError(
-                f"unknown conversation schema_version {version!r}; expected {SCHEMA_VERSION}"
+                f"unknown conversation schema_version {version!r}; expected {RECORD_FORMAT_VERSION}"
             )
         return base_structure(
             {k: v for k, v in data.items() if k != "schema_version"}, Conversation
@@ -182,115 +157,20 @@ def conversation_head(conversation: Conversation) -> dict[str, Any]:
     ``from_dict({**head, "messages": [...], "signals": [...]}, Conversation)``, with each
     log's items as :func:`to_dict` gives them, rebuilds the conversation.
     """
-    data: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
+    data: dict[str, Any] = {"schema_version": RECORD_FORMAT_VERSION}
     data.update(_unstructure_head(conversation))
     data["stage"] = str(conversation.stage)
     return data
 
 
-def _head_fields() -> tuple[tuple[str, ...], tuple[tuple[str, Any], ...]]:
-    # Each head field's name, its JSON key and the converter's hook for its type, so that a
-    # field's JSON can be made on its own, exactly as the whole head's would be. The stage is
-    # written as a plain str, as in conversation_head.
-    attrs.resolve_types(Conversation)
-    fields = [f for f in attrs.fields(Conversation) if f.name not in CONVERSATION_LOGS]
-    names = tuple(f.name for f in fields)
-    encoders = tuple(
-        (
-            _json_text(f.name) + ":",
-            str if f.name == "stage" else converter.get_unstructure_hook(f.type),
-        )
-        for f in fields
-    )
-    return names, encoders
-
-
-def _make_json_text() -> Callable[[Any], str]:
-    encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-    make_c_encoder = getattr(json.encoder, "c_make_encoder", None)
-    if make_c_encoder is None:  # pragma: no cover - CPython has the C encoder
-        return encoder.encode
-    # json.dumps(..., separators=...) builds an encoder object on every call, and even a kept
-    # JSONEncoder builds its C encoder on every encode(): build that once. No circular
-    # check (markers None): the data is fresh JSON-safe data, and no state is shared
-    # between threads.
-    encode = make_c_encoder(
-        None, encoder.default, json.encoder.encode_basestring, None, ":", ",", False, False, True
-    )
-
-    def text(data: Any) -> str:
-        return "".join(encode(data, 0))
-
-    return text
-
-
-_json_text = _make_json_text()
+# Configured once and never changed: encode() keeps no state between calls, so threads share it.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 def json_text(data: Any) -> str:
     """Compact JSON text of JSON-safe ``data`` (what :func:`to_dict` returns), non-ASCII
-    kept as it is: ``json.dumps(data, separators=(",", ":"), ensure_ascii=False)``, faster."""
-    return _json_text(data)
-
-
-_HEAD_NAMES, _HEAD_ENCODERS = _head_fields()
-_head_values = operator.attrgetter(*_HEAD_NAMES)
-_HEAD_INDEXES = range(len(_HEAD_NAMES))
-
-
-def _field_json(key: str, hook: Any, value: object) -> str:
-    # Most head fields are None or an empty tuple most of the time: skip the hook for them.
-    if value is None:
-        return key + "null"
-    if type(value) is tuple and not value:
-        return key + "[]"
-    return key + _json_text(hook(value))
-
-
-class ConversationHeadJson:
-    """The JSON text of :func:`conversation_head`, made field by field.
-
-    A store writes the head of a conversation on every event, but an event changes few of
-    its fields: built with ``previous`` (the head of an earlier version of the same
-    conversation), the text reuses the JSON of every field whose value is the very same
-    object as before and encodes only the others. The text equals
-    ``json.dumps(conversation_head(conversation), separators=(",", ":"), ensure_ascii=False)``.
-
-    Args:
-        conversation: the conversation.
-        previous: the head of an earlier version, or None.
-
-    Attributes:
-        conversation: the conversation the text is of.
-        text: the JSON text.
-    """
-
-    __slots__ = ("_parts", "conversation", "text")
-
-    _parts: list[str]
-    conversation: Conversation
-    text: str
-
-    def __init__(
-        self, conversation: Conversation, previous: ConversationHeadJson | None = None
-    ) -> None:
-        values = _head_values(conversation)
-        if previous is None:
-            parts = [
-                _field_json(key, hook, value)
-                for (key, hook), value in zip(_HEAD_ENCODERS, values, strict=True)
-            ]
-        else:
-            parts = previous._parts.copy()
-            # the fields whose value is another object than before, found in C
-            for index in itertools.compress(
-                _HEAD_INDEXES, map(operator.is_not, values, _head_values(previous.conversation))
-            ):
-                key, hook = _HEAD_ENCODERS[index]
-                parts[index] = _field_json(key, hook, values[index])
-        self.conversation = conversation
-        self._parts = parts
-        self.text = f'{{"schema_version":{SCHEMA_VERSION},{",".join(parts)}}}'
+    kept as it is: ``json.dumps(data, separators=(",", ":"), ensure_ascii=False)``."""
+    return _ENCODER.encode(data)
 
 
 def to_dict(record: object) -> Any:

@@ -624,7 +624,7 @@ class ApologyPolicy:
     blame_patterns: tuple[str, ...] = attrs.field(
         default=BLAME_PATTERNS, converter=_pattern_tuple, validator=_check_patterns
     )
-    redactor: Redactor = attrs.field(factory=Redactor.default, validator=of_type(Redactor))
+    redactor: Redactor = attrs.field(factory=Redactor.standard, validator=of_type(Redactor))
 
     # -- decide ----------------------------------------------------------------------------
 

@@ -20,7 +20,6 @@ unless :func:`public_holidays` is called.
 
 from __future__ import annotations
 
-import bisect
 import functools
 import itertools
 import re
@@ -284,7 +283,6 @@ class BusinessCalendar:
     timezone: zoneinfo.ZoneInfo = attrs.field(converter=_zone)
     hours: tuple[tuple[Shift, ...], ...] = attrs.field(converter=_hours)
     holidays: frozenset[date] = attrs.field(default=frozenset(), converter=_holidays, repr=False)
-    _sorted_holidays: tuple[date, ...] = attrs.field(init=False, repr=False, eq=False)
     _week: timedelta = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
@@ -293,7 +291,6 @@ class BusinessCalendar:
             raise ConfigError(
                 "BusinessCalendar has no opening hours on any weekday; give at least one shift"
             )
-        object.__setattr__(self, "_sorted_holidays", tuple(sorted(self.holidays)))
         object.__setattr__(self, "_week", week)
 
     @classmethod
@@ -546,21 +543,19 @@ class BusinessCalendar:
             day += _ONE_DAY
 
     def _regular_week(self, day: date) -> bool:
-        """True when the seven days from ``day`` hold no holiday and no clock change, so
-        their open time is exactly :attr:`weekly_hours`.
+        """True when the seven days from ``day`` have their weekdays' shifts (no holiday, no
+        other rule changes them) and no clock change, so their open time is exactly
+        :attr:`weekly_hours`.
 
-        A clock change between two local midnights changes the offset from one to the next;
-        the tz database never changes a zone's offset twice within a day (since 1970 changes
-        are at least six days apart), so equal offsets at all eight midnights (both folds)
-        mean no change in the week.
+        It asks :meth:`shifts_on` for each day, so a subclass's rules take effect here as
+        everywhere; a week it changes is counted day by day. The tz database never changes a
+        zone's offset twice within a day (since 1970 changes are at least six days apart), so
+        equal offsets at all eight midnights (both folds) mean no change in the week.
         """
-        index = bisect.bisect_left(self._sorted_holidays, day)
-        if index < len(self._sorted_holidays) and self._sorted_holidays[index] < day + _ONE_WEEK:
-            return False
-        if type(self).shifts_on is not BusinessCalendar.shifts_on or (
-            type(self).is_holiday is not BusinessCalendar.is_holiday
-        ):
-            return False  # a subclass's rules may differ from the weekly pattern
+        for n in range(7):
+            current = day + timedelta(days=n)
+            if self.shifts_on(current) != self.hours[current.weekday()]:
+                return False
         return _steady_offset(self.timezone, day)
 
 

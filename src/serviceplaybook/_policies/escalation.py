@@ -302,14 +302,6 @@ class EscalationPolicy:
     high_value_tiers: frozenset[str] = attrs.field(factory=frozenset, converter=_tiers)
     high_value_orders: tuple[Money, ...] = attrs.field(default=(), converter=_thresholds)
     terminating_codes: frozenset[str] = attrs.field(default=SECURITY_CODES, converter=frozenset)
-    # True when this class keeps the rule list and every method that _rules_that_may_fire
-    # reasons about as defined here, so that fired() may leave out rules that cannot fire.
-    _stock_rules: bool = attrs.field(init=False, repr=False, eq=False)
-
-    @_stock_rules.default
-    def _keeps_stock_rules(self) -> bool:
-        cls = type(self)
-        return all(getattr(cls, name) is getattr(EscalationPolicy, name) for name in _SKIPPABLE)
 
     def rules(self) -> Sequence[Rule]:
         """The rules checked by :meth:`decide`, in the order their reasons are listed."""
@@ -349,45 +341,17 @@ class EscalationPolicy:
         return self.build(conversation, reasons, to=to)
 
     def fired(self, conversation: Conversation, signals: Signals | None) -> list[Reason]:
-        """The reasons of every rule that fires, in rule order, without repeated codes."""
-        rules = (
-            self._rules_that_may_fire(conversation, signals) if self._stock_rules else self.rules()
-        )
+        """The reasons of every rule that fires, in rule order, without repeated codes.
+
+        Every rule :meth:`rules` returns is called, for this class and for a subclass alike;
+        a rule that cannot fire on these inputs answers ``None`` from its first lines.
+        """
         reasons: dict[str, Reason] = {}
-        for rule in rules:
+        for rule in self.rules():
             reason = rule(conversation, signals)
             if reason is not None and reason.code not in reasons:
                 reasons[reason.code] = reason
         return list(reasons.values())
-
-    def _rules_that_may_fire(
-        self, conversation: Conversation, signals: Signals | None
-    ) -> list[Rule]:
-        """:meth:`rules`, in order, less those that return ``None`` for these inputs anyway.
-
-        Only for a policy that keeps the methods named in ``_SKIPPABLE`` as defined here:
-        each test below is the first test of the rule it leaves out, so the reasons are the
-        ones checking every rule gives. On a calm customer message with no offers, approvals
-        or SLA steps, this calls 2 or 3 rules instead of 10: most of the cost of :meth:`decide`.
-        """
-        rules: list[Rule] = []
-        if signals is not None:
-            if signals.self_harm or signals.threat:
-                rules.append(self.threat)
-            if signals.abusive:
-                rules += (self.continued_abuse, self.abuse)
-            if signals.wants_manager:
-                rules.append(self.asked_for_manager)
-        if conversation.approvals:  # pending_approvals() is empty without approvals
-            rules.append(self.above_authority)
-        if conversation.offers:  # no offer, none declined
-            rules.append(self.declined_offers)
-        rules += (self.sentiment_falling, self.repeat_contact)
-        if signals is not None and signals.upset:
-            rules.append(self.high_value)
-        if conversation.sla_steps:  # pending_sla_steps() is empty without steps
-            rules.append(self.sla_step)
-        return rules
 
     def requested(
         self,
@@ -419,23 +383,25 @@ class EscalationPolicy:
         """A threat of violence: security, immediately, and the conversation ends. A customer
         who speaks of harming themselves is never cut off: the safety team takes over at once
         (``self_harm``, immediate, the conversation stays open)."""
-        if signals is not None and signals.self_harm:
+        if signals is None or not (signals.self_harm or signals.threat):
+            return None
+        if signals.self_harm:
             return Reason(
                 code="self_harm",
                 text="The customer spoke of harming themselves: stay with them, stay calm and "
                 "kind, share crisis support, and hand over to the safety team now; never end "
                 "the conversation.",
             )
-        if signals is not None and signals.threat:
-            return Reason(
-                code="threat",
-                text="The customer made a threat; safety comes first, security takes over.",
-            )
-        return None
+        return Reason(
+            code="threat",
+            text="The customer made a threat; safety comes first, security takes over.",
+        )
 
     def continued_abuse(self, conversation: Conversation, signals: Signals | None) -> Reason | None:
         """Abuse that goes on after a boundary was set: security, and the conversation ends."""
-        if signals is not None and signals.abusive and self.warned(conversation, signals):
+        if signals is None or not signals.abusive:
+            return None
+        if self.warned(conversation, signals):
             return Reason(
                 code="continued_abuse",
                 text="The customer kept being abusive after a calm boundary was set.",
@@ -444,7 +410,9 @@ class EscalationPolicy:
 
     def abuse(self, conversation: Conversation, signals: Signals | None) -> Reason | None:
         """A first abusive message: set a calm boundary and involve a supervisor."""
-        if signals is not None and signals.abusive and not self.warned(conversation, signals):
+        if signals is None or not signals.abusive:
+            return None
+        if not self.warned(conversation, signals):
             return Reason(
                 code="abusive_language",
                 text="The customer used abusive language; set a calm boundary and involve "
@@ -456,9 +424,9 @@ class EscalationPolicy:
         self, conversation: Conversation, signals: Signals | None
     ) -> Reason | None:
         """The customer asked for a manager or a supervisor."""
-        if signals is not None and signals.wants_manager:
-            return Reason(code="asked_for_manager", text="The customer asked for a manager.")
-        return None
+        if signals is None or not signals.wants_manager:
+            return None
+        return Reason(code="asked_for_manager", text="The customer asked for a manager.")
 
     def above_authority(self, conversation: Conversation, signals: Signals | None) -> Reason | None:
         """The customer's request is above the owner's authority: an offer waits for approval
@@ -476,6 +444,8 @@ class EscalationPolicy:
     def declined_offers(self, conversation: Conversation, signals: Signals | None) -> Reason | None:
         """The customer turned down several offers from the current owner and is still
         unsatisfied (declines before the last handoff were the previous owner's to answer)."""
+        if not self.max_declined_offers or not conversation.offers:
+            return None
         since = conversation.handoffs[-1].at if conversation.handoffs else None
         declined = sum(
             1
@@ -483,7 +453,7 @@ class EscalationPolicy:
             if p.status is OfferStatus.DECLINED
             and (since is None or (p.decided_at is not None and p.decided_at >= since))
         )
-        if self.max_declined_offers and declined >= self.max_declined_offers:
+        if declined >= self.max_declined_offers:
             return Reason(
                 code="offers_declined",
                 text=f"The customer declined {declined} offers and is still unsatisfied.",
@@ -514,6 +484,8 @@ class EscalationPolicy:
     def repeat_contact(self, conversation: Conversation, signals: Signals | None) -> Reason | None:
         """The customer keeps coming back about the same issue: the conversation was
         reopened, or the customer keeps saying they contacted the company before."""
+        if not conversation.reopens and (signals is None or not signals.repeat_contact):
+            return None
         if self.reopens_to_escalate and conversation.reopens >= self.reopens_to_escalate:
             return Reason(
                 code="repeat_contact",
@@ -795,24 +767,6 @@ class EscalationPolicy:
         else:
             trend = "improving"
         return f"{now}, {trend}"
-
-
-# The methods EscalationPolicy._rules_that_may_fire knows the behaviour of: the rule list, the
-# rules it may leave out, and what those rules read. A subclass that overrides any of them
-# gets every rule called, as rules() lists them.
-_SKIPPABLE = (
-    "rules",
-    "threat",
-    "continued_abuse",
-    "abuse",
-    "asked_for_manager",
-    "above_authority",
-    "pending_approvals",
-    "declined_offers",
-    "high_value",
-    "sla_step",
-    "pending_sla_steps",
-)
 
 
 def _rank_key(role: Role) -> int:

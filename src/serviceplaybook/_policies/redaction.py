@@ -24,7 +24,7 @@ ISO dates (``2024-03-15``), times (``17:30``) and version strings (``1.2.3``).
 
 A pattern-based redactor masks what it recognizes, not every possible personal datum: a name,
 a street address or a number written in words passes through unchanged. Integrators who need
-more add their own rules with :meth:`Redactor.with_extra`, or subclass :class:`Redactor`.
+more add their own rules with :meth:`Redactor.extended`, or subclass :class:`Redactor`.
 
 :class:`RedactingFilter` applies a redactor to log records. serviceplaybook never configures
 logging itself: attach the filter to the handlers (or loggers) of your choice.
@@ -35,7 +35,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable
-from typing import Any, Self, TypeAlias, TypeVar, overload
+from typing import Self, TypeAlias, TypeVar, overload
 
 import attrs
 
@@ -78,6 +78,17 @@ def _characters(value: Iterable[str]) -> frozenset[str]:
     return frozenset(value)
 
 
+def _validate_min_digits(_instance: object, _attribute: object, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationError(
+            f"a redaction's min_digits must be an int of 0 or more, not {value!r}"
+        )
+
+
+# Decimal digits, as ``\d`` and ``str.isdecimal`` both count them (Unicode category Nd).
+_DIGIT = re.compile(r"\d")
+
+
 @attrs.frozen(kw_only=True)
 class Redaction:
     """One rule of a :class:`Redactor`: what to look for and what to put in its place.
@@ -98,6 +109,11 @@ class Redaction:
         requires: characters of which every match contains at least one (``"@"`` for
             emails, the digits for numbers); a text without any of them skips the rule's
             scan, which is most of the cost on ordinary messages. Empty: always scan.
+        min_digits: the fewest decimal digits a replaced match holds (13 for card
+            numbers); a text with fewer skips the rule's scan. 0: no such floor.
+
+    :meth:`applies_to` is the rule's precondition, built from ``requires`` and
+    ``min_digits``; every :class:`Redactor` asks it before each scan, whatever the rule.
 
     Raises:
         ValidationError: a field has a value it cannot hold.
@@ -108,16 +124,21 @@ class Redaction:
     replacement: str = attrs.field(validator=_validate_replacement)
     check: Callable[[str], bool] | None = attrs.field(default=None, validator=_validate_check)
     requires: frozenset[str] = attrs.field(default=frozenset(), converter=_characters)
+    min_digits: int = attrs.field(default=0, validator=_validate_min_digits)
 
     def applies_to(self, text: str) -> bool:
-        """False when ``text`` cannot contain a match (none of ``requires`` occurs in it)."""
-        return not self.requires or not self.requires.isdisjoint(text)
+        """False when ``text`` cannot contain a match the rule replaces: none of
+        :attr:`requires` occurs in it, or it holds fewer than :attr:`min_digits` digits."""
+        requires = self.requires
+        if len(requires) == 1:
+            if next(iter(requires)) not in text:  # one substring search, in C
+                return False
+        elif requires and requires.isdisjoint(text):
+            return False
+        return not self.min_digits or len(_DIGIT.findall(text)) >= self.min_digits
 
 
 _UNCHANGED = frozenset({int, float, bool, type(None)})
-
-# Decimal digits, as ``\d`` and ``str.isdecimal`` both count them (Unicode category Nd).
-_DIGIT = re.compile(r"\d")
 
 
 def _apply(redaction: Redaction, text: str) -> str:
@@ -178,19 +199,11 @@ def _is_card_number(text: str) -> bool:
     return total % 10 == 0
 
 
-# The fewest digits a match accepted by a check holds: a text with fewer digits than that has
-# nothing the rule would replace, so its scan (several lookbehinds at every position, the bulk
-# of redacting an ordinary message that mentions a number) can be skipped. Keyed by the check
-# function itself, so a floor holds whatever pattern the check is paired with.
-_CHECK_DIGIT_FLOORS: dict[Callable[[str], bool], int] = {_is_card_number: 13}
-
-
 def _has_digit_count(low: int, high: int) -> Callable[[str], bool]:
     def check(text: str) -> bool:
         return low <= len(_digits(text)) <= high
 
     check.__name__ = f"has_{low}_to_{high}_digits"
-    _CHECK_DIGIT_FLOORS[check] = low
     return check
 
 
@@ -232,17 +245,18 @@ _PHONE_NATIONAL = re.compile(r"(?<![\w+])0\d{1,10}(?:[ -]\d{1,10}){0,5}(?!\d)(?!
 
 _DIGITS = frozenset("0123456789")
 
-# The same floor for a pattern that has no check: every match of the North-American pattern
-# holds ten digits (3 + 3 + 4, with an optional trunk "1" before them).
-_PATTERN_DIGIT_FLOORS: dict[re.Pattern[str], int] = {_PHONE_NORTH_AMERICA: 10}
-
-_DEFAULT_REDACTIONS: tuple[Redaction, ...] = (
+# Each rule's min_digits is the fewest digits a match it replaces holds: its check's lower
+# bound, or for the North-American pattern (no check) the 3 + 3 + 4 digits every match has.
+# A text with fewer digits skips the scan (several lookbehinds at every position, the bulk of
+# redacting an ordinary message that mentions a number).
+_STANDARD_REDACTIONS: tuple[Redaction, ...] = (
     Redaction(
         kind="card",
         pattern=_CARD,
         replacement="[card]",
         check=_is_card_number,
         requires=_DIGITS,
+        min_digits=13,
     ),
     Redaction(kind="email", pattern=_EMAIL, replacement="[email]", requires="@"),
     Redaction(
@@ -251,6 +265,7 @@ _DEFAULT_REDACTIONS: tuple[Redaction, ...] = (
         replacement="[phone]",
         check=_has_digit_count(7, 15),
         requires="+",
+        min_digits=7,
     ),
     Redaction(
         kind="phone",
@@ -258,8 +273,15 @@ _DEFAULT_REDACTIONS: tuple[Redaction, ...] = (
         replacement="[phone]",
         check=_has_digit_count(9, 11),
         requires="0",
+        min_digits=9,
     ),
-    Redaction(kind="phone", pattern=_PHONE_NORTH_AMERICA, replacement="[phone]", requires=_DIGITS),
+    Redaction(
+        kind="phone",
+        pattern=_PHONE_NORTH_AMERICA,
+        replacement="[phone]",
+        requires=_DIGITS,
+        min_digits=10,
+    ),
 )
 
 
@@ -270,59 +292,15 @@ def _validate_redactions(
         raise ValidationError(f"redactions must be a tuple of Redaction objects, not {value!r}")
 
 
-# One step of a redactor's plan: the rule; its ``requires`` when the redactor may test it
-# directly (a single character as a str: ``in`` finds it many times faster than a set test
-# walks the text), or None to ask ``applies_to`` (a Redaction subclass may override it); and
-# the fewest digits a text needs for the rule to replace anything (0: no such floor known).
-_Step: TypeAlias = tuple[Redaction, frozenset[str] | str | None, int]
-
-
-def _all_required(redactions: tuple[Redaction, ...]) -> frozenset[str]:
-    # runs before the validator: anything but Redaction rules is refused right after
-    rules = [r for r in redactions if isinstance(r, Redaction)]
-    if len(rules) != len(redactions) or not all(r.requires for r in rules):
-        return frozenset()
-    return frozenset().union(*(r.requires for r in rules))
-
-
-def _plan(redactions: tuple[Redaction, ...]) -> tuple[_Step, ...]:
-    steps: list[_Step] = []
-    for rule in redactions:
-        if type(rule) is not Redaction:
-            # a subclass may compute what it matches differently: no shortcut for it
-            steps.append((rule, None, 0))
-            continue
-        # by identity: a check may be any callable, even one that cannot be hashed
-        floors = [n for check, n in _CHECK_DIGIT_FLOORS.items() if check is rule.check]
-        floors += [n for pattern, n in _PATTERN_DIGIT_FLOORS.items() if pattern is rule.pattern]
-        requires = rule.requires
-        steps.append(
-            (
-                rule,
-                next(iter(requires)) if len(requires) == 1 else requires,
-                max(floors, default=0),
-            )
-        )
-    return tuple(steps)
-
-
-def _replan(instance: Redactor, _attribute: object, value: tuple[Redaction, ...]) -> object:
-    # ``redactions`` may be reassigned (the class is not frozen): what is derived from the
-    # rules must follow, or a new rule could be skipped by a stale shortcut.
-    instance._requires = _all_required(value)
-    instance._steps = _plan(value)
-    return value
-
-
 @attrs.define(kw_only=True)
 class Redactor:
     """Masks the personal data it recognizes in text and in JSON-like structures.
 
     The rules in ``redactions`` are applied one after the other, each to the output of the one
-    before. The default rules mask card numbers, then email addresses, then phone numbers (see
+    before. The standard rules mask card numbers, then email addresses, then phone numbers (see
     the module documentation for the formats recognized).
 
-    Configure a redactor with :meth:`with_extra`, or subclass it and override
+    Configure a redactor with :meth:`extended`, or subclass it and override
     :meth:`redact_text`: :meth:`redact` and :class:`RedactingFilter` go through
     :meth:`redact_text` for every string.
 
@@ -333,47 +311,26 @@ class Redactor:
         ValidationError: ``redactions`` is not a tuple of :class:`Redaction` objects.
 
     Example:
-        >>> Redactor.default().redact_text("mail me at jane.doe+shop@example.co.uk")
+        >>> Redactor.standard().redact_text("mail me at jane.doe+shop@example.co.uk")
         'mail me at [email]'
     """
 
     redactions: tuple[Redaction, ...] = attrs.field(
-        default=_DEFAULT_REDACTIONS,
+        default=_STANDARD_REDACTIONS,
         validator=_validate_redactions,
-        on_setattr=attrs.setters.pipe(attrs.setters.validate, _replan),
+        on_setattr=attrs.setters.validate,
     )
-    # Characters one of which every match of every rule contains; empty if a rule may match
-    # anything. A text with none of them (most messages) skips every scan at once.
-    _requires: frozenset[str] = attrs.field(init=False, repr=False, eq=False)
-    # The rules with what lets redact_text skip a scan cheaply (see _Step).
-    _steps: tuple[_Step, ...] = attrs.field(init=False, repr=False, eq=False)
-    # True when redact() is this class's own: its walk over a payload may then call itself
-    # and redact_text directly instead of going through redact() for every item.
-    _own_walk: bool = attrs.field(init=False, repr=False, eq=False)
-
-    @_requires.default
-    def _required_by_rules(self) -> frozenset[str]:
-        return _all_required(self.redactions)
-
-    @_steps.default
-    def _planned_steps(self) -> tuple[_Step, ...]:
-        # like _requires, this runs before the validator refuses anything but Redaction rules
-        return _plan(self.redactions) if isinstance(self.redactions, tuple) else ()
-
-    @_own_walk.default
-    def _walks_itself(self) -> bool:
-        return type(self).redact is Redactor.redact
 
     @classmethod
-    def default(cls) -> Self:
+    def standard(cls) -> Self:
         """A redactor with the built-in rules for card numbers, emails and phone numbers.
 
         Returns:
-            A new redactor of this class with the default rules.
+            A new redactor of this class with the standard rules.
         """
         return cls()
 
-    def with_extra(self, *redactions: Redaction) -> Self:
+    def extended(self, *redactions: Redaction) -> Self:
         """A copy of this redactor with more rules, applied after the existing ones.
 
         Args:
@@ -396,27 +353,9 @@ class Redactor:
         Returns:
             The text with every accepted match replaced by its rule's replacement.
         """
-        if self._requires and self._requires.isdisjoint(text):
-            return text
-        digits = -1  # counted when a rule first needs it, again once a rule changed the text
-        for redaction, requires, floor in self._steps:
-            # cheapest test first: most texts hold a digit or two but none has enough of them
-            if floor:
-                if digits < 0:
-                    digits = len(_DIGIT.findall(text))
-                if digits < floor:
-                    continue
-            if requires is None:
-                if not redaction.applies_to(text):
-                    continue
-            elif isinstance(requires, str):
-                if requires not in text:
-                    continue
-            elif requires and requires.isdisjoint(text):
-                continue
-            redacted = _apply(redaction, text)
-            if redacted is not text:
-                text, digits = redacted, -1
+        for redaction in self.redactions:
+            if redaction.applies_to(text):
+                text = _apply(redaction, text)
         return text
 
     @overload
@@ -448,8 +387,6 @@ class Redactor:
         Returns:
             A redacted copy of the value; the value passed in is not modified.
         """
-        if self._own_walk and type(value) is dict:
-            return self._walk_dict(value)
         if isinstance(value, str):
             return self.redact_text(value)
         if isinstance(value, dict):
@@ -464,26 +401,6 @@ class Redactor:
             return tuple(self.redact(item) for item in value)
         return value
 
-    def _walk_dict(self, value: dict[Any, Any]) -> dict[Any, Any]:
-        # What redact() returns for a plain dict, in fewer calls: only used while redact() is
-        # not overridden, so no override misses an item. A journal payload is mostly a text
-        # and a dict of numbers and flags (the signals), which is copied as it is.
-        redacted: dict[Any, Any] = {}
-        for key, item in value.items():
-            kind = type(item)
-            if kind in _UNCHANGED:
-                redacted[key] = item
-            elif kind is str:
-                redacted[key] = self.redact_text(item)
-            elif kind is dict:
-                if _UNCHANGED.issuperset(map(type, item.values())):
-                    redacted[key] = item.copy()
-                else:
-                    redacted[key] = self._walk_dict(item)
-            else:  # lists, tuples, subclasses and other objects
-                redacted[key] = self.redact(item)
-        return redacted
-
 
 class RedactingFilter(logging.Filter):
     """A logging filter that masks personal data in log records.
@@ -497,15 +414,15 @@ class RedactingFilter(logging.Filter):
     to a handler it applies to every record that handler emits; to a logger it applies only to
     records logged directly on that logger, not to those propagated from its children::
 
-        handler.addFilter(RedactingFilter(Redactor.default()))
+        handler.addFilter(RedactingFilter(Redactor.standard()))
 
     Args:
-        redactor: the redactor to apply; the default one when omitted.
+        redactor: the redactor to apply; the standard one when omitted.
     """
 
     def __init__(self, redactor: Redactor | None = None) -> None:
         super().__init__()
-        self.redactor = redactor if redactor is not None else Redactor.default()
+        self.redactor = redactor if redactor is not None else Redactor.standard()
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Redact ``record`` in place.

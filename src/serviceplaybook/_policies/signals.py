@@ -218,7 +218,7 @@ class Lexicon:
 
     @classmethod
     @functools.cache
-    def default(cls) -> Lexicon:
+    def standard(cls) -> Lexicon:
         """The lexicon shipped in ``serviceplaybook/lexicon/`` (built once, then shared)."""
         folder = resources.files("serviceplaybook").joinpath("lexicon")
         return cls(
@@ -237,7 +237,7 @@ class Lexicon:
         Args:
             path: a folder of lexicon files (the format of the shipped ones).
             base: the lexicon for the categories the folder has no file for (default:
-                :meth:`default`). Pass ``Lexicon()`` to start from empty lists.
+                :meth:`standard`). Pass ``Lexicon()`` to start from empty lists.
 
         Raises:
             ConfigError: ``path`` is not a folder, or holds a ``.txt`` file whose name is not
@@ -254,7 +254,7 @@ class Lexicon:
                     f"name files after one of: {', '.join(CATEGORIES)}"
                 )
             found[file.stem] = parse_lexicon_file(file.read_text(encoding="utf-8"), str(file))
-        return attrs.evolve(base if base is not None else cls.default(), **found)
+        return attrs.evolve(base if base is not None else cls.standard(), **found)
 
     def write(self, path: str | Path) -> None:
         """Write every category to ``path/<category>.txt`` (to copy the defaults and edit)."""
@@ -306,9 +306,6 @@ _SPACE = "\x00space"
 _WORD = "\x00word"
 _REST = "\x00rest"
 _UNIT_PATTERNS = {_SPACE: r"\s+", _WORD: r"[\w']+", _REST: r"[\w']*"}
-# The same units for ASCII text, to compile with re.ASCII (whose \b, \w and \s are cheaper to
-# test). On ASCII text only \s differs: Unicode also counts \x1c-\x1f as white space.
-_ASCII_UNIT_PATTERNS = {**_UNIT_PATTERNS, _SPACE: r"[\s\x1c-\x1f]+"}
 
 Kinds = tuple[tuple[str, float], ...]
 
@@ -328,15 +325,15 @@ def _units(phrase: str) -> list[str]:
     return units
 
 
-def _trie_pattern(node: dict[str, Any], unit_patterns: Mapping[str, str]) -> str:
+def _trie_pattern(node: dict[str, Any]) -> str:
     """A regex for a trie of units: shared prefixes are matched once, longest first."""
     ends = "" in node
     branches = []
     # Literal units first, so that a wildcard is only tried when no literal phrase fits.
-    for unit, child in sorted(node.items(), key=lambda kv: (kv[0] in unit_patterns, kv[0])):
+    for unit, child in sorted(node.items(), key=lambda kv: (kv[0] in _UNIT_PATTERNS, kv[0])):
         if unit:
-            head = unit_patterns[unit] if unit in unit_patterns else re.escape(unit)
-            branches.append(head + _trie_pattern(child, unit_patterns))
+            head = _UNIT_PATTERNS[unit] if unit in _UNIT_PATTERNS else re.escape(unit)
+            branches.append(head + _trie_pattern(child))
     if not branches:
         return ""
     body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
@@ -378,16 +375,12 @@ def _inherit(kinds: dict[str, list[tuple[str, float]]]) -> None:
 
 @attrs.frozen
 class _Tables:
-    """A lexicon compiled for matching: one pattern for every phrase of every category (compiled
-    twice: for any text, and for ASCII text with re.ASCII)."""
+    """A lexicon compiled for matching: one pattern for every phrase of every category."""
 
     pattern: re.Pattern[str]
-    #: :attr:`pattern` for ASCII text: the same matches there, found faster.
-    ascii_pattern: re.Pattern[str]
     kinds: Mapping[str, Kinds]
-    #: The wildcard phrases' patterns by first letter (a phrase starts with a letter, so only
-    #: these can match a word starting with it), in lexicon order: the first that fits wins.
-    wildcards: Mapping[str, tuple[tuple[re.Pattern[str], Kinds], ...]]
+    #: The wildcard phrases' patterns, in lexicon order: the first that fits wins.
+    wildcards: tuple[tuple[re.Pattern[str], Kinds], ...]
     masked: Mapping[tuple[int, str], tuple[str, ...]]
     acronyms: frozenset[str]
 
@@ -409,17 +402,13 @@ class _Tables:
         # The lookahead on the phrases' first letters lets a word end, or a word that starts
         # no phrase, fail at once instead of trying every branch. No phrases: match nothing.
         first = "".join(sorted({re.escape(p[0]) for p in kinds}))
-
-        def scanner(unit_patterns: Mapping[str, str], flags: int) -> re.Pattern[str]:
-            body = _trie_pattern(trie, unit_patterns)
-            return re.compile(rf"\b(?=[{first}])(?:{body})\b" if body else r"(?!)", flags)
-
-        wildcards: dict[str, list[tuple[re.Pattern[str], Kinds]]] = {}
+        body = _trie_pattern(trie)
+        wildcards: list[tuple[re.Pattern[str], Kinds]] = []
         for phrase, own in kinds.items():
             if "*" in phrase:
                 units = _units(phrase)
                 compiled = re.compile("".join(_UNIT_PATTERNS.get(u) or re.escape(u) for u in units))
-                wildcards.setdefault(phrase[0], []).append((compiled, tuple(own)))
+                wildcards.append((compiled, tuple(own)))
         masked: dict[tuple[int, str], list[str]] = {}
         # A masked word becomes the first word that fits, in this order, in file order.
         for category in ("profanity", "insults", "put_downs", "abuse"):
@@ -427,10 +416,9 @@ class _Tables:
                 if " " not in phrase and "*" not in phrase:
                     masked.setdefault((len(phrase), phrase[0]), []).append(phrase)
         return cls(
-            pattern=scanner(_UNIT_PATTERNS, 0),
-            ascii_pattern=scanner(_ASCII_UNIT_PATTERNS, re.ASCII),
+            pattern=re.compile(rf"\b(?=[{first}])(?:{body})\b" if body else r"(?!)"),
             kinds=MappingProxyType({p: tuple(k) for p, k in kinds.items()}),
-            wildcards=MappingProxyType({k: tuple(v) for k, v in wildcards.items()}),
+            wildcards=tuple(wildcards),
             masked=MappingProxyType({k: tuple(v) for k, v in masked.items()}),
             acronyms=frozenset(lexicon.acronyms),
         )
@@ -438,8 +426,7 @@ class _Tables:
     def hits(self, lower: str) -> dict[str, list[tuple[int, int, float]]]:
         found: dict[str, list[tuple[int, int, float]]] = {}
         kinds = self.kinds
-        pattern = self.ascii_pattern if lower.isascii() else self.pattern
-        for match in pattern.finditer(lower):
+        for match in self.pattern.finditer(lower):
             phrase = match.group()
             info = kinds.get(phrase)
             if info is None:
@@ -454,7 +441,7 @@ class _Tables:
         return found
 
     def _wildcard(self, phrase: str) -> Kinds:
-        for pattern, kinds in self.wildcards.get(phrase[0], ()):
+        for pattern, kinds in self.wildcards:
             if pattern.fullmatch(phrase):
                 return kinds
         return ()
@@ -578,15 +565,6 @@ _FILLERS = frozenset(
 )  # fmt: skip
 
 
-@functools.lru_cache(maxsize=4096)
-def _signals(*values: Any) -> Signals:
-    # Detected signals repeat a lot (most messages are calm); a frozen record can be shared.
-    return Signals(**dict(zip(_SIGNAL_FIELDS, values, strict=True)))
-
-
-_SIGNAL_FIELDS = tuple(field.name for field in attrs.fields(Signals))
-
-
 @attrs.define(kw_only=True)
 class LexiconSignalDetector:
     """The default detector: word lists and small rules, no network, no model.
@@ -603,7 +581,7 @@ class LexiconSignalDetector:
             them word for word is compared with (it counts as repeat contact).
     """
 
-    lexicon: Lexicon = attrs.field(factory=Lexicon.default, validator=of_type(Lexicon))
+    lexicon: Lexicon = attrs.field(factory=Lexicon.standard, validator=of_type(Lexicon))
     window: int = attrs.field(default=3, validator=of_type(int))
     repeat_lookback: int = attrs.field(default=5, validator=of_type(int))
     _tables: _Tables = attrs.field(init=False, repr=False, eq=False)
@@ -638,18 +616,18 @@ class LexiconSignalDetector:
         abusive = self.abusive(reading)
         self_harm = self.self_harm(reading)
         violence = self.violence(reading)
-        return _signals(
-            sentiment,
-            self.anger(
+        return Signals(
+            sentiment=sentiment,
+            anger=self.anger(
                 reading, sentiment=sentiment, shouting=shouting, abusive=abusive, threat=violence
             ),
-            abusive,
-            self_harm or violence,
-            self.legal_threat(reading),
-            self.wants_manager(reading),
-            self.repeat_contact(reading, conversation),
-            shouting,
-            self_harm,
+            abusive=abusive,
+            threat=self_harm or violence,
+            legal_threat=self.legal_threat(reading),
+            wants_manager=self.wants_manager(reading),
+            repeat_contact=self.repeat_contact(reading, conversation),
+            shouting=shouting,
+            self_harm=self_harm,
         )
 
     def read(self, text: str) -> Reading:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
-from typing import Any
 
 import attrs
 
 from serviceplaybook._errors import ValidationError
 from serviceplaybook._records.reasons import Reason
-from serviceplaybook._records.validate import non_empty, of_type, optional_aware, to_tuple
+from serviceplaybook._records.validate import (
+    non_empty,
+    of_type,
+    optional_aware,
+    snake_case,
+    to_tuple,
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -50,16 +54,6 @@ class ApologyDecision:
         return tuple(reason.code for reason in self.reasons)
 
 
-_CODE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
-
-
-def _finding_code(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, str) or not _CODE.fullmatch(value):
-        raise ValidationError(
-            f"Finding.code must be a snake_case identifier such as 'excuse', got {value!r}"
-        )
-
-
 def _span(value: object) -> tuple[int, int]:
     if (
         not isinstance(value, tuple | list)
@@ -85,7 +79,7 @@ class Finding:
         excerpt: the offending words themselves (``text[start:end]`` of the reviewed text).
     """
 
-    code: str = attrs.field(validator=_finding_code)
+    code: str = attrs.field(validator=snake_case)
     text: str = attrs.field(validator=non_empty)
     span: tuple[int, int] = attrs.field(converter=_span)
     excerpt: str = attrs.field(validator=of_type(str))

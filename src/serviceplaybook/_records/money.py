@@ -8,7 +8,7 @@ Why floats are refused: a binary float cannot hold most decimal amounts exactly.
 really ``0.1000000000000000055511151231257827...``, so ``0.1 + 0.2 != 0.3`` and a refund built
 from floats can end up a cent off after a few additions. Rather than guess which decimal the
 caller meant, ``Money`` refuses floats (even integral ones such as ``1.0``) with a
-:class:`~serviceplaybook.errors.ValidationError`: pass a string such as ``"12.50"``, an int or
+:class:`~serviceplaybook.ValidationError`: pass a string such as ``"12.50"``, an int or
 a ``Decimal``.
 
 The same care applies to decimal places: an amount with more places than its currency allows
@@ -18,7 +18,7 @@ operation that rounds is multiplication by a factor (for example a percentage), 
 half to even to the minor unit.
 
 Currencies never mix: adding, subtracting or ordering amounts in different currencies raises
-:class:`~serviceplaybook.errors.CurrencyMismatch`; ``==`` across currencies is simply False.
+:class:`~serviceplaybook.CurrencyMismatch`; ``==`` across currencies is simply False.
 """
 
 from __future__ import annotations

@@ -7,22 +7,12 @@ playbook's recommended next steps.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import attrs
 
 from serviceplaybook._errors import ValidationError
-
-_CODE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
-
-
-def _snake_case(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, str) or not _CODE.fullmatch(value):
-        raise ValidationError(
-            f"{type(instance).__name__}.code must be a snake_case identifier such as "
-            f"'customer_is_angry', got {value!r}"
-        )
+from serviceplaybook._records.validate import snake_case
 
 
 def _sentence(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -39,7 +29,7 @@ class Reason:
         text: one sentence for the agent or the auditor.
     """
 
-    code: str = attrs.field(validator=_snake_case)
+    code: str = attrs.field(validator=snake_case)
     text: str = attrs.field(validator=_sentence)
 
     def __str__(self) -> str:
@@ -55,7 +45,7 @@ class Guidance:
         text: the advice, one or two sentences, written for the agent.
     """
 
-    code: str = attrs.field(validator=_snake_case)
+    code: str = attrs.field(validator=snake_case)
     text: str = attrs.field(validator=_sentence)
 
     def __str__(self) -> str:

@@ -1,11 +1,12 @@
 """Field validators and converters shared by the records.
 
-They raise :class:`~serviceplaybook.errors.ValidationError` (a ``ValueError``) naming the record,
+They raise :class:`~serviceplaybook.ValidationError` (a ``ValueError``) naming the record,
 the field, the value received and what is allowed, so a mistake surfaces at construction.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +18,19 @@ from serviceplaybook._errors import ValidationError
 
 def _where(instance: object, attribute: attrs.Attribute[Any]) -> str:
     return f"{type(instance).__name__}.{attribute.name}"
+
+
+SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+"""A stable code: lower-case words joined by underscores (``customer_is_angry``)."""
+
+
+def snake_case(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """Require a snake_case code, such as a reason's."""
+    if not isinstance(value, str) or not SNAKE_CASE.fullmatch(value):
+        raise ValidationError(
+            f"{_where(instance, attribute)} must be a snake_case identifier such as "
+            f"'customer_is_angry', got {value!r}"
+        )
 
 
 def aware(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:

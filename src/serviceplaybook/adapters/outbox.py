@@ -1,4 +1,4 @@
-"""An outbox file: a :class:`~serviceplaybook.ports.FollowUpDispatcher` that writes each due
+"""An outbox file: a :class:`~serviceplaybook.FollowUpDispatcher` that writes each due
 follow-up as one JSON line instead of sending it.
 
 For trying the system out (``serviceplaybook followups run``) and for hosts whose sending

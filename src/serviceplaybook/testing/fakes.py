@@ -11,7 +11,7 @@ __all__ = ["FakeClock", "SequentialIds"]
 
 
 class FakeClock:
-    """A :data:`~serviceplaybook.ports.Clock` that stands still until moved.
+    """A :data:`~serviceplaybook.Clock` that stands still until moved.
 
     Args:
         start: the first time it tells (timezone-aware); defaults to 2026-01-05 09:00 UTC,
