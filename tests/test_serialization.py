@@ -579,3 +579,52 @@ def test_every_time_is_written_as_its_own_isoformat(
         step = SlaStepReached(index=0, after=timedelta(hours=1), to="manager", at=at)
         assert to_dict(step)["at"] == at.isoformat()
         assert from_dict(to_dict(step), SlaStepReached).at.utcoffset() == at.utcoffset()
+
+
+def test_the_converter_is_built_once_when_threads_arrive_together(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The converter is built on first use (it costs import time); threads that ask for it at
+    the same moment share one."""
+    import threading
+    import time
+
+    from serviceplaybook import _serialization
+
+    built: list[object] = []
+    make = _serialization._make_converter
+
+    def slow_make() -> Any:
+        time.sleep(0.01)  # widen the window in which a second build could start
+        converter = make()
+        built.append(converter)
+        return converter
+
+    monkeypatch.setattr(_serialization, "_make_converter", slow_make)
+    converters = _serialization._Converters()
+    start = threading.Barrier(8)
+    seen: list[object] = []
+
+    def ask() -> None:
+        start.wait()
+        seen.append(converters.get()[0])
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(built) == 1
+    assert seen == built * 8
+
+
+def test_importing_the_package_builds_no_converter() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import serviceplaybook, serviceplaybook._serialization as s; "
+        "print(s._CONVERTERS._built is None)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "True"

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -137,18 +138,49 @@ def _make_converter() -> cattrs.Converter:
     return conv
 
 
-converter = _make_converter()
-"""The cattrs converter behind :func:`to_dict` and :func:`from_dict`; register hooks on it
-for records of your own."""
-
 CONVERSATION_LOGS = ("messages", "signals")
 """The conversation's fields that only ever grow at the end (one item per customer or agent
 message). A store may keep their items apart and append the new ones, instead of writing the
 whole conversation again on every event: see :func:`conversation_head`."""
 
-_unstructure_head = make_dict_unstructure_fn(
-    Conversation, converter, messages=override(omit=True), signals=override(omit=True)
-)
+
+class _Converters:
+    """The cattrs converter behind :func:`to_dict` and :func:`from_dict`, and the head's
+    encoder, built once on first use.
+
+    Building them generates code for every record (about a fifth of the package's import
+    time), and a host may never serialize anything; the lock makes threads that arrive
+    together build them once and share them.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._built: tuple[cattrs.Converter, Callable[[Conversation], dict[str, Any]]] | None
+        self._built = None
+
+    def get(self) -> tuple[cattrs.Converter, Callable[[Conversation], dict[str, Any]]]:
+        built = self._built
+        if built is None:
+            with self._lock:
+                if self._built is None:
+                    converter = _make_converter()
+                    head = make_dict_unstructure_fn(
+                        Conversation,
+                        converter,
+                        messages=override(omit=True),
+                        signals=override(omit=True),
+                    )
+                    self._built = (converter, head)
+                built = self._built
+        return built
+
+
+_CONVERTERS = _Converters()
+
+
+def converter() -> cattrs.Converter:
+    """The cattrs converter behind :func:`to_dict` and :func:`from_dict`."""
+    return _CONVERTERS.get()[0]
 
 
 def conversation_head(conversation: Conversation) -> dict[str, Any]:
@@ -158,7 +190,7 @@ def conversation_head(conversation: Conversation) -> dict[str, Any]:
     log's items as :func:`to_dict` gives them, rebuilds the conversation.
     """
     data: dict[str, Any] = {"schema_version": RECORD_FORMAT_VERSION}
-    data.update(_unstructure_head(conversation))
+    data.update(_CONVERTERS.get()[1](conversation))
     data["stage"] = str(conversation.stage)
     return data
 
@@ -175,7 +207,7 @@ def json_text(data: Any) -> str:
 
 def to_dict(record: object) -> Any:
     """``record`` as JSON-safe data (a dict for a record)."""
-    return converter.unstructure(record)
+    return converter().unstructure(record)
 
 
 def from_dict(data: Any, cls: type[T]) -> T:
@@ -186,7 +218,7 @@ def from_dict(data: Any, cls: type[T]) -> T:
         SchemaVersionError: for a conversation written by a newer schema.
     """
     try:
-        return converter.structure(data, cls)
+        return converter().structure(data, cls)
     except (SchemaVersionError, ValidationError):
         raise
     except cattrs.BaseValidationError as error:

@@ -29,6 +29,7 @@ from serviceplaybook._records.money import CURRENCY_MINOR_UNITS, Money
 from serviceplaybook._records.offers import OfferKind
 from serviceplaybook._records.parties import Channel, Role
 from serviceplaybook._records.reasons import Guidance, Reason
+from serviceplaybook._records.validate import SNAKE_CASE
 
 # -- numbers, text, booleans ----------------------------------------------------------------------
 
@@ -350,16 +351,13 @@ def guidance_code(value: str) -> str:
     return value
 
 
-_SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
-
-
 def snake(noun: str, example: str) -> Callable[[Any], str]:
     """A snake_case name of a ``noun``, such as ``example``."""
 
     def parse(value: Any) -> str:
         if not isinstance(value, str):
             raise Bad(f"must be {article(noun)} name as a string, got {kind(value)}")
-        if not _SNAKE.fullmatch(value):
+        if not SNAKE_CASE.fullmatch(value):
             raise Bad(
                 f"{value!r} is not {article(noun)} name; {noun} names are snake_case, "
                 f"such as {example!r}"

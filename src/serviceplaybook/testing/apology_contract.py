@@ -23,7 +23,7 @@ Requires pytest (``pip install serviceplaybook[dev]``).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import attrs
 import pytest
@@ -34,10 +34,10 @@ from serviceplaybook._records.conversation import Conversation, Handoff, Message
 from serviceplaybook._records.issue import Issue, Severity
 from serviceplaybook._records.parties import Agent, Channel, Customer
 from serviceplaybook._records.stage import Stage
+from serviceplaybook.testing.contracts import T0
 
 __all__ = ["ApologyPolicyContract", "sample_conversation"]
 
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 _ISSUES = (
     ("late_delivery", "The parcel is two weeks late"),

@@ -27,7 +27,7 @@ Requires pytest and hypothesis (``pip install serviceplaybook[dev]``).
 from __future__ import annotations
 
 import functools
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import attrs
 import pytest
@@ -47,6 +47,7 @@ from serviceplaybook._records.signals import Signals
 from serviceplaybook._records.sla import SlaStepReached
 from serviceplaybook._records.stage import Stage
 from serviceplaybook._serialization import from_dict, to_dict
+from serviceplaybook.testing.contracts import T0
 
 __all__ = [
     "EscalationPolicyContract",
@@ -57,7 +58,6 @@ __all__ = [
     "signals",
 ]
 
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 TIERS = ("standard", "gold", "platinum", "vip")
 LADDER_ROLES = (Role.BOT, Role.AGENT, Role.SENIOR_AGENT, Role.SUPERVISOR, Role.MANAGER)
 
