@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -627,3 +628,21 @@ def test_the_pattern_cache_gives_one_answer_from_many_threads() -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:
         compiled = list(pool.map(lambda i: _compiled(sets[i % 3]), range(96)))
     assert [[p.pattern for p in c] for c in compiled] == [list(sets[i % 3]) for i in range(96)]
+
+
+def test_the_patterns_compiled_on_first_use_give_one_answer_from_many_threads() -> None:
+    """Composing and reviewing compile their long patterns on first use; threads that arrive
+    together get the same pattern, and the policy's answer does not depend on who was first."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from serviceplaybook._policies import apology
+
+    texts = (apology._IMPACT_CLAUSE, apology._GENERIC_HEDGES, apology._PROFANITY)
+    apology._pattern.cache_clear()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        compiled = list(pool.map(lambda i: apology._pattern(texts[i % 3]), range(96)))
+    assert [c.pattern for c in compiled] == [texts[i % 3] for i in range(96)]
+    assert all(c.flags & re.IGNORECASE for c in compiled)
+    policy = ApologyPolicy()
+    findings = policy.review("Sorry for any inconvenience.", conversation())
+    assert "generic_apology" in [f.code for f in findings]

@@ -236,15 +236,14 @@ BLAME_PATTERNS: tuple[str, ...] = (
 """What reads as shifting blame onto the customer, a colleague or a third party
 (case-insensitive regular expressions; "your fault" is not blame when negated)."""
 
-_GENERIC_HEDGES = re.compile(
+_GENERIC_HEDGES = (
     rf"\b{_APOLOGY_WORDS} (?:for )?(?:any|whatever) (?:\w+ )?(?:inconvenience|trouble|issues?|"
     r"problems?|confusion|frustration|disappointment|difficulties)\b"
     rf"|\b{_APOLOGY_WORDS} (?:if|that) you (?:feel|felt|were|are|have been)? ?(?:upset|"
     r"offended|inconvenienced|unhappy|frustrated|that way|feel|felt)\b"
     rf"|\b{_APOLOGY_WORDS} (?:that )?you (?:feel|felt|find|found|think|thought|see it)\b"
     rf"|\b{_APOLOGY_WORDS} if\b"
-    r"|\bfor any inconvenience\b",
-    re.IGNORECASE,
+    r"|\bfor any inconvenience\b"
 )
 _APOLOGY = re.compile(rf"\b{_APOLOGY_WORDS}\b", re.IGNORECASE)
 _NEGATION_BEFORE = re.compile(r"\b(?:not|n't|never|no)\b[^.!?]{0,20}$", re.IGNORECASE)
@@ -319,23 +318,21 @@ _SEVERITY_IMPACTS: Mapping[str, Mapping[Severity, str]] = {
 
 # -- turning the customer's words into the agent's --------------------------------------------
 
-_FILLER = re.compile(
+_FILLER = (
     r"^(?:(?:and|so|now|then|also|plus|because of (?:this|that|you|it)|as a result|thanks to "
     r"(?:this|that|you)|which means|meaning|honestly|literally|basically|today|yesterday|"
-    r"this morning|oh|well|ugh|seriously|anyway)\b[\s,]*)+",
-    re.IGNORECASE,
+    r"this morning|oh|well|ugh|seriously|anyway)\b[\s,]*)+"
 )
-_CLAUSE_BREAK = re.compile(
+_CLAUSE_BREAK = (
     r"[.!?;:,()\[\]\"\u2014\u2013]+|\s-\s|\b(?:but|because|cause|cuz|since|so|and then|which|"
-    r"although|though|while|whereas|unless|until|thanks to|due to|and)\b",
-    re.IGNORECASE,
+    r"although|though|while|whereas|unless|until|thanks to|due to|and)\b"
 )
 _ACTIONS = (
     r"(?:use|access|log|get|open|work|pay|sleep|cook|drive|run|reach|sell|take|serve|make|"
     r"send|print|call|ship|leave|go|see|find|finish|do|attend|travel|wash|charge|watch|play|"
     r"order|book|check|sign|withdraw|buy|feed|trade|teach|study|eat|open|start|move|fly)"
 )
-_IMPACT_CLAUSE = re.compile(
+_IMPACT_CLAUSE = (
     r"^(?:i|we)(?:'ve| have| had)?\s+(?:missed|lost|wasted|spent|ended up|got stuck|"
     r"had to|have had to|was forced to|were forced to|was left|were left|been left|"
     r"(?:could not|couldn't|can't|cannot|was unable to|were unable to|am unable to|"
@@ -349,23 +346,20 @@ _IMPACT_CLAUSE = re.compile(
     r"stuck|late|delayed|spoiled|wasted|lost|shut|stranded|bounced|declined|overdrawn|unusable|"
     r"broken|frozen|cold|hungry|upset|crying|in tears|missed)|bounced|(?:got |was )?declined|"
     r"crashed|died|spoiled|melted|expired|ran out|went off)\b"
-    r"|^(?:it|this|that)\s+(?:has\s+)?(?:cost|ruined|wrecked|spoiled|meant)\s+(?:me|us|my|our)\b",
-    re.IGNORECASE,
+    r"|^(?:it|this|that)\s+(?:has\s+)?(?:cost|ruined|wrecked|spoiled|meant)\s+(?:me|us|my|our)\b"
 )
-_NOT_AN_IMPACT = re.compile(
+_NOT_AN_IMPACT = (
     r"\b(?:care less|believe|understand|stand|wait to|imagine|tell|think|say|explain|figure|"
     r"trust|accept|remember|temper|patience|faith|hope|interest|respect|mind|sorry|apologi\w*|"
-    r"you|you're|you've|yours|u|ur|if|whether|http\w*|www)\b|[@#<>{}\[\]|\\/*_~`]|\d{5,}",
-    re.IGNORECASE,
+    r"you|you're|you've|yours|u|ur|if|whether|http\w*|www)\b|[@#<>{}\[\]|\\/*_~`]|\d{5,}"
 )
 _LINK = re.compile(r"@|\bhttps?:|\bwww\.", re.IGNORECASE)
-_PROFANITY = re.compile(
+_PROFANITY = (
     r"\b(?:damn\w*|hell|crap\w*|bloody|bullshit|wtf|screw\w*|sucks?|useless|incompetent|"
     r"morons?|clowns?|liars?|thie(?:f|ves)|scam\w*|idiots?|pathetic|garbage|trash|rubbish|"
     r"joke|ass(?:hole)?s?|asshats?|piss\w*|bollocks|twats?|wank\w*|arse\w*|douche\w*|"
     r"dicks?|dickheads?|pricks?|cunts?|sod off|sodding|goddam\w*|stupid|dumb\w*|imbecile|"
-    r"bastards?|bitch\w*|f+u+c+k+\w*|f\*+k\w*|sh[i1!]t\w*|shut up)\b",
-    re.IGNORECASE,
+    r"bastards?|bitch\w*|f+u+c+k+\w*|f\*+k\w*|sh[i1!]t\w*|shut up)\b"
 )
 _PERSON = (
     (re.compile(r"\bi am\b", re.IGNORECASE), "you are"),
@@ -386,7 +380,7 @@ _PERSON = (
     (re.compile(r"\bourselves\b", re.IGNORECASE), "yourselves"),
 )
 # One pass, so "my" -> "your" is not turned back by a later rule.
-_PERSON_ALL = re.compile("|".join(f"(?:{p.pattern})" for p, _ in _PERSON), re.IGNORECASE)
+_PERSON_ALL = "|".join(f"(?:{p.pattern})" for p, _ in _PERSON)
 
 # -- the issue's summary as a phrase ------------------------------------------------------------
 
@@ -452,6 +446,13 @@ def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
     return tuple(re.compile(pattern, re.IGNORECASE) for pattern in patterns)
 
 
+@functools.cache
+def _pattern(text: str) -> re.Pattern[str]:
+    # The long patterns that only composing and reviewing use are compiled on first use:
+    # compiling them at import cost a sixth of the package's import time.
+    return re.compile(text, re.IGNORECASE)
+
+
 def _to_second_person(clause: str) -> str:
     table = [(pattern, replacement) for pattern, replacement in _PERSON]
 
@@ -461,7 +462,7 @@ def _to_second_person(clause: str) -> str:
                 return replacement
         return match.group(0)  # pragma: no cover - every alternative has its pattern
 
-    return _PERSON_ALL.sub(swap, clause)
+    return _pattern(_PERSON_ALL).sub(swap, clause)
 
 
 def _is_shouting(text: str) -> bool:
@@ -985,7 +986,7 @@ class ApologyPolicy:
             The clause, or ``None``.
         """
         text = message.text
-        if len(text) > 2000 or _PROFANITY.search(text):
+        if len(text) > 2000 or _pattern(_PROFANITY).search(text):
             return None
         if _is_shouting(text):
             text = text.lower()
@@ -998,12 +999,12 @@ class ApologyPolicy:
                 or _LINK.search(sentence)
             ):
                 continue
-            for raw in _CLAUSE_BREAK.split(sentence):
-                clause = _FILLER.sub("", raw.strip())
+            for raw in _pattern(_CLAUSE_BREAK).split(sentence):
+                clause = _pattern(_FILLER).sub("", raw.strip())
                 words = clause.split()
-                if not 3 <= len(words) <= 14 or not _IMPACT_CLAUSE.match(clause):
+                if not 3 <= len(words) <= 14 or not _pattern(_IMPACT_CLAUSE).match(clause):
                     continue
-                if _NOT_AN_IMPACT.search(clause) or _PROFANITY.search(clause):
+                if _pattern(_NOT_AN_IMPACT).search(clause) or _pattern(_PROFANITY).search(clause):
                     continue
                 if self.redactor.redact_text(clause) != clause or not clause.isascii():
                     continue
@@ -1078,7 +1079,7 @@ class ApologyPolicy:
         first = _APOLOGY.search(text)
         if first is None:
             return []
-        hedge = _GENERIC_HEDGES.search(text)
+        hedge = _pattern(_GENERIC_HEDGES).search(text)
         if hedge is not None:
             return [
                 _finding(
