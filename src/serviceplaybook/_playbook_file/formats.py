@@ -22,7 +22,7 @@ from typing import Any
 from serviceplaybook._errors import ConfigError, ValidationError
 from serviceplaybook._playbook import SAME
 from serviceplaybook._playbook_file.problems import Bad, article, kind, suggest
-from serviceplaybook._policies.calendar import WEEKDAYS, Shift, _parse_time
+from serviceplaybook._policies.calendar import WEEKDAYS, Shift, parse_time
 from serviceplaybook._records.enums import Choice
 from serviceplaybook._records.issue import Severity
 from serviceplaybook._records.money import CURRENCY_MINOR_UNITS, Money
@@ -167,7 +167,7 @@ def time_of_day(*, end_of_day: bool = False) -> Callable[[Any], str]:
             raise Bad(f"must be a time of day, {allowed}; got {kind(value)}")
         written = value.strip()
         try:  # the calendar's own parser: one definition of a time of day
-            _parse_time(written, "a time of day", allow_end_of_day=end_of_day)
+            parse_time(written, "a time of day", allow_end_of_day=end_of_day)
         except ConfigError:
             raise Bad(f"{value!r} is not a time of day; write {allowed}") from None
         return written

@@ -23,6 +23,7 @@ from types import MappingProxyType
 
 import attrs
 
+from serviceplaybook._errors import ConfigError
 from serviceplaybook._playbook import Playbook, Transition
 from serviceplaybook._policies.apology import ApologyPolicy
 from serviceplaybook._policies.calendar import BusinessCalendar
@@ -75,10 +76,10 @@ class Keys:
         settings = settings_of(self.configures)
         stale = [name for name in (*self.excluded, *self.renamed) if name not in settings]
         if stale:
-            raise ValueError(f"{self.configures.__name__} has no setting {stale}")
+            raise ConfigError(f"{self.configures.__name__} has no setting {stale}")
         clash = [key for key in self.extra if key in settings or key in self.renamed.values()]
         if clash:
-            raise ValueError(f"{clash} is a setting of {self.configures.__name__} already")
+            raise ConfigError(f"{clash} is a setting of {self.configures.__name__} already")
 
     @property
     def settings(self) -> tuple[str, ...]:

@@ -46,7 +46,7 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 # -- configuration parsing ----------------------------------------------------------------
 
 
-def _parse_time(value: object, what: str, *, allow_end_of_day: bool) -> time | None:
+def parse_time(value: object, what: str, *, allow_end_of_day: bool) -> time | None:
     """A wall-clock time from ``"HH:MM"`` or a ``datetime.time``; ``None`` for ``"24:00"``."""
     if value is None and allow_end_of_day:
         return None
@@ -71,13 +71,13 @@ def _parse_time(value: object, what: str, *, allow_end_of_day: bool) -> time | N
 
 
 def _opening(value: object) -> time:
-    opens = _parse_time(value, "Shift.opens", allow_end_of_day=False)
+    opens = parse_time(value, "Shift.opens", allow_end_of_day=False)
     assert opens is not None  # "24:00" is refused as an opening time
     return opens
 
 
 def _closing(value: object) -> time | None:
-    return _parse_time(value, "Shift.closes", allow_end_of_day=True)
+    return parse_time(value, "Shift.closes", allow_end_of_day=True)
 
 
 def _minutes(value: time | None) -> float:
@@ -136,8 +136,8 @@ class Shift:
                 f'{what} must be an (opens, closes) pair such as ("09:00", "17:00") or a '
                 f'string "09:00-17:00", got {value!r}'
             )
-        opens = _parse_time(opens_raw, f"{what} opening time", allow_end_of_day=False)
-        closes = _parse_time(closes_raw, f"{what} closing time", allow_end_of_day=True)
+        opens = parse_time(opens_raw, f"{what} opening time", allow_end_of_day=False)
+        closes = parse_time(closes_raw, f"{what} closing time", allow_end_of_day=True)
         return cls(opens=opens, closes=closes)
 
     def __attrs_post_init__(self) -> None:
