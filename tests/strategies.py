@@ -330,6 +330,11 @@ def signals() -> st.SearchStrategy[Signals]:
         wants_manager=st.booleans(),
         repeat_contact=st.booleans(),
         shouting=st.booleans(),
+        sarcastic=st.booleans(),
+        confused=st.booleans(),
+        calming=st.booleans(),
+        language=st.sampled_from(["und", "en", "es", "fr", "de", "pt", "it", "pt-BR", "nl"]),
+        assessed=st.booleans(),
     )
 
 

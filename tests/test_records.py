@@ -819,3 +819,25 @@ def test_every_validation_error_is_a_playbook_error_and_a_value_error(
 def test_error_messages_show_the_offending_value(secret: uuid.UUID) -> None:
     with pytest.raises(ValidationError, match=str(secret)):
         Role(str(secret))
+
+
+def test_signals_name_their_language_as_a_bcp47_tag() -> None:
+    assert Signals().language == "und"
+    assert Signals(language="pt-BR").language == "pt-BR"
+    for bad in ("", "english", "EN", "e", 5, "en_US"):
+        with pytest.raises(ValidationError, match="BCP 47"):
+            Signals(language=bad)  # type: ignore[arg-type]
+
+
+def test_a_sarcastic_customer_is_upset_whatever_the_words_sentiment() -> None:
+    assert Signals(sentiment=0.6, sarcastic=True).upset
+    assert not Signals(sentiment=0.6).upset
+
+
+def test_an_unread_message_asks_the_agent_to_read_it() -> None:
+    from serviceplaybook import Playbook
+    from serviceplaybook.testing.contracts import conversation
+
+    guidance = Playbook().signal_guidance(conversation(), Signals(language="nl", assessed=False))
+    assert [g.code for g in guidance] == ["read_it_yourself"]
+    assert "'nl'" in guidance[0].text

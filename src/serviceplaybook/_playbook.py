@@ -660,6 +660,15 @@ class Playbook:
         if signals is None:
             return []
         steps: list[Guidance] = []
+        if not signals.assessed:
+            steps.append(
+                _g(
+                    "read_it_yourself",
+                    f"The detector cannot read this message (language {signals.language!r}): "
+                    "read it yourself for anger, threats or a request for a manager before "
+                    "you answer.",
+                )
+            )
         if signals.threat:
             steps.append(
                 _g(
@@ -719,6 +728,22 @@ class Playbook:
                     "note_legal_mention",
                     "The customer mentioned legal action: stay "
                     "factual, don't argue, and follow the company's legal process.",
+                )
+            )
+        if signals.confused:
+            steps.append(
+                _g(
+                    "explain_plainly",
+                    "The customer is confused: explain in plain words, one step at a time, "
+                    "without jargon, and reassure them it is not their fault.",
+                )
+            )
+        if signals.calming and not signals.upset:
+            steps.append(
+                _g(
+                    "acknowledge_calming",
+                    "The customer is calming down: thank them, don't dwell on what was said "
+                    "before, and carry on with the problem.",
                 )
             )
         return steps
