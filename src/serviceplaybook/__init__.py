@@ -40,6 +40,7 @@ from serviceplaybook._policies.compensation import (
 )
 from serviceplaybook._policies.escalation import EscalationLadder, EscalationPolicy, Rule
 from serviceplaybook._policies.followup import FollowUpPolicy
+from serviceplaybook._policies.model_signals import ModelSignalDetector
 from serviceplaybook._policies.redaction import RedactingFilter, Redactor
 from serviceplaybook._policies.signals import (
     Lexicon,
@@ -167,6 +168,7 @@ __all__ = [
     "Lexicon",
     "LexiconSignalDetector",
     "Message",
+    "ModelSignalDetector",
     "Money",
     "NotFound",
     "Offer",

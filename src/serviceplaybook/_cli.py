@@ -5,19 +5,23 @@ Commands:
 - ``demo [--db FILE]``: play a scripted difficult conversation against SQLite, step by step.
 - ``diagram [--playbook FILE]``: print the playbook's Mermaid state diagram.
 - ``check FILE``: validate a playbook file, printing every problem.
+- ``evaluate-signals FILE [--detector MODULE:CLASS] [--misses N] [--json]``: measure a signal
+  detector on a JSON Lines file of labelled messages (``docs/evaluating-signals.md``).
 - ``followups run --db FILE [--outbox FILE] [--now ISO] [--limit N] [--playbook FILE]``:
   deliver the due follow-ups of a SQLite file into an outbox file, one JSON line each, with
   the delivery settings of a playbook file's ``[desk]`` when given.
 
 Exit statuses: 0 success; 1 an error (one line ``serviceplaybook: ...`` on stderr: a bad
-playbook, a missing file, a file that is not a database, no permission...) or an invalid
-playbook file (``check``); 2 a usage error (argparse's); 130 interrupted with Ctrl-C.
+playbook, a missing file, a file that is not a database, no permission...), an invalid
+playbook file (``check``) or a labelled file with bad lines (``evaluate-signals``, which lists
+them on stderr, one per line); 2 a usage error (argparse's); 130 interrupted with Ctrl-C.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 import signal
 import sqlite3
@@ -36,6 +40,8 @@ from serviceplaybook._records.followup import FollowUp, FollowUpStatus
 
 if TYPE_CHECKING:
     from serviceplaybook._playbook import Playbook
+    from serviceplaybook._policies.signals import SignalDetector
+    from serviceplaybook.testing.signal_evaluation import Evaluation, Figures, Share
 
 
 PROG = "serviceplaybook"
@@ -44,6 +50,9 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for a Ctrl-C
+
+DEFAULT_MISSES = 20
+"""How many misses ``evaluate-signals`` lists unless ``--misses`` says otherwise."""
 
 PROGRESS_INTERVAL = 0.5
 """Seconds between two redraws of ``followups run``'s progress line on a terminal."""
@@ -79,6 +88,17 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
+def _count(text: str) -> int:
+    """``--misses``: a whole number of 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
     return value
 
 
@@ -134,6 +154,35 @@ def _parser() -> argparse.ArgumentParser:
         metavar="MODULE:CLASS",
         help="check against your Playbook subclass (its guards and callbacks), as "
         "ServiceDesk.from_config(playbook_cls=...) would build it",
+    )
+
+    evaluate = commands.add_parser(
+        "evaluate-signals",
+        help="measure a signal detector on labelled messages (JSON lines)",
+        description="Run a signal detector on each message of a JSON Lines file of labelled "
+        "messages and print, overall and per language: each boolean signal's support, "
+        "precision, recall and F1; polarity accuracy; language identification accuracy; the "
+        "share of sarcastic messages read as upset; the messages not assessed; then the "
+        "misses. A file with bad lines is refused, every bad line listed on stderr (status "
+        "1). The format: docs/evaluating-signals.md.",
+    )
+    evaluate.add_argument("file", metavar="FILE", type=Path, help="the labelled messages")
+    evaluate.add_argument(
+        "--detector",
+        metavar="MODULE:CLASS",
+        help="the SignalDetector to measure: a class or a factory taking no argument, "
+        "importable from the current directory or the installed packages (default: "
+        "serviceplaybook's LexiconSignalDetector)",
+    )
+    evaluate.add_argument(
+        "--misses",
+        metavar="N",
+        type=_count,
+        default=DEFAULT_MISSES,
+        help=f"list at most N misses (default: {DEFAULT_MISSES}; 0 for none)",
+    )
+    evaluate.add_argument(
+        "--json", action="store_true", help="print the figures as one JSON object, for CI"
     )
 
     followups = commands.add_parser(
@@ -240,17 +289,11 @@ def _diagram(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _playbook_class(spec: str | None) -> type[Playbook]:
-    """``--playbook-class MODULE:CLASS``: the Playbook subclass it names."""
-    from serviceplaybook._playbook import Playbook
-
-    if spec is None:
-        return Playbook
-    module_name, _, class_name = spec.partition(":")
-    if not module_name or not class_name:
-        raise CommandError(
-            f"--playbook-class {spec!r}: write MODULE:CLASS, e.g. myapp.support:MyPlaybook"
-        )
+def _import_named(option: str, spec: str, example: str) -> tuple[str, str, object]:
+    """``MODULE:NAME`` given to ``option``: (module, name, the object or None if missing)."""
+    module_name, _, name = spec.partition(":")
+    if not module_name or not name:
+        raise CommandError(f"{option} {spec!r}: write MODULE:CLASS, e.g. {example}")
     # As uvicorn does, a module in the current directory can be named; the directory is
     # on the path only for the import, so that main() called from Python leaves sys.path as
     # it found it.
@@ -261,16 +304,24 @@ def _playbook_class(spec: str | None) -> type[Playbook]:
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
-        raise CommandError(
-            f"--playbook-class {spec!r}: cannot import {module_name}: {error}"
-        ) from None
+        raise CommandError(f"{option} {spec!r}: cannot import {module_name}: {error}") from None
     finally:
         if added and here in sys.path:
             sys.path.remove(here)
-    found = getattr(module, class_name, None)
+    return module_name, name, getattr(module, name, None)
+
+
+def _playbook_class(spec: str | None) -> type[Playbook]:
+    """``--playbook-class MODULE:CLASS``: the Playbook subclass it names."""
+    from serviceplaybook._playbook import Playbook
+
+    if spec is None:
+        return Playbook
+    option = "--playbook-class"
+    module_name, class_name, found = _import_named(option, spec, "myapp.support:MyPlaybook")
     if not (isinstance(found, type) and issubclass(found, Playbook)):
         raise CommandError(
-            f"--playbook-class {spec!r}: {module_name} has no Playbook subclass {class_name!r}"
+            f"{option} {spec!r}: {module_name} has no Playbook subclass {class_name!r}"
         )
     return found
 
@@ -286,6 +337,221 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
     if problems:
         return EXIT_ERROR
     out.write(f"{path}: ok\n")
+    return EXIT_OK
+
+
+# -- evaluate-signals -------------------------------------------------------------------------
+
+
+def _detector(spec: str | None) -> SignalDetector:
+    """``--detector MODULE:CLASS``: the detector its class (or factory taking no argument)
+    makes, or the detector it names."""
+    from serviceplaybook._policies.signals import LexiconSignalDetector, SignalDetector
+
+    if spec is None:
+        return LexiconSignalDetector()
+    option = "--detector"
+    module_name, name, found = _import_named(option, spec, "myapp.signals:MyDetector")
+    if found is None:
+        raise CommandError(f"{option} {spec!r}: {module_name} has no {name!r}")
+    if isinstance(found, SignalDetector) and not isinstance(found, type):
+        return found  # a detector the module made already
+    if not callable(found):
+        raise CommandError(f"{option} {spec!r}: {name} is not a class or a factory")
+    try:
+        detector = found()
+    except Exception as error:
+        raise CommandError(
+            f"{option} {spec!r}: {name}() failed: {type(error).__name__}: {error}"
+        ) from None
+    if not isinstance(detector, SignalDetector):
+        raise CommandError(
+            f"{option} {spec!r}: {name}() made a {type(detector).__name__}, which has no "
+            f"detect(text, conversation) method: it is not a SignalDetector"
+        )
+    return detector
+
+
+def _figure(value: float | None) -> str:
+    """A ratio with two decimals; an undefined one (nothing to divide by) as ``-``."""
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _share(share: Share | None, *, unmeasured: str) -> str:
+    if share is None:
+        return unmeasured
+    if not share.total:
+        return "- (none labelled)"
+    return f"{_figure(share.ratio)} ({share.hits} of {share.total})"
+
+
+def _one_line(text: str, width: int = 60) -> str:
+    flat = " ".join(text.split())
+    return json.dumps(
+        flat if len(flat) <= width else flat[: width - 1] + "\u2026", ensure_ascii=False
+    )
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _figures_table(figures: Figures, rows: Sequence[str], *, overall: bool) -> list[str]:
+    """The signals ``rows`` as a table, then the shares, each line indented; a language's
+    figures (not ``overall``) leave out a language identification not measured."""
+    lines: list[str] = []
+    if rows:
+        table: list[tuple[str, ...]] = [
+            ("signal", "scored", "support", "FP", "FN", "precision", "recall", "F1")
+        ]
+        for name in rows:
+            row = figures.signal(name)
+            counts = (row.scored, row.support, row.false_positives, row.false_negatives)
+            ratios = (row.precision, row.recall, row.f1)
+            table.append((name, *map(str, counts), *map(_figure, ratios)))
+        widths = [max(len(cells[i]) for cells in table) for i in range(len(table[0]))]
+        for cells in table:
+            padded = [cells[0].ljust(widths[0])]
+            padded += [cell.rjust(width) for cell, width in zip(cells[1:], widths[1:], strict=True)]
+            lines.append("  " + "  ".join(padded).rstrip())
+    else:
+        lines.append("  no signal labelled true or detected")
+    unmeasured = "not measured (the detector sets no language)"
+    lines.append(f"  polarity accuracy: {_share(figures.polarity, unmeasured='')}")
+    if overall or figures.language is not None:
+        language = _share(figures.language, unmeasured=unmeasured)
+        lines.append(f"  language identification: {language}")
+    upset = _share(figures.sarcastic_read_as_upset, unmeasured="")
+    lines.append(f"  sarcastic read as upset: {upset}")
+    return lines
+
+
+def _text_report(
+    path: Path, detector: SignalDetector, evaluation: Evaluation, misses: int
+) -> Iterator[str]:
+    """The figures as plain-text tables: every message, then each language, then misses."""
+    from serviceplaybook.testing.signal_evaluation import BOOLEAN_SIGNALS
+
+    overall = evaluation.overall
+    groups = evaluation.by_language
+    messages = _plural(overall.messages, "message")
+    yield f"{path}: {messages}, detector {type(detector).__qualname__}"
+    yield ""
+    yield f"all languages: {messages}, {overall.not_assessed} not assessed"
+    scored = [name for name in BOOLEAN_SIGNALS if overall.signal(name).scored]
+    yield from _figures_table(overall, scored, overall=True)
+    if len(groups) == 1:
+        yield ""
+        yield f"every message is in the language group {next(iter(groups))}"
+    else:
+        for tag, figures in groups.items():
+            # a signal only labelled false and never detected in this group says nothing here
+            rows = [
+                name
+                for name in BOOLEAN_SIGNALS
+                if figures.signal(name).support or figures.signal(name).false_positives
+            ]
+            yield ""
+            yield (
+                f"language {tag}: {_plural(figures.messages, 'message')}, "
+                f"{figures.not_assessed} not assessed"
+            )
+            yield from _figures_table(figures, rows, overall=False)
+    found = evaluation.misses
+    shown = found[:misses]
+    yield ""
+    if not found:
+        yield "misses: none"
+        return
+    if not shown:
+        yield f"misses: {len(found)} (--misses N lists them)"
+    elif len(shown) < len(found):
+        yield f"misses: {len(found)}, the first {len(shown)} listed (--misses N for more)"
+    else:
+        yield f"misses: {len(found)}"
+    for miss in shown:
+        expected, got = json.dumps(miss.expected), json.dumps(miss.got)
+        yield (
+            f"  {miss.message.name}: {miss.label} {miss.kind}: expected {expected}, got {got}: "
+            f"{_one_line(miss.message.text)}"
+        )
+
+
+def _figures_data(figures: Figures) -> dict[str, Any]:
+    def share(value: Share | None) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        return {"hits": value.hits, "total": value.total, "ratio": value.ratio}
+
+    return {
+        "messages": figures.messages,
+        "not_assessed": figures.not_assessed,
+        "signals": {
+            row.signal: {
+                "scored": row.scored,
+                "support": row.support,
+                "true_positives": row.true_positives,
+                "false_positives": row.false_positives,
+                "false_negatives": row.false_negatives,
+                "precision": row.precision,
+                "recall": row.recall,
+                "f1": row.f1,
+            }
+            for row in figures.signals
+        },
+        "polarity": share(figures.polarity),
+        "language": share(figures.language),
+        "sarcastic_read_as_upset": share(figures.sarcastic_read_as_upset),
+    }
+
+
+def _json_report(
+    path: Path, detector: SignalDetector, evaluation: Evaluation, misses: int
+) -> dict[str, Any]:
+    return {
+        "file": str(path),
+        "detector": f"{type(detector).__module__}.{type(detector).__qualname__}",
+        "detects_language": evaluation.detects_language,
+        "overall": _figures_data(evaluation.overall),
+        "by_language": {tag: _figures_data(f) for tag, f in evaluation.by_language.items()},
+        "misses_total": len(evaluation.misses),
+        "misses": [
+            {
+                "line": miss.message.line,
+                "id": miss.message.id,
+                "label": miss.label,
+                "kind": miss.kind,
+                "expected": miss.expected,
+                "got": miss.got,
+                "text": miss.message.text,
+            }
+            for miss in evaluation.misses[:misses]
+        ],
+    }
+
+
+def _evaluate_signals(args: argparse.Namespace, out: TextIO) -> int:
+    from serviceplaybook.testing.signal_evaluation import LabelledFileError, evaluate, read_labelled
+
+    path = _existing_file(args.file, "labelled file")
+    try:
+        messages = read_labelled(path)
+    except LabelledFileError as error:
+        for problem in error.problems:
+            sys.stderr.write(f"{problem}\n")
+        count = len({problem.line for problem in error.problems})
+        lines = "line" if count == 1 else "lines"
+        raise CommandError(f"{path}: {count} bad {lines}; nothing was evaluated") from None
+    if not messages:
+        raise CommandError(f"{path}: no labelled message in the file")
+    detector = _detector(args.detector)  # after the file: a bad file loads no model
+    evaluation = evaluate(detector, messages)
+    if args.json:
+        report = _json_report(path, detector, evaluation, args.misses)
+        out.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    else:
+        for line in _text_report(path, detector, evaluation, args.misses):
+            out.write(line + "\n")
     return EXIT_OK
 
 
@@ -406,6 +672,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
     "demo": _demo,
     "diagram": _diagram,
     "check": _check,
+    "evaluate-signals": _evaluate_signals,
     "followups": _followups_run,
 }
 

@@ -6,7 +6,8 @@ escalation policy read the resulting :class:`Signals`.
 :class:`LexiconSignalDetector`, the default, needs no network and no model: it matches word
 lists (a :class:`Lexicon`, shipped as data files in ``serviceplaybook/lexicon/``) against the
 lower-cased message with one precompiled pattern, then applies small rules, one overridable
-method per signal: negation ("not bad at all"), sarcasm ("great, another broken order"),
+method per signal: typos of its words ("rediculous"), negation ("not bad at all"), sarcasm
+("great, another broken order", "thanks for nothing"), confusion, calming down,
 quoted or reported abuse ("the last agent called me an idiot"), profanity that is not aimed
 at anyone ("this damn printer"), and common obfuscations ("f*ck", "id10t", "s.t.u.p.i.d").
 ``docs/signals.md`` documents its measured precision and recall.
@@ -73,7 +74,15 @@ CATEGORIES: tuple[str, ...] = (
     "asks",
     "escalation",
     "repeat_contact",
+    "sarcasm",
+    "hyperbole",
+    "ultimatums",
+    "confusion",
+    "calming",
+    "apologies",
+    "courtesy",
     "acronyms",
+    "known_words",
 )
 
 _TOKEN = re.compile(r"(?:[^\W_][\w']*\*?|\*)")
@@ -186,7 +195,18 @@ class Lexicon:
         asks: requests that, with a manager word, ask for one ("speak to").
         escalation: phrases that ask for escalation by themselves.
         repeat_contact: the customer contacted the company before ("third time").
+        sarcasm: phrases that are sarcastic by themselves ("thanks for nothing", "yeah right").
+        hyperbole: exaggerated frustration: anger, never a threat ("this is killing me").
+        ultimatums: churn and public-shaming threats, taking offence: anger, not a safety
+            threat ("taking my business elsewhere", "post this all over twitter").
+        confusion: the customer is lost or blames themselves ("i don't understand").
+        calming: the customer de-escalates ("sorry for shouting", "that helps").
+        apologies: the customer's own apologies ("sorry"); calming when nothing hostile
+            follows in the sentence.
+        courtesy: polite requests and gratitude ("could you", "please", "thank you").
         acronyms: words in capitals that are not shouting ("usps").
+        known_words: ordinary English words that are never read as a typo of a lexicon word
+            ("layer" is not "lawyer", "idioms" is not "idiots").
     """
 
     positive: Mapping[str, float] = _category()
@@ -211,7 +231,15 @@ class Lexicon:
     asks: Mapping[str, float] = _category()
     escalation: Mapping[str, float] = _category()
     repeat_contact: Mapping[str, float] = _category()
+    sarcasm: Mapping[str, float] = _category()
+    hyperbole: Mapping[str, float] = _category()
+    ultimatums: Mapping[str, float] = _category()
+    confusion: Mapping[str, float] = _category()
+    calming: Mapping[str, float] = _category()
+    apologies: Mapping[str, float] = _category()
+    courtesy: Mapping[str, float] = _category()
     acronyms: Mapping[str, float] = _category()
+    known_words: Mapping[str, float] = _category()
 
     def __hash__(self) -> int:
         return hash(tuple(frozenset(getattr(self, c).items()) for c in CATEGORIES))
@@ -348,8 +376,11 @@ def _trie_pattern(node: dict[str, Any]) -> str:
 # (negative). Context categories ("not", "you", "but") are positional and are not inherited.
 _INHERITED = (
     "positive", "negative", "anger", "insults", "put_downs", "profanity", "abuse",
-    "violence", "self_harm", "legal", "manager", "escalation", "repeat_contact",
+    "violence", "self_harm", "legal", "manager", "escalation", "repeat_contact", "sarcasm",
+    "hyperbole", "ultimatums", "confusion", "calming",
 )  # fmt: skip
+# Hyperbole is never a threat: "i could kill someone" does not take "kill someone" over.
+_NOT_FROM_HYPERBOLE = frozenset({"violence", "self_harm"})
 
 
 def _inherit(kinds: dict[str, list[tuple[str, float]]]) -> None:
@@ -359,6 +390,8 @@ def _inherit(kinds: dict[str, list[tuple[str, float]]]) -> None:
         if len(words) < 2:
             continue
         has = {kind for kind, _ in own}
+        if "hyperbole" in has:
+            has |= _NOT_FROM_HYPERBOLE
         polar = bool(has & {"positive", "negative"})
         for size in range(len(words) - 1, 0, -1):
             for first in range(len(words) - size + 1):
@@ -383,12 +416,17 @@ class _Tables:
     wildcards: tuple[tuple[re.Pattern[str], Kinds], ...]
     masked: Mapping[tuple[int, str], tuple[str, ...]]
     acronyms: frozenset[str]
+    #: Every word of every phrase, the known words and the acronyms: never read as typos.
+    vocabulary: frozenset[str]
+    #: The typo index: each lexicon word of :data:`TYPO_CATEGORIES` (five letters or more),
+    #: and each form of it with one letter deleted, to the words it comes from.
+    deletions: Mapping[str, tuple[str, ...]]
 
     @classmethod
     def build(cls, lexicon: Lexicon) -> _Tables:
         kinds: dict[str, list[tuple[str, float]]] = {}
         for category in CATEGORIES:
-            if category == "acronyms":
+            if category in _UNMATCHED:
                 continue
             for phrase, weight in getattr(lexicon, category).items():
                 kinds.setdefault(phrase, []).append((category, weight))
@@ -421,6 +459,13 @@ class _Tables:
             wildcards=tuple(wildcards),
             masked=MappingProxyType({k: tuple(v) for k, v in masked.items()}),
             acronyms=frozenset(lexicon.acronyms),
+            vocabulary=frozenset(
+                word.rstrip("*")
+                for category in CATEGORIES
+                for phrase in getattr(lexicon, category)
+                for word in phrase.split(" ")
+            ),
+            deletions=MappingProxyType(_deletion_index(lexicon)),
         )
 
     def hits(self, lower: str) -> dict[str, list[tuple[int, int, float]]]:
@@ -445,6 +490,56 @@ class _Tables:
             if pattern.fullmatch(phrase):
                 return kinds
         return ()
+
+
+#: The categories whose words a typo is corrected to ("rediculous" -> "ridiculous").
+TYPO_CATEGORIES: tuple[str, ...] = (
+    "positive", "negative", "anger", "insults", "put_downs", "manager", "legal", "escalation",
+)  # fmt: skip
+#: Typos are looked for in words of this many letters or more, and only lexicon words this
+#: long are corrected to: shorter words have too many ordinary neighbours.
+TYPO_MIN_LETTERS = 5
+_TYPO_MAX_LETTERS = 24
+# Categories that are not matched as phrases: they are looked up word by word.
+_UNMATCHED = frozenset({"acronyms", "known_words"})
+
+
+def _deleted_once(word: str) -> set[str]:
+    return {word[:index] + word[index + 1 :] for index in range(len(word))}
+
+
+def _deletion_index(lexicon: Lexicon) -> dict[str, tuple[str, ...]]:
+    index: dict[str, set[str]] = {}
+    for category in TYPO_CATEGORIES:
+        for word in getattr(lexicon, category):
+            if len(word) >= TYPO_MIN_LETTERS and word.isalpha() and word.isascii():
+                for key in (word, *_deleted_once(word)):
+                    index.setdefault(key, set()).add(word)
+    return {key: tuple(sorted(words)) for key, words in index.items()}
+
+
+def one_edit_apart(typed: str, word: str) -> bool:
+    """True when ``typed`` becomes ``word`` by one edit: a letter inserted, deleted or
+    replaced, or two adjacent letters swapped (the optimal string alignment distance is 1)."""
+    if typed == word:
+        return False
+    size = len(typed)
+    if size == len(word):
+        differ = [i for i in range(size) if typed[i] != word[i]]
+        if len(differ) == 1:
+            return True
+        first = differ[0]
+        return (
+            len(differ) == 2
+            and differ[1] == first + 1
+            and typed[first] == word[first + 1]
+            and typed[first + 1] == word[first]
+        )
+    shorter, longer = (typed, word) if size < len(word) else (word, typed)
+    if len(longer) - len(shorter) != 1:
+        return False
+    first = next((i for i in range(len(shorter)) if shorter[i] != longer[i]), len(shorter))
+    return shorter[first:] == longer[first + 1 :]
 
 
 @functools.lru_cache(maxsize=8)
@@ -477,12 +572,23 @@ _QUOTED = re.compile(
 _QUOTE_CHARS = ('"', "\u201c", "\u2018", "'")
 _CLAUSE_BREAK = re.compile(r"[.,;:!?()\"\u201c\u201d\n]|\s-\s|\u2014")
 _SENTENCE_BREAK = re.compile(r"[.;!?\n]")
+_CLAUSE_END = re.compile(r"(?: +(?:are|is|were))? *(?:[.,;:!?\n]|$)")
 _REPEATED_MARKS = re.compile(r"[!?]{3,}")
 _CAPITAL_WORD = re.compile(r"\b[A-Z][A-Z']{2,}\b")
 # Matches wherever _CAPITAL_WORD does (and elsewhere), so without a match of it there is no
 # word in capitals. It starts with a character class, so its search skips to the next capital
 # in C, where _CAPITAL_WORD's leading \b is tried at every position.
 _CAPITAL_RUN = re.compile(r"[A-Z][A-Z']{2,}")
+# Three or more words in capitals in a row, separated by spaces only ("GET IT NOW").
+_CAPITAL_SEQUENCE = re.compile(r"\b[A-Z][A-Z']*(?:[ \t]+[A-Z][A-Z']*){2,}\b")
+# A word that may be a typo: letters only, not part of a longer word or a contraction.
+_TYPO_CANDIDATE = re.compile(rf"(?<![\w'])[a-z]{{{TYPO_MIN_LETTERS},{_TYPO_MAX_LETTERS}}}(?![\w'])")
+# "great, just great": praise, then the same word again after "just" (or "really"...).
+_REPEATED_PRAISE = re.compile(r"\b([a-z]+),? +(?:just|really|simply|absolutely) +\1\b")
+# The face with rolling eyes and the unamused face.
+_EYE_ROLLS = ("\U0001f644", "\U0001f612")
+# After a positive phrase, a clause it is about: "love how nobody answers".
+_ABOUT_A_CLAUSE = re.compile(r" +(?:how|the way|that|when) ")
 _ASCII_UPPER = bytes(range(65, 91))
 _ASCII_LOWER = bytes(range(97, 123))
 
@@ -549,6 +655,24 @@ class Reading:
             self.memo["quotes"] = found
         return found
 
+    def one_sentence(self, low: int, high: int) -> bool:
+        """True when no sentence ends (``.;!?`` or a new line) in ``lower[low:high]``."""
+        breaks = self.memo.get("sentence_breaks")
+        if breaks is None:
+            breaks = self.memo["sentence_breaks"] = [
+                m.start() for m in _SENTENCE_BREAK.finditer(self.lower)
+            ]
+        index = bisect.bisect_left(breaks, low)
+        return index == len(breaks) or breaks[index] >= high
+
+    def opens_sentence(self, start: int) -> bool:
+        """True when only spaces stand between ``start`` and the start of its sentence."""
+        before = start - 1
+        lower = self.lower
+        while before >= 0 and lower[before] in " \t":
+            before -= 1
+        return before < 0 or lower[before] in ".!?\n"
+
     @property
     def plain(self) -> Reading:
         """The reading to look for abuse and threats in: :attr:`clear` if any, else self."""
@@ -558,6 +682,10 @@ class Reading:
 # Between a sarcasm cue and the positive word: a comma or an intensifier ("yeah, really helpful").
 _SARCASM_GAP = re.compile(r"[ ,]*(?:(?:so|really|very|just|truly|super)[ ,]+)?")
 _ABUSE_CATEGORIES = frozenset({"insults", "put_downs", "profanity", "abuse"})
+# Phrases that make a customer angry when not negated (see LexiconSignalDetector.anger).
+_ANGRY_CATEGORIES = ("anger", "hyperbole", "ultimatums")
+# After an apology, these in its sentence mean it is not calming ("sorry but...").
+_NOT_CALMING = ("contrasts", "anger", "hyperbole", "ultimatums", *sorted(_ABUSE_CATEGORIES))
 _STARTS_WITH_I = re.compile(r"i\b")
 _FILLERS = frozenset(
     {"a", "an", "the", "such", "so", "total", "complete", "absolute", "real", "being", "like",
@@ -611,7 +739,8 @@ class LexiconSignalDetector:
             conversation: the conversation before this message.
         """
         reading = self.read(text)
-        sentiment = self.sentiment(reading)
+        wants_manager = self.wants_manager(reading)
+        sentiment = self.sentiment(reading, wants_manager=wants_manager)
         shouting = self.shouting(reading)
         abusive = self.abusive(reading)
         self_harm = self.self_harm(reading)
@@ -624,17 +753,24 @@ class LexiconSignalDetector:
             abusive=abusive,
             threat=self_harm or violence,
             legal_threat=self.legal_threat(reading),
-            wants_manager=self.wants_manager(reading),
+            wants_manager=wants_manager,
             repeat_contact=self.repeat_contact(reading, conversation),
             shouting=shouting,
             self_harm=self_harm,
+            sarcastic=self.sarcastic(reading),
+            confused=self.confused(reading),
+            calming=self.calming(reading),
+            # This detector reads English; language identification is wired in later.
+            language="en",
         )
 
     def read(self, text: str) -> Reading:
-        """Lower-case ``text`` once and find every lexicon phrase in it."""
+        """Lower-case ``text`` once, correct typos of lexicon words in it (:meth:`corrected`)
+        and find every lexicon phrase in it."""
         lower = text.lower()
         if "\u2019" in lower:
             lower = lower.replace("\u2019", "'")
+        lower = self.corrected(lower)
         hits = self._tables.hits(lower)
         clear = None
         if self.obfuscated(lower):
@@ -642,6 +778,48 @@ class LexiconSignalDetector:
             if unmasked != lower:
                 clear = Reading(text=text, lower=unmasked, hits=self._tables.hits(unmasked))
         return Reading(text=text, lower=lower, hits=hits, clear=clear)
+
+    def corrected(self, lower: str) -> str:
+        """``lower`` with each typo of a lexicon word replaced by the word ("rediculous" ->
+        "ridiculous", "wrost" -> "worst", "manger" -> "manager").
+
+        A typo is a word of :data:`TYPO_MIN_LETTERS` letters or more, that no phrase of the
+        lexicon uses and that is not a known word (``known_words``: "layer", "idioms") nor an
+        acronym, one edit (:func:`one_edit_apart`) from exactly one word of five letters or
+        more of :data:`TYPO_CATEGORIES`. Candidates come from an index of the lexicon words
+        with one letter deleted, so a lookup is a few dictionary probes, not a scan.
+        """
+        tables = self._tables
+        if not tables.deletions:
+            return lower
+        vocabulary = tables.vocabulary
+        fixes: list[tuple[int, int, str]] = []
+        for match in _TYPO_CANDIDATE.finditer(lower):
+            typed = match.group()
+            if typed in vocabulary:
+                continue
+            word = self.typo_of(typed)
+            if word is not None:
+                fixes.append((match.start(), match.end(), word))
+        if not fixes:
+            return lower
+        parts: list[str] = []
+        last = 0
+        for start, end, word in fixes:
+            parts += (lower[last:start], word)
+            last = end
+        parts.append(lower[last:])
+        return "".join(parts)
+
+    def typo_of(self, typed: str) -> str | None:
+        """The one lexicon word ``typed`` is a typo of, or None (none, or more than one)."""
+        index = self._tables.deletions
+        keys = {typed[:i] + typed[i + 1 :] for i in range(len(typed))}
+        keys.add(typed)
+        if index.keys().isdisjoint(keys):
+            return None  # most words
+        found = {word for key in keys for word in index.get(key, ()) if one_edit_apart(typed, word)}
+        return found.pop() if len(found) == 1 else None
 
     def obfuscated(self, lower: str) -> bool:
         """True when the lower-cased message may hide a word (masks, symbols, leetspeak, spaced
@@ -689,19 +867,24 @@ class LexiconSignalDetector:
 
     # -- sentiment and anger ---------------------------------------------------------------
 
-    def sentiment(self, reading: Reading) -> float:
+    def sentiment(self, reading: Reading, *, wants_manager: bool = False) -> float:
         """Balance of positive and negative phrases in [-1, 1].
 
         A phrase counts its weight, times 1.5 after an intensifier; a negation flips it (a
-        negated negative counts half: "not bad" is mildly positive); a sarcastic positive
-        counts as negative; after "but" a phrase counts 1.5 times, before it half.
+        negated negative counts half: "not bad" is mildly positive); an :meth:`ironic`
+        positive counts as negative. Within a sentence with "but", a phrase after it counts
+        1.5 times, a negative before it half and a positive before it a quarter ("I
+        appreciate your time, but..." is a cushion, not praise). Other signals' phrases count
+        as negative evidence (:attr:`NEGATIVE_EVIDENCE`), and so does asking for a manager
+        (``wants_manager``), unless asked politely ("please"). A polite complaint
+        (:meth:`polite`) reads at most :attr:`POLITE_FLOOR`: negative, not upset.
         """
         positive = reading.spans("positive")
         negative = reading.spans("negative") + self._negative_evidence(reading)
+        if wants_manager and not reading.hits.get("courtesy"):
+            negative.append((len(reading.lower), len(reading.lower), self.MANAGER_EVIDENCE))
         if not positive and not negative:
             return 0.0
-        contrasts = reading.spans("contrasts")
-        pivot = contrasts[-1][0] if contrasts else None
         score = 0.0
         for sign, spans in ((1.0, positive), (-1.0, negative)):
             for start, end, weight in spans:
@@ -710,12 +893,44 @@ class LexiconSignalDetector:
                     value *= 1.5
                 if self.negated(reading, start):
                     value = -value * (0.75 if sign > 0 else 0.5)
-                elif sign > 0 and self.sarcastic(reading, start, end):
+                elif sign > 0 and self.ironic(reading, start, end):
                     value = -value
-                if pivot is not None:
-                    value *= 1.5 if start > pivot else 0.5
-                score += value
-        return round(score / (abs(score) + self.SENTIMENT_SCALE), 3)
+                score += value * self.contrasted(reading, start, end, value)
+        sentiment = round(score / (abs(score) + self.SENTIMENT_SCALE), 3)
+        if sentiment < self.POLITE_FLOOR and self.polite(reading):
+            return self.POLITE_FLOOR
+        return sentiment
+
+    #: How much asking for a manager, other than politely, lowers sentiment: it says the
+    #: customer is not satisfied.
+    MANAGER_EVIDENCE: ClassVar[float] = 0.5
+    #: The most negative a polite complaint reads: below -0.5 a message is upset.
+    POLITE_FLOOR: ClassVar[float] = -0.45
+
+    def contrasted(self, reading: Reading, start: int, end: int, value: float) -> float:
+        """The factor a contrast ("but") in the phrase's sentence gives a phrase worth
+        ``value``: 1.5 after it, 0.5 before it (0.25 for praise), 1 with no contrast."""
+        contrasts = reading.hits.get("contrasts")
+        if not contrasts:
+            return 1.0
+        before = reading.last_before("contrasts", start)
+        if before is not None and reading.one_sentence(before[1], start):
+            return 1.5
+        after = reading.first_after("contrasts", end)
+        if after is not None and reading.one_sentence(end, after[0]):
+            return 0.25 if value > 0 else 0.5
+        return 1.0
+
+    def polite(self, reading: Reading) -> bool:
+        """True for a courteous message ("could you", "please", "thank you") with no anger,
+        abuse, threat, ultimatum or sarcasm in it: a polite complaint. (Capitals do not
+        count here: they change shouting and anger, never sentiment.)"""
+        if not reading.hits.get("courtesy"):
+            return False
+        hostile = ("anger", "hyperbole", "ultimatums", "sarcasm", "violence", "legal")
+        if any(reading.hits.get(category) for category in hostile):
+            return False
+        return not self.abusive(reading)
 
     #: Other signals' phrases that also lower sentiment, with their weight: an insult, a
     #: threat or having to write again is a negative message even without a negative word.
@@ -730,6 +945,9 @@ class LexiconSignalDetector:
             "anger": 1.0,
             "legal": 1.0,
             "repeat_contact": 0.5,
+            "sarcasm": 1.0,
+            "hyperbole": 1.0,
+            "ultimatums": 1.5,
         }
     )
 
@@ -764,10 +982,18 @@ class LexiconSignalDetector:
         abusive: bool,
         threat: bool = False,
     ) -> float:
-        """Anger in [0, 1] from angry words, shouting, abuse, threats, swearing and sentiment."""
-        angry = reading.spans("anger")
-        words = sum(1 for start, _, _ in angry if not self.negated(reading, start)) if angry else 0
-        score = 0.35 * min(2, words)
+        """Anger in [0, 1] from angry words, shouting, abuse, threats, swearing and sentiment.
+
+        Angry phrases are anger words, hyperbole ("I'm losing my mind") and ultimatums
+        ("taking my business elsewhere"), not negated: the first counts 0.45, so that with
+        any negative sentiment one of them makes the customer upset, the second 0.25.
+        """
+        words = 0
+        for category in _ANGRY_CATEGORIES:
+            for start, _, _ in reading.spans(category):
+                words += not self.negated(reading, start)
+        score = 0.45 if words else 0.0
+        score += 0.25 if words >= 2 else 0.0
         score += 0.25 if shouting else 0.0
         score += 0.3 if abusive else 0.0
         score += 0.3 if threat else 0.0  # violence; self-harm is distress, not anger
@@ -793,7 +1019,7 @@ class LexiconSignalDetector:
 
     def complains(self, reading: Reading) -> bool:
         """True when the message complains: negative phrases (weight 1 or more, not negated),
-        or letdowns ("another", "waited") that do not follow a positive word ("thanks
+        or letdowns ("another", "as always") that do not follow a positive word ("thanks
         again")."""
         weight = sum(w for s, _, w in reading.spans("negative") if not self.negated(reading, s))
         if weight >= 1.0:
@@ -801,27 +1027,155 @@ class LexiconSignalDetector:
         positive_ends = {end for _, end, _ in reading.spans("positive")}
         return any(start - 1 not in positive_ends for start, _, _ in reading.spans("letdowns"))
 
-    def sarcastic(self, reading: Reading, start: int, end: int) -> bool:
-        """True for a positive word used sarcastically in a complaint.
+    # -- sarcasm ----------------------------------------------------------------------------
 
-        That is: right after a sarcasm cue ("oh wonderful", "just perfect"), or opening a
-        sentence and followed by a comma or a stop ("Great, another broken order"), in a
-        message that :meth:`complains`.
+    def sarcastic(self, reading: Reading) -> bool:
+        """Praise that means its opposite: a :meth:`sarcasm_marked` message, or one with an
+        :meth:`ironic` positive phrase. A sarcastic customer is upset."""
+        if self._once(reading, "sarcasm_marked"):
+            return True
+        return any(self.ironic(reading, start, end) for start, end, _ in reading.spans("positive"))
+
+    def sarcasm_marked(self, reading: Reading) -> bool:
+        """True when the message says it is sarcastic: a sarcasm phrase ("thanks for nothing",
+        "yeah right"), not negated; praise said twice ("great, just great"); or an eye-roll
+        emoji (🙄, 😒)."""
+        spans = reading.spans("sarcasm")
+        if spans and any(not self.negated(reading, s) for s, _, _ in spans):
+            return True
+        lower = reading.lower
+        if "just " in lower or "really " in lower or "simply " in lower or "absolutely " in lower:
+            praise = {start for start, _, _ in reading.spans("positive")}
+            for match in _REPEATED_PRAISE.finditer(lower):
+                if match.start() in praise:
+                    return True
+        text = reading.text
+        return _EYE_ROLLS[0] in text or _EYE_ROLLS[1] in text
+
+    def ironic(self, reading: Reading, start: int, end: int) -> bool:
+        """True for a positive phrase used sarcastically.
+
+        That is: in a :meth:`sarcasm_marked` message; in scare quotes ('so "helpful"'); or
+        shaped like sarcasm (:meth:`praise_shape`) in a message that :meth:`complains`.
+        Gratitude ("thanks") is ironic from its shape only after a cue ("oh thanks"), and
+        praise about what follows ("love how...") or before a letdown in its sentence
+        ("amazing service as always") only in a message without gratitude. Two cued shapes
+        and no gratitude are sarcasm even without a complaint ("Oh wonderful, a survey.
+        Really helpful.").
         """
+        if self._once(reading, "sarcasm_marked") or self.scare_quoted(reading, start, end):
+            return True
+        shape = self.praise_shape(reading, start, end)
+        if shape is None:
+            return False
+        courtesy = reading.first_after("courtesy", start)
+        if shape != "cued" and courtesy is not None and courtesy[0] == start:
+            return False  # gratitude, not sarcasm
+        grateful = self._once(reading, "grateful")
+        if shape in ("about", "letdown") and grateful:
+            return False
+        if shape == "letdown" and not any(
+            not self.negated(reading, s) for s, _, _ in reading.spans("negative")
+        ):
+            # "Excellent service as always." alone is as likely thanks as sarcasm.
+            return False
+        if self._once(reading, "complains"):
+            return True
+        return not grateful and self._once(reading, "cued_praise")
+
+    def _once(self, reading: Reading, rule: str) -> bool:
+        """The method ``rule`` on ``reading``, called once per reading: the per-phrase rules
+        ask the same question of the whole message for each phrase."""
+        answer = reading.memo.get(rule)
+        if answer is None:
+            answer = reading.memo[rule] = bool(getattr(self, rule)(reading))
+        return bool(answer)
+
+    def grateful(self, reading: Reading) -> bool:
+        """True when the message thanks or asks politely, other than after a sarcasm cue."""
+        return any(
+            self.praise_shape(reading, s, e) != "cued" for s, e, _ in reading.spans("courtesy")
+        )
+
+    def cued_praise(self, reading: Reading) -> bool:
+        """True when one positive phrase follows a cue and another opens a sentence before a
+        stop ("Oh wonderful, a survey asking me how happy I am. Really helpful.")."""
+        shapes = {self.praise_shape(reading, s, e) for s, e, _ in reading.spans("positive")}
+        return {"cued", "opening"} <= shapes
+
+    def praise_shape(self, reading: Reading, start: int, end: int) -> str | None:
+        """How the positive phrase at ``start:end`` is placed, when sarcasm is placed so:
+        ``"cued"`` right after a sarcasm cue ("oh wonderful", "yeah, really helpful");
+        ``"opening"`` opening a sentence (after an intensifier at most) before a comma or a
+        stop ("Great, another broken order", "Really helpful."); ``"about"`` before the
+        clause it praises ("love how nobody answers"); ``"letdown"`` opening a sentence with
+        a letdown later in it ("Amazing service as always."); else None."""
         lower = reading.lower
         cue = reading.last_before("sarcasm_cues", start)
-        if cue is None or not _SARCASM_GAP.fullmatch(lower, cue[1], start):
-            before = start - 1
-            while before >= 0 and lower[before] in " \t":
-                before -= 1
-            opens = before < 0 or lower[before] in ".!?\n"
-            tail = lower[end : end + 2].lstrip()
-            if not (opens and tail[:1] in (",", ".", "!", ";", "\u2014", "-")):
-                return False
-        complains = reading.memo.get("complains")
-        if complains is None:
-            complains = reading.memo["complains"] = self.complains(reading)
-        return bool(complains)
+        if cue is not None and _SARCASM_GAP.fullmatch(lower, cue[1], start):
+            return "cued"
+        if _ABOUT_A_CLAUSE.match(lower, end):
+            return "about"
+        opening = start
+        intensifier = reading.last_before("intensifiers", start)
+        if intensifier is not None and not lower[intensifier[1] : start].strip():
+            opening = intensifier[0]
+        if not reading.opens_sentence(opening):
+            return None
+        tail = lower[end : end + 2].lstrip()
+        if tail[:1] in (",", ".", "!", ";", "\u2014", "-"):
+            return "opening"
+        letdown = reading.first_after("letdowns", end)
+        if letdown is not None and reading.one_sentence(end, letdown[0]):
+            return "letdown"
+        return None
+
+    def scare_quoted(self, reading: Reading, start: int, end: int) -> bool:
+        """True when the phrase at ``start:end`` is all there is in quotes, give or take a
+        word ('so "helpful"', 'your "fast" delivery')."""
+        quotes = reading.quotes
+        if not quotes:
+            return False
+        index = bisect.bisect_left(quotes, (start, end))
+        if not index:
+            return False
+        low, high = quotes[index - 1]
+        return low < start and end <= high and reading.lower.count(" ", low, high) <= 1
+
+    @staticmethod
+    def _between(reading: Reading, category: str, low: int, high: int) -> bool:
+        """True when a ``category`` phrase starts in ``low:high``."""
+        span = reading.first_after(category, low)
+        return span is not None and span[0] < high
+
+    # -- confusion and calming ------------------------------------------------------------------
+
+    def confused(self, reading: Reading) -> bool:
+        """Confusion or self-blame ("I don't understand this bill", "did I do something
+        wrong?"), not negated ("I'm not confused")."""
+        spans = reading.spans("confusion")
+        return bool(spans) and any(not self.negated(reading, s) for s, _, _ in spans)
+
+    def calming(self, reading: Reading) -> bool:
+        """The customer de-escalates: a calming phrase ("sorry for shouting", "ok, thank you,
+        that helps"), not negated; or an apology opening a sentence that goes on with no
+        "but", no anger, no abuse and no question ("Sorry, I'm just really stressed")."""
+        spans = reading.spans("calming")
+        if spans and any(not self.negated(reading, s) for s, _, _ in spans):
+            return True
+        lower = reading.lower
+        for start, end, _ in reading.spans("apologies"):
+            if self.negated(reading, start):
+                continue
+            if not reading.opens_sentence(start):
+                continue
+            stop = _SENTENCE_BREAK.search(lower, end)
+            if stop is not None and stop.group() == "?":
+                continue
+            close = stop.start() if stop is not None else len(lower)
+            if not any(self._between(reading, c, end, close) for c in _NOT_CALMING):
+                return True
+        return False
 
     # -- abuse and threats ---------------------------------------------------------------
 
@@ -865,11 +1219,12 @@ class LexiconSignalDetector:
             writer = self._last_before(reading, "first_person", start, self.window)
             return writer is None or writer < before
         after = reading.first_after("second_person", end)
-        return (
-            after is not None
-            and reading.lower.count(" ", end, after[0]) <= 1
-            and not self._broken(reading, end, after[0])
-        )
+        if after is None or self._broken(reading, end, after[0]):
+            return False
+        if reading.lower.count(" ", end, after[0]) <= 1:
+            return True
+        # "What a pathetic excuse for an agent you are.": the clause ends on "you (are)".
+        return _CLAUSE_END.match(reading.lower, after[1]) is not None
 
     def about_writer(self, reading: Reading, start: int) -> bool:
         """True when the insult at ``start`` is about the writer: "I'm such an idiot", "I
@@ -946,7 +1301,7 @@ class LexiconSignalDetector:
 
     def repeats_earlier_message(self, reading: Reading, conversation: Conversation) -> bool:
         """True when ``reading`` repeats an earlier customer message (20 characters or more)."""
-        text = reading.lower.strip()
+        text = reading.text.lower().strip()  # as written: reading.lower has typos corrected
         if len(text) < 20:
             return False
         size = len(reading.text)
@@ -964,8 +1319,14 @@ class LexiconSignalDetector:
         return False
 
     def shouting(self, reading: Reading) -> bool:
-        """Repeated ``!``/``?`` ("!!!"), mostly capitals (over eight letters), or words in
-        capitals that are not acronyms: two of them, or one of six letters or more."""
+        """Sustained capitals, or repeated ``!``/``?`` ("!!!").
+
+        Capitals are sustained when, leaving out known acronyms (``acronyms``: "API", "SLA",
+        "CET"), at least 60 % of eight letters or more are capitals; or two words in capitals
+        of four letters or more, or one of six or more ("RIDICULOUS"); or three words in
+        capitals in a row, one of them three letters or more and not an acronym ("GET IT
+        NOW"). Short words and acronyms on their own are not shouting.
+        """
         text = reading.text
         if text.count("!") + text.count("?") >= 3 and _REPEATED_MARKS.search(text):
             return True
@@ -980,13 +1341,23 @@ class LexiconSignalDetector:
             if upper < 3:
                 return False
             letters = sum(map(str.isalpha, text))
-        if letters >= 8 and upper >= 0.6 * letters:
-            return True
         if _CAPITAL_RUN.search(text) is None:
-            return False  # no word in capitals (most messages)
+            return letters >= 8 and upper >= 0.6 * letters  # no word in capitals (most messages)
         acronyms = self._tables.acronyms
-        words = [w for w in _CAPITAL_WORD.findall(text) if w.lower() not in acronyms]
-        return len(words) >= 2 or any(len(w) >= 6 for w in words)
+        known = loud = 0
+        for word in _CAPITAL_WORD.findall(text):
+            if word.lower() in acronyms:
+                known += len(word)
+            elif len(word) >= 6:
+                return True
+            elif len(word) >= 4:
+                loud += 1
+        if loud >= 2 or (letters - known >= 8 and upper - known >= 0.6 * (letters - known)):
+            return True
+        for run in _CAPITAL_SEQUENCE.finditer(text):
+            if any(len(w) >= 3 and w.lower() not in acronyms for w in run.group().split()):
+                return True
+        return False
 
     # -- helpers ---------------------------------------------------------------------------
 

@@ -1,0 +1,141 @@
+"""The six-language tuning set's shape: what ``tests/data/README.md`` promises about it.
+
+These tests read the data file only. They never run a detector: the detector's figures on
+this set are measured elsewhere, and the detector changes while the data must not.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+TUNE = DATA / "signals_tune.jsonl"
+ORIGINAL = DATA / "labelled_messages.jsonl"
+
+FLAGS = (
+    "upset",
+    "abusive",
+    "threat",
+    "self_harm",
+    "legal_threat",
+    "wants_manager",
+    "repeat_contact",
+    "shouting",
+    "sarcastic",
+    "confused",
+    "calming",
+)
+KEYS = ("id", "language", "text", "polarity", *FLAGS, "case")
+POLARITIES = {"negative", "neutral", "positive"}
+LANGUAGES = ("en", "es", "fr", "de", "pt", "it")
+
+#: Fewest messages per language, and fewest positives of each rare signal per language.
+MIN_LINES = {"en": 160, "es": 60, "fr": 60, "de": 60, "pt": 60, "it": 60}
+MIN_RARE = {"threat": 8, "self_harm": 5, "wants_manager": 10, "abusive": 10, "sarcastic": 8}
+MIN_RARE |= {"confused": 6, "calming": 6}
+MIN_RARE_EN = {"threat": 12, "self_harm": 6, "wants_manager": 15, "abusive": 15, "sarcastic": 12}
+MIN_RARE_EN |= {"confused": 9, "calming": 9}
+
+
+def _rows() -> list[dict[str, Any]]:
+    lines = TUNE.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def _same_text(text: str) -> str:
+    """Two texts are the same message when they differ only in case, spacing or Unicode form."""
+    return " ".join(unicodedata.normalize("NFC", text).casefold().split())
+
+
+ROWS = _rows()
+
+
+def test_every_line_is_a_json_object_with_exactly_the_keys() -> None:
+    lines = TUNE.read_text(encoding="utf-8").splitlines()
+    assert lines, "the tuning set is empty"
+    for number, line in enumerate(lines, 1):
+        row = json.loads(line)
+        assert isinstance(row, dict), f"line {number} is not an object"
+        assert tuple(row) == KEYS, f"line {number}: keys {list(row)}"
+
+
+def _type_problems(row: dict[str, Any]) -> list[str]:
+    problems = []
+    if row["language"] not in LANGUAGES:
+        problems.append(f"language {row['language']!r}")
+    if not isinstance(row["id"], str) or not re.fullmatch(
+        rf"{row['language']}-t-\d{{4}}", row["id"]
+    ):
+        problems.append(f"id {row['id']!r}")
+    if not isinstance(row["text"], str) or not row["text"].strip():
+        problems.append("text")
+    if row["polarity"] not in POLARITIES:
+        problems.append(f"polarity {row['polarity']!r}")
+    problems += [flag for flag in FLAGS if type(row[flag]) is not bool]
+    if not isinstance(row["case"], str) or not re.fullmatch(r"[a-z][a-z0-9_]*", row["case"]):
+        problems.append(f"case {row['case']!r}")
+    return problems
+
+
+def _disagreements(row: dict[str, Any]) -> list[str]:
+    # The meaning of the fields (Signals, docs/signals.md): self-harm is a kind of threat, and
+    # sarcasm, shouting, abuse and threats are upset, and upset is a negative message.
+    problems = []
+    if row["self_harm"] and not row["threat"]:
+        problems.append("self_harm without threat")
+    if not row["upset"] and any(
+        row[flag] for flag in ("sarcastic", "shouting", "abusive", "threat")
+    ):
+        problems.append("sarcastic, shouting, abusive or threat without upset")
+    if row["upset"] and row["polarity"] != "negative":
+        problems.append("upset but not negative")
+    return problems
+
+
+def test_every_value_has_the_right_type() -> None:
+    problems = {row.get("id"): found for row in ROWS if (found := _type_problems(row))}
+    assert not problems
+
+
+def test_labels_agree_with_each_other() -> None:
+    problems = {row["id"]: found for row in ROWS if (found := _disagreements(row))}
+    assert not problems
+
+
+def test_ids_are_unique() -> None:
+    repeated = [key for key, count in Counter(row["id"] for row in ROWS).items() if count > 1]
+    assert not repeated
+
+
+def test_texts_are_unique_and_new() -> None:
+    texts = Counter(_same_text(row["text"]) for row in ROWS)
+    assert not [text for text, count in texts.items() if count > 1]
+    original = {
+        _same_text(json.loads(line)["text"])
+        for line in ORIGINAL.read_text(encoding="utf-8").splitlines()
+    }
+    assert not original & set(texts), "a message repeats one of labelled_messages.jsonl"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_each_language_has_enough_messages(language: str) -> None:
+    rows = [row for row in ROWS if row["language"] == language]
+    assert len(rows) >= MIN_LINES[language]
+    # Enough messages that are not upset, so that precision can be measured.
+    assert sum(not row["upset"] for row in rows) >= len(rows) / 3
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_each_language_has_enough_of_each_rare_signal(language: str) -> None:
+    rows = [row for row in ROWS if row["language"] == language]
+    minimum = MIN_RARE_EN if language == "en" else MIN_RARE
+    counts = {flag: sum(row[flag] for row in rows) for flag in minimum}
+    short = {flag: count for flag, count in counts.items() if count < minimum[flag]}
+    assert not short, f"{language}: too few of {short} (minimum {minimum})"
