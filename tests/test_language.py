@@ -205,3 +205,11 @@ def test_words_as_native_speakers_write_them(tag: str, phrases: dict[str, list[s
             assert any(word in phrase.split() for phrase in getattr(lexicon, category)), (
                 f"{tag}/{category}.txt lacks {word!r}"
             )
+
+
+@given(st.text())
+def test_the_word_splitter_finds_what_the_word_pattern_finds(text: str) -> None:
+    from serviceplaybook._policies import language
+
+    lower = text.lower()
+    assert language._words(lower) == language._WORD.findall(lower)

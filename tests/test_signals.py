@@ -222,23 +222,45 @@ def test_repeat_contact_from_the_text_and_from_the_conversation() -> None:
     assert not DETECTOR.detect("Any news on it?", earlier).repeat_contact
 
 
+@pytest.mark.parametrize("text", ["", "   ", "\n\t", "?", "😀", "12345"])
+def test_input_without_words_is_neutral_in_no_language(text: str) -> None:
+    assert detect(text) == Signals(language="und")
+
+
+def test_a_language_without_word_lists_is_not_assessed_rather_than_calm() -> None:
+    signals = detect("注文した商品がまだ届いていません")  # Japanese: no language identified
+    assert signals.language == "und"
+    english_only = LexiconSignalDetector(languages=frozenset())
+    spanish = english_only.detect("Hola, mi pedido no ha llegado todavía", EMPTY)
+    assert spanish == Signals(language="es", assessed=False)
+
+
 @pytest.mark.parametrize(
-    "text",
+    ("text", "language", "flag"),
     [
-        "",
-        "   ",
-        "\n\t",
-        "?",
-        "Hola, mi pedido no ha llegado",
-        "注文した商品がまだ届いていません",
-        "😀",
+        ("Quiero hablar con un gerente, esto es una vergüenza", "es", "wants_manager"),
+        ("Sie sind völlig inkompetent, Idioten!", "de", "abusive"),
+        ("Voglio parlare con il responsabile, siete dei ladri", "it", "abusive"),
+        ("Quero falar com o gerente agora", "pt", "wants_manager"),
+        ("C'est inadmissible, je vais porter plainte", "fr", "legal_threat"),
     ],
 )
-def test_empty_and_non_english_input_is_neutral(text: str) -> None:
+def test_each_language_is_read_with_its_own_word_lists(text: str, language: str, flag: str) -> None:
     signals = detect(text)
-    # Language identification is wired in later: the English detector says "en" for now.
-    assert signals == Signals(sentiment=signals.sentiment, language="en")
-    assert signals.polarity == "neutral"
+    assert signals.language == language
+    assert signals.assessed
+    assert getattr(signals, flag)
+    assert signals.polarity == "negative"
+
+
+def test_a_subclass_rule_applies_in_every_language() -> None:
+    class NeverShouting(LexiconSignalDetector):
+        def shouting(self, reading: Reading) -> bool:
+            return False
+
+    detector = NeverShouting()
+    assert not detector.detect("¡¡¡QUIERO MI DINERO AHORA MISMO!!!", EMPTY).shouting
+    assert LexiconSignalDetector().detect("¡¡¡QUIERO MI DINERO AHORA MISMO!!!", EMPTY).shouting
 
 
 @pytest.mark.parametrize(
@@ -735,7 +757,7 @@ def test_any_unicode_text_gives_signals_in_range(text: str) -> None:
     assert -1.0 <= signals.sentiment <= 1.0
     assert 0.0 <= signals.anger <= 1.0
     assert signals.threat or not signals.self_harm
-    assert signals.language == "en"
+    assert signals.language in ("und", "en", "es", "fr", "de", "pt", "it")
     for flag in (
         "abusive",
         "threat",

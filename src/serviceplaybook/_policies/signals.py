@@ -19,6 +19,7 @@ import bisect
 import functools
 import math
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
@@ -28,6 +29,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 import attrs
 
 from serviceplaybook._errors import ConfigError, ValidationError
+from serviceplaybook._policies.language import (
+    LANGUAGES_WITH_LEXICONS,
+    UNDETERMINED,
+    identify,
+    lexicon_directory,
+)
 from serviceplaybook._records.signals import Signals
 from serviceplaybook._records.validate import of_type
 
@@ -246,8 +253,28 @@ class Lexicon:
 
     @classmethod
     @functools.cache
-    def standard(cls) -> Lexicon:
-        """The lexicon shipped in ``serviceplaybook/lexicon/`` (built once, then shared)."""
+    def standard(cls, language: str = "en") -> Lexicon:
+        """The word lists shipped for ``language`` (built once per language, then shared).
+
+        English is ``serviceplaybook/lexicon/``; Spanish, French, German, Portuguese and
+        Italian are ``serviceplaybook/lexicon/<language>/``, written as their speakers write
+        to a help desk (not translations of the English lists).
+
+        Args:
+            language: a BCP 47 tag; only its primary subtag counts (``"pt-BR"`` reads
+                ``"pt"``).
+
+        Raises:
+            ConfigError: no word lists ship for ``language`` (:data:`LANGUAGES_WITH_LEXICONS`).
+        """
+        if language.split("-")[0].lower() != "en":
+            directory = lexicon_directory(language)
+            if directory is None:
+                raise ConfigError(
+                    f"Lexicon.standard: no word lists ship for language {language!r}; "
+                    f"languages with word lists: {', '.join(LANGUAGES_WITH_LEXICONS)}"
+                )
+            return cls.from_directory(directory, base=Lexicon())
         folder = resources.files("serviceplaybook").joinpath("lexicon")
         return cls(
             **{
@@ -707,12 +734,24 @@ class LexiconSignalDetector:
             the word it bears on.
         repeat_lookback: how many earlier customer messages a message that repeats one of
             them word for word is compared with (it counts as repeat contact).
+        languages: the languages besides English read with the shipped word lists
+            (``es``, ``fr``, ``de``, ``pt``, ``it``); a message in another language is not
+            assessed. ``frozenset()`` reads English only.
     """
 
     lexicon: Lexicon = attrs.field(factory=Lexicon.standard, validator=of_type(Lexicon))
     window: int = attrs.field(default=3, validator=of_type(int))
     repeat_lookback: int = attrs.field(default=5, validator=of_type(int))
+    languages: frozenset[str] = attrs.field(
+        default=frozenset(LANGUAGES_WITH_LEXICONS) - {"en"}, converter=frozenset
+    )
     _tables: _Tables = attrs.field(init=False, repr=False, eq=False)
+    _readers: dict[Lexicon, LexiconSignalDetector] = attrs.field(
+        init=False, repr=False, eq=False, factory=dict
+    )
+    _readers_lock: threading.Lock = attrs.field(
+        init=False, repr=False, eq=False, factory=threading.Lock
+    )
 
     SENTIMENT_SCALE: ClassVar[float] = 2.0
 
@@ -732,11 +771,62 @@ class LexiconSignalDetector:
     # -- the whole message ------------------------------------------------------------------
 
     def detect(self, text: str, conversation: Conversation) -> Signals:
-        """Return the signals in ``text``; empty or non-English text yields neutral signals.
+        """Return the signals in ``text``, read with the word lists of its language.
+
+        The language comes from :meth:`language_of`, the word lists from
+        :meth:`lexicon_for`; a message in a language without word lists gets
+        ``Signals(language=..., assessed=False)``: nothing was read, which is not the same
+        as a calm customer, and the desk's guidance asks the agent to read it.
 
         Args:
             text: the new customer message.
             conversation: the conversation before this message.
+        """
+        language = self.language_of(text)
+        lexicon = self.lexicon_for(language)
+        if lexicon is None:
+            return Signals(language=language, assessed=False)
+        reader = self if lexicon is self.lexicon else self._reader_for(lexicon)
+        return reader.read_signals(text, conversation, language=language)
+
+    def language_of(self, text: str) -> str:
+        """The message's language as a BCP 47 tag, or ``"und"`` when it is not determined
+        (a short message such as "ok", digits, emoji)."""
+        return identify(text).language
+
+    def lexicon_for(self, language: str) -> Lexicon | None:
+        """The word lists to read a message in ``language`` with, or None when there are
+        none (the message is then not assessed).
+
+        English and an undetermined language use :attr:`lexicon`; the other languages
+        :attr:`languages` names use :meth:`Lexicon.standard` for that language. Override it
+        to bring your own word lists for a language.
+        """
+        primary = language.split("-")[0]
+        if primary in ("en", UNDETERMINED):
+            return self.lexicon
+        if primary in self.languages:
+            return Lexicon.standard(primary)
+        return None
+
+    def _reader_for(self, lexicon: Lexicon) -> LexiconSignalDetector:
+        # The same detector (same class, same settings: a subclass's rules apply in every
+        # language) on another lexicon; one per lexicon, kept for the detector's life.
+        with self._readers_lock:
+            reader = self._readers.get(lexicon)
+            if reader is None:
+                reader = attrs.evolve(self, lexicon=lexicon)
+                self._readers[lexicon] = reader
+            return reader
+
+    def read_signals(self, text: str, conversation: Conversation, *, language: str) -> Signals:
+        """The signals of ``text`` read with this detector's :attr:`lexicon`, as
+        :meth:`detect` returns them once the language is known.
+
+        Args:
+            text: the new customer message.
+            conversation: the conversation before this message.
+            language: the message's language, recorded in the signals.
         """
         reading = self.read(text)
         wants_manager = self.wants_manager(reading)
@@ -760,8 +850,7 @@ class LexiconSignalDetector:
             sarcastic=self.sarcastic(reading),
             confused=self.confused(reading),
             calming=self.calming(reading),
-            # This detector reads English; language identification is wired in later.
-            language="en",
+            language=language,
         )
 
     def read(self, text: str) -> Reading:
