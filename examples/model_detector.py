@@ -1,9 +1,9 @@
 """A model-backed signal detector: the desk reads customers with a model, and the lexicon too.
 
-``fake_model`` stands in for an LLM client or a local classifier (no network): it reads a few
-Spanish words, which the built-in lexicon has no lists for. The lexicon still reads every
-message: a threat the model misses is not lost, and when the model fails, hangs or replies
-nonsense, the lexicon's reading is used and the reason is logged (never the message).
+``fake_model`` stands in for an LLM client or a local classifier (no network): it knows a few
+Spanish phrases. The lexicon still reads every message: a threat the model misses is not
+lost, and when the model fails, hangs or replies nonsense, the lexicon's reading is used and
+the reason is logged (never the message).
 """
 
 from __future__ import annotations
@@ -55,10 +55,10 @@ with ModelSignalDetector(model=fake_model, timeout=0.1) as detector:
         "And it is too slow for this one.",
         "Vale, gracias por escuchar.",
     ):
+        print(f"customer: {text}")  # before the call: its log lines belong under it
         outcome = desk.hear(conversation.id, text)
         signals = outcome.signals
         assert signals is not None
-        print(f"customer: {text}")
         print(
             f"  signals: language={signals.language} polarity={signals.polarity} "
             f"anger={signals.anger:.2f} shouting={signals.shouting} "
