@@ -820,3 +820,81 @@ def test_the_lexicon_caches_give_one_answer_from_many_threads() -> None:
     assert all(t == _tables(custom) for t in tables[1::2])
     assert len(set(detected)) == 1
     assert detected[0].abusive
+
+
+# -- threats that do not name the act, and what makes a message upset -----------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I know where your warehouse is.",
+        "Refund me or you'll regret this.",
+        "Someone is going to get hurt if nobody fixes this today.",
+        "Next time I'm bringing a knife to your counter.",
+        "i will find u and break ur nose",
+        "You'd better hope I never find out where you work.",
+        "I'll strangle the next agent who reads me a script.",
+    ],
+)
+def test_veiled_threats_are_threats(text: str) -> None:
+    signals = detect(text)
+    assert signals.threat
+    assert not signals.self_harm
+    assert signals.upset
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My family would be better off without me, and now this bill.",
+        "I've been thinking about self-harm again since the debt letters started.",
+        "I just want it all to stop.",
+        "I don't see the point in anything anymore.",
+    ],
+)
+def test_self_harm_disclosures_without_the_word_suicide(text: str) -> None:
+    signals = detect(text)
+    assert signals.self_harm
+    assert signals.threat
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I could kill myself for forgetting to cancel the trial.",
+        "I could kick myself, I ordered the wrong colour.",
+        "My boss will kill me if this isn't delivered by Monday.",
+    ],
+)
+def test_self_blame_and_idioms_are_not_threats(text: str) -> None:
+    assert not detect(text).threat
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "You're a moron. Read the ticket again.",
+        "This damn router has dropped out for the third time today.",
+        "I'll strangle the next agent who reads me a script.",
+        "Expect a letter from my solicitor.",
+        "I'm taking you to the small claims court.",
+    ],
+)
+def test_abuse_threats_swearing_and_blunt_legal_threats_are_upset(text: str) -> None:
+    assert detect(text).upset
+
+
+def test_a_courteous_legal_mention_and_self_blame_are_negative_but_not_upset() -> None:
+    lawyer = detect("Sorry, my solicitor needs a copy of the contract, could you email it?")
+    assert lawyer.legal_threat
+    assert not lawyer.upset
+    blame = detect("I feel like an idiot, I ordered the wrong size again.")
+    assert blame.polarity == "negative"
+    assert not blame.upset
+    assert not blame.abusive
+
+
+def test_a_hyphen_between_words_reads_as_a_space() -> None:
+    assert detect("thinking about self-harm again").self_harm
+    assert not detect("It's a well-known issue - thanks for checking").threat

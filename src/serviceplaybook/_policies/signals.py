@@ -600,6 +600,8 @@ _QUOTE_CHARS = ('"', "\u201c", "\u2018", "'")
 _CLAUSE_BREAK = re.compile(r"[.,;:!?()\"\u201c\u201d\n]|\s-\s|\u2014")
 _SENTENCE_BREAK = re.compile(r"[.;!?\n]")
 _CLAUSE_END = re.compile(r"(?: +(?:are|is|were))? *(?:[.,;:!?\n]|$)")
+# A hyphen joining two words ("self-harm", "follow-up"), read as a space.
+_WORD_HYPHEN = re.compile(r"(?<=[^\W\d_])-(?=[^\W\d_])")
 _REPEATED_MARKS = re.compile(r"[!?]{3,}")
 _CAPITAL_WORD = re.compile(r"\b[A-Z][A-Z']{2,}\b")
 # Matches wherever _CAPITAL_WORD does (and elsewhere), so without a match of it there is no
@@ -835,16 +837,23 @@ class LexiconSignalDetector:
         abusive = self.abusive(reading)
         self_harm = self.self_harm(reading)
         violence = self.violence(reading)
+        legal_threat = self.legal_threat(reading)
+        repeat_contact = self.repeat_contact(reading, conversation)
         return Signals(
             sentiment=sentiment,
             anger=self.anger(
-                reading, sentiment=sentiment, shouting=shouting, abusive=abusive, threat=violence
+                reading,
+                sentiment=sentiment,
+                shouting=shouting,
+                abusive=abusive,
+                threat=violence,
+                legal_threat=legal_threat,
             ),
             abusive=abusive,
             threat=self_harm or violence,
-            legal_threat=self.legal_threat(reading),
+            legal_threat=legal_threat,
             wants_manager=wants_manager,
-            repeat_contact=self.repeat_contact(reading, conversation),
+            repeat_contact=repeat_contact,
             shouting=shouting,
             self_harm=self_harm,
             sarcastic=self.sarcastic(reading),
@@ -859,6 +868,9 @@ class LexiconSignalDetector:
         lower = text.lower()
         if "\u2019" in lower:
             lower = lower.replace("\u2019", "'")
+        if "-" in lower:
+            # "self-harm" reads as "self harm": the phrases' words are separated by spaces.
+            lower = _WORD_HYPHEN.sub(" ", lower)
         lower = self.corrected(lower)
         hits = self._tables.hits(lower)
         clear = None
@@ -1040,6 +1052,10 @@ class LexiconSignalDetector:
         }
     )
 
+    #: What an insult the writer aims at themselves weighs in the sentiment: self-blame is
+    #: negative, not hostile.
+    SELF_BLAME_EVIDENCE: ClassVar[float] = 0.5
+
     def _negative_evidence(self, reading: Reading) -> list[Span]:
         weights = self.NEGATIVE_EVIDENCE
         clear = reading.clear
@@ -1055,11 +1071,17 @@ class LexiconSignalDetector:
                     continue
                 if counted is None:
                     counted = {start for start, _, _ in reading.spans("negative")}
+                about_writer = category == "insults"
                 for start, end, _ in spans:
-                    # A phrase that is negative already counts once.
+                    # A phrase that is negative already counts once; an insult the writer
+                    # aims at themselves ("I feel like an idiot") is self-blame: it counts
+                    # as mildly negative (SELF_BLAME_EVIDENCE), not as hostility.
                     if start not in counted:
                         counted.add(start)
-                        evidence.append((start, end, weight))
+                        if about_writer and self.about_writer(source, start):
+                            evidence.append((start, end, self.SELF_BLAME_EVIDENCE))
+                        else:
+                            evidence.append((start, end, weight))
         return evidence
 
     def anger(
@@ -1070,6 +1092,7 @@ class LexiconSignalDetector:
         shouting: bool,
         abusive: bool,
         threat: bool = False,
+        legal_threat: bool = False,
     ) -> float:
         """Anger in [0, 1] from angry words, shouting, abuse, threats, swearing and sentiment.
 
@@ -1081,12 +1104,19 @@ class LexiconSignalDetector:
         for category in _ANGRY_CATEGORIES:
             for start, _, _ in reading.spans(category):
                 words += not self.negated(reading, start)
+        profane = bool(reading.plain.spans("profanity"))
+        # Abuse, violence and swearing count as angry phrases however they are worded, and
+        # so does a legal threat made without courtesy or apology ("Expect to hear from my
+        # lawyer.", not "Sorry, my lawyer needs a copy, could you send it?").
+        words += abusive + threat + profane
+        if legal_threat and not (reading.hits.get("courtesy") or reading.hits.get("apologies")):
+            words += 1
         score = 0.45 if words else 0.0
         score += 0.25 if words >= 2 else 0.0
         score += 0.25 if shouting else 0.0
         score += 0.3 if abusive else 0.0
         score += 0.3 if threat else 0.0  # violence; self-harm is distress, not anger
-        score += 0.1 if reading.plain.spans("profanity") else 0.0
+        score += 0.1 if profane else 0.0
         score += 0.3 * max(0.0, -sentiment)
         return round(min(1.0, score), 3)
 
