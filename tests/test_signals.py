@@ -898,3 +898,21 @@ def test_a_courteous_legal_mention_and_self_blame_are_negative_but_not_upset() -
 def test_a_hyphen_between_words_reads_as_a_space() -> None:
     assert detect("thinking about self-harm again").self_harm
     assert not detect("It's a well-known issue - thanks for checking").threat
+
+
+def test_the_typo_memo_gives_one_answer_from_many_threads() -> None:
+    """A word's typo lookup is remembered per lexicon and shared by threads: each thread gets
+    the answer a fresh lookup gives, and the memo holds that answer."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    detector = LexiconSignalDetector()
+    words = ["rediculous", "wrost", "manger", "arrived", "yesterday", "blender", "supervsior"]
+    fresh = LexiconSignalDetector(lexicon=Lexicon.standard().extended(positive=["zzzz"]))
+    expected = {word: fresh.typo_of(word) for word in words}
+    detector._tables.typos.clear()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        found = list(pool.map(lambda i: detector.typo_of(words[i % len(words)]), range(700)))
+    assert found == [expected[words[i % len(words)]] for i in range(700)]
+    assert {word: detector._tables.typos[word] for word in words} == expected
+    assert expected["rediculous"] == "ridiculous"
+    assert expected["arrived"] is None

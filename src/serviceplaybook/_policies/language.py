@@ -391,8 +391,10 @@ _OWNERS: Mapping[str, tuple[int, ...]] = MappingProxyType(
         for word in frozenset().union(*_COMMON_SETS.values())
     }
 )
-# How many words of one language only settle a message's language without the profiles.
+# How many words of one language only settle a message's language without the profiles,
+# among how many of its first words.
 _VOTES = 3
+_VOTE_WINDOW = 12
 
 
 def _words(lower: str) -> list[str]:
@@ -493,7 +495,7 @@ class LanguageIdentifier:
             return LanguageGuess(UNDETERMINED, 0.0)
         if len(words) == 1:
             return self._one_word(words[0])
-        voted = self._vote(words)
+        voted = self._vote(words[:_VOTE_WINDOW])
         if voted is not None:
             return voted
         totals = [sum(column) for column in zip(*map(_scores, words), strict=True)]

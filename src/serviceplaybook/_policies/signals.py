@@ -448,6 +448,11 @@ class _Tables:
     #: The typo index: each lexicon word of :data:`TYPO_CATEGORIES` (five letters or more),
     #: and each form of it with one letter deleted, to the words it comes from.
     deletions: Mapping[str, tuple[str, ...]]
+    #: What ``LexiconSignalDetector.typo_of`` found for words seen before (None: not a
+    #: typo): a word is looked up once per lexicon, not once per message. Bounded by
+    #: :data:`TYPO_MEMO_SIZE`; dict reads and writes are atomic, and every writer of a word
+    #: writes the same answer, so threads share it without a lock (tested).
+    typos: dict[str, str | None] = attrs.field(factory=dict, eq=False, repr=False)
 
     @classmethod
     def build(cls, lexicon: Lexicon) -> _Tables:
@@ -526,6 +531,9 @@ TYPO_CATEGORIES: tuple[str, ...] = (
 #: Typos are looked for in words of this many letters or more, and only lexicon words this
 #: long are corrected to: shorter words have too many ordinary neighbours.
 TYPO_MIN_LETTERS = 5
+
+#: How many words' typo lookups the tables of one lexicon remember (``_Tables.typos``).
+TYPO_MEMO_SIZE = 20_000
 _TYPO_MAX_LETTERS = 24
 # Categories that are not matched as phrases: they are looked up word by word.
 _UNMATCHED = frozenset({"acronyms", "known_words"})
@@ -914,13 +922,19 @@ class LexiconSignalDetector:
 
     def typo_of(self, typed: str) -> str | None:
         """The one lexicon word ``typed`` is a typo of, or None (none, or more than one)."""
+        memo = self._tables.typos
+        if typed in memo:
+            return memo[typed]
         index = self._tables.deletions
         keys = {typed[:i] + typed[i + 1 :] for i in range(len(typed))}
         keys.add(typed)
-        if index.keys().isdisjoint(keys):
-            return None  # most words
-        found = {word for key in keys for word in index.get(key, ()) if one_edit_apart(typed, word)}
-        return found.pop() if len(found) == 1 else None
+        word: str | None = None
+        if not index.keys().isdisjoint(keys):  # most words share no key
+            found = {w for key in keys for w in index.get(key, ()) if one_edit_apart(typed, w)}
+            word = found.pop() if len(found) == 1 else None
+        if len(memo) < TYPO_MEMO_SIZE:
+            memo[typed] = word
+        return word
 
     def obfuscated(self, lower: str) -> bool:
         """True when the lower-cased message may hide a word (masks, symbols, leetspeak, spaced
