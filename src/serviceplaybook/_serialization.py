@@ -7,7 +7,7 @@ values. ``from_dict(data, cls)`` rebuilds the record, running every validator, a
 
 A serialized :class:`~serviceplaybook.Conversation` carries ``schema_version`` (the
 :data:`RECORD_FORMAT_VERSION` it was written with); data from an unknown, newer format is
-refused with :class:`~serviceplaybook.errors.SchemaVersionError` rather than guessed at.
+refused with :class:`~serviceplaybook.SchemaVersionError` rather than guessed at.
 """
 
 from __future__ import annotations

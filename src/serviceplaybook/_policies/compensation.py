@@ -18,7 +18,7 @@ The pieces, each overridable:
   policy, the reasons, and alternatives.
 
 Money is :class:`~serviceplaybook.Money` throughout; an amount in another currency than the
-authority matrix raises :class:`~serviceplaybook.errors.CurrencyMismatch`, never converts.
+authority matrix raises :class:`~serviceplaybook.CurrencyMismatch`, never converts.
 """
 
 from __future__ import annotations
@@ -170,7 +170,7 @@ class AuthorityMatrix:
 
     Attributes:
         currency: the currency of every limit; offers in another currency are refused with
-            :class:`~serviceplaybook.errors.CurrencyMismatch`.
+            :class:`~serviceplaybook.CurrencyMismatch`.
         roles: each role's :class:`RoleAuthority`.
         window: the length of the rolling window for per-customer totals and claim counts.
 
