@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
-from types import MappingProxyType
 from typing import Any, ClassVar, cast
 
 import attrs
@@ -34,7 +33,7 @@ from serviceplaybook._records.parties import Agent, Role
 from serviceplaybook._records.reasons import Guidance
 from serviceplaybook._records.signals import Signals
 from serviceplaybook._records.stage import Stage
-from serviceplaybook._records.validate import aware, non_empty, of_type
+from serviceplaybook._records.validate import aware, non_empty, of_type, read_only
 
 SAME = "="
 """A transition's ``dest`` that keeps the conversation in the stage it is in."""
@@ -75,10 +74,6 @@ class Transition:
     after: tuple[str, ...] = attrs.field(default=(), converter=_names)
 
 
-def _read_only(value: Mapping[str, Any]) -> Mapping[str, Any]:
-    return MappingProxyType(dict(value))
-
-
 @attrs.frozen(kw_only=True)
 class Event:
     """Something that happened in a conversation, as the playbook's guards and callbacks see it.
@@ -93,7 +88,7 @@ class Event:
     name: str = attrs.field(validator=non_empty)
     at: datetime = attrs.field(validator=aware)
     actor: str = attrs.field(validator=of_type(str))
-    data: Mapping[str, Any] = attrs.field(factory=dict, converter=_read_only)
+    data: Mapping[str, Any] = attrs.field(factory=dict, converter=read_only)
 
 
 Guard = Callable[[Conversation, Event], object]

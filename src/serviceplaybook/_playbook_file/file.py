@@ -31,6 +31,7 @@ from serviceplaybook._policies.sla import SlaPolicy
 from serviceplaybook._records.issue import Severity
 from serviceplaybook._records.reasons import Guidance
 from serviceplaybook._records.sla import SlaTargets
+from serviceplaybook._records.validate import read_only
 
 E = TypeVar("E", bound=EscalationPolicy)
 A = TypeVar("A", bound=ApologyPolicy)
@@ -49,10 +50,6 @@ def _default(cls: type, name: str) -> Any:
     return default
 
 
-def _frozen(value: Mapping[str, Any]) -> Mapping[str, Any]:
-    return MappingProxyType(dict(value))
-
-
 _SECTIONS = tuple(READERS)
 
 
@@ -60,7 +57,7 @@ def _sections(value: Mapping[str, Mapping[str, Any]]) -> Mapping[str, Mapping[st
     unknown = set(value) - set(_SECTIONS)
     if unknown:
         raise ConfigError(f"PlaybookFile.settings has unknown sections: {sorted(unknown)}")
-    return MappingProxyType({name: _frozen(value.get(name, {})) for name in _SECTIONS})
+    return MappingProxyType({name: read_only(value.get(name, {})) for name in _SECTIONS})
 
 
 @attrs.frozen(kw_only=True)

@@ -38,6 +38,7 @@ from serviceplaybook._policies.followup import FollowUpPolicy
 from serviceplaybook._policies.sla import SlaPolicy
 from serviceplaybook._records.parties import Role
 from serviceplaybook._records.sla import SlaStep, SlaTargets
+from serviceplaybook._records.validate import read_only
 
 
 def settings_of(cls: type) -> tuple[str, ...]:
@@ -52,10 +53,6 @@ def settings_of(cls: type) -> tuple[str, ...]:
     return (*keywords, *vars(cls).get("__annotations__", {}))
 
 
-def _read_only(value: Mapping[str, str]) -> Mapping[str, str]:
-    return MappingProxyType(dict(value))
-
-
 @attrs.frozen(kw_only=True)
 class Keys:
     """The keys of one table of the file.
@@ -68,9 +65,9 @@ class Keys:
     """
 
     configures: type
-    excluded: Mapping[str, str] = attrs.field(factory=dict, converter=_read_only)
-    renamed: Mapping[str, str] = attrs.field(factory=dict, converter=_read_only)
-    extra: Mapping[str, str] = attrs.field(factory=dict, converter=_read_only)
+    excluded: Mapping[str, str] = attrs.field(factory=dict, converter=read_only)
+    renamed: Mapping[str, str] = attrs.field(factory=dict, converter=read_only)
+    extra: Mapping[str, str] = attrs.field(factory=dict, converter=read_only)
 
     def __attrs_post_init__(self) -> None:
         settings = settings_of(self.configures)

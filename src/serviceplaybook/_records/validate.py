@@ -7,8 +7,9 @@ the field, the value received and what is allowed, so a mistake surfaces at cons
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -113,6 +114,11 @@ def non_negative_int(instance: object, attribute: attrs.Attribute[Any], value: o
         raise ValidationError(
             f"{_where(instance, attribute)} must be an int of 0 or more, got {value!r}"
         )
+
+
+def read_only(value: Mapping[Any, Any]) -> Mapping[Any, Any]:
+    """A read-only copy of a mapping, so a frozen record's mapping cannot change under it."""
+    return MappingProxyType(dict(value))
 
 
 def to_tuple(value: Iterable[Any]) -> tuple[Any, ...]:

@@ -30,6 +30,7 @@ from serviceplaybook._records.conversation import Conversation
 from serviceplaybook._records.issue import Issue
 from serviceplaybook._records.parties import Agent, Channel, Customer
 from serviceplaybook._records.signals import Signals
+from serviceplaybook._records.validate import read_only
 
 __all__ = [
     "BOOLEAN_SIGNALS",
@@ -428,10 +429,6 @@ class Miss:
         return "wrong"
 
 
-def _read_only(groups: Mapping[str, Figures]) -> Mapping[str, Figures]:
-    return MappingProxyType(dict(groups))
-
-
 @attrs.frozen(kw_only=True)
 class Evaluation:
     """A detector's figures on labelled messages.
@@ -447,7 +444,7 @@ class Evaluation:
     """
 
     overall: Figures
-    by_language: Mapping[str, Figures] = attrs.field(converter=_read_only, hash=False)
+    by_language: Mapping[str, Figures] = attrs.field(converter=read_only, hash=False)
     misses: tuple[Miss, ...]
     detects_language: bool
 
