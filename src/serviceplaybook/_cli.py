@@ -80,26 +80,19 @@ def _aware_time(text: str) -> datetime:
     return value
 
 
-def _positive_int(text: str) -> int:
-    """``--limit``: a whole number of 1 or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
-    return value
+def _at_least(minimum: int) -> Callable[[str], int]:
+    """An option's whole number of ``minimum`` or more (``--limit`` 1, ``--misses`` 0)."""
 
+    def whole_number(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {minimum} or more, got {value}")
+        return value
 
-def _count(text: str) -> int:
-    """``--misses``: a whole number of 0 or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
+    return whole_number
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -177,7 +170,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--misses",
         metavar="N",
-        type=_count,
+        type=_at_least(0),
         default=DEFAULT_MISSES,
         help=f"list at most N misses (default: {DEFAULT_MISSES}; 0 for none)",
     )
@@ -223,7 +216,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--limit",
         metavar="N",
-        type=_positive_int,
+        type=_at_least(1),
         default=100,
         help="how many follow-ups to claim at a time (default: 100)",
     )
