@@ -916,3 +916,10 @@ def test_the_typo_memo_gives_one_answer_from_many_threads() -> None:
     assert {word: detector._tables.typos[word] for word in words} == expected
     assert expected["rediculous"] == "ridiculous"
     assert expected["arrived"] is None
+
+
+def test_the_shipped_word_lists_are_built_once_per_language() -> None:
+    assert Lexicon.standard() is Lexicon.standard("en") is Lexicon.standard("EN")
+    assert Lexicon.standard("pt-BR") is Lexicon.standard("pt")
+    with pytest.raises(ConfigError, match="no word lists ship for language 'nl'"):
+        Lexicon.standard("nl")

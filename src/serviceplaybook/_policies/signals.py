@@ -252,7 +252,6 @@ class Lexicon:
         return hash(tuple(frozenset(getattr(self, c).items()) for c in CATEGORIES))
 
     @classmethod
-    @functools.cache
     def standard(cls, language: str = "en") -> Lexicon:
         """The word lists shipped for ``language`` (built once per language, then shared).
 
@@ -267,11 +266,18 @@ class Lexicon:
         Raises:
             ConfigError: no word lists ship for ``language`` (:data:`LANGUAGES_WITH_LEXICONS`).
         """
-        if language.split("-")[0].lower() != "en":
-            directory = lexicon_directory(language)
+        # Keyed by the primary subtag, so "pt-BR" and "pt" (and "en" and the default) share
+        # one lexicon and one set of compiled tables.
+        return cls._shipped(language.split("-")[0].lower())
+
+    @classmethod
+    @functools.cache
+    def _shipped(cls, primary: str) -> Lexicon:
+        if primary != "en":
+            directory = lexicon_directory(primary)
             if directory is None:
                 raise ConfigError(
-                    f"Lexicon.standard: no word lists ship for language {language!r}; "
+                    f"Lexicon.standard: no word lists ship for language {primary!r}; "
                     f"languages with word lists: {', '.join(LANGUAGES_WITH_LEXICONS)}"
                 )
             return cls.from_directory(directory, base=Lexicon())
