@@ -71,7 +71,7 @@ def _type_problems(row: dict[str, Any]) -> list[str]:
     if row["language"] not in LANGUAGES:
         problems.append(f"language {row['language']!r}")
     if not isinstance(row["id"], str) or not re.fullmatch(
-        rf"{row['language']}-t-\d{{4}}", row["id"]
+        rf"{row['language']}-[tu]-\d{{4}}", row["id"]
     ):
         problems.append(f"id {row['id']!r}")
     if not isinstance(row["text"], str) or not row["text"].strip():
