@@ -389,7 +389,9 @@ class Lexicon:
 _SPACE = "\x00space"
 _WORD = "\x00word"
 _REST = "\x00rest"
-_UNIT_PATTERNS = {_SPACE: r"\s+", _WORD: r"[\w']+", _REST: r"[\w']*"}
+# A comma may stand between a phrase's words: German puts one before every subordinate
+# clause ("ich weiß, wo Ihr Büro ist"), and people write "oh, great".
+_UNIT_PATTERNS = {_SPACE: r",?\s+", _WORD: r"[\w']+", _REST: r"[\w']*"}
 
 Kinds = tuple[tuple[str, float], ...]
 
@@ -537,7 +539,9 @@ class _Tables:
             phrase = match.group()
             info = kinds.get(phrase)
             if info is None:
-                info = kinds.get(" ".join(phrase.split())) or self._wildcard(phrase)
+                info = kinds.get(" ".join(phrase.replace(",", " ").split())) or self._wildcard(
+                    phrase
+                )
             start, end = match.span()
             for kind, weight in info:
                 spans = found.get(kind)
@@ -631,7 +635,8 @@ _LEET = str.maketrans(
 )
 _INNER_BANG = re.compile(r"(?<=[a-z])[!|](?=[a-z])")
 _ELONGATED = re.compile(r"([a-z])\1{2,}")
-_MASKED_WORD = re.compile(r"\b[a-z][a-z*]*\*[a-z*]*")
+# Letters of any language: "enc*lés" is masked as much as "f*ck".
+_MASKED_WORD = re.compile(r"\b[^\W\d_][^\W\d_*]*\*[^\W\d_*]*(?:\*[^\W\d_*]*)*")
 # Straight, curly (the closing \u2019 is read as "'"), German \u201e...\u201c and \u201a...\u2018,
 # and guillemets either way round.
 _QUOTED = re.compile(
@@ -658,9 +663,15 @@ _TYPO_CANDIDATE = re.compile(rf"(?<![\w'])[a-z]{{{TYPO_MIN_LETTERS},{_TYPO_MAX_L
 # "great, just great": praise, then the same word again after "just" (or "really"...).
 _REPEATED_PRAISE = re.compile(r"\b([a-z]+),? +(?:just|really|simply|absolutely) +\1\b")
 # The face with rolling eyes and the unamused face.
-_EYE_ROLLS = ("\U0001f644", "\U0001f612")
+# Eye-roll, unamused and upside-down faces.
+_EYE_ROLLS = ("\U0001f644", "\U0001f612", "\U0001f643")
 # After a positive phrase, a clause it is about: "love how nobody answers".
-_ABOUT_A_CLAUSE = re.compile(r" +(?:how|the way|that|when) ")
+# "love how...", "me encanta que/cómo...", "j'adore comment/quand...", "ich liebe es, wie/dass...",
+# "adoro come/che/quando...", "adoro como/que/o jeito que...".
+_ABOUT_A_CLAUSE = re.compile(
+    r",? +(?:how|the way|that|when|que|c[oó]mo|cuando|la forma en que|comment|quand|"
+    r"la fa[cç]on dont|wie|dass|wenn|come|che|quando|o jeito que|a forma como) "
+)
 _ASCII_UPPER = bytes(range(65, 91))
 _ASCII_LOWER = bytes(range(97, 123))
 
@@ -757,7 +768,10 @@ _ABUSE_CATEGORIES = frozenset({"insults", "put_downs", "profanity", "abuse"})
 # Phrases that make a customer angry when not negated (see LexiconSignalDetector.anger).
 _ANGRY_CATEGORIES = ("anger", "hyperbole", "ultimatums")
 # After an apology, these in its sentence mean it is not calming ("sorry but...").
-_NOT_CALMING = ("contrasts", "anger", "hyperbole", "ultimatums", *sorted(_ABUSE_CATEGORIES))
+# An apology for being lost ("Sorry, I'm not good with computers") is confusion, not calming.
+_NOT_CALMING = (
+    "contrasts", "anger", "hyperbole", "ultimatums", "confusion", *sorted(_ABUSE_CATEGORIES)
+)  # fmt: skip
 _STARTS_WITH_I = re.compile(r"i\b")
 # The categories that say something about the customer, counted to tell which language's word
 # lists read a short message best (LexiconSignalDetector.short_message_language).
@@ -768,8 +782,8 @@ _EVIDENCE_CATEGORIES = (
 )  # fmt: skip
 # A message with any of these is not pure joy (see LexiconSignalDetector.enthusiastic).
 _NOT_ENTHUSIASTIC = frozenset(
-    {"negative", "anger", "hyperbole", "ultimatums", "sarcasm", "violence", "self_harm",
-     "legal", "repeat_contact", "demands", *_ABUSE_CATEGORIES}
+    {"anger", "hyperbole", "ultimatums", "sarcasm", "violence", "self_harm", "legal",
+     "demands", *_ABUSE_CATEGORIES}
 )  # fmt: skip
 _FILLERS = frozenset(
     {"a", "an", "the", "such", "so", "total", "complete", "absolute", "real", "being", "like",
@@ -862,15 +876,20 @@ class LexiconSignalDetector:
         six times. A message no lexicon finds anything in keeps ``identified``.
         """
         candidates = [identified, "en", *sorted(self.languages)]
-        best, most = identified, 0
+        best, most = identified, (0, 0)
         for language in dict.fromkeys(candidates):
             lexicon = self.lexicon_for(language)
             if lexicon is None:
                 continue
             reader = self if lexicon is self.lexicon else self._reader_for(lexicon)
-            hits = reader.read(text).hits
-            found = sum(len(hits[c]) for c in _EVIDENCE_CATEGORIES if c in hits)
-            if found > most:
+            reading = reader.read(text)
+            sources = [source for source in (reading, reading.clear) if source is not None]
+            # What the lists say of the customer first; on a tie, every phrase found.
+            found = (
+                sum(len(s.hits[c]) for s in sources for c in _EVIDENCE_CATEGORIES if c in s.hits),
+                sum(len(spans) for s in sources for spans in s.hits.values()),
+            )
+            if found[0] and found > most:
                 best, most = language, found
         return best
 
@@ -883,10 +902,8 @@ class LexiconSignalDetector:
         :meth:`short_message_language`.
         """
         guess = identify(text)
-        if (
-            guess.confidence < self.SHORT_MESSAGE_CONFIDENCE
-            and text.count(" ") < self.SHORT_MESSAGE_WORDS
-        ):
+        unsure = guess.language == UNDETERMINED or guess.confidence < self.SHORT_MESSAGE_CONFIDENCE
+        if unsure and text.count(" ") < self.SHORT_MESSAGE_WORDS:
             return self.short_message_language(text, guess.language)
         return guess.language
 
@@ -1180,8 +1197,11 @@ class LexiconSignalDetector:
                 if counted is None:
                     counted = {start for start, _, _ in reading.spans("negative")}
                 about_writer = category == "insults"
-                if category == "legal" and self._once(reading, "formal"):
-                    weight /= 2  # citing one's rights is a firm claim, not hostility
+                if category == "legal":
+                    if not self._once(reading, "legal_threat"):
+                        continue  # "my lawyer needs a copy of the lease" is no complaint
+                    if self._once(reading, "formal"):
+                        weight /= 2  # citing one's rights is a firm claim, not hostility
                 for start, end, _ in spans:
                     # A phrase that is negative already counts once; an insult the writer
                     # aims at themselves ("I feel like an idiot") is self-blame: it counts
@@ -1223,7 +1243,9 @@ class LexiconSignalDetector:
         if legal_threat and not self.formal(reading):
             words += 1
         if self._once(reading, "demanding") and self._once(reading, "wants_manager"):
-            words += 1  # "Give me your manager. Now.", not "I'd like to speak to a manager"
+            # Upset on its own, whatever else the words say: "Fine, give me your manager
+            # then." (not "I'd like to speak to a manager").
+            words += 2
         score = 0.45 if words else 0.0
         score += 0.25 if words >= 2 else 0.0
         score += 0.25 if shouting else 0.0
@@ -1288,7 +1310,7 @@ class LexiconSignalDetector:
                 if match.start() in praise:
                     return True
         text = reading.text
-        if _EYE_ROLLS[0] in text or _EYE_ROLLS[1] in text:
+        if any(face in text for face in _EYE_ROLLS):
             return True
         return bool(reading.quotes) and self.quoted_claim(reading)
 
@@ -1365,14 +1387,19 @@ class LexiconSignalDetector:
         tail = lower[end : end + 2].lstrip()
         if tail[:1] in (",", ".", "!", ";", "\u2014", "-"):
             return "opening"
+        # "Wonderful airline.", "Great job guys, ...", "Impressive consistency.": praise and
+        # at most two words make the whole clause.
+        clause = _CLAUSE_BREAK.search(lower, end)
+        if clause is not None and len(lower[end : clause.start()].split()) <= 2:
+            return "opening"
         letdown = reading.first_after("letdowns", end)
         if letdown is not None and reading.one_sentence(end, letdown[0]):
             return "letdown"
         return None
 
     def scare_quoted(self, reading: Reading, start: int, end: int) -> bool:
-        """True when the phrase at ``start:end`` is all there is in quotes, give or take a
-        word ('so "helpful"', 'your "fast" delivery', « aide », „Hilfe“)."""
+        """True when the phrase at ``start:end`` stands in quotes of at most three words ('so
+        "helpful"', 'your "fast" delivery', "a 'next day delivery'", « aide », „Hilfe“)."""
         quotes = reading.quotes
         if not quotes:
             return False
@@ -1380,7 +1407,7 @@ class LexiconSignalDetector:
         if not index:
             return False
         low, high = quotes[index - 1]
-        return low < start and end <= high and len(reading.lower[low + 1 : high - 1].split()) <= 2
+        return low < start and end <= high and len(reading.lower[low + 1 : high - 1].split()) <= 3
 
     def quoted_claim(self, reading: Reading) -> bool:
         """True when what a company says of its service (``claims``: "help", "express",
@@ -1404,9 +1431,12 @@ class LexiconSignalDetector:
 
     def confused(self, reading: Reading) -> bool:
         """Confusion or self-blame ("I don't understand this bill", "did I do something
-        wrong?"), not negated ("I'm not confused")."""
+        wrong?", "I'm such an idiot, I booked the wrong date"), not negated ("I'm not
+        confused")."""
         spans = reading.spans("confusion")
-        return bool(spans) and any(not self.negated(reading, s) for s, _, _ in spans)
+        if spans and any(not self.negated(reading, s) for s, _, _ in spans):
+            return True
+        return any(self.about_writer(reading, s) for s, _, _ in reading.spans("insults"))
 
     def calming(self, reading: Reading) -> bool:
         """The customer de-escalates: a calming phrase ("sorry for shouting", "ok, thank you,
@@ -1416,7 +1446,10 @@ class LexiconSignalDetector:
         if spans and any(not self.negated(reading, s) for s, _, _ in spans):
             return True
         lower = reading.lower
-        for start, end, _ in reading.spans("apologies"):
+        apologies = reading.spans("apologies")
+        if apologies and self._once(reading, "confused"):
+            return False  # "Sorry, I'm hopeless with these apps": lost, not de-escalating
+        for start, end, _ in apologies:
             if self.negated(reading, start):
                 continue
             if not reading.opens_sentence(start):
@@ -1518,18 +1551,22 @@ class LexiconSignalDetector:
     # -- requests and history ----------------------------------------------------------------
 
     def legal_threat(self, reading: Reading) -> bool:
-        """Lawyers, suing or court, not negated ("I don't want to sue anyone"), and not the
-        writer's own lawyer in a courteous request or a question ("My lawyer needs a copy of
-        the contract, could you send it?")."""
+        """Lawyers, suing or court, not negated ("I don't want to sue anyone"); and, in a
+        courteous request or a question with nothing hostile in it, not the writer's own
+        lawyer nor the writer being one ("My lawyer needs a copy of the contract, can you
+        email it?", "I'm an attorney representing...")."""
         spans = reading.spans("legal")
         if not spans:
             return False
-        asking = bool(reading.hits.get("courtesy"))
         hostile = ("anger", "hyperbole", "ultimatums", "insults", "put_downs", "abuse")
-        if asking and any(reading.hits.get(category) for category in hostile):
-            asking = False
+        asking = (bool(reading.hits.get("courtesy")) or "?" in reading.lower) and not any(
+            reading.hits.get(category) for category in hostile
+        )
         return any(
-            not (self.negated(reading, s) or (asking and self.writers_own(reading, s)))
+            not (
+                self.negated(reading, s)
+                or (asking and (self.writers_own(reading, s) or self.about_writer(reading, s)))
+            )
             for s, _, _ in spans
         )
 
@@ -1614,17 +1651,18 @@ class LexiconSignalDetector:
         return False
 
     def shouting(self, reading: Reading) -> bool:
-        """Sustained capitals, or repeated ``!``/``?`` ("!!!").
+        """:meth:`loud`, and not :meth:`enthusiastic` ("Thank you so much!!!" is joy)."""
+        return self.loud(reading) and not self._once(reading, "enthusiastic")
+
+    def loud(self, reading: Reading) -> bool:
+        """Sustained capitals, or repeated ``!``/``?`` ("!!!"), whatever the tone.
 
         Capitals are sustained when, leaving out known acronyms (``acronyms``: "API", "SLA",
         "CET"), at least 60 % of eight letters or more are capitals; or two words in capitals
         of four letters or more, or one of six or more ("RIDICULOUS"); or three words in
         capitals in a row, one of them three letters or more and not an acronym ("GET IT
-        NOW"). Short words and acronyms on their own are not shouting, and neither is
-        :meth:`enthusiastic` praise ("Thank you so much!!!").
+        NOW"). Short words and acronyms on their own are not loud.
         """
-        if self._once(reading, "enthusiastic"):
-            return False
         text = reading.text
         if text.count("!") + text.count("?") >= 3 and _REPEATED_MARKS.search(text):
             return True
@@ -1658,12 +1696,15 @@ class LexiconSignalDetector:
         return False
 
     def enthusiastic(self, reading: Reading) -> bool:
-        """True when the message thanks or praises, with no question mark and nothing
-        negative, sarcastic or hostile in it: its capitals and "!!!" are joy."""
+        """True when the message thanks or praises and reads positive, with no question
+        mark and nothing sarcastic or hostile in it: its capitals and "!!!" are joy ("Wow,
+        you found my lost bag!!! I can't thank you enough")."""
         hits = reading.hits
         if not (hits.get("positive") or hits.get("courtesy")) or "?" in reading.lower:
             return False
-        return hits.keys().isdisjoint(_NOT_ENTHUSIASTIC) and not self._once(reading, "sarcastic")
+        if not hits.keys().isdisjoint(_NOT_ENTHUSIASTIC) or self._once(reading, "sarcastic"):
+            return False
+        return self.sentiment(reading) > 0
 
     # -- helpers ---------------------------------------------------------------------------
 
