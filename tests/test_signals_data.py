@@ -22,8 +22,9 @@ import pytest
 DATA = Path(__file__).parent / "data"
 TUNE = DATA / "signals_tune.jsonl"
 HOLDOUT = DATA / "signals_holdout.jsonl"
-#: Each set's file and the letters its ids may carry (``en-t-0001``, ``en-u-0001``, ``en-h-0001``).
-SETS = {"tune": (TUNE, "tu"), "holdout": (HOLDOUT, "h")}
+#: Each set's file and the letters its ids may carry (``en-t-0001``, ``en-u-0001``, ``en-v-0001``,
+#: ``en-h-0001``).
+SETS = {"tune": (TUNE, "tuv"), "holdout": (HOLDOUT, "h")}
 ORIGINAL = DATA / "labelled_messages.jsonl"
 
 FLAGS = (

@@ -94,6 +94,10 @@ CATEGORIES: tuple[str, ...] = (
     "repeat_counts",
     "contact_verbs",
     "possessives",
+    "intentions",
+    "harm_verbs",
+    "targets",
+    "distress",
     "acronyms",
     "known_words",
 )
@@ -228,6 +232,13 @@ class Lexicon:
             call"), not otherwise ("crashed five times").
         contact_verbs: getting in touch ("call", "write", "email", "told").
         possessives: the writer's own ("my", "our"): "my manager" is not a request for one.
+        distress: the customer is frightened, desperate or overwhelmed ("worried sick",
+            "close to tears", "i can't afford this"): upset, even when polite, and not anger.
+        intentions: the writer says what they will do ("i'll", "i'm going to", "i swear").
+        harm_verbs: violent acts ("smash", "slash", "punch", "burn").
+        targets: people and property a violent act may be aimed at ("him", "your *", "the
+            place"). An intention, a harm verb and a target in one sentence are a threat of
+            violence however it is worded ("if he comes again I'll slash his tyres").
         acronyms: words in capitals that are not shouting ("usps").
         known_words: ordinary English words that are never read as a typo of a lexicon word
             ("layer" is not "lawyer", "idioms" is not "idiots").
@@ -268,6 +279,10 @@ class Lexicon:
     repeat_counts: Mapping[str, float] = _category()
     contact_verbs: Mapping[str, float] = _category()
     possessives: Mapping[str, float] = _category()
+    distress: Mapping[str, float] = _category()
+    intentions: Mapping[str, float] = _category()
+    harm_verbs: Mapping[str, float] = _category()
+    targets: Mapping[str, float] = _category()
     acronyms: Mapping[str, float] = _category()
     known_words: Mapping[str, float] = _category()
 
@@ -436,7 +451,8 @@ _INHERITED = (
     "positive", "negative", "anger", "insults", "put_downs", "profanity", "abuse",
     "violence", "self_harm", "legal", "manager", "escalation", "repeat_contact", "sarcasm",
     "hyperbole", "ultimatums", "confusion", "calming", "demands", "rights", "claims",
-    "repeat_counts", "contact_verbs", "asks", "possessives",
+    "repeat_counts", "contact_verbs", "asks", "possessives", "intentions", "harm_verbs",
+    "targets", "distress",
 )  # fmt: skip
 # Hyperbole is never a threat: "i could kill someone" does not take "kill someone" over.
 _NOT_FROM_HYPERBOLE = frozenset({"violence", "self_harm"})
@@ -664,6 +680,7 @@ _TYPO_CANDIDATE = re.compile(rf"(?<![\w'])[a-z]{{{TYPO_MIN_LETTERS},{_TYPO_MAX_L
 _REPEATED_PRAISE = re.compile(r"\b([a-z]+),? +(?:just|really|simply|absolutely) +\1\b")
 # The face with rolling eyes and the unamused face.
 # Eye-roll, unamused and upside-down faces.
+_CLAPPING = "\U0001f44f"
 _EYE_ROLLS = ("\U0001f644", "\U0001f612", "\U0001f643")
 # After a positive phrase, a clause it is about: "love how nobody answers".
 # "love how...", "me encanta que/cómo...", "j'adore comment/quand...", "ich liebe es, wie/dass...",
@@ -1107,6 +1124,8 @@ class LexiconSignalDetector:
             score -= self.MANAGER_EVIDENCE
         if shouting:
             score -= self.SHOUTING_EVIDENCE
+        if self._once(reading.plain, "intended_harm"):
+            score -= self.NEGATIVE_EVIDENCE["violence"]
         if not positive and not negative and not score:
             return 0.0
         for sign, spans in ((1.0, positive), (-1.0, negative)):
@@ -1149,13 +1168,12 @@ class LexiconSignalDetector:
 
     def polite(self, reading: Reading) -> bool:
         """True for a courteous message ("could you", "please", "thank you") with no anger,
-        abuse, threat, ultimatum or sarcasm in it: a polite complaint. (Capitals do not
-        count here: they change shouting and anger, never sentiment.)"""
+        abuse, threat, ultimatum, sarcasm or distress in it: a polite complaint."""
         if not reading.hits.get("courtesy"):
             return False
-        hostile = ("anger", "hyperbole", "ultimatums", "sarcasm", "violence", "legal")
+        hostile = ("anger", "hyperbole", "ultimatums", "sarcasm", "violence", "legal", "distress")
         if any(reading.hits.get(category) for category in hostile):
-            return False
+            return False  # distress is not a polite complaint either: "please help, I'm scared"
         return not self.abusive(reading)
 
     #: Other signals' phrases that also lower sentiment, with their weight: an insult, a
@@ -1174,6 +1192,7 @@ class LexiconSignalDetector:
             "sarcasm": 1.0,
             "hyperbole": 1.0,
             "ultimatums": 1.5,
+            "distress": 2.0,
         }
     )
 
@@ -1299,7 +1318,8 @@ class LexiconSignalDetector:
     def sarcasm_marked(self, reading: Reading) -> bool:
         """True when the message says it is sarcastic: a sarcasm phrase ("thanks for nothing",
         "yeah right"), not negated; praise said twice ("great, just great"); an eye-roll
-        emoji (🙄, 😒); or a :meth:`quoted_claim` ("thanks for the 'help'")."""
+        emoji (🙄, 😒, 🙃); clapping (👏) in a message that complains; or a
+        :meth:`quoted_claim` ("thanks for the 'help'")."""
         spans = reading.spans("sarcasm")
         if spans and any(not self.negated(reading, s) for s, _, _ in spans):
             return True
@@ -1312,6 +1332,8 @@ class LexiconSignalDetector:
         text = reading.text
         if any(face in text for face in _EYE_ROLLS):
             return True
+        if _CLAPPING in text and self._once(reading, "complains"):
+            return True  # "Truly impressive work 👏" over a complaint
         return bool(reading.quotes) and self.quoted_claim(reading)
 
     def ironic(self, reading: Reading, start: int, end: int) -> bool:
@@ -1531,12 +1553,52 @@ class LexiconSignalDetector:
         return self._before(reading, "reporting", start, 6)
 
     def violence(self, reading: Reading) -> bool:
-        """Threats of violence, not quoted, reported or negated ("I would never hurt you")."""
+        """Threats of violence, not quoted, reported or negated ("I would never hurt you"):
+        a violence phrase, or an :meth:`intended_harm`."""
         plain = reading.plain
         spans = plain.spans("violence")
-        return bool(spans) and any(
-            not (self.negated(plain, s) or self.reported(plain, s, e)) for s, e, _ in spans
-        )
+        if any(not (self.negated(plain, s) or self.reported(plain, s, e)) for s, e, _ in spans):
+            return True
+        return self.intended_harm(plain)
+
+    #: How many words may stand between an intention and its harm verb, and between the verb
+    #: and its target.
+    HARM_REACH: ClassVar[tuple[int, int]] = (6, 2)
+
+    def intended_harm(self, reading: Reading) -> bool:
+        """True when the writer says they will do violence to someone or something: an
+        intention ("i'll", "i swear", "voy a"), a harm verb ("slash", "partir") up to six
+        words after it and a target ("his", "the place", "la cara") up to two words after
+        the verb, or between the intention and a verb that ends its clause ("ich werde ihm
+        die Beine brechen"), in one sentence, not negated ("I'll never hurt anyone") and not
+        hyperbole.
+        However the condition is worded, "if that engineer sets foot in my house again I'll
+        break his legs" is a threat."""
+        verbs = reading.hits.get("harm_verbs")
+        if not verbs or not reading.hits.get("intentions") or not reading.hits.get("targets"):
+            return False
+        to_verb, to_target = self.HARM_REACH
+        lower = reading.lower
+        for start, end, _ in verbs:
+            intention = reading.last_before("intentions", start)
+            if intention is None or lower.count(" ", intention[1], start) > to_verb + 1:
+                continue
+            target = reading.first_after("targets", end)
+            if target is not None and lower.count(" ", end, target[0]) <= to_target + 1:
+                low, high = intention[0], target[1]
+            elif self._between(reading, "targets", intention[1], start) and _CLAUSE_END.match(
+                lower, end
+            ):
+                # The verb last, its target before it: "ich werde ihm die Beine brechen".
+                low, high = intention[0], end
+            else:
+                continue
+            if not reading.one_sentence(low, high):
+                continue
+            if self.negated(reading, start) or self._between(reading, "hyperbole", low, high):
+                continue
+            return True
+        return False
 
     def self_harm(self, reading: Reading) -> bool:
         """Statements of self-harm, not negated ("I'm not suicidal")."""
@@ -1613,10 +1675,14 @@ class LexiconSignalDetector:
         :attr:`repeat_lookback` messages.
 
         A count ("third time", "once again") is repeat contact only with a contact verb in
-        its sentence: "the app crashed five times" is not.
+        its sentence ("the app crashed five times" is not), or when it opens the message
+        before a colon ("Zum dritten Mal: ...").
         """
         if reading.spans("repeat_contact"):
             return True
+        counts = reading.spans("repeat_counts")
+        if counts and counts[0][0] == 0 and reading.lower[counts[0][1] : counts[0][1] + 1] == ":":
+            return True  # "THIRD TIME: I want my money back!"
         verbs = reading.spans("contact_verbs")
         if verbs:
             for start, end, _ in reading.spans("repeat_counts"):
