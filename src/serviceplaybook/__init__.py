@@ -74,6 +74,7 @@ from serviceplaybook._records.journal import JournalEntry
 from serviceplaybook._records.money import Money
 from serviceplaybook._records.offers import Offer, OfferKind, OfferStatus, ProposedOffer
 from serviceplaybook._records.parties import Agent, Channel, Customer, Role
+from serviceplaybook._records.query import ConversationPage, ConversationQuery
 from serviceplaybook._records.reasons import Guidance, Reason
 from serviceplaybook._records.refusals import ApprovalRequired, PolicyViolation
 from serviceplaybook._records.signals import Signals
@@ -140,6 +141,8 @@ __all__ = [
     "ConcurrentUpdate",
     "ConfigError",
     "Conversation",
+    "ConversationPage",
+    "ConversationQuery",
     "ConversationStore",
     "CounterOffer",
     "CurrencyMismatch",

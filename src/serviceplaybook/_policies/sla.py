@@ -344,6 +344,35 @@ class SlaPolicy:
             steps_due=steps_due,
         )
 
+    def next_due(self, conversation: Conversation, now: datetime) -> datetime | None:
+        """When the SLA checker next has something to look at: the earliest due time of a
+        running clock (in the past once it is breached: it stays due until answered or
+        resolved) or of the next escalation step not yet recorded; ``None`` while every clock
+        is paused or stopped. The desk stores it as :attr:`Conversation.sla_due_at`.
+
+        Args:
+            conversation: the conversation as it stands after an event.
+            now: the moment of the event, timezone-aware.
+        """
+        status = self.check(conversation, now)
+        times = [
+            clock.due_at
+            for clock in status.clocks
+            if clock.state is ClockState.RUNNING and clock.due_at is not None
+        ]
+        resolution = status.resolution
+        if resolution.state is ClockState.RUNNING:
+            fired = {step.index for step in conversation.sla_steps}
+            for index, step in enumerate(self.steps_for(conversation)):
+                if index not in fired:  # thresholds increase: the first one left comes first
+                    left = step.after - resolution.elapsed
+                    if left <= timedelta():
+                        times.append(now)
+                    else:
+                        times.append(self.calendar_for(conversation).add(now, left))
+                    break
+        return min(times, default=None)
+
     # -- internals -------------------------------------------------------------------------
 
     def _timeline(self, conversation: Conversation, start: datetime, end: datetime) -> _Timeline:

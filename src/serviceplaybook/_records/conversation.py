@@ -128,6 +128,10 @@ class Conversation:
         termination: why it was terminated, if it was.
         feedback: what the customer said at the follow-up.
         sla_steps: SLA escalation steps that fired, in the order they fired.
+        sla_due_at: when the SLA checker next has something to look at: the due time of a
+            running clock (past once breached) or of the next escalation step, whichever
+            comes first; ``None`` while every clock is paused or stopped. The desk sets it
+            with every event; queries use it (``ConversationQuery.sla_due_by``).
     """
 
     id: str = attrs.field(validator=non_empty)
@@ -157,6 +161,7 @@ class Conversation:
     termination: Reason | None = None
     feedback: str | None = attrs.field(default=None, repr=False)
     sla_steps: tuple[SlaStepReached, ...] = attrs.field(default=(), converter=_items, repr=False)
+    sla_due_at: datetime | None = attrs.field(default=None, validator=optional_aware, repr=False)
 
     @property
     def waiting_on(self) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import attrs
+
 from serviceplaybook._errors import ValidationError
 from serviceplaybook._records.compensation import Grant
 from serviceplaybook._serialization import json_text, to_dict
@@ -42,3 +44,18 @@ class SQLiteLedger:
             (customer_id, utc_text(since) if since is not None else ""),
         )
         return [self.database.decode("grants", key, data, Grant) for key, data in rows]
+
+    def reassign(self, customer_id: str, pseudonym: str) -> int:
+        """Move the customer's grants to ``pseudonym``, amounts kept; returns how many."""
+        with self.database.writing() as connection:
+            rows = connection.execute(
+                "SELECT key, data FROM grants WHERE customer_id = ?", (customer_id,)
+            ).fetchall()
+            for key, data in rows:
+                grant = self.database.decode("grants", key, data, Grant)
+                moved = attrs.evolve(grant, customer_id=pseudonym)
+                connection.execute(
+                    "UPDATE grants SET customer_id = ?, data = ? WHERE key = ?",
+                    (pseudonym, json_text(to_dict(moved)), key),
+                )
+        return len(rows)

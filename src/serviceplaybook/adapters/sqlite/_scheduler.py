@@ -283,6 +283,15 @@ class SQLiteScheduler:
             (customer_id, "" if since is None else utc_text(since)),
         )
 
+    def reassign(self, customer_id: str, pseudonym: str) -> int:
+        """Move every follow-up of the customer to ``pseudonym``; returns how many."""
+        with self.database.writing() as connection:
+            cursor = connection.execute(
+                "UPDATE follow_ups SET customer_id = ? WHERE customer_id = ?",
+                (pseudonym, customer_id),
+            )
+        return cursor.rowcount
+
     def pending(self) -> list[FollowUp]:
         """Follow-ups not yet delivered, cancelled or failed, soonest due first."""
         return self._select("f.status = 'pending'")
