@@ -67,6 +67,7 @@ from serviceplaybook._records.compensation import (
     Grant,
 )
 from serviceplaybook._records.conversation import Conversation, Handoff, Message
+from serviceplaybook._records.erasure import Erasure
 from serviceplaybook._records.escalation import EscalationDecision, HandoffBrief, Urgency
 from serviceplaybook._records.followup import FollowUp, FollowUpDecision, FollowUpStatus
 from serviceplaybook._records.issue import Issue, Severity
@@ -147,6 +148,7 @@ __all__ = [
     "CounterOffer",
     "CurrencyMismatch",
     "Customer",
+    "Erasure",
     "EscalationDecision",
     "EscalationLadder",
     "EscalationPolicy",

@@ -91,8 +91,10 @@ class CompensationLedger(Protocol):
         ...
 
     def reassign(self, customer_id: str, pseudonym: str) -> int:
-        """Move the customer's grants to ``pseudonym`` (erasing a customer), keeping every
-        amount, key and time for accounting; returns how many moved."""
+        """Move the customer's grants to ``pseudonym`` (erasing a customer), each as
+        ``serviceplaybook._records.erasure.erased_grant`` gives it (the offer's free-text
+        description erased; every key, kind, amount and time kept for accounting); returns
+        how many moved."""
         ...
 
 

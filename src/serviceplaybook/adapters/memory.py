@@ -20,6 +20,7 @@ import attrs
 from serviceplaybook._errors import ConcurrentUpdate, NotFound, ValidationError
 from serviceplaybook._records.compensation import Grant
 from serviceplaybook._records.conversation import Conversation, check_version_rises
+from serviceplaybook._records.erasure import erased_grant
 from serviceplaybook._records.followup import FollowUp, FollowUpStatus
 from serviceplaybook._records.journal import JournalEntry
 from serviceplaybook._records.query import ConversationPage, ConversationQuery, page_of
@@ -181,7 +182,7 @@ class InMemoryLedger:
             if not before:
                 return 0
             target = self._by_customer.get(pseudonym, [])
-            moved = [attrs.evolve(g, customer_id=pseudonym) for g in before]
+            moved = [erased_grant(g, pseudonym) for g in before]
             previous_keys = {g.key: self._by_key[g.key] for g in before}
             self._by_customer[pseudonym] = target + moved
             self._by_key.update((g.key, g) for g in moved)

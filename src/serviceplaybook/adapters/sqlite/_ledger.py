@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import attrs
-
 from serviceplaybook._errors import ValidationError
 from serviceplaybook._records.compensation import Grant
+from serviceplaybook._records.erasure import erased_grant
 from serviceplaybook._serialization import json_text, to_dict
 from serviceplaybook.adapters.sqlite._database import SQLiteDatabase, utc_text
 
@@ -53,7 +52,7 @@ class SQLiteLedger:
             ).fetchall()
             for key, data in rows:
                 grant = self.database.decode("grants", key, data, Grant)
-                moved = attrs.evolve(grant, customer_id=pseudonym)
+                moved = erased_grant(grant, pseudonym)
                 connection.execute(
                     "UPDATE grants SET customer_id = ?, data = ? WHERE key = ?",
                     (pseudonym, json_text(to_dict(moved)), key),
