@@ -1307,13 +1307,15 @@ class ServiceDesk:
         now: datetime | None = None,
         report: Callable[[Outcome], None] | None = None,
     ) -> list[Outcome]:
-        """The SLA checker: :meth:`check_sla` for every conversation whose SLA has something
-        due by ``now`` (:attr:`Conversation.sla_due_at`), found through the store's index, not
-        by reading every open conversation. Run it on a schedule (a worker, a cron job).
+        """The SLA checker: :meth:`check_sla` for every conversation in which something may
+        be due by ``now`` (:attr:`Conversation.sla_due_at`), found through the store's index,
+        not by reading every open conversation. Run it on a schedule (a worker, a cron job).
 
         A conversation that another call moved on meanwhile is skipped: that call set its
-        SLA due time again, and the next run sees it. A conversation whose clock is breached
-        stays due (and is checked on every run) until it is answered or resolved.
+        SLA due time again, and the next run sees it. ``sla_due_at`` counts in wall-clock
+        time, so a conversation is listed from the earliest moment a target could be reached
+        (outside business hours, before it really is) and stays listed, checked on every
+        run, until its next event: an overdue conversation stays in view until answered.
 
         Args:
             now: the time to check at (the desk's clock by default); timezone-aware.

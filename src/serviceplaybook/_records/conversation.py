@@ -128,10 +128,11 @@ class Conversation:
         termination: why it was terminated, if it was.
         feedback: what the customer said at the follow-up.
         sla_steps: SLA escalation steps that fired, in the order they fired.
-        sla_due_at: when the SLA checker next has something to look at: the due time of a
-            running clock (past once breached) or of the next escalation step, whichever
-            comes first; ``None`` while every clock is paused or stopped. The desk sets it
-            with every event; queries use it (``ConversationQuery.sla_due_by``).
+        sla_due_at: the earliest moment the SLA checker may find something due (a target
+            or an escalation step, counted in wall-clock time, which business time never
+            outruns; in the past once reached, until the next event); ``None`` while every
+            clock is paused or stopped. The desk sets it with every event
+            (:meth:`SlaPolicy.next_due`); queries use it (``ConversationQuery.sla_due_by``).
     """
 
     id: str = attrs.field(validator=non_empty)

@@ -93,8 +93,9 @@ class ConversationQuery:
         waiting_on: ``"agent"`` or ``"customer"`` (:attr:`Conversation.waiting_on`).
         escalated_to: the role the latest escalation went to (with ``stages="escalated"``:
             a queue of conversations waiting for that role to pick them up).
-        sla_due_by: only conversations whose SLA checker has something due at or before this
-            time (:attr:`Conversation.sla_due_at`): the SLA checker's work list.
+        sla_due_by: only conversations in which something may come due at or before this
+            time (:attr:`Conversation.sla_due_at` at or before it): the SLA checker's work
+            list, and a supervisor's "due soon or overdue" queue.
         limit: the most conversations on one page (1 to 1000).
         after: the :attr:`ConversationPage.next` cursor of the previous page (``None``: the
             first page).
