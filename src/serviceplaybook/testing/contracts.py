@@ -16,7 +16,7 @@ The per-port suites need only their port: ``ConversationStoreContract`` (fixture
 (``ledger``), ``FollowUpSchedulerContract`` (``scheduler``). ``StorageContract`` runs all of
 them on the four parts of a ``storage`` and adds the unit-of-work guarantees.
 
-Requires pytest (``pip install serviceplaybook[dev]``).
+Requires pytest (the ``dev`` extra: ``python3 -m pip install '.[dev]'`` in a checkout).
 """
 
 from __future__ import annotations
