@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -201,3 +201,53 @@ def test_a_customer_with_many_conversations_pages(desk: ServiceDesk, clock: Fake
             break
         page = desk.find(customer_id="cust-9", limit=3, after=page.next)
     assert pages == [opened[:3], opened[3:6], opened[6:]]
+
+
+@pytest.mark.parametrize(
+    ("conditions", "named"),
+    [
+        ({"agent_id": "\ud800"}, "agent_id"),
+        ({"customer_id": "a\x00b"}, "customer_id"),
+        ({"stages": "\ud800"}, "stages"),
+        ({"stages": [""]}, "stages"),
+        ({"stages": 5}, "stages"),
+        ({"role": 5}, "role"),
+        ({"escalated_to": "overlord"}, "escalated_to"),
+        ({"waiting_on": "nobody"}, "waiting_on"),
+        ({"limit": True}, "limit"),
+        ({"limit": 1001}, "limit"),
+        ({"after": '["2026-01-01T00:00:00+00:00", "\\ud800"]'}, "after"),
+        ({"after": 5}, "after"),
+        ({"sla_due_by": "now"}, "sla_due_by"),
+        ({"sla_due_by": datetime(2026, 1, 1)}, "sla_due_by"),
+        (
+            {"sla_due_by": datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5)))},
+            "sla_due_by",
+        ),
+    ],
+)
+def test_bad_conditions_are_refused_by_name(
+    desk: ServiceDesk, conditions: dict[str, object], named: str
+) -> None:
+    open_conversation(desk)
+    with pytest.raises(ValidationError, match=named):
+        desk.find(**conditions)
+    assert len(desk.find().conversations) == 1
+
+
+@pytest.mark.parametrize("bad", ["\ud800", "a\x00", "", " "])
+def test_bad_customer_ids_are_refused(desk: ServiceDesk, bad: str) -> None:
+    cid = open_conversation(desk)
+    for call in (desk.erase_customer, desk.export_customer):
+        with pytest.raises(ValidationError, match="customer_id"):
+            call(bad)
+    assert desk.get(cid).customer.id == "cust-1"
+
+
+def test_check_slas_refuses_bad_arguments(desk: ServiceDesk) -> None:
+    with pytest.raises(TypeError, match="report"):
+        desk.check_slas(report=5)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="now"):
+        desk.check_slas(now=datetime(2026, 1, 1))
+    with pytest.raises(ValidationError, match="sla_due_by"):
+        desk.check_slas(now=datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5))))

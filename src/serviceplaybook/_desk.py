@@ -1325,6 +1325,8 @@ class ServiceDesk:
             The outcome of every check, in the order run.
         """
         now = require_aware(now, "check_slas(now)") if now is not None else self._now()
+        if report is not None and not callable(report):
+            raise TypeError(f"report must be a callable or None, got {type(report).__name__}")
         outcomes = []
         # collected first: a check moves a conversation's due time, never its place
         due = [c.id for c in self.scan(ConversationQuery(sla_due_by=now, limit=500))]

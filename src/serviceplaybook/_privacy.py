@@ -21,7 +21,7 @@ from serviceplaybook._ports import Storage
 from serviceplaybook._records.conversation import Conversation
 from serviceplaybook._records.erasure import ERASED
 from serviceplaybook._records.journal import JournalEntry
-from serviceplaybook._records.query import ConversationQuery
+from serviceplaybook._records.query import ConversationQuery, storable
 from serviceplaybook._serialization import from_dict, to_dict
 
 EXPORT_FORMAT = "serviceplaybook.customer-export/1"
@@ -40,7 +40,7 @@ def check_customer_id(customer_id: object) -> str:
         raise TypeError(f"customer_id must be a str, got {type(customer_id).__name__}")
     if not customer_id.strip():
         raise ValidationError("customer_id must name a customer, got a blank str")
-    return customer_id
+    return storable(customer_id, "customer_id")
 
 
 def new_pseudonym() -> str:

@@ -41,17 +41,45 @@ def _stages(value: object) -> tuple[str, ...]:
                 f"ConversationQuery.stages holds {stage!r}; each must be a non-empty stage name "
                 f"such as 'escalated'"
             )
+        storable(stage, "ConversationQuery.stages")
         if str(stage) not in stages:
             stages.append(str(stage))
     return tuple(stages)
 
 
-def _role(value: Role | str | None) -> Role | None:
-    return None if value is None else Role(value)
+def _a_role(name: str, value: Role | str | None) -> Role | None:
+    if value is None:
+        return None
+    try:
+        return Role(value)
+    except ValidationError as error:
+        raise ValidationError(f"ConversationQuery.{name}: {error}") from None
+
+
+def _owner_role(value: Role | str | None) -> Role | None:
+    return _a_role("role", value)
+
+
+def _escalated_to(value: Role | str | None) -> Role | None:
+    return _a_role("escalated_to", value)
 
 
 def _conversations(value: Iterable[Conversation]) -> tuple[Conversation, ...]:
     return tuple(value)
+
+
+def storable(value: str, what: str) -> str:
+    """``value`` if every store can hold it: no lone surrogate (SQLite and PostgreSQL take
+    only text that encodes as UTF-8), no NUL."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError(
+            f"{what} holds a lone surrogate ({value!r}), which is not text any store can hold"
+        ) from None
+    if "\x00" in value:
+        raise ValidationError(f"{what} holds a NUL character ({value!r})")
+    return value
 
 
 def _optional_id(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -59,6 +87,20 @@ def _optional_id(instance: object, attribute: attrs.Attribute[Any], value: objec
         raise ValidationError(
             f"ConversationQuery.{attribute.name} must be a non-empty str or None, got {value!r}"
         )
+    if value is not None:
+        storable(value, f"ConversationQuery.{attribute.name}")
+
+
+def _due_by(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    optional_aware(instance, attribute, value)
+    if isinstance(value, datetime):
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError(
+                f"ConversationQuery.sla_due_by ({value.isoformat()}) is outside the times "
+                f"that can be written in UTC (years 1 to 9999)"
+            ) from None
 
 
 def _waiting_on(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -105,12 +147,12 @@ class ConversationQuery:
     """
 
     stages: tuple[str, ...] = attrs.field(default=(), converter=_stages)
-    role: Role | None = attrs.field(default=None, converter=_role)
+    role: Role | None = attrs.field(default=None, converter=_owner_role)
     agent_id: str | None = attrs.field(default=None, validator=_optional_id)
     customer_id: str | None = attrs.field(default=None, validator=_optional_id)
     waiting_on: str | None = attrs.field(default=None, validator=_waiting_on)
-    escalated_to: Role | None = attrs.field(default=None, converter=_role)
-    sla_due_by: datetime | None = attrs.field(default=None, validator=optional_aware)
+    escalated_to: Role | None = attrs.field(default=None, converter=_escalated_to)
+    sla_due_by: datetime | None = attrs.field(default=None, validator=_due_by)
     limit: int = attrs.field(default=100, validator=_limit)
     after: str | None = attrs.field(default=None, validator=_cursor)
 
@@ -181,6 +223,7 @@ def parse_cursor(cursor: object) -> tuple[str, str]:
         if not isinstance(opened, str) or not isinstance(conversation_id, str):
             raise TypeError
         datetime.fromisoformat(opened)
+        storable(conversation_id, "the cursor")
     except (TypeError, ValueError):
         raise ValidationError(
             f"ConversationQuery.after must be the 'next' cursor of a previous page, got {cursor!r}"
