@@ -38,7 +38,10 @@ def test_the_wheel_ships_the_example_playbooks(tmp_path: Path) -> None:
         check=True,
         capture_output=True,
     )
+    from serviceplaybook import __version__
+
     [wheel] = built.glob("serviceplaybook-*.whl")
+    assert wheel.name.startswith(f"serviceplaybook-{__version__}-")  # one version, one place
     installed = tmp_path / "site"
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()

@@ -90,6 +90,7 @@ from serviceplaybook._records.sla import (
 )
 from serviceplaybook._records.stage import Stage
 from serviceplaybook._serialization import from_dict, to_dict
+from serviceplaybook._version import __version__ as __version__
 from serviceplaybook.adapters.memory import InMemoryScheduler, InMemoryStorage
 from serviceplaybook.adapters.outbox import OutboxDispatcher
 
@@ -97,7 +98,6 @@ if TYPE_CHECKING:
     from serviceplaybook._playbook_file import PlaybookFile, PlaybookFileError, Problem
     from serviceplaybook.adapters.sqlite import SQLiteScheduler, SQLiteStorage
 
-__version__ = "0.1.0.dev0"
 
 # name -> module: imported when the name is first asked for (PEP 562).
 _LAZY = {

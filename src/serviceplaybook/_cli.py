@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from serviceplaybook._errors import PlaybookError
 from serviceplaybook._records.followup import FollowUp, FollowUpStatus
+from serviceplaybook._version import __version__
 
 if TYPE_CHECKING:
     from serviceplaybook._playbook import Playbook
@@ -113,24 +114,13 @@ def _module_and_name(text: str) -> str:
     return text
 
 
-def _version() -> str:
-    from importlib import metadata
-
-    try:
-        return metadata.version("serviceplaybook")
-    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
-        from serviceplaybook import __version__
-
-        return __version__
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Service-playbook primitives for handling difficult customers well.",
         epilog="Exit statuses: 0 ok, 1 error, 2 usage error, 130 interrupted (Ctrl-C).",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(
         "--traceback",
         action="store_true",
