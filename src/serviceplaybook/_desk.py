@@ -1328,11 +1328,10 @@ class ServiceDesk:
         if report is not None and not callable(report):
             raise TypeError(f"report must be a callable or None, got {type(report).__name__}")
         outcomes = []
-        # collected first: a check moves a conversation's due time, never its place
-        due = [c.id for c in self.scan(ConversationQuery(sla_due_by=now, limit=500))]
-        for conversation_id in due:
+        # page by page: a check moves a conversation's due time, never its place in the order
+        for conversation in self.scan(ConversationQuery(sla_due_by=now, limit=100)):
             try:
-                outcome = self.check_sla(conversation_id, now=now)
+                outcome = self.check_sla(conversation.id, now=now)
             except (ConcurrentUpdate, NotFound):
                 continue
             outcomes.append(outcome)
