@@ -473,6 +473,28 @@ class DeskMachine(RuleBasedStateMachine):
             assert conversation.understood == model.understood
 
     @invariant()
+    def queues_agree(self) -> None:
+        """Every stage's queue holds the conversations the model has in that stage, in
+        opening order; the SLA checker's list holds exactly those with something due; a
+        stopped conversation is never due."""
+        if not hasattr(self, "models"):
+            return
+        records = sorted(
+            (self.desk.get(cid) for cid in self.models), key=lambda c: (c.opened_at, c.id)
+        )
+        for stage in {model.stage for model in self.models.values()}:
+            queue = [c.id for c in self.desk.scan(stages=stage, limit=4)]
+            assert queue == [c.id for c in records if self.models[c.id].stage == stage]
+        now = self.clock.now
+        due = [c.id for c in self.desk.scan(sla_due_by=now)]
+        assert due == [c.id for c in records if c.sla_due_at is not None and c.sla_due_at <= now]
+        waiting_on_customer = [c.id for c in self.desk.scan(waiting_on="customer")]
+        assert waiting_on_customer == [c.id for c in records if c.waiting_on == "customer"]
+        for conversation in records:
+            if conversation.stage in ("resolved", "following_up", "closed", "terminated"):
+                assert conversation.sla_due_at is None
+
+    @invariant()
     def nothing_proposed_before_understanding(self) -> None:
         if not hasattr(self, "models"):
             return
