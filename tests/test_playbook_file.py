@@ -23,6 +23,7 @@ from serviceplaybook import (
     BusinessCalendar,
     CompensationPolicy,
     CompensationRule,
+    Condition,
     ConfigError,
     Conversation,
     Customer,
@@ -590,8 +591,8 @@ def test_saas_calendar_closes_on_public_and_company_holidays() -> None:
 
 CONFIGURED = {
     Playbook, Transition, BusinessCalendar, EscalationPolicy, EscalationLadder, ApologyPolicy,
-    CompensationPolicy, AuthorityMatrix, RoleAuthority, CompensationRule, FollowUpPolicy,
-    SlaPolicy, SlaTargets, SlaStep,
+    CompensationPolicy, AuthorityMatrix, RoleAuthority, CompensationRule, Condition,
+    FollowUpPolicy, SlaPolicy, SlaTargets, SlaStep,
 }  # fmt: skip
 
 
@@ -632,6 +633,10 @@ PROBED_AT = {
         "compensation.authority.agent",
     ),
     "compensation.rules[]": ("[[compensation.rules]]", "compensation.rules[0]"),
+    "compensation.rules[].when": (
+        "[[compensation.rules]]\n[compensation.rules.when]",
+        "compensation.rules[0].when",
+    ),
     "sla.targets.<severity>": ("[sla.targets.high]", "sla.targets.high"),
     "sla.steps[]": ("[[sla.steps]]", "sla.steps[0]"),
 }

@@ -389,7 +389,8 @@ class ServiceDesk:
     def _outcome(self, work: _Work, signals: Signals | None = None, **decisions: Any) -> Outcome:
         return Outcome(
             conversation=work.conversation,
-            guidance=self.playbook.guidance(work.conversation, signals),
+            guidance=self.playbook.guidance(work.conversation, signals)
+            + self.compensation.guidance(work.conversation, signals),
             events=tuple(work.events),
             signals=signals,
             **decisions,

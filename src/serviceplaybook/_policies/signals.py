@@ -90,6 +90,7 @@ CATEGORIES: tuple[str, ...] = (
     "courtesy",
     "acronyms",
     "known_words",
+    "compensation_asks",
 )
 
 _TOKEN = re.compile(r"(?:[^\W_][\w']*\*?|\*)")
@@ -214,6 +215,9 @@ class Lexicon:
         acronyms: words in capitals that are not shouting ("usps").
         known_words: ordinary English words that are never read as a typo of a lexicon word
             ("layer" is not "lawyer", "idioms" is not "idiots").
+        compensation_asks: the customer asks to be compensated ("i want a refund", "make up
+            for it"); matched apart from the other categories, so that a phrase here never
+            hides one of theirs.
     """
 
     positive: Mapping[str, float] = _category()
@@ -247,6 +251,7 @@ class Lexicon:
     courtesy: Mapping[str, float] = _category()
     acronyms: Mapping[str, float] = _category()
     known_words: Mapping[str, float] = _category()
+    compensation_asks: Mapping[str, float] = _category()
 
     def __hash__(self) -> int:
         return hash(tuple(frozenset(getattr(self, c).items()) for c in CATEGORIES))
@@ -542,7 +547,20 @@ TYPO_MIN_LETTERS = 5
 TYPO_MEMO_SIZE = 20_000
 _TYPO_MAX_LETTERS = 24
 # Categories that are not matched as phrases: they are looked up word by word.
-_UNMATCHED = frozenset({"acronyms", "known_words"})
+_UNMATCHED = frozenset({"acronyms", "known_words", "compensation_asks"})
+
+
+@functools.lru_cache(maxsize=32)
+def compensation_pattern(phrases: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern for a lexicon's ``compensation_asks`` phrases, built once per list."""
+    trie: dict[str, Any] = {}
+    for phrase in phrases:
+        node = trie
+        for unit in _units(phrase):
+            node = node.setdefault(unit, {})
+        node[""] = {}
+    body = _trie_pattern(trie)
+    return re.compile(rf"\b(?:{body})\b" if body else r"(?!)")
 
 
 def _deleted_once(word: str) -> set[str]:
@@ -873,6 +891,7 @@ class LexiconSignalDetector:
             sarcastic=self.sarcastic(reading),
             confused=self.confused(reading),
             calming=self.calming(reading),
+            asks_for_compensation=self.asks_for_compensation(reading),
             language=language,
         )
 
@@ -1430,6 +1449,16 @@ class LexiconSignalDetector:
                 if not _SENTENCE_BREAK.search(lower, low, high):
                     return True
         return False
+
+    def asks_for_compensation(self, reading: Reading) -> bool:
+        """The customer asks to be compensated ("I want a refund", "what will you do to make
+        up for it?"): a ``compensation_asks`` phrase, not negated ("I don't want a refund,
+        just my parcel"). Its phrases are matched on their own (:func:`compensation_pattern`)
+        so they never hide another category's."""
+        pattern = compensation_pattern(tuple(self.lexicon.compensation_asks))
+        return any(
+            not self.negated(reading, match.start()) for match in pattern.finditer(reading.lower)
+        )
 
     def repeat_contact(self, reading: Reading, conversation: Conversation) -> bool:
         """The customer says they contacted the company before ("third time I'm calling"), or
