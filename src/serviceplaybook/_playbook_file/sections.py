@@ -514,6 +514,10 @@ def _read_rule(r: Reader, value: object, key: str, currency: str) -> Compensatio
     return r.attempt(key, lambda: CompensationRule(**values))
 
 
+def _group(name: str, members: list[When]) -> When:
+    return AllOf(members) if name == "all" else AnyOf(members)
+
+
 def _read_when(r: Reader, value: object, key: str) -> When | None:
     """A rule's ``when``: a condition (``on`` and one test) or a group (``all`` or ``any``,
     an array of conditions and groups); ``None`` (recorded) when anything in it is bad."""
@@ -544,8 +548,8 @@ def _read_when(r: Reader, value: object, key: str) -> When | None:
                 _read_when(r, member, item(where, index)) for index, member in enumerate(members)
             ]
             if len(r.problems) == before:
-                group = AllOf if name == "all" else AnyOf
-                made = r.attempt(where, functools.partial(group, found))
+                members_found = [member for member in found if member is not None]
+                made = r.attempt(where, functools.partial(_group, name, members_found))
                 if made is not None:
                     built.append(made)
         return built[0] if len(r.problems) == before and built else None
