@@ -32,13 +32,19 @@ from serviceplaybook import (
     PlaybookFile,
     ServiceDesk,
     Severity,
+    Signals,
     ValidationError,
     from_dict,
     to_dict,
 )
 from serviceplaybook.testing import FakeClock
+from serviceplaybook.testing.compensation_contract import (
+    CompensationPolicyContract,
+    make_conversation,
+)
 from strategies import FACT_NAMES, fact_values
 
+AIRLINE = Path(__file__).resolve().parent.parent / "examples" / "playbooks" / "airline.toml"
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 TIERS = ("regular", "silver", "gold")
 CATEGORIES = ("flight_cancelled", "flight_delayed", "billing")
@@ -646,3 +652,43 @@ def test_every_problem_of_a_when_is_reported_at_once(tmp_path: Path) -> None:
         "compensation.rules[0].when.all[1]",
         "compensation.rules[0].when.any",
     ]
+
+
+# -- the contract suite, on a policy whose rules read facts ------------------------------------
+
+
+class TestAPolicyOverFacts(CompensationPolicyContract):
+    @pytest.fixture
+    def compensation_policy(self) -> CompensationPolicy:
+        return PlaybookFile.load(AIRLINE).compensation_policy()
+
+    @pytest.fixture
+    def sample_conversations(self) -> list[Conversation]:
+        return [
+            make_conversation(
+                category=f"flight_{status}",
+                tier=tier,
+                facts={
+                    "passengers": passengers,
+                    "cabin": "economy",
+                    "flight_status": status,
+                    "changed_or_cancelled": True,
+                },
+            )
+            for status in ("cancelled", "delayed")
+            for tier in ("regular", "gold")
+            for passengers in (1, 5)
+        ]
+
+    def test_the_samples_ask_and_get_certificates(
+        self, compensation_policy: CompensationPolicy, sample_conversations: list[Conversation]
+    ) -> None:
+        # make_conversation's customer asks ("I would like to be compensated"): read it as the
+        # desk's detector would, so that on_request lets the rules speak
+        asked = [
+            attrs.evolve(conversation, signals=(Signals(asks_for_compensation=True),))
+            for conversation in sample_conversations
+        ]
+        found = [[o.value for o in compensation_policy.recommend(c)] for c in asked]
+        assert found == [[], [], [usd(100)], [usd(500)], [], [], [usd(50)], [usd(250)]]
+        assert all(compensation_policy.recommend(c) == [] for c in sample_conversations)

@@ -1240,7 +1240,6 @@ class ServiceDesk:
         Raises:
             ValidationError: a name or a value ``Issue.facts`` refuses; nothing is recorded.
         """
-
         if not isinstance(facts, Mapping):
             raise ValidationError(
                 f"note_facts takes a mapping of fact names to values, got {type(facts).__name__}"

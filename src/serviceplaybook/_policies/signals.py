@@ -546,7 +546,8 @@ TYPO_MIN_LETTERS = 5
 #: How many words' typo lookups the tables of one lexicon remember (``_Tables.typos``).
 TYPO_MEMO_SIZE = 20_000
 _TYPO_MAX_LETTERS = 24
-# Categories that are not matched as phrases: they are looked up word by word.
+# Categories left out of the main pattern: acronyms and known words are looked up word by word;
+# compensation asks have a pattern of their own (compensation_pattern).
 _UNMATCHED = frozenset({"acronyms", "known_words", "compensation_asks"})
 
 
