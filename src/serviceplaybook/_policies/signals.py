@@ -88,6 +88,12 @@ CATEGORIES: tuple[str, ...] = (
     "calming",
     "apologies",
     "courtesy",
+    "demands",
+    "rights",
+    "claims",
+    "repeat_counts",
+    "contact_verbs",
+    "possessives",
     "acronyms",
     "known_words",
     "compensation_asks",
@@ -212,6 +218,17 @@ class Lexicon:
         apologies: the customer's own apologies ("sorry"); calming when nothing hostile
             follows in the sentence.
         courtesy: polite requests and gratitude ("could you", "please", "thank you").
+        demands: urgency and imperatives ("right now", "give me", "put me through"): a
+            request for a manager made with one, and without courtesy, is upset.
+        rights: citing one's rights ("i'm entitled to", "under the consumer rights act"): a
+            legal claim made so is formal, not angry.
+        claims: what a company says of its own service ("help", "express", "priority"): in
+            scare quotes it is sarcasm ("thanks for the 'help'").
+        repeat_counts: counts and repetitions ("third time", "once again"): repeat contact
+            when a :attr:`contact_verbs` word is in the same sentence ("the third time I
+            call"), not otherwise ("crashed five times").
+        contact_verbs: getting in touch ("call", "write", "email", "told").
+        possessives: the writer's own ("my", "our"): "my manager" is not a request for one.
         acronyms: words in capitals that are not shouting ("usps").
         known_words: ordinary English words that are never read as a typo of a lexicon word
             ("layer" is not "lawyer", "idioms" is not "idiots").
@@ -249,6 +266,12 @@ class Lexicon:
     calming: Mapping[str, float] = _category()
     apologies: Mapping[str, float] = _category()
     courtesy: Mapping[str, float] = _category()
+    demands: Mapping[str, float] = _category()
+    rights: Mapping[str, float] = _category()
+    claims: Mapping[str, float] = _category()
+    repeat_counts: Mapping[str, float] = _category()
+    contact_verbs: Mapping[str, float] = _category()
+    possessives: Mapping[str, float] = _category()
     acronyms: Mapping[str, float] = _category()
     known_words: Mapping[str, float] = _category()
     compensation_asks: Mapping[str, float] = _category()
@@ -371,7 +394,9 @@ class Lexicon:
 _SPACE = "\x00space"
 _WORD = "\x00word"
 _REST = "\x00rest"
-_UNIT_PATTERNS = {_SPACE: r"\s+", _WORD: r"[\w']+", _REST: r"[\w']*"}
+# A comma may stand between a phrase's words: German puts one before every subordinate
+# clause ("ich weiß, wo Ihr Büro ist"), and people write "oh, great".
+_UNIT_PATTERNS = {_SPACE: r",?\s+", _WORD: r"[\w']+", _REST: r"[\w']*"}
 
 Kinds = tuple[tuple[str, float], ...]
 
@@ -415,7 +440,8 @@ def _trie_pattern(node: dict[str, Any]) -> str:
 _INHERITED = (
     "positive", "negative", "anger", "insults", "put_downs", "profanity", "abuse",
     "violence", "self_harm", "legal", "manager", "escalation", "repeat_contact", "sarcasm",
-    "hyperbole", "ultimatums", "confusion", "calming",
+    "hyperbole", "ultimatums", "confusion", "calming", "demands", "rights", "claims",
+    "repeat_counts", "contact_verbs", "asks", "possessives",
 )  # fmt: skip
 # Hyperbole is never a threat: "i could kill someone" does not take "kill someone" over.
 _NOT_FROM_HYPERBOLE = frozenset({"violence", "self_harm"})
@@ -518,7 +544,9 @@ class _Tables:
             phrase = match.group()
             info = kinds.get(phrase)
             if info is None:
-                info = kinds.get(" ".join(phrase.split())) or self._wildcard(phrase)
+                info = kinds.get(" ".join(phrase.replace(",", " ").split())) or self._wildcard(
+                    phrase
+                )
             start, end = match.span()
             for kind, weight in info:
                 spans = found.get(kind)
@@ -614,7 +642,8 @@ def one_edit_apart(typed: str, word: str) -> bool:
     return shorter[first:] == longer[first + 1 :]
 
 
-@functools.lru_cache(maxsize=8)
+# Room for the six shipped lexicons and a few of an integrator's own.
+@functools.lru_cache(maxsize=32)
 def _tables(lexicon: Lexicon) -> _Tables:
     return _Tables.build(lexicon)
 
@@ -637,11 +666,16 @@ _LEET = str.maketrans(
 )
 _INNER_BANG = re.compile(r"(?<=[a-z])[!|](?=[a-z])")
 _ELONGATED = re.compile(r"([a-z])\1{2,}")
-_MASKED_WORD = re.compile(r"\b[a-z][a-z*]*\*[a-z*]*")
+# Letters of any language: "enc*lés" is masked as much as "f*ck".
+_MASKED_WORD = re.compile(r"\b[^\W\d_][^\W\d_*]*\*[^\W\d_*]*(?:\*[^\W\d_*]*)*")
+# Straight, curly (the closing \u2019 is read as "'"), German \u201e...\u201c and \u201a...\u2018,
+# and guillemets either way round.
 _QUOTED = re.compile(
-    r"\"[^\"]*\"|\u201c[^\u201d]*\u201d|\u2018[^\u2019]*\u2019|(?<!\w)'[^']*'(?!\w)"
+    r"\"[^\"]*\"|\u201c[^\u201d]*\u201d|\u2018[^\u2019']*['\u2019]|(?<!\w)'[^']*'(?!\w)"
+    r"|\u201e[^\u201c\u201d]*[\u201c\u201d]|\u201a[^\u2018']*[\u2018']"
+    r"|\u00ab[^\u00bb]*\u00bb|\u00bb[^\u00ab]*\u00ab|\u2039[^\u203a]*\u203a"
 )
-_QUOTE_CHARS = ('"', "\u201c", "\u2018", "'")
+_QUOTE_CHARS = ('"', "\u201c", "\u2018", "'", "\u201e", "\u201a", "\u00ab", "\u00bb", "\u2039")
 _CLAUSE_BREAK = re.compile(r"[.,;:!?()\"\u201c\u201d\n]|\s-\s|\u2014")
 _SENTENCE_BREAK = re.compile(r"[.;!?\n]")
 _CLAUSE_END = re.compile(r"(?: +(?:are|is|were))? *(?:[.,;:!?\n]|$)")
@@ -660,9 +694,15 @@ _TYPO_CANDIDATE = re.compile(rf"(?<![\w'])[a-z]{{{TYPO_MIN_LETTERS},{_TYPO_MAX_L
 # "great, just great": praise, then the same word again after "just" (or "really"...).
 _REPEATED_PRAISE = re.compile(r"\b([a-z]+),? +(?:just|really|simply|absolutely) +\1\b")
 # The face with rolling eyes and the unamused face.
-_EYE_ROLLS = ("\U0001f644", "\U0001f612")
+# Eye-roll, unamused and upside-down faces.
+_EYE_ROLLS = ("\U0001f644", "\U0001f612", "\U0001f643")
 # After a positive phrase, a clause it is about: "love how nobody answers".
-_ABOUT_A_CLAUSE = re.compile(r" +(?:how|the way|that|when) ")
+# "love how...", "me encanta que/cómo...", "j'adore comment/quand...", "ich liebe es, wie/dass...",
+# "adoro come/che/quando...", "adoro como/que/o jeito que...".
+_ABOUT_A_CLAUSE = re.compile(
+    r",? +(?:how|the way|that|when|que|c[oó]mo|cuando|la forma en que|comment|quand|"
+    r"la fa[cç]on dont|wie|dass|wenn|come|che|quando|o jeito que|a forma como) "
+)
 _ASCII_UPPER = bytes(range(65, 91))
 _ASCII_LOWER = bytes(range(97, 123))
 
@@ -759,8 +799,23 @@ _ABUSE_CATEGORIES = frozenset({"insults", "put_downs", "profanity", "abuse"})
 # Phrases that make a customer angry when not negated (see LexiconSignalDetector.anger).
 _ANGRY_CATEGORIES = ("anger", "hyperbole", "ultimatums")
 # After an apology, these in its sentence mean it is not calming ("sorry but...").
-_NOT_CALMING = ("contrasts", "anger", "hyperbole", "ultimatums", *sorted(_ABUSE_CATEGORIES))
+# An apology for being lost ("Sorry, I'm not good with computers") is confusion, not calming.
+_NOT_CALMING = (
+    "contrasts", "anger", "hyperbole", "ultimatums", "confusion", *sorted(_ABUSE_CATEGORIES)
+)  # fmt: skip
 _STARTS_WITH_I = re.compile(r"i\b")
+# The categories that say something about the customer, counted to tell which language's word
+# lists read a short message best (LexiconSignalDetector.short_message_language).
+_EVIDENCE_CATEGORIES = (
+    "positive", "negative", "anger", "insults", "put_downs", "profanity", "abuse", "violence",
+    "self_harm", "legal", "manager", "escalation", "repeat_contact", "sarcasm", "hyperbole",
+    "ultimatums", "confusion", "calming", "apologies", "courtesy", "demands",
+)  # fmt: skip
+# A message with any of these is not pure joy (see LexiconSignalDetector.enthusiastic).
+_NOT_ENTHUSIASTIC = frozenset(
+    {"anger", "hyperbole", "ultimatums", "sarcasm", "violence", "self_harm", "legal",
+     "demands", *_ABUSE_CATEGORIES}
+)  # fmt: skip
 _FILLERS = frozenset(
     {"a", "an", "the", "such", "so", "total", "complete", "absolute", "real", "being", "like",
      "bit", "of", "little", "big", "utter", "proper", "feel", "felt", "look", "looked"}
@@ -836,10 +891,52 @@ class LexiconSignalDetector:
         reader = self if lexicon is self.lexicon else self._reader_for(lexicon)
         return reader.read_signals(text, conversation, language=language)
 
+    #: Messages with fewer spaces than this are short (see :meth:`language_of`).
+    SHORT_MESSAGE_WORDS: ClassVar[int] = 6
+    #: Below this confidence the identifier's answer for a short message is checked against
+    #: every lexicon (see :meth:`language_of`).
+    SHORT_MESSAGE_CONFIDENCE: ClassVar[float] = 0.9
+
+    def short_message_language(self, text: str, identified: str) -> str:
+        """The language to read a short message in, when the identifier is not sure: the one
+        whose word lists find the most in it, the identified one on a tie.
+
+        A few words say little about their language ("Vete a la mierda." shares most of its
+        letters with Italian; "Cállate, imbécil." has no common word at all), but they say
+        a lot to the word lists of the right language, and a short message is cheap to read
+        six times. A message no lexicon finds anything in keeps ``identified``.
+        """
+        candidates = [identified, "en", *sorted(self.languages)]
+        best, most = identified, (0, 0)
+        for language in dict.fromkeys(candidates):
+            lexicon = self.lexicon_for(language)
+            if lexicon is None:
+                continue
+            reader = self if lexicon is self.lexicon else self._reader_for(lexicon)
+            reading = reader.read(text)
+            sources = [source for source in (reading, reading.clear) if source is not None]
+            # What the lists say of the customer first; on a tie, every phrase found.
+            found = (
+                sum(len(s.hits[c]) for s in sources for c in _EVIDENCE_CATEGORIES if c in s.hits),
+                sum(len(spans) for s in sources for spans in s.hits.values()),
+            )
+            if found[0] and found > most:
+                best, most = language, found
+        return best
+
     def language_of(self, text: str) -> str:
         """The message's language as a BCP 47 tag, or ``"und"`` when it is not determined
-        (a short message such as "ok", digits, emoji)."""
-        return identify(text).language
+        (a short message such as "ok", digits, emoji).
+
+        A short message (fewer than :attr:`SHORT_MESSAGE_WORDS` words) that the identifier
+        is not sure of (below :attr:`SHORT_MESSAGE_CONFIDENCE`) goes to
+        :meth:`short_message_language`.
+        """
+        guess = identify(text)
+        unsure = guess.language == UNDETERMINED or guess.confidence < self.SHORT_MESSAGE_CONFIDENCE
+        if unsure and text.count(" ") < self.SHORT_MESSAGE_WORDS:
+            return self.short_message_language(text, guess.language)
+        return guess.language
 
     def lexicon_for(self, language: str) -> Lexicon | None:
         """The word lists to read a message in ``language`` with, or None when there are
@@ -876,9 +973,9 @@ class LexiconSignalDetector:
             language: the message's language, recorded in the signals.
         """
         reading = self.read(text)
-        wants_manager = self.wants_manager(reading)
-        sentiment = self.sentiment(reading, wants_manager=wants_manager)
+        wants_manager = self._once(reading, "wants_manager")
         shouting = self.shouting(reading)
+        sentiment = self.sentiment(reading, wants_manager=wants_manager, shouting=shouting)
         abusive = self.abusive(reading)
         self_harm = self.self_harm(reading)
         violence = self.violence(reading)
@@ -1020,7 +1117,9 @@ class LexiconSignalDetector:
 
     # -- sentiment and anger ---------------------------------------------------------------
 
-    def sentiment(self, reading: Reading, *, wants_manager: bool = False) -> float:
+    def sentiment(
+        self, reading: Reading, *, wants_manager: bool = False, shouting: bool = False
+    ) -> float:
         """Balance of positive and negative phrases in [-1, 1].
 
         A phrase counts its weight, times 1.5 after an intensifier; a negation flips it (a
@@ -1028,17 +1127,20 @@ class LexiconSignalDetector:
         positive counts as negative. Within a sentence with "but", a phrase after it counts
         1.5 times, a negative before it half and a positive before it a quarter ("I
         appreciate your time, but..." is a cushion, not praise). Other signals' phrases count
-        as negative evidence (:attr:`NEGATIVE_EVIDENCE`), and so does asking for a manager
-        (``wants_manager``), unless asked politely ("please"). A polite complaint
+        as negative evidence (:attr:`NEGATIVE_EVIDENCE`), and so do demanding a manager
+        (``wants_manager`` and :meth:`demanding`) and ``shouting``. A polite complaint
         (:meth:`polite`) reads at most :attr:`POLITE_FLOOR`: negative, not upset.
         """
         positive = reading.spans("positive")
         negative = reading.spans("negative") + self._negative_evidence(reading)
-        if wants_manager and not reading.hits.get("courtesy"):
-            negative.append((len(reading.lower), len(reading.lower), self.MANAGER_EVIDENCE))
-        if not positive and not negative:
-            return 0.0
+        # The whole message's tone: no negation, intensifier or "but" bears on it.
         score = 0.0
+        if wants_manager and self._once(reading, "demanding"):
+            score -= self.MANAGER_EVIDENCE
+        if shouting:
+            score -= self.SHOUTING_EVIDENCE
+        if not positive and not negative and not score:
+            return 0.0
         for sign, spans in ((1.0, positive), (-1.0, negative)):
             for start, end, weight in spans:
                 value = sign * weight
@@ -1054,9 +1156,12 @@ class LexiconSignalDetector:
             return self.POLITE_FLOOR
         return sentiment
 
-    #: How much asking for a manager, other than politely, lowers sentiment: it says the
-    #: customer is not satisfied.
+    #: How much demanding a manager (:meth:`demanding`) lowers sentiment: it says the
+    #: customer is not satisfied. Asking for one plainly ("I'd like to speak to a manager")
+    #: leaves it as it is.
     MANAGER_EVIDENCE: ClassVar[float] = 0.5
+    #: How much shouting lowers sentiment: "FIX MY INTERNET!!!" is a negative message.
+    SHOUTING_EVIDENCE: ClassVar[float] = 1.0
     #: The most negative a polite complaint reads: below -0.5 a message is upset.
     POLITE_FLOOR: ClassVar[float] = -0.45
 
@@ -1124,6 +1229,11 @@ class LexiconSignalDetector:
                 if counted is None:
                     counted = {start for start, _, _ in reading.spans("negative")}
                 about_writer = category == "insults"
+                if category == "legal":
+                    if not self._once(reading, "legal_threat"):
+                        continue  # "my lawyer needs a copy of the lease" is no complaint
+                    if self._once(reading, "formal"):
+                        weight /= 2  # citing one's rights is a firm claim, not hostility
                 for start, end, _ in spans:
                     # A phrase that is negative already counts once; an insult the writer
                     # aims at themselves ("I feel like an idiot") is self-blame: it counts
@@ -1158,11 +1268,16 @@ class LexiconSignalDetector:
                 words += not self.negated(reading, start)
         profane = bool(reading.plain.spans("profanity"))
         # Abuse, violence and swearing count as angry phrases however they are worded, and
-        # so does a legal threat made without courtesy or apology ("Expect to hear from my
-        # lawyer.", not "Sorry, my lawyer needs a copy, could you send it?").
+        # so does a legal threat made other than formally ("Expect to hear from my lawyer.",
+        # not "Under the Consumer Rights Act I'm entitled to a refund"), and a demand for a
+        # manager.
         words += abusive + threat + profane
-        if legal_threat and not (reading.hits.get("courtesy") or reading.hits.get("apologies")):
+        if legal_threat and not self.formal(reading):
             words += 1
+        if self._once(reading, "demanding") and self._once(reading, "wants_manager"):
+            # Upset on its own, whatever else the words say: "Fine, give me your manager
+            # then." (not "I'd like to speak to a manager").
+            words += 2
         score = 0.45 if words else 0.0
         score += 0.25 if words >= 2 else 0.0
         score += 0.25 if shouting else 0.0
@@ -1171,6 +1286,12 @@ class LexiconSignalDetector:
         score += 0.1 if profane else 0.0
         score += 0.3 * max(0.0, -sentiment)
         return round(min(1.0, score), 3)
+
+    def formal(self, reading: Reading) -> bool:
+        """True when the message is courteous, apologises or cites the customer's rights
+        (``rights``): a legal claim made so is firm, not angry."""
+        hits = reading.hits
+        return bool(hits.get("courtesy") or hits.get("apologies") or hits.get("rights"))
 
     def intensified(self, reading: Reading, start: int) -> bool:
         """True when an intensifier ("very") stands right before the phrase at ``start``."""
@@ -1209,8 +1330,8 @@ class LexiconSignalDetector:
 
     def sarcasm_marked(self, reading: Reading) -> bool:
         """True when the message says it is sarcastic: a sarcasm phrase ("thanks for nothing",
-        "yeah right"), not negated; praise said twice ("great, just great"); or an eye-roll
-        emoji (🙄, 😒)."""
+        "yeah right"), not negated; praise said twice ("great, just great"); an eye-roll
+        emoji (🙄, 😒); or a :meth:`quoted_claim` ("thanks for the 'help'")."""
         spans = reading.spans("sarcasm")
         if spans and any(not self.negated(reading, s) for s, _, _ in spans):
             return True
@@ -1221,7 +1342,9 @@ class LexiconSignalDetector:
                 if match.start() in praise:
                     return True
         text = reading.text
-        return _EYE_ROLLS[0] in text or _EYE_ROLLS[1] in text
+        if any(face in text for face in _EYE_ROLLS):
+            return True
+        return bool(reading.quotes) and self.quoted_claim(reading)
 
     def ironic(self, reading: Reading, start: int, end: int) -> bool:
         """True for a positive phrase used sarcastically.
@@ -1296,14 +1419,19 @@ class LexiconSignalDetector:
         tail = lower[end : end + 2].lstrip()
         if tail[:1] in (",", ".", "!", ";", "\u2014", "-"):
             return "opening"
+        # "Wonderful airline.", "Great job guys, ...", "Impressive consistency.": praise and
+        # at most two words make the whole clause.
+        clause = _CLAUSE_BREAK.search(lower, end)
+        if clause is not None and len(lower[end : clause.start()].split()) <= 2:
+            return "opening"
         letdown = reading.first_after("letdowns", end)
         if letdown is not None and reading.one_sentence(end, letdown[0]):
             return "letdown"
         return None
 
     def scare_quoted(self, reading: Reading, start: int, end: int) -> bool:
-        """True when the phrase at ``start:end`` is all there is in quotes, give or take a
-        word ('so "helpful"', 'your "fast" delivery')."""
+        """True when the phrase at ``start:end`` stands in quotes of at most three words ('so
+        "helpful"', 'your "fast" delivery', "a 'next day delivery'", « aide », „Hilfe“)."""
         quotes = reading.quotes
         if not quotes:
             return False
@@ -1311,7 +1439,19 @@ class LexiconSignalDetector:
         if not index:
             return False
         low, high = quotes[index - 1]
-        return low < start and end <= high and reading.lower.count(" ", low, high) <= 1
+        return low < start and end <= high and len(reading.lower[low + 1 : high - 1].split()) <= 3
+
+    def quoted_claim(self, reading: Reading) -> bool:
+        """True when what a company says of its service (``claims``: "help", "express",
+        "priority") stands in scare quotes, outside a question ("thanks for the 'help'", "your
+        'express' delivery"; not "what does 'priority support' include?")."""
+        lower = reading.lower
+        for start, end, _ in reading.spans("claims"):
+            if self.scare_quoted(reading, start, end):
+                stop = _SENTENCE_BREAK.search(lower, end)
+                if stop is None or stop.group() != "?":
+                    return True
+        return False
 
     @staticmethod
     def _between(reading: Reading, category: str, low: int, high: int) -> bool:
@@ -1323,9 +1463,12 @@ class LexiconSignalDetector:
 
     def confused(self, reading: Reading) -> bool:
         """Confusion or self-blame ("I don't understand this bill", "did I do something
-        wrong?"), not negated ("I'm not confused")."""
+        wrong?", "I'm such an idiot, I booked the wrong date"), not negated ("I'm not
+        confused")."""
         spans = reading.spans("confusion")
-        return bool(spans) and any(not self.negated(reading, s) for s, _, _ in spans)
+        if spans and any(not self.negated(reading, s) for s, _, _ in spans):
+            return True
+        return any(self.about_writer(reading, s) for s, _, _ in reading.spans("insults"))
 
     def calming(self, reading: Reading) -> bool:
         """The customer de-escalates: a calming phrase ("sorry for shouting", "ok, thank you,
@@ -1335,7 +1478,10 @@ class LexiconSignalDetector:
         if spans and any(not self.negated(reading, s) for s, _, _ in spans):
             return True
         lower = reading.lower
-        for start, end, _ in reading.spans("apologies"):
+        apologies = reading.spans("apologies")
+        if apologies and self._once(reading, "confused"):
+            return False  # "Sorry, I'm hopeless with these apps": lost, not de-escalating
+        for start, end, _ in apologies:
             if self.negated(reading, start):
                 continue
             if not reading.opens_sentence(start):
@@ -1437,9 +1583,24 @@ class LexiconSignalDetector:
     # -- requests and history ----------------------------------------------------------------
 
     def legal_threat(self, reading: Reading) -> bool:
-        """Lawyers, suing or court, not negated ("I don't want to sue anyone")."""
+        """Lawyers, suing or court, not negated ("I don't want to sue anyone"); and, in a
+        courteous request or a question with nothing hostile in it, not the writer's own
+        lawyer nor the writer being one ("My lawyer needs a copy of the contract, can you
+        email it?", "I'm an attorney representing...")."""
         spans = reading.spans("legal")
-        return bool(spans) and any(not self.negated(reading, s) for s, _, _ in spans)
+        if not spans:
+            return False
+        hostile = ("anger", "hyperbole", "ultimatums", "insults", "put_downs", "abuse")
+        asking = (bool(reading.hits.get("courtesy")) or "?" in reading.lower) and not any(
+            reading.hits.get(category) for category in hostile
+        )
+        return any(
+            not (
+                self.negated(reading, s)
+                or (asking and (self.writers_own(reading, s) or self.about_writer(reading, s)))
+            )
+            for s, _, _ in spans
+        )
 
     def wants_manager(self, reading: Reading) -> bool:
         """An ask for escalation, or a manager word with an ask ("speak to", "get me") in the
@@ -1451,9 +1612,8 @@ class LexiconSignalDetector:
             return False
         lower = reading.lower
         for start, end, _ in reading.spans("manager"):
-            before = " " + lower[max(0, start - 5) : start]
-            if before.endswith((" my ", " our ")):
-                continue
+            if self.writers_own(reading, start) or self.negated(reading, start):
+                continue  # "my manager asked me to...", "I don't need a supervisor"
             # Only the nearest ask on either side can share the sentence.
             for ask in (reading.last_before("asks", start), reading.first_after("asks", end)):
                 if ask is None or self.negated(reading, ask[0]):
@@ -1462,6 +1622,22 @@ class LexiconSignalDetector:
                 if not _SENTENCE_BREAK.search(lower, low, high):
                     return True
         return False
+
+    def writers_own(self, reading: Reading, start: int) -> bool:
+        """True when the manager word at ``start`` is the writer's own ("my manager", "mi
+        jefe", "unser Chef"): a possessive right before it."""
+        inside = reading.first_after("possessives", start)
+        if inside is not None and inside[0] == start:
+            return True  # the phrase itself starts with one ("my lawyer")
+        own = reading.last_before("possessives", start)
+        return own is not None and not reading.lower[own[1] : start].strip()
+
+    def demanding(self, reading: Reading) -> bool:
+        """True when the message demands rather than asks: urgency or an imperative
+        (``demands``: "right now", "give me", "passez-moi"), not negated, and no courtesy."""
+        if reading.hits.get("courtesy"):
+            return False
+        return any(not self.negated(reading, s) for s, _, _ in reading.spans("demands"))
 
     def asks_for_compensation(self, reading: Reading) -> bool:
         """The customer asks to be compensated ("I want a refund", "what will you do to make
@@ -1478,10 +1654,27 @@ class LexiconSignalDetector:
         return False
 
     def repeat_contact(self, reading: Reading, conversation: Conversation) -> bool:
-        """The customer says they contacted the company before ("third time I'm calling"), or
-        sends again, word for word, one of their last :attr:`repeat_lookback` messages."""
+        """The customer says they contacted the company before ("I already called", "third
+        time I'm writing"), or sends again, word for word, one of their last
+        :attr:`repeat_lookback` messages.
+
+        A count ("third time", "once again") is repeat contact only with a contact verb in
+        its sentence: "the app crashed five times" is not.
+        """
         if reading.spans("repeat_contact"):
             return True
+        verbs = reading.spans("contact_verbs")
+        if verbs:
+            for start, end, _ in reading.spans("repeat_counts"):
+                for verb in (
+                    reading.last_before("contact_verbs", start),
+                    reading.first_after("contact_verbs", end),
+                ):
+                    if verb is None:
+                        continue
+                    low, high = (verb[1], start) if verb[0] < start else (end, verb[0])
+                    if reading.one_sentence(low, high):
+                        return True
         return self.repeats_earlier_message(reading, conversation)
 
     def repeats_earlier_message(self, reading: Reading, conversation: Conversation) -> bool:
@@ -1504,13 +1697,17 @@ class LexiconSignalDetector:
         return False
 
     def shouting(self, reading: Reading) -> bool:
-        """Sustained capitals, or repeated ``!``/``?`` ("!!!").
+        """:meth:`loud`, and not :meth:`enthusiastic` ("Thank you so much!!!" is joy)."""
+        return self.loud(reading) and not self._once(reading, "enthusiastic")
+
+    def loud(self, reading: Reading) -> bool:
+        """Sustained capitals, or repeated ``!``/``?`` ("!!!"), whatever the tone.
 
         Capitals are sustained when, leaving out known acronyms (``acronyms``: "API", "SLA",
         "CET"), at least 60 % of eight letters or more are capitals; or two words in capitals
         of four letters or more, or one of six or more ("RIDICULOUS"); or three words in
         capitals in a row, one of them three letters or more and not an acronym ("GET IT
-        NOW"). Short words and acronyms on their own are not shouting.
+        NOW"). Short words and acronyms on their own are not loud.
         """
         text = reading.text
         if text.count("!") + text.count("?") >= 3 and _REPEATED_MARKS.search(text):
@@ -1543,6 +1740,17 @@ class LexiconSignalDetector:
             if any(len(w) >= 3 and w.lower() not in acronyms for w in run.group().split()):
                 return True
         return False
+
+    def enthusiastic(self, reading: Reading) -> bool:
+        """True when the message thanks or praises and reads positive, with no question
+        mark and nothing sarcastic or hostile in it: its capitals and "!!!" are joy ("Wow,
+        you found my lost bag!!! I can't thank you enough")."""
+        hits = reading.hits
+        if not (hits.get("positive") or hits.get("courtesy")) or "?" in reading.lower:
+            return False
+        if not hits.keys().isdisjoint(_NOT_ENTHUSIASTIC) or self._once(reading, "sarcastic"):
+            return False
+        return self.sentiment(reading) > 0
 
     # -- helpers ---------------------------------------------------------------------------
 
