@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import string
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -271,15 +271,37 @@ def agents(role: Role | None = None) -> st.SearchStrategy[Agent]:
     )
 
 
+FACT_NAMES = ("passengers", "cabin", "insured", "flight_status", "days_late", "fare", "flown_on")
+
+
+def fact_values() -> st.SearchStrategy[str | int | Decimal | bool | date]:
+    """Every kind of fact value: strings, ints, Decimals, booleans and dates."""
+    return st.one_of(
+        st.text(max_size=12),
+        st.integers(-10, 10_000),
+        st.decimals(
+            allow_nan=False, allow_infinity=False, places=2, min_value=-1000, max_value=10**6
+        ),
+        st.booleans(),
+        st.dates(),
+    )
+
+
+def facts() -> st.SearchStrategy[dict[str, str | int | Decimal | bool | date]]:
+    """An issue's facts: a few of :data:`FACT_NAMES`, any kind of value."""
+    return st.dictionaries(st.sampled_from(FACT_NAMES), fact_values(), max_size=4)
+
+
 @functools.cache
 def issues() -> st.SearchStrategy[Issue]:
-    """Issues of every severity, with or without an order value."""
+    """Issues of every severity, with or without an order value and facts."""
     return st.builds(
         Issue,
         category=st.sampled_from(["damaged_item", "billing", "late_delivery"]) | identifiers(),
         severity=st.sampled_from(Severity),
         summary=non_blank_text(),
         order_value=st.none() | money(),
+        facts=facts(),
     )
 
 
@@ -333,6 +355,7 @@ def signals() -> st.SearchStrategy[Signals]:
         sarcastic=st.booleans(),
         confused=st.booleans(),
         calming=st.booleans(),
+        asks_for_compensation=st.booleans(),
         language=st.sampled_from(["und", "en", "es", "fr", "de", "pt", "it", "pt-BR", "nl"]),
         assessed=st.booleans(),
     )

@@ -794,37 +794,50 @@ def airline() -> ModuleType:
     return module
 
 
-def test_the_airline_compensates_per_passenger_only_when_eligible_and_asked(
+def test_the_airline_subclass_adds_the_free_cancellation_refund_to_the_files_rules(
     airline: ModuleType,
 ) -> None:
-    booking = airline.Booking
-    policy = airline.AirlineCompensationPolicy(
-        bookings={
-            "family": booking(passengers=3),
-            "pair": booking(passengers=2, cabin="business"),
-            "solo": booking(passengers=1),
-        }
-    )
-    asks, quiet = airline.ASKS, airline.QUIET
-
-    def values(customer_id: str, tier: str, category: str, said: str) -> list[Money | None]:
-        talk = make_conversation(customer_id=customer_id, tier=tier, category=category, said=said)
-        return [offer.value for offer in policy.recommend(talk)]
-
-    assert values("family", "gold", "flight_cancelled", asks) == [usd(300)]
-    assert values("family", "Silver", "flight_delayed", asks) == [usd(150)]
-    assert values("pair", "standard", "flight_cancelled", asks) == [usd(200)]
-    assert values("pair", "standard", "flight_delayed", asks) == [usd(100)]
-    assert values("solo", "standard", "flight_cancelled", asks) == []  # not eligible
-    assert values("family", "gold", "flight_cancelled", quiet) == []  # did not ask
-    assert values("family", "gold", "lost_baggage", asks) == []  # no rule
-    talk = make_conversation(
-        customer_id="family", tier="gold", category="flight_cancelled", said=asks
-    )
-    [offer] = policy.recommend(talk)
-    assert policy.authorize(offer, agent(Role.AGENT), now=NOW).granted
-    declined = attrs.evolve(talk, offers=make_conversation(declined=(offer,)).offers)
-    assert policy.recommend(declined) == []
+    policy = airline.policy()
+    assert type(policy) is airline.AirlineCompensationPolicy
+    assert policy.on_request  # from the file
+    assert policy.authority.currency == "USD"
+    fresh = {"reservation": "4WQ150", "fare": Decimal("389.00"), "cancelling": True}
+    cases = {
+        "fresh": ("regular", "cancel_reservation", fresh, "I need to cancel my trip."),
+        "old": (
+            "regular",
+            "cancel_reservation",
+            {**fresh, "reservation": "M61CQM"},
+            "I need to cancel my trip.",
+        ),
+        "not cancelling": (
+            "regular",
+            "cancel_reservation",
+            {**fresh, "cancelling": False},
+            "I need to change my trip.",
+        ),
+        "asks": (
+            "gold",
+            "flight_cancelled",
+            {"passengers": 2, "cabin": "economy", "flight_status": "cancelled"},
+            "My flight was cancelled, I want compensation.",
+        ),
+    }
+    found = {
+        name: [
+            offer.value
+            for offer in policy.recommend(
+                airline.conversation(policy, tier=tier, category=category, facts=facts, said=said)
+            )
+        ]
+        for name, (tier, category, facts, said) in cases.items()
+    }
+    assert found == {
+        "fresh": [usd("389.00")],  # a right, not a gesture: given without asking
+        "old": [],
+        "not cancelling": [],
+        "asks": [usd(200)],  # the file's rule: 100 per passenger
+    }
 
 
 def test_the_airline_example_prints_its_decisions(
@@ -832,7 +845,7 @@ def test_the_airline_example_prints_its_decisions(
 ) -> None:
     airline.main()
     out = capsys.readouterr().out
-    assert "gold member, cancelled, asks: 3 travel certificate(s) of 100.00 USD" in out
-    assert "economy, standard, cancelled, asks: nothing" in out
-    assert "needs_approval, approver senior_agent" in out
-    assert "still approved? False" in out
+    assert "booked 3 hours ago, cancels, does not ask: a full refund" in out
+    assert "booked 10 days ago, cancels: nothing" in out
+    assert "(the file's rule): a travel certificate of 100 USD per passenger = 300.00 USD" in out
+    assert "flight cancelled, does not ask: nothing" in out

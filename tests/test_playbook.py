@@ -64,13 +64,16 @@ def test_illegal_event_names_stage_event_and_allowed_events() -> None:
         "escalate",
         "hand_back",
         "hear",
+        "note_facts",
         "sla_step",
         "summarize",
         "terminate",
     )
     assert error.failed_guards == ()
     assert "'accept' is not allowed in stage 'listening'" in str(error)
-    assert "ask, escalate, hand_back, hear, sla_step, summarize, terminate" in str(error)
+    assert "ask, escalate, hand_back, hear, note_facts, sla_step, summarize, terminate" in str(
+        error
+    )
 
 
 def test_failed_guard_is_named() -> None:

@@ -23,6 +23,7 @@ from serviceplaybook import (
     BusinessCalendar,
     CompensationPolicy,
     CompensationRule,
+    Condition,
     ConfigError,
     Conversation,
     Customer,
@@ -434,8 +435,8 @@ def test_a_subclassed_policy_gets_the_files_numbers() -> None:
     policy = loaded.escalation_policy(cls=StricterEscalation)
     assert type(policy) is StricterEscalation
     assert policy.ladder.max_handoffs == 1
-    assert policy.high_value_tiers == frozenset({"gold", "platinum"})
-    assert policy.high_value_orders == (Money("1500.00", "EUR"),)
+    assert policy.high_value_tiers == frozenset({"gold"})
+    assert policy.high_value_orders == (Money("1500.00", "USD"),)
     overridden = loaded.escalation_policy(cls=StricterEscalation, max_declined_offers=5)
     assert overridden.max_declined_offers == 5
 
@@ -448,7 +449,7 @@ def test_the_desk_builder_takes_classes_and_overrides() -> None:
     )
     assert type(desk.escalation) is StricterEscalation
     assert desk.escalation.ladder.max_handoffs == 1
-    assert desk.compensation.authority.currency == "EUR"
+    assert desk.compensation.authority.currency == "USD"
     assert desk.playbook.reopen_window == timedelta(days=60)
 
 
@@ -535,14 +536,28 @@ def test_online_shop_agents_have_the_files_authority() -> None:
 def test_airline_agents_may_grant_the_cancellation_compensation() -> None:
     clock = FakeClock(datetime(2026, 1, 6, 19, 0, tzinfo=UTC))  # Tuesday evening
     desk = ServiceDesk.from_config(PLAYBOOKS / "airline.toml", clock=clock, ids=SequentialIds("c"))
-    cid = open_case(
-        desk,
-        category="flight_cancelled",
-        severity="medium",
-        value=Money("320.00", "EUR"),
-        tier="gold",
+    conversation = desk.open(
+        customer=Customer(id="cust-1", name="Sam", tier="gold"),
+        issue=Issue(
+            category="flight_cancelled",
+            severity="medium",
+            summary="the flight was cancelled",
+            facts={"passengers": 2, "cabin": "economy", "flight_status": "cancelled"},
+        ),
+        agent=AGENT,
     )
-    credit = Offer(kind=OfferKind.CREDIT, value=Money("250.00", "EUR"), description="compensation")
+    cid = conversation.id
+    desk.hear(cid, "My flight was cancelled and we missed the wedding.")
+    desk.summarize(cid, "So your flight was cancelled and you missed a wedding, is that right?")
+    confirmed = desk.confirm(cid)
+    assert "compensate_on_request" in [step.code for step in confirmed.guidance]
+    assert desk.recommend(cid) == []  # on request only: the customer has not asked yet
+    asked = desk.hear(cid, "What will you do to make up for it?")
+    assert asked.signals is not None
+    assert asked.signals.asks_for_compensation
+    assert "compensation_requested" in [step.code for step in asked.guidance]
+    [credit] = desk.recommend(cid)
+    assert credit.value == Money("200.00", "USD")  # 100 per passenger
     outcome = desk.propose(cid, credit)
     assert outcome.authorization is not None
     assert outcome.authorization.granted
@@ -551,7 +566,8 @@ def test_airline_agents_may_grant_the_cancellation_compensation() -> None:
     assert resolved.conversation.stage == Stage.FOLLOWING_UP
     (follow_up,) = desk.storage.follow_ups.for_customer("cust-1")
     # gold: 12 hours after the resolution, Wednesday 07:05, moved to the file's opening time
-    # of 08:00 (the library's defaults, a day and 09:00-17:00, would give Thursday 09:00)
+    # of 08:00 in the customer's time zone (the library's defaults, a day and 09:00-17:00,
+    # would give Thursday 09:00)
     assert follow_up.due_at == datetime(2026, 1, 7, 8, 0, tzinfo=UTC)
 
 
@@ -590,8 +606,8 @@ def test_saas_calendar_closes_on_public_and_company_holidays() -> None:
 
 CONFIGURED = {
     Playbook, Transition, BusinessCalendar, EscalationPolicy, EscalationLadder, ApologyPolicy,
-    CompensationPolicy, AuthorityMatrix, RoleAuthority, CompensationRule, FollowUpPolicy,
-    SlaPolicy, SlaTargets, SlaStep,
+    CompensationPolicy, AuthorityMatrix, RoleAuthority, CompensationRule, Condition,
+    FollowUpPolicy, SlaPolicy, SlaTargets, SlaStep,
 }  # fmt: skip
 
 
@@ -632,6 +648,10 @@ PROBED_AT = {
         "compensation.authority.agent",
     ),
     "compensation.rules[]": ("[[compensation.rules]]", "compensation.rules[0]"),
+    "compensation.rules[].when": (
+        "[[compensation.rules]]\n[compensation.rules.when]",
+        "compensation.rules[0].when",
+    ),
     "sla.targets.<severity>": ("[sla.targets.high]", "sla.targets.high"),
     "sla.steps[]": ("[[sla.steps]]", "sla.steps[0]"),
 }
@@ -1010,7 +1030,7 @@ def test_from_config_combines_a_subclass_with_the_file_on_sqlite(tmp_path: Path)
     assert type(desk.escalation) is FirmerEscalation
     assert desk.escalation.ladder == expected.ladder
     assert desk.escalation.max_declined_offers == expected.max_declined_offers
-    assert desk.compensation.authority.currency == "EUR"
+    assert desk.compensation.authority.currency == "USD"
     assert db.exists()
     desk.storage.close()  # type: ignore[attr-defined]
 

@@ -26,7 +26,12 @@ from serviceplaybook import (
     StorageError,
     ValidationError,
 )
-from serviceplaybook._serialization import CONVERSATION_LOGS, conversation_head, to_dict
+from serviceplaybook._serialization import (
+    CONVERSATION_LOGS,
+    RECORD_FORMAT_VERSION,
+    conversation_head,
+    to_dict,
+)
 from serviceplaybook.adapters.sqlite import _database
 from serviceplaybook.testing import FakeClock, SequentialIds
 from serviceplaybook.testing.contracts import entry, grant
@@ -313,7 +318,7 @@ def test_the_stored_rows_are_the_records_compact_json(tmp_path: Path) -> None:
                 (cid,),
             ).fetchall()
         assert head == _compact(conversation_head(conversation))
-        assert json.loads(head)["schema_version"] == 1
+        assert json.loads(head)["schema_version"] == RECORD_FORMAT_VERSION
         assert items == [
             (log, n, _compact(to_dict(item)))
             for log in sorted(CONVERSATION_LOGS)

@@ -38,6 +38,7 @@ from serviceplaybook._policies.compensation import (
     CompensationRule,
     RoleAuthority,
 )
+from serviceplaybook._policies.conditions import AllOf, AnyOf, Condition
 from serviceplaybook._policies.escalation import EscalationLadder, EscalationPolicy, Rule
 from serviceplaybook._policies.followup import FollowUpPolicy
 from serviceplaybook._policies.model_signals import ModelSignalDetector
@@ -124,6 +125,8 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "Agent",
+    "AllOf",
+    "AnyOf",
     "Apology",
     "ApologyDecision",
     "ApologyPolicy",
@@ -140,6 +143,7 @@ __all__ = [
     "CompensationPolicy",
     "CompensationRule",
     "ConcurrentUpdate",
+    "Condition",
     "ConfigError",
     "Conversation",
     "ConversationPage",

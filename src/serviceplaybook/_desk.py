@@ -43,6 +43,7 @@ from serviceplaybook._records.compensation import Approval, Authorization, Count
 from serviceplaybook._records.conversation import Conversation, Handoff, Message
 from serviceplaybook._records.erasure import Erasure
 from serviceplaybook._records.escalation import EscalationDecision
+from serviceplaybook._records.facts import FactValue
 from serviceplaybook._records.followup import FollowUp, FollowUpStatus
 from serviceplaybook._records.issue import Issue
 from serviceplaybook._records.journal import JournalEntry
@@ -411,7 +412,8 @@ class ServiceDesk:
     def _outcome(self, work: _Work, signals: Signals | None = None, **decisions: Any) -> Outcome:
         return Outcome(
             conversation=work.conversation,
-            guidance=self.playbook.guidance(work.conversation, signals),
+            guidance=self.playbook.guidance(work.conversation, signals)
+            + self.compensation.guidance(work.conversation, signals),
             events=tuple(work.events),
             signals=signals,
             **decisions,
@@ -1245,6 +1247,39 @@ class ServiceDesk:
         if not entries:  # every conversation has its "open" entry: tell unknown ids apart
             self.storage.conversations.get(conversation_id)
         return entries
+
+    def note_facts(
+        self,
+        conversation_id: str,
+        facts: Mapping[str, FactValue],
+        *,
+        by: Agent | None = None,
+        expected_version: int | None = None,
+    ) -> Outcome:
+        """The host's systems know more about the case: ``facts`` are added to the issue's
+        (a name already there takes the new value), checked like ``Issue.facts`` and
+        journaled (redacted). The stage stays; :meth:`recommend` reads them at once.
+
+        Raises:
+            ValidationError: a name or a value ``Issue.facts`` refuses; nothing is recorded.
+        """
+        if not isinstance(facts, Mapping):
+            raise ValidationError(
+                f"note_facts takes a mapping of fact names to values, got {type(facts).__name__}"
+            )
+
+        def body(work: _Work) -> None:
+            issue = work.conversation.issue
+            updated = attrs.evolve(issue, facts={**issue.facts, **facts})
+            noted = {name: updated.facts[name] for name in facts}
+            work.fire(
+                work.event("note_facts", work.acting(by).id),
+                {"facts": to_dict(attrs.evolve(issue, facts=noted))["facts"]},
+                issue=updated,
+            )
+
+        work, _ = self._run(conversation_id, expected_version, body)
+        return self._outcome(work)
 
     def recommend(self, conversation_id: str) -> list[Offer]:
         """Offers the compensation policy recommends now (never one already declined)."""

@@ -200,6 +200,13 @@ class Playbook:
             source=tuple(s for s in Stage if s not in (Stage.CLOSED, Stage.TERMINATED)),
             dest=Stage.TERMINATED,
         ),
+        # the host's systems learned more about the case (the booking was changed): recorded
+        # where it happens, the stage stays
+        Transition(
+            event="note_facts",
+            source=tuple(s for s in Stage if s not in (Stage.CLOSED, Stage.TERMINATED)),
+            dest=SAME,
+        ),
     )
     """The machine's arrows, in order: for one stage and event, the first whose guards pass
     wins."""

@@ -8,6 +8,9 @@ values. ``from_dict(data, cls)`` rebuilds the record, running every validator, a
 A serialized :class:`~serviceplaybook.Conversation` carries ``schema_version`` (the
 :data:`RECORD_FORMAT_VERSION` it was written with); data from an unknown, newer format is
 refused with :class:`~serviceplaybook.SchemaVersionError` rather than guessed at.
+
+An issue's facts keep their types through JSON: strings, ints and booleans as themselves,
+a Decimal as ``{"decimal": "12.50"}`` and a date as ``{"date": "2026-03-02"}``.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import enum
 import json
 import threading
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -25,13 +28,21 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 
 from serviceplaybook._errors import SchemaVersionError, ValidationError
 from serviceplaybook._records.conversation import Conversation
+from serviceplaybook._records.facts import FactValue, fact_value
 from serviceplaybook._records.journal import JournalEntry
 from serviceplaybook._records.parties import Channel
 from serviceplaybook._records.validate import require_aware
 
-RECORD_FORMAT_VERSION = 1
+RECORD_FORMAT_VERSION = 2
 """The version of the serialized conversation's shape (its JSON, as :func:`to_dict` gives it)
-written by this release; stored under the key ``"schema_version"``."""
+written by this release; stored under the key ``"schema_version"``.
+
+Version 2 added the issue's ``facts``. A release that reads only version 1 refuses a version 2
+conversation instead of dropping its facts (the compensation rules read them); this release
+reads both (:data:`READABLE_FORMAT_VERSIONS`), a version 1 issue having no facts."""
+
+READABLE_FORMAT_VERSIONS = frozenset({1, 2})
+"""The conversation formats this release reads."""
 
 T = TypeVar("T")
 
@@ -82,6 +93,39 @@ def _structure_timedelta(value: object, _: object) -> timedelta:
     return timedelta(microseconds=int(seconds.scaleb(6)))
 
 
+def _unstructure_facts(facts: Mapping[str, FactValue]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for name, value in facts.items():
+        if isinstance(value, Decimal):
+            data[name] = {"decimal": str(value)}
+        elif isinstance(value, date):
+            data[name] = {"date": value.isoformat()}
+        else:
+            data[name] = value
+    return data
+
+
+def _structure_fact(name: str, value: object) -> FactValue:
+    where = f"Issue.facts[{name!r}]"
+    if isinstance(value, dict) and len(value) == 1:
+        ((tag, text),) = value.items()
+        if tag in ("decimal", "date") and isinstance(text, str):
+            try:
+                return Decimal(text) if tag == "decimal" else date.fromisoformat(text)
+            except (ArithmeticError, ValueError):
+                pass
+        raise ValidationError(
+            f'{where}: expected {{"decimal": "12.50"}} or {{"date": "2026-03-02"}}, got {value!r}'
+        )
+    return fact_value(value, where)
+
+
+def _structure_facts(data: object, _: object) -> dict[str, FactValue]:
+    if not isinstance(data, Mapping):
+        raise ValidationError(f"Issue.facts must be an object, got {data!r}")
+    return {str(name): _structure_fact(str(name), value) for name, value in data.items()}
+
+
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter()
     conv.register_unstructure_hook(Decimal, str)
@@ -107,6 +151,9 @@ def _make_converter() -> cattrs.Converter:
         lambda t: t == Mapping[str, Any], lambda value, _: dict(value)
     )
 
+    conv.register_unstructure_hook_func(lambda t: t == Mapping[str, FactValue], _unstructure_facts)
+    conv.register_structure_hook_func(lambda t: t == Mapping[str, FactValue], _structure_facts)
+
     base_unstructure = make_dict_unstructure_fn(Conversation, conv)
     base_structure = make_dict_structure_fn(Conversation, conv)
 
@@ -118,7 +165,7 @@ def _make_converter() -> cattrs.Converter:
 
     def structure_conversation(data: Mapping[str, Any], _: object) -> Conversation:
         version = data.get("schema_version")
-        if type(version) is not int or version != RECORD_FORMAT_VERSION:
+        if type(version) is not int or version not in READABLE_FORMAT_VERSIONS:
             if type(version) is int and version > RECORD_FORMAT_VERSION:
                 raise SchemaVersionError(
                     f"this conversation was written with schema version {version}, newer than "
@@ -126,7 +173,8 @@ def _make_converter() -> cattrs.Converter:
                     f"serviceplaybook"
                 )
             raise SchemaVersionError(
-                f"unknown conversation schema_version {version!r}; expected {RECORD_FORMAT_VERSION}"
+                f"unknown conversation schema_version {version!r}; expected one of "
+                f"{sorted(READABLE_FORMAT_VERSIONS)}"
             )
         return base_structure(
             {k: v for k, v in data.items() if k != "schema_version"}, Conversation

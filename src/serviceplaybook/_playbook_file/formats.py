@@ -23,6 +23,7 @@ from serviceplaybook._errors import ConfigError, ValidationError
 from serviceplaybook._playbook import SAME
 from serviceplaybook._playbook_file.problems import Bad, article, kind, suggest
 from serviceplaybook._policies.calendar import WEEKDAYS, Shift, parse_time
+from serviceplaybook._records import facts
 from serviceplaybook._records.enums import Choice
 from serviceplaybook._records.issue import Severity
 from serviceplaybook._records.money import CURRENCY_MINOR_UNITS, Money
@@ -315,6 +316,63 @@ def share(value: Any) -> Decimal:
         raise Bad(f'{value!r} is not a decimal number; write a share such as "0.20"') from None
     if not found.is_finite() or not Decimal(0) < found <= Decimal(1):
         raise Bad(f"a share must be more than 0 and at most 1, got {value!r}")
+    return found
+
+
+# -- conditions on the facts of a case ------------------------------------------------------------
+
+
+def fact_name(value: Any) -> str:
+    """The name of one of an issue's facts: snake_case, not ``tier``, ``category`` or
+    ``severity`` (the case's own)."""
+    if not isinstance(value, str):
+        raise Bad(f"must be a fact's name as a string, such as 'passengers'; got {kind(value)}")
+    try:
+        return facts.fact_name(value, "a fact's name")
+    except ValidationError as error:
+        raise Bad(str(error).removeprefix("a fact's name: ")) from None
+
+
+def condition_subject(value: Any) -> str:
+    """What a condition tests: ``tier``, ``category``, ``severity`` or a fact's name."""
+    if isinstance(value, str) and value in facts.SUBJECTS:
+        return value
+    try:
+        return fact_name(value)
+    except Bad as bad:
+        subjects = ", ".join(facts.SUBJECTS)
+        raise Bad(f"{bad} (or one of the case's own: {subjects})") from None
+
+
+def condition_value(value: Any) -> Any:
+    """A value a condition compares with: a string, a whole number, a boolean or a date; a
+    decimal is written as a string in ``at_least`` and ``at_most``."""
+    if isinstance(value, float):
+        raise Bad(
+            f'the float {value!r}: write a decimal as a string, such as "{value}", in at_least '
+            f"or at_most (both, for one exact value); a float cannot hold most amounts exactly"
+        )
+    if isinstance(value, datetime):
+        raise Bad(f"must be a date such as 2026-12-25 (a whole day), got {kind(value)}")
+    if isinstance(value, str | int | date):
+        return value
+    raise Bad(f"must be a string, a whole number, true or false, or a date; got {kind(value)}")
+
+
+def condition_bound(value: Any) -> Any:
+    """A bound of ``at_least`` or ``at_most``: a whole number, a decimal written as a string
+    (``"2.5"``), a date, or a severity's name."""
+    found = condition_value(value)
+    if isinstance(found, bool):
+        raise Bad("a bound must be a number, a date or a severity, not true or false")
+    if isinstance(found, str):
+        try:
+            number = Decimal(found.strip())
+        except InvalidOperation:
+            return found  # a severity's name; the condition checks it
+        if not number.is_finite():
+            raise Bad(f'{value!r} is not a number; write a bound such as 2, "2.5" or a date')
+        return number
     return found
 
 

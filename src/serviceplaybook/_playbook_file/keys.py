@@ -33,6 +33,7 @@ from serviceplaybook._policies.compensation import (
     CompensationRule,
     RoleAuthority,
 )
+from serviceplaybook._policies.conditions import Condition
 from serviceplaybook._policies.escalation import EscalationLadder, EscalationPolicy
 from serviceplaybook._policies.followup import FollowUpPolicy
 from serviceplaybook._policies.sla import SlaPolicy
@@ -160,6 +161,14 @@ AUTHORITY = Keys(
 )
 ROLE_AUTHORITY = Keys(configures=RoleAuthority)
 RULE = Keys(configures=CompensationRule)
+# A rule's ``when``: one condition, or a group (``all`` or ``any``) of conditions and groups.
+WHEN = Keys(
+    configures=Condition,
+    extra={
+        "all": "a group: conditions that must all hold (AllOf)",
+        "any": "a group: conditions of which one must hold (AnyOf)",
+    },
+)
 
 # -- [follow_up] ----------------------------------------------------------------------------------
 
@@ -197,6 +206,7 @@ TABLES: Mapping[str, Keys] = MappingProxyType(
         "compensation.authority": AUTHORITY,
         "compensation.authority.<role>": ROLE_AUTHORITY,
         "compensation.rules[]": RULE,
+        "compensation.rules[].when": WHEN,
         "follow_up": FOLLOW_UP,
         "sla": SLA,
         "sla.targets.<severity>": TARGETS,

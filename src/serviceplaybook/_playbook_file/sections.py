@@ -24,6 +24,7 @@ from serviceplaybook._playbook_file.problems import Bad, Reader, item, join, kin
 from serviceplaybook._policies.apology import ApologyPolicy
 from serviceplaybook._policies.calendar import BusinessCalendar, Shift, public_holidays
 from serviceplaybook._policies.compensation import AuthorityMatrix, CompensationRule, RoleAuthority
+from serviceplaybook._policies.conditions import TESTS, AllOf, AnyOf, Condition, When
 from serviceplaybook._policies.escalation import EscalationLadder
 from serviceplaybook._policies.sla import DEFAULT_TARGETS
 from serviceplaybook._records.issue import Severity
@@ -378,6 +379,7 @@ def read_compensation(r: Reader, table: dict[str, Any]) -> dict[str, Any]:
     r.put(table, "compensation", "max_claims", formats.integer(0), out)
     r.put(table, "compensation", "claim_review_role", formats.role, out)
     r.put(table, "compensation", "max_alternatives", formats.integer(0), out)
+    r.put(table, "compensation", "on_request", formats.boolean, out)
     currency = "USD"
     window = timedelta(days=30)
     authority_table: dict[str, Any] | None = None
@@ -495,7 +497,14 @@ def _read_rule(r: Reader, value: object, key: str, currency: str) -> Compensatio
     r.put(table, key, "description", formats.text, values)
     r.put(table, key, "min_severity", formats.severity, values)
     r.put(table, key, "share", formats.share, values)
+    r.put(table, key, "share_of", formats.fact_name, values)
     r.put(table, key, "amount", formats.money(currency), values)
+    r.put(table, key, "per", formats.fact_name, values)
+    r.put(table, key, "cap", formats.money(currency), values)
+    if "when" in table:
+        when = _read_when(r, table["when"], join(key, "when"))
+        if when is not None:
+            values["when"] = when
     for name in ("categories", "tiers"):
         if name in table:
             names = r.array(table[name], join(key, name), formats.text)
@@ -504,6 +513,74 @@ def _read_rule(r: Reader, value: object, key: str, currency: str) -> Compensatio
     if len(r.problems) > before:
         return None
     return r.attempt(key, lambda: CompensationRule(**values))
+
+
+def _group(name: str, members: list[When]) -> When:
+    return AllOf(members) if name == "all" else AnyOf(members)
+
+
+def _read_when(r: Reader, value: object, key: str) -> When | None:
+    """A rule's ``when``: a condition (``on`` and one test) or a group (``all`` or ``any``,
+    an array of conditions and groups); ``None`` (recorded) when anything in it is bad."""
+    table = r.table(value, key, keys.WHEN.allowed, keys.WHEN.hints)
+    if table is None:
+        return None
+    groups = [name for name in ("all", "any") if name in table]
+    if groups:
+        before = len(r.problems)
+        if len(table) > 1:
+            others = ", ".join(name for name in table if name != groups[0])
+            r.add(
+                key,
+                f"a group is all = [...] or any = [...] alone; {others} cannot stand beside "
+                f"{groups[0]}: put each condition in the group's array, or nest a group there",
+            )
+        built: list[When] = []
+        for name in groups:  # each read, so that every problem inside is reported at once
+            where = join(key, name)
+            members = table[name]
+            if not isinstance(members, list):
+                r.add(where, f"must be an array of conditions, got {kind(members)}")
+                continue
+            if not members:
+                r.add(where, "must list at least one condition")
+                continue
+            found = [
+                _read_when(r, member, item(where, index)) for index, member in enumerate(members)
+            ]
+            if len(r.problems) == before:
+                members_found = [member for member in found if member is not None]
+                made = r.attempt(where, functools.partial(_group, name, members_found))
+                if made is not None:
+                    built.append(made)
+        return built[0] if len(r.problems) == before and built else None
+    before = len(r.problems)
+    if "on" not in table:
+        r.add(
+            join(key, "on"),
+            'missing; a condition names what it tests (on = "tier", "category", "severity" or a '
+            "fact's name) and makes one test, or is a group (all = [...] or any = [...])",
+        )
+    if not any(test in table for test in TESTS):
+        r.add(key, f"a condition makes one test: {', '.join(TESTS)}")
+    values: dict[str, Any] = {}
+    r.put(table, key, "on", formats.condition_subject, values)
+    r.put(table, key, "equals", formats.condition_value, values)
+    r.put(table, key, "at_least", formats.condition_bound, values)
+    r.put(table, key, "at_most", formats.condition_bound, values)
+    r.put(table, key, "present", formats.boolean, values)
+    if "one_of" in table:
+        where = join(key, "one_of")
+        listed = table["one_of"]
+        if isinstance(listed, list) and not listed:
+            r.add(where, "must list at least one value")
+        else:
+            options = r.array(listed, where, formats.condition_value)
+            if options is not None:
+                values["one_of"] = tuple(options)
+    if len(r.problems) > before:
+        return None
+    return r.attempt(key, lambda: Condition(**values))
 
 
 # -- [follow_up] ----------------------------------------------------------------------------------

@@ -8,7 +8,10 @@ and explain why; and protect the company from the same customer claiming again a
 The pieces, each overridable:
 
 - :class:`CompensationRule` rows make the recommendation matrix (issue category x severity x
-  customer tier); :meth:`CompensationPolicy.recommend` applies them.
+  customer tier, and conditions on the facts of the case, :mod:`.conditions`), each giving a
+  fixed amount, a share of the order value or of a fact, or an amount per unit of a fact
+  (per passenger, per day late), capped; :meth:`CompensationPolicy.recommend` applies them,
+  proactively or only once the customer asked (``on_request``).
 - :class:`AuthorityMatrix` holds one :class:`RoleAuthority` per role: the largest single
   offer, the largest total per customer over a rolling window, and the kinds allowed.
 - :meth:`CompensationPolicy.authorize` answers with an :class:`Authorization`: granted,
@@ -32,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Self
 import attrs
 
 from serviceplaybook._errors import ConfigError, CurrencyMismatch, ValidationError
+from serviceplaybook._policies.conditions import AllOf, AnyOf, Condition, When
 from serviceplaybook._records.compensation import (
     Approval,
     Authorization,
@@ -39,11 +43,14 @@ from serviceplaybook._records.compensation import (
     CounterOffer,
     Grant,
 )
+from serviceplaybook._records.facts import fact_name
 from serviceplaybook._records.issue import Severity
 from serviceplaybook._records.money import Money
 from serviceplaybook._records.offers import MONETARY_KINDS, Offer, OfferKind, OfferStatus
 from serviceplaybook._records.parties import Agent, Role
-from serviceplaybook._records.reasons import Reason
+from serviceplaybook._records.reasons import Guidance, Reason
+from serviceplaybook._records.signals import Signals
+from serviceplaybook._records.stage import Stage
 from serviceplaybook._records.validate import (
     non_empty,
     non_negative_int,
@@ -343,10 +350,25 @@ def _share(value: object) -> Decimal | None:
     return share
 
 
+def _share_of(value: object) -> str | None:
+    return None if value is None else fact_name(value, "CompensationRule.share_of")
+
+
+def _per(value: object) -> str | None:
+    return None if value is None else fact_name(value, "CompensationRule.per")
+
+
 @attrs.frozen(kw_only=True)
 class CompensationRule:
     """One row of the recommendation matrix: issues of these categories, at least this
-    severe, for customers of these tiers, get this offer.
+    severe, for customers of these tiers, where the conditions on the case hold, get this
+    offer.
+
+    The amount is one of: fixed (``amount``); a share of the order value (``share``) or of a
+    fact (``share`` with ``share_of``); or ``amount`` per unit of a fact (``per``: per
+    passenger, per day late). A share or a per-unit amount may be capped (``cap``). A fact
+    read as an amount is in the authority matrix's currency; a fact the issue lacks, or that
+    is not a number above zero, gives no offer.
 
     Attributes:
         kind: the kind of offer.
@@ -354,13 +376,20 @@ class CompensationRule:
         categories: issue categories it applies to (any letter case); empty for every one.
         tiers: customer tiers it applies to (any letter case); empty for every one.
         min_severity: the least severe issue it applies to.
-        share: for a refund-like offer, the share of the issue's order value (0 < share <=
-            1); the rule gives nothing when the issue has no order value.
-        amount: a fixed amount instead.
+        when: conditions on the case (its facts, tier, category, severity) that must hold:
+            a :class:`~serviceplaybook.Condition`, or several in an
+            :class:`~serviceplaybook.AllOf` or :class:`~serviceplaybook.AnyOf`.
+        share: for a refund-like offer, the share (0 < share <= 1) of the issue's order value,
+            or of the fact ``share_of``; the rule gives nothing without one.
+        share_of: the fact (a number, in the matrix's currency) the share is of.
+        amount: a fixed amount, or the amount per unit with ``per``.
+        per: the fact (a number of units: passengers, days) ``amount`` is given for each of.
+        cap: the most a share or a per-unit amount gives.
 
     Raises:
-        ValidationError: both ``share`` and ``amount``, or a kind that needs a value with
-            neither.
+        ValidationError: both ``share`` and ``amount``; a kind that needs a value with
+            neither; ``per`` without ``amount``, ``share_of`` without ``share``; a cap on a
+            fixed amount, in another currency, or not above zero.
     """
 
     kind: OfferKind = attrs.field(converter=OfferKind)
@@ -368,8 +397,14 @@ class CompensationRule:
     categories: frozenset[str] = attrs.field(default=frozenset(), converter=_lower_set)
     tiers: frozenset[str] = attrs.field(default=frozenset(), converter=_lower_set)
     min_severity: Severity = attrs.field(default=Severity.LOW, converter=Severity)
+    when: When | None = attrs.field(
+        default=None, validator=of_type(Condition, AllOf, AnyOf, type(None))
+    )
     share: Decimal | None = attrs.field(default=None, converter=_share)
+    share_of: str | None = attrs.field(default=None, converter=_share_of)
     amount: Money | None = attrs.field(default=None, validator=of_type(Money, type(None)))
+    per: str | None = attrs.field(default=None, converter=_per)
+    cap: Money | None = attrs.field(default=None, validator=of_type(Money, type(None)))
 
     def __attrs_post_init__(self) -> None:
         if self.share is not None and self.amount is not None:
@@ -381,15 +416,44 @@ class CompensationRule:
             )
         if self.amount is not None and (self.amount.is_zero or self.amount.is_negative):
             raise ValidationError(f"CompensationRule.amount must be above zero, got {self.amount}")
+        if self.per is not None and self.amount is None:
+            raise ValidationError(
+                f"CompensationRule.per ({self.per!r}) needs the amount per unit: give amount"
+            )
+        if self.share_of is not None and self.share is None:
+            raise ValidationError(
+                f"CompensationRule.share_of ({self.share_of!r}) needs the share: give share"
+            )
+        if self.cap is not None:
+            if self.per is None and self.share is None:
+                raise ValidationError(
+                    "CompensationRule.cap limits a share or a per-unit amount; a fixed amount "
+                    "is its own cap"
+                )
+            if self.cap.is_zero or self.cap.is_negative:
+                raise ValidationError(f"CompensationRule.cap must be above zero, got {self.cap}")
+            if self.amount is not None and self.amount.currency != self.cap.currency:
+                raise CurrencyMismatch(self.amount.currency, self.cap.currency, "cap an amount in")
 
     def matches(self, conversation: Conversation) -> bool:
-        """True if the rule applies to the conversation's issue and customer."""
+        """True if the rule applies to the conversation's issue and customer: category, tier,
+        severity, and the conditions of ``when``."""
         issue = conversation.issue
         return (
             (not self.categories or issue.category.strip().lower() in self.categories)
             and (not self.tiers or conversation.customer.tier.strip().lower() in self.tiers)
             and issue.severity >= self.min_severity
+            and (self.when is None or self.when.holds(conversation))
         )
+
+    def units(self, conversation: Conversation, name: str) -> Decimal | None:
+        """The fact ``name`` of the conversation's issue as a number above zero, or ``None``
+        (missing, not a number, a boolean, or zero or less)."""
+        value = conversation.issue.facts.get(name)
+        if isinstance(value, bool) or not isinstance(value, int | Decimal):
+            return None
+        number = Decimal(value)
+        return number if number > 0 else None
 
 
 def standard_rules(currency: str = "USD") -> tuple[CompensationRule, ...]:
@@ -485,6 +549,9 @@ class CompensationPolicy:
             escalated to ``claim_review_role`` instead of granted.
         claim_review_role: who reviews repeat claims (roles at or above it are not stopped).
         max_alternatives: how many alternatives a counter offer lists.
+        on_request: recommend compensation only once the customer asked for it
+            (:meth:`customer_asked`), never proactively; the desk's guidance then tells the
+            agent not to offer it unprompted.
     """
 
     authority: AuthorityMatrix = attrs.field(
@@ -499,19 +566,24 @@ class CompensationPolicy:
     max_claims: int = attrs.field(default=3, validator=non_negative_int)
     claim_review_role: Role = attrs.field(default=Role.SUPERVISOR, converter=Role)
     max_alternatives: int = attrs.field(default=3, validator=non_negative_int)
+    on_request: bool = attrs.field(default=False, validator=of_type(bool))
 
     # -- recommending ----------------------------------------------------------------------
 
     def recommend(self, conversation: Conversation) -> list[Offer]:
-        """Offers for this issue, severity and customer tier, best first per the rule order.
+        """Offers for this issue, severity, customer tier and facts, best first per the rule
+        order.
 
         One offer per kind (the most generous the rules give), and never one the customer
-        already declined (see :meth:`was_declined`).
+        already declined (see :meth:`was_declined`). With :attr:`on_request`, nothing until
+        the customer asked for compensation (:meth:`customer_asked`).
 
         Raises:
             CurrencyMismatch: a rule's amount or the order value is in another currency than
                 the authority matrix.
         """
+        if self.on_request and not self.customer_asked(conversation):
+            return []
         offers = [
             offer
             for rule in self.rules_for(conversation)
@@ -524,18 +596,44 @@ class CompensationPolicy:
         return [rule for rule in self.rules if rule.matches(conversation)]
 
     def offer_for(self, rule: CompensationRule, conversation: Conversation) -> Offer | None:
-        """The offer ``rule`` gives in this conversation, or ``None`` (a share rule on an issue
-        without a positive order value, or a share that rounds to nothing)."""
-        value: Money | None = rule.amount
-        if rule.share is not None:
-            order_value = conversation.issue.order_value
-            if order_value is None or order_value.is_zero or order_value.is_negative:
-                return None
-            value = order_value * rule.share
-            if value.is_zero:
-                return None
+        """The offer ``rule`` gives in this conversation, or ``None`` (a share or a per-unit
+        rule whose base is missing, not a number or not above zero, or an amount that rounds
+        to nothing)."""
+        value = self.value_for(rule, conversation)
+        if value is None and (rule.share is not None or rule.amount is not None):
+            return None
         self.authority.check_currency(value)
         return Offer(kind=rule.kind, value=value, description=rule.description)
+
+    def value_for(self, rule: CompensationRule, conversation: Conversation) -> Money | None:
+        """What ``rule`` is worth in this conversation: the fixed amount; the share of the
+        order value or of the fact ``share_of``; or the amount times the fact ``per``; capped
+        at ``cap``. ``None`` when the rule gives no value here (or has none)."""
+        currency = self.authority.currency
+        value: Money | None = rule.amount
+        if rule.share is not None:
+            if rule.share_of is None:
+                base = conversation.issue.order_value
+                if base is None or base.is_zero or base.is_negative:
+                    return None
+                value = base * rule.share
+            else:
+                units = rule.units(conversation, rule.share_of)
+                if units is None:
+                    return None
+                # Money's one rounding: the product, half to even, to the minor unit.
+                value = Money(1, currency) * (units * rule.share)
+        elif rule.per is not None and rule.amount is not None:
+            units = rule.units(conversation, rule.per)
+            if units is None:
+                return None
+            value = rule.amount * units
+        if value is None or value.is_zero:
+            return None
+        if rule.cap is not None:
+            self.authority.check_currency(rule.cap, "cap")
+            value = min(value, rule.cap, key=lambda money: money.amount)
+        return value
 
     def deduplicate(self, offers: Iterable[Offer]) -> list[Offer]:
         """One offer per kind: where two rules give the same kind, the most generous one, in
@@ -567,6 +665,47 @@ class CompensationPolicy:
         """Drop offers the customer declined already (:meth:`was_declined`)."""
         declined = [p.offer for p in conversation.offers if p.status is OfferStatus.DECLINED]
         return [offer for offer in offers if not self.was_declined(offer, declined)]
+
+    # -- proactive or on request -----------------------------------------------------------
+
+    def customer_asked(self, conversation: Conversation) -> bool:
+        """True once one of the customer's messages asked for compensation (the detector's
+        :attr:`Signals.asks_for_compensation <serviceplaybook.Signals.asks_for_compensation>`);
+        override to read it elsewhere (a button in the host's chat, a form field)."""
+        return any(signals.asks_for_compensation for signals in conversation.signals)
+
+    def guidance(
+        self, conversation: Conversation, signals: Signals | None = None
+    ) -> tuple[Guidance, ...]:
+        """Advice on compensation for the agent, added to the playbook's by the desk.
+
+        When the customer's latest message asks for compensation: find out what the policy
+        gives before promising anything. With :attr:`on_request`, while the customer has not
+        asked and the conversation is resolving: solve the problem and don't offer
+        compensation unprompted.
+        """
+        if signals is not None and signals.asks_for_compensation:
+            return (
+                Guidance(
+                    code="compensation_requested",
+                    text="The customer asked to be compensated: confirm the problem first, "
+                    "then offer what the policy recommends for this case, within your "
+                    "authority; don't promise an amount before you know it.",
+                ),
+            )
+        if (
+            self.on_request
+            and conversation.stage == Stage.RESOLVING
+            and not self.customer_asked(conversation)
+        ):
+            return (
+                Guidance(
+                    code="compensate_on_request",
+                    text="Compensation here is given on request: solve the problem, and don't "
+                    "offer compensation unless the customer asks for it.",
+                ),
+            )
+        return ()
 
     # -- the window ------------------------------------------------------------------------
 

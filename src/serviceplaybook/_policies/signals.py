@@ -100,6 +100,7 @@ CATEGORIES: tuple[str, ...] = (
     "distress",
     "acronyms",
     "known_words",
+    "compensation_asks",
 )
 
 _TOKEN = re.compile(r"(?:[^\W_][\w']*\*?|\*)")
@@ -242,6 +243,9 @@ class Lexicon:
         acronyms: words in capitals that are not shouting ("usps").
         known_words: ordinary English words that are never read as a typo of a lexicon word
             ("layer" is not "lawyer", "idioms" is not "idiots").
+        compensation_asks: the customer asks to be compensated ("i want a refund", "make up
+            for it"); matched apart from the other categories, so that a phrase here never
+            hides one of theirs.
     """
 
     positive: Mapping[str, float] = _category()
@@ -285,6 +289,7 @@ class Lexicon:
     targets: Mapping[str, float] = _category()
     acronyms: Mapping[str, float] = _category()
     known_words: Mapping[str, float] = _category()
+    compensation_asks: Mapping[str, float] = _category()
 
     def __hash__(self) -> int:
         return hash(tuple(frozenset(getattr(self, c).items()) for c in CATEGORIES))
@@ -585,8 +590,34 @@ TYPO_MIN_LETTERS = 5
 #: How many words' typo lookups the tables of one lexicon remember (``_Tables.typos``).
 TYPO_MEMO_SIZE = 20_000
 _TYPO_MAX_LETTERS = 24
-# Categories that are not matched as phrases: they are looked up word by word.
-_UNMATCHED = frozenset({"acronyms", "known_words"})
+# Categories left out of the main pattern: acronyms and known words are looked up word by word;
+# compensation asks have a pattern of their own (compensation_pattern).
+_UNMATCHED = frozenset({"acronyms", "known_words", "compensation_asks"})
+
+
+# Compiled compensation_asks patterns by the identity of the lexicon's (read-only) mapping,
+# which each entry keeps alive so that its id is not reused; a handful of lexicons at most.
+_COMPENSATION_PATTERNS: dict[int, tuple[Mapping[str, float], re.Pattern[str]]] = {}
+
+
+def compensation_pattern(phrases: Mapping[str, float]) -> re.Pattern[str]:
+    """One pattern for a lexicon's ``compensation_asks`` phrases, built once per lexicon."""
+    cached = _COMPENSATION_PATTERNS.get(id(phrases))
+    if cached is not None and cached[0] is phrases:
+        return cached[1]
+    trie: dict[str, Any] = {}
+    for phrase in phrases:
+        node = trie
+        for unit in _units(phrase):
+            node = node.setdefault(unit, {})
+        node[""] = {}
+    body = _trie_pattern(trie)
+    # No leading \b: a pattern that starts with its phrases' letters lets the engine skip
+    # ahead to them (twice as fast here); the caller checks the start is a word's.
+    pattern = re.compile(rf"(?:{body})\b" if body else r"(?!)")
+    if len(_COMPENSATION_PATTERNS) < 64:
+        _COMPENSATION_PATTERNS[id(phrases)] = (phrases, pattern)
+    return pattern
 
 
 def _deleted_once(word: str) -> set[str]:
@@ -987,6 +1018,7 @@ class LexiconSignalDetector:
             sarcastic=self.sarcastic(reading),
             confused=self.confused(reading),
             calming=self.calming(reading),
+            asks_for_compensation=self.asks_for_compensation(reading),
             language=language,
         )
 
@@ -1668,6 +1700,20 @@ class LexiconSignalDetector:
         if reading.hits.get("courtesy"):
             return False
         return any(not self.negated(reading, s) for s, _, _ in reading.spans("demands"))
+
+    def asks_for_compensation(self, reading: Reading) -> bool:
+        """The customer asks to be compensated ("I want a refund", "what will you do to make
+        up for it?"): a ``compensation_asks`` phrase, not negated ("I don't want a refund,
+        just my parcel"). Its phrases are matched on their own (:func:`compensation_pattern`)
+        so they never hide another category's."""
+        lower = reading.lower
+        for match in compensation_pattern(self.lexicon.compensation_asks).finditer(lower):
+            start = match.start()
+            if start and (lower[start - 1].isalnum() or lower[start - 1] == "_"):
+                continue  # inside a word ("undemanding")
+            if not self.negated(reading, start):
+                return True
+        return False
 
     def repeat_contact(self, reading: Reading, conversation: Conversation) -> bool:
         """The customer says they contacted the company before ("I already called", "third

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import attrs
 
 from serviceplaybook._records.enums import Ranked
+from serviceplaybook._records.facts import FactValue, to_facts
 from serviceplaybook._records.money import Money
 from serviceplaybook._records.validate import non_empty, of_type
 
@@ -27,9 +30,19 @@ class Issue:
         severity: how bad it is for the customer.
         summary: one line, in the company's words; ``repr`` hides it (it may hold personal data).
         order_value: what the affected order was worth, when there is one.
+        facts: what the host's own systems know about the case, by snake_case name
+            (``{"passengers": 3, "cabin": "business", "insured": True}``): strings, ints,
+            Decimals, booleans and dates (floats and other types are refused). Compensation
+            rules read them; the names ``tier``, ``category`` and ``severity`` are taken by the
+            case itself. ``repr`` hides them (they may hold personal data); the journal
+            records them redacted.
     """
 
     category: str = attrs.field(validator=non_empty)
     severity: Severity = attrs.field(converter=Severity)
     summary: str = attrs.field(validator=non_empty, repr=False)
     order_value: Money | None = attrs.field(default=None, validator=of_type(Money, type(None)))
+    # Left out of the hash (a mapping has none); equal issues still hash equal.
+    facts: Mapping[str, FactValue] = attrs.field(
+        factory=dict, converter=to_facts, repr=False, hash=False
+    )

@@ -49,6 +49,10 @@ class Signals:
         calming: the customer de-escalates or apologises ("Sorry, I'm just really stressed",
             "ok, thank you for listening"): acknowledge it and move on, without dwelling on
             what came before.
+        asks_for_compensation: the customer asks to be compensated ("I want a refund", "what
+            will you do to make up for it?", "quiero que me devuelvan el dinero"): a policy
+            that compensates only on request (``CompensationPolicy.on_request``) may now
+            recommend offers.
         language: the message's language as a BCP 47 tag (``"en"``, ``"es"``...), or
             ``"und"`` when it was not determined.
         assessed: False when the detector could not read the message (a language it has no
@@ -68,6 +72,7 @@ class Signals:
     sarcastic: bool = attrs.field(default=False, validator=of_type(bool))
     confused: bool = attrs.field(default=False, validator=of_type(bool))
     calming: bool = attrs.field(default=False, validator=of_type(bool))
+    asks_for_compensation: bool = attrs.field(default=False, validator=of_type(bool))
     language: str = attrs.field(default="und", validator=_language)
     assessed: bool = attrs.field(default=True, validator=of_type(bool))
 

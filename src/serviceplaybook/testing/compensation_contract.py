@@ -21,6 +21,7 @@ Requires pytest (the ``dev`` extra: ``python3 -m pip install '.[dev]'`` in a che
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 import attrs
@@ -30,6 +31,7 @@ from serviceplaybook._errors import CurrencyMismatch
 from serviceplaybook._policies.compensation import CompensationPolicy
 from serviceplaybook._records.compensation import Approval, AuthorizationStatus, Grant
 from serviceplaybook._records.conversation import Conversation, Message
+from serviceplaybook._records.facts import FactValue
 from serviceplaybook._records.issue import Issue, Severity
 from serviceplaybook._records.money import Money
 from serviceplaybook._records.offers import (
@@ -59,6 +61,7 @@ def make_conversation(
     agent: Agent | None = None,
     said: str = "I would like to be compensated for this.",
     declined: tuple[Offer, ...] = (),
+    facts: Mapping[str, FactValue] | None = None,
 ) -> Conversation:
     """A conversation in the resolving stage, with ``declined`` offers already turned down.
 
@@ -71,6 +74,7 @@ def make_conversation(
         agent: the owning agent (an agent-level one by default).
         said: what the customer said.
         declined: offers the customer declined.
+        facts: the issue's facts (passengers, cabin...), for rules that read them.
     """
     agent = agent or Agent(id="agent-1", role=Role.AGENT)
     return Conversation(
@@ -82,6 +86,7 @@ def make_conversation(
             severity=severity,
             summary="The problem the customer reported",
             order_value=order_value,
+            facts=facts or {},
         ),
         agent=agent,
         channel=Channel.CHAT,
