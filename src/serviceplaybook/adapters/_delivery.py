@@ -22,7 +22,7 @@ def retry_time(
     attempt = follow_up.attempts
     if attempt >= max_attempts:
         return None
-    retry_at = now + backoff * 2 ** (attempt - 1)
+    retry_at: datetime = now + backoff * 2 ** (attempt - 1)
     if follow_up.expires_at is not None and retry_at >= follow_up.expires_at:
         return None
     return retry_at
