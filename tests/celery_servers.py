@@ -10,6 +10,7 @@ rest by process group, leaving nothing behind.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import shutil
 import signal
@@ -32,11 +33,25 @@ INSTALL = (
 )
 
 
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("true", "1", "yes")
+
+
+def require_celery() -> None:
+    """Skips the test module without the ``celery`` and ``redis`` packages (fails in CI)."""
+    missing = [name for name in ("celery", "redis") if importlib.util.find_spec(name) is None]
+    if missing:
+        message = f"{', '.join(missing)} not installed: pip install 'serviceplaybook[celery]'"
+        if _in_ci():
+            pytest.fail(f"CI must run the Celery tests, but {message}", pytrace=False)
+        pytest.skip(message, allow_module_level=True)
+
+
 def require_redis() -> str:
     """The redis-server binary; skips the test without it, or fails it in CI (CI=true)."""
     binary = shutil.which("redis-server")
     if binary is None:
-        if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
+        if _in_ci():
             pytest.fail(f"CI must run the Celery tests, but {INSTALL}")
         pytest.skip(INSTALL)
     return binary

@@ -26,19 +26,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
-from celery import Celery
 
-from celery_app import build, environment
-from celery_servers import RedisServer, Workers, require_redis
-from serviceplaybook import (
+from celery_servers import RedisServer, Workers, require_celery, require_redis
+
+require_celery()
+
+import redis  # noqa: E402
+from celery import Celery  # noqa: E402
+
+from celery_app import build, environment  # noqa: E402
+from serviceplaybook import (  # noqa: E402
     Channel,
     ConfigError,
     FollowUp,
     FollowUpStatus,
     SQLiteScheduler,
 )
-from serviceplaybook.adapters.celery import CeleryDelivery, visibility_timeout
+from serviceplaybook.adapters.celery import CeleryDelivery, visibility_timeout  # noqa: E402
 
 
 @pytest.fixture
