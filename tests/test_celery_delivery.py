@@ -190,6 +190,29 @@ def test_every_follow_up_is_sent_once_and_a_cancelled_one_never(
     assert {pid for sent in log.sent.values() for *_, pid in sent} != set()
 
 
+def test_the_claimer_stops_while_the_queue_is_full(tmp_path: Path, redis_url: str) -> None:
+    app = Celery("full", broker=redis_url, set_as_current=False)
+    recorder = Recorder()
+    delivery = CeleryDelivery(
+        app,
+        scheduler=lambda: SQLiteScheduler(tmp_path / "desk.db"),
+        dispatcher=lambda: recorder,
+        batch=4,
+        max_queued=10,
+    )
+    scheduler = delivery.scheduler
+    assert isinstance(scheduler, SQLiteScheduler)
+    schedule(scheduler, range(30), lambda n: "check_fix_and_feedback")
+    assert delivery.queued() == 0
+    # No worker: ten tasks wait in Redis, the other twenty wait in the store, unclaimed,
+    # their leases not yet started.
+    assert delivery.claim() == 10
+    assert delivery.queued() == 10
+    assert delivery.claim() == 0
+    statuses = [scheduler.status(f"fu-{n:03d}") for n in range(30)]
+    assert statuses == [FollowUpStatus.CLAIMED] * 10 + [FollowUpStatus.PENDING] * 20
+
+
 def run_until_killed(
     tmp_path: Path, redis_url: str, *, lease: float, kill: Callable[[Workers, int, int], None]
 ) -> tuple[Log, int, list[str]]:
@@ -221,25 +244,25 @@ def run_until_killed(
 def test_a_worker_killed_mid_delivery_is_replaced_after_the_lease_with_the_same_key(
     tmp_path: Path, redis_url: str
 ) -> None:
-    lease = 3.0
-    killed: list[float] = []
+    lease = 5.0
 
     def kill_worker(workers: Workers, number: int, pid: int) -> None:
         workers.kill(number)  # the worker and its pool, SIGKILL: nobody acks or rejects
-        killed.append(time.monotonic())
 
     log, pid, ids = run_until_killed(tmp_path, redis_url, lease=lease, kill=kill_worker)
     log.check_dispatches_under_their_claim()
     # The message stays unacknowledged in Redis (until the visibility timeout, 60 s here);
     # the claim's lease ran out first and the claimer handed the follow-up out again.
     first, second = log.starts["fu-000"]
-    assert (first[0], first[3]) == (1, pid)
-    assert second[0] == 2
+    assert first[3] == pid
+    # the attempt the dead worker held (1, unless a loaded machine let a lease lapse first)
+    # and a later one, elsewhere
+    assert second[0] > first[0]
     assert second[3] != pid
     assert first[1] == second[1] == "conv-0:follow-up:1"
-    [claim_1, claim_2] = log.claims["fu-000"]
-    assert claim_2[1] >= claim_1[2], "claimed again only once the first lease ran out"
-    assert [s[0] for s in log.sent["fu-000"]] == [2]
+    claims = log.claims["fu-000"]
+    assert claims[second[0] - 1][1] >= claims[first[0] - 1][2], "only once the lease ran out"
+    assert [s[0] for s in log.sent["fu-000"]] == [second[0]]
     # Nothing else was sent twice, and nothing else was started twice.
     for follow_up_id in ids[1:]:
         assert len(log.sent[follow_up_id]) == 1, follow_up_id
@@ -324,6 +347,7 @@ def test_a_broker_that_refuses_a_task_gets_the_claims_back(tmp_path: Path) -> No
         app,
         scheduler=lambda: SQLiteScheduler(tmp_path / "desk.db"),
         dispatcher=lambda: recorder,
+        max_queued=None,  # straight to the claim: the enqueue is what fails
     )
     scheduler = delivery.scheduler
     assert isinstance(scheduler, SQLiteScheduler)
@@ -360,6 +384,7 @@ def test_a_lease_as_long_as_the_visibility_timeout_is_refused(tmp_path: Path) ->
         CeleryDelivery(app, lease=timedelta(minutes=5), **make)
     CeleryDelivery(app, lease=timedelta(minutes=4), name="ok", **make)
     for bad, message in [
+        ({"max_queued": 0}, "max_queued"),
         ({"lease": timedelta(0)}, "lease"),
         ({"batch": 0}, "batch"),
         ({"max_delivery_attempts": 0}, "max_delivery_attempts"),

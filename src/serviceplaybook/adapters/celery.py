@@ -86,6 +86,10 @@ class CeleryDelivery:
         redactor: masks personal data in logged dispatcher errors.
         name: the prefix of the two task names (two deliveries on one app need two names).
         queue: the queue the delivery tasks go to (the app's default when ``None``).
+        max_queued: the claimer claims nothing more while this many delivery tasks wait in
+            the queue (``None``: no limit). A backlog then waits in the store, unclaimed,
+            rather than in the broker with its leases running out; keep it below what the
+            workers deliver in one lease.
 
     Raises:
         ConfigError: the lease is not shorter than the broker's visibility timeout (a task
@@ -107,6 +111,7 @@ class CeleryDelivery:
         redactor: Redactor | None = None,
         name: str = "serviceplaybook",
         queue: str | None = None,
+        max_queued: int | None = 1000,
     ) -> None:
         if lease <= timedelta(0):
             raise ConfigError(f"CeleryDelivery(lease) must be positive, got {lease}")
@@ -120,6 +125,13 @@ class CeleryDelivery:
         if retry_backoff <= timedelta(0):
             raise ConfigError(
                 f"CeleryDelivery(retry_backoff) must be positive, got {retry_backoff}"
+            )
+        if max_queued is not None and (
+            isinstance(max_queued, bool) or not isinstance(max_queued, int) or max_queued < 1
+        ):
+            raise ConfigError(
+                f"CeleryDelivery(max_queued) must be an int of 1 or more, or None, "
+                f"got {max_queued!r}"
             )
         timeout = visibility_timeout(app)
         if timeout is not None and lease >= timeout:
@@ -138,6 +150,7 @@ class CeleryDelivery:
         self.redactor = redactor or Redactor.standard()
         self.name = name
         self.queue = queue
+        self.max_queued = max_queued
         self._make_scheduler = scheduler
         self._make_dispatcher = dispatcher
         self._lock = threading.Lock()
@@ -186,11 +199,22 @@ class CeleryDelivery:
 
     # -- claiming ---------------------------------------------------------------------------
 
+    def queued(self) -> int:
+        """How many delivery tasks wait in the queue (not those a worker already holds)."""
+        name = self.queue or self.app.conf.task_default_queue
+        with self.app.connection_for_write() as connection:
+            try:
+                declared = connection.default_channel.queue_declare(queue=name, passive=True)
+            except connection.channel_errors:
+                return 0  # no such queue yet: nothing was ever sent to it
+            return int(declared.message_count)
+
     def claim(self, now: datetime | None = None, *, limit: int | None = None) -> int:
         """Claim the follow-ups due at ``now`` (the clock's time by default), batch after
         batch, and enqueue one delivery task for each; returns how many were enqueued.
 
-        Stops at an empty batch, or after ``limit`` follow-ups (``None``: no limit). A task
+        Stops at an empty batch, after ``limit`` follow-ups (``None``: no limit), or once
+        ``max_queued`` delivery tasks wait in the queue. A task
         is enqueued only after its claim is stored, and carries the claim's attempt and the
         end of its lease. If the broker refuses a task, the claims not yet enqueued are given
         back at once and the error is raised; a claimer that dies between the claim and the
@@ -202,6 +226,10 @@ class CeleryDelivery:
         while limit is None or enqueued < limit:
             at = now if now is not None else self.clock()
             size = self.batch if limit is None else min(self.batch, limit - enqueued)
+            if self.max_queued is not None:
+                size = min(size, self.max_queued - self.queued())
+                if size < 1:
+                    break
             claimed = scheduler.claim_due(at, limit=size, lease=self.lease)
             if not claimed:
                 break
