@@ -18,8 +18,9 @@ Method:
   (a ``FollowUpPolicy`` without delay or cooldown, a desk clock set in business hours, so it
   is due at once) in the same unit of work as the call.
 * Then the drivers stop and the follow-ups left drain. Figures: desk calls per second,
-  follow-ups scheduled and sent, the latency from scheduling to sending (p50, p95, max), lost
-  ones (scheduled, never sent) and ones sent twice. Always exits 0; every follow-up sent
+  follow-ups scheduled and sent, the latency from scheduling to sending (p50, p95, max) and
+  its two halves (scheduling to the first claim, that claim to sending: p50), lost ones
+  (scheduled, never sent) and ones sent twice. Always exits 0; every follow-up sent
   exactly once is the expectation, and the last line says PASS or FAIL.
 """
 
@@ -119,7 +120,7 @@ def run(*, seconds: float, drivers: int, workers: int, drain: float = 120.0) -> 
                 "lease": LEASE,
                 "visibility": 300,
             }
-            _, delivery = build(**values)
+            _, delivery = build(**values, batch=100)
             with Workers(environment(**values), directory) as fleet:
                 fleet.start(workers)
                 stop = threading.Event()
@@ -158,17 +159,19 @@ def run(*, seconds: float, drivers: int, workers: int, drain: float = 120.0) -> 
             rows = connection.execute("SELECT id, due_at, status FROM follow_ups").fetchall()
         sent: Counter[str] = Counter()
         sent_at: dict[str, datetime] = {}
+        claimed_at: dict[str, datetime] = {}
         for line in Path(log).read_text().splitlines() if Path(log).exists() else []:
-            kind, follow_up_id, _, _, at, _ = line.split(" ")
-            if kind == "sent":
+            kind, follow_up_id, _, third, fourth, _ = line.split(" ")
+            if kind == "claim":  # claim <id> <attempts> <at> <until> <pid>
+                claimed_at.setdefault(follow_up_id, datetime.fromisoformat(third))
+            elif kind == "sent":  # sent <id> <attempts> <key> <at> <pid>
                 sent[follow_up_id] += 1
-                sent_at.setdefault(follow_up_id, datetime.fromisoformat(at))
+                sent_at.setdefault(follow_up_id, datetime.fromisoformat(fourth))
         offset = BASE - datetime.fromtimestamp(start, UTC)
-        latencies = [
-            (sent_at[i] - (datetime.fromisoformat(due) - offset)).total_seconds()
-            for i, due, _ in rows
-            if i in sent_at
-        ]
+        scheduled_at = {i: datetime.fromisoformat(due) - offset for i, due, _ in rows}
+        latencies = [(sent_at[i] - scheduled_at[i]).total_seconds() for i in sent_at]
+        to_claim = [(claimed_at[i] - scheduled_at[i]).total_seconds() for i in claimed_at]
+        claim_to_sent = [(sent_at[i] - claimed_at[i]).total_seconds() for i in sent_at]
         calls = sum(r["calls"] for r in reports)
         return {
             "seconds": seconds,
@@ -187,6 +190,8 @@ def run(*, seconds: float, drivers: int, workers: int, drain: float = 120.0) -> 
             "latency_p50": percentile(latencies, 0.50),
             "latency_p95": percentile(latencies, 0.95),
             "latency_max": max(latencies, default=0.0),
+            "scheduled_to_claimed_p50": percentile(to_claim, 0.50),
+            "claimed_to_sent_p50": percentile(claim_to_sent, 0.50),
         }
     finally:
         shutil.rmtree(directory, ignore_errors=True)

@@ -96,6 +96,7 @@ def build(
     visibility: float = 60,
     backoff: float = 1,
     slow: float = 60,
+    batch: int = 20,
 ) -> tuple[Celery, CeleryDelivery]:
     """The app and its delivery, as the workers build them."""
     app = Celery("celery_app", broker=broker)
@@ -111,7 +112,7 @@ def build(
         dispatcher=lambda: LoggingDispatcher(log, slow),
         lease=timedelta(seconds=lease),
         retry_backoff=timedelta(seconds=backoff),
-        batch=20,
+        batch=batch,
     )
     return app, delivery
 
