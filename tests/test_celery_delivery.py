@@ -140,7 +140,7 @@ def test_every_follow_up_is_sent_once_and_a_cancelled_one_never(
         "broker": redis_url,
         "db": str(tmp_path / "desk.db"),
         "log": str(tmp_path / "dispatch.log"),
-        "lease": 30,
+        "lease": 8,  # the flaky one's retry waits for it
         "backoff": 0.5,
     }
     scheduler = SQLiteScheduler(values["db"])
@@ -179,15 +179,19 @@ def test_every_follow_up_is_sent_once_and_a_cancelled_one_never(
         assert scheduler.status(follow_up_id) is FollowUpStatus.DELIVERED
         [(attempt, key, _, _)] = log.sent[follow_up_id]
         assert key == f"conv-{int(follow_up_id[3:])}:follow-up:1"
+        # (attempt 1, unless a loaded machine let a lease lapse before a worker came to it)
         if follow_up_id == "fu-007":
-            # failed once, put back in the store with a retry time, sent on the next claim
-            assert [s[0] for s in log.starts[follow_up_id]] == [1, 2]
-            assert attempt == 2
+            # failed once, put back in the store with a retry time after the claim's lease,
+            # sent on the next claim
+            failed, retried = log.starts[follow_up_id]
+            assert retried[0] > failed[0]
+            assert attempt == retried[0]
+            claims = log.claims[follow_up_id]
+            assert claims[retried[0] - 1][1] >= claims[failed[0] - 1][2]
         else:
-            assert len(log.starts[follow_up_id]) == 1
-            assert attempt == 1
+            [(started, *_)] = log.starts[follow_up_id]
+            assert attempt == started
     assert scheduler.pending() == []
-    assert {pid for sent in log.sent.values() for *_, pid in sent} != set()
 
 
 def test_the_claimer_stops_while_the_queue_is_full(tmp_path: Path, redis_url: str) -> None:
@@ -354,8 +358,13 @@ def test_a_broker_that_refuses_a_task_gets_the_claims_back(tmp_path: Path) -> No
     schedule(scheduler, range(5), lambda n: "check_fix_and_feedback")
     with pytest.raises(Exception, match=r"(?i)connect|No such file"):
         delivery.claim()
-    assert {scheduler.status(f"fu-{n:03d}") for n in range(5)} == {FollowUpStatus.PENDING}
-    assert len(scheduler.claim_due(datetime.now(UTC))) == 5  # ready again at once
+    # The task the broker refused may have reached it before the error: its lease brings it
+    # back. The four after it were never sent: ready again at once.
+    statuses = [scheduler.status(f"fu-{n:03d}") for n in range(5)]
+    assert statuses == [FollowUpStatus.CLAIMED] + [FollowUpStatus.PENDING] * 4
+    assert [f.id for f in scheduler.claim_due(datetime.now(UTC))] == [
+        f"fu-{n:03d}" for n in range(1, 5)
+    ]
 
 
 @pytest.mark.parametrize(

@@ -15,14 +15,22 @@ _log = logging.getLogger("serviceplaybook")
 
 
 def retry_time(
-    follow_up: FollowUp, now: datetime, *, max_attempts: int, backoff: timedelta
+    follow_up: FollowUp,
+    now: datetime,
+    *,
+    max_attempts: int,
+    backoff: timedelta,
+    not_before: datetime | None = None,
 ) -> datetime | None:
-    """When to try a failed delivery again (the wait doubles with each attempt), or ``None``
-    to give up: after ``max_attempts``, or when the channel's window closes first."""
+    """When to try a failed delivery again (the wait doubles with each attempt, and is never
+    before ``not_before``), or ``None`` to give up: after ``max_attempts``, or when the
+    channel's window closes first."""
     attempt = follow_up.attempts
     if attempt >= max_attempts:
         return None
     retry_at: datetime = now + backoff * 2 ** (attempt - 1)
+    if not_before is not None and retry_at < not_before:
+        retry_at = not_before
     if follow_up.expires_at is not None and retry_at >= follow_up.expires_at:
         return None
     return retry_at
@@ -37,13 +45,14 @@ def deliver_claimed(
     max_attempts: int,
     backoff: timedelta,
     redactor: Redactor,
+    retry_not_before: datetime | None = None,
 ) -> FollowUpStatus:
     """Send one claimed follow-up and answer its claim; returns the status it ends in.
 
     A follow-up cancelled since the claim (a reopen, a termination) is not sent; one whose
     channel window closed ends as failed; a dispatcher that raises gets it again at
-    :func:`retry_time`. Answers carry the claim's attempt, so a claim another worker took
-    over after the lease cannot be answered by this one.
+    :func:`retry_time`, not before ``retry_not_before``. Answers carry the claim's attempt,
+    so a claim another worker took over after the lease cannot be answered by this one.
     """
     attempt = follow_up.attempts
     status = scheduler.status(follow_up.id)
@@ -56,7 +65,13 @@ def deliver_claimed(
     try:
         dispatcher.dispatch(follow_up)
     except Exception as error:
-        retry_at = retry_time(follow_up, now, max_attempts=max_attempts, backoff=backoff)
+        retry_at = retry_time(
+            follow_up,
+            now,
+            max_attempts=max_attempts,
+            backoff=backoff,
+            not_before=retry_not_before,
+        )
         scheduler.fail(follow_up.id, retry_at=retry_at, attempt=attempt)
         _log.warning(
             "follow-up %s failed (attempt %d): %s",

@@ -216,9 +216,11 @@ class CeleryDelivery:
         Stops at an empty batch, after ``limit`` follow-ups (``None``: no limit), or once
         ``max_queued`` delivery tasks wait in the queue. A task
         is enqueued only after its claim is stored, and carries the claim's attempt and the
-        end of its lease. If the broker refuses a task, the claims not yet enqueued are given
-        back at once and the error is raised; a claimer that dies between the claim and the
-        enqueue leaves claims that come back when their lease runs out.
+        end of its lease. If the broker refuses a task, the claims after it are given back at
+        once and the error is raised (that one may have reached the broker: it comes back when
+        its lease runs out, so that no two messages ever hold one claim's follow-up inside one
+        lease); a claimer that dies between the claim and the enqueue leaves claims that come
+        back when their lease runs out.
         """
         now = require_aware(now, "CeleryDelivery.claim(now)") if now is not None else None
         scheduler = self.scheduler
@@ -242,7 +244,9 @@ class CeleryDelivery:
                         args=(to_dict(follow_up), until), queue=self.queue
                     )
                 except BaseException:
-                    for unsent in claimed[position:]:
+                    # The ones after it were never sent: give them back. This one may have
+                    # reached the broker before the error: its lease brings it back.
+                    for unsent in claimed[position + 1 :]:
                         scheduler.release(unsent.id, attempt=unsent.attempts)
                     raise
             enqueued += len(claimed)
@@ -295,7 +299,9 @@ class CeleryDelivery:
         the claimer hands the follow-up out again (a message the broker redelivered after a
         dead worker's visibility timeout lands here). Otherwise the store decides: cancelled
         or answered since the claim, it is not sent; else the dispatcher sends it with its
-        key and the claim is completed, or failed with a retry time, by its attempt.
+        key and the claim is completed, or failed with a retry time, by its attempt. The
+        retry time is never before the end of the lease: a message the broker runs twice
+        then never sends under the claim that follows.
         """
         scheduler, dispatcher = self._collaborators()
         now = self.clock()
@@ -316,4 +322,8 @@ class CeleryDelivery:
             max_attempts=self.max_delivery_attempts,
             backoff=self.retry_backoff,
             redactor=self.redactor,
+            # A retry is claimed again only after this claim's lease: should the broker run
+            # this message once more, its lease check stops it before it could send under
+            # the next claim.
+            retry_not_before=lease_until,
         )
