@@ -12,7 +12,8 @@ with the same values, so both sides register the same tasks:
   ``start <id> <attempts> <key> <at> <pid>`` when a dispatch begins and
   ``sent <id> <attempts> <key> <at> <pid>`` when it returns;
 * ``SP_LEASE`` (seconds), ``SP_VISIBILITY`` (the broker's visibility timeout, seconds),
-  ``SP_BACKOFF`` (the first retry's wait, seconds), ``SP_SLOW`` (seconds, below).
+  ``SP_BACKOFF`` (the first retry's wait, seconds), ``SP_SLOW`` (seconds, below), and
+  ``SP_BEAT`` (seconds: ``celery beat`` sends the claim task this often).
 
 The first dispatch of a follow-up whose purpose is ``slow`` takes ``SP_SLOW`` seconds (the
 test kills its worker meanwhile); one whose purpose is ``flaky`` fails its first attempt.
@@ -149,3 +150,5 @@ if "SP_BROKER" in os.environ:  # a worker process
         backoff=float(os.environ.get("SP_BACKOFF", "1")),
         slow=float(os.environ.get("SP_SLOW", "60")),
     )
+    if "SP_BEAT" in os.environ:  # `celery beat` sends the claim task this often (seconds)
+        delivery.beat(timedelta(seconds=float(os.environ["SP_BEAT"])))

@@ -160,6 +160,30 @@ class Workers:
                 time.sleep(0.05)
         return started
 
+    def start_beat(self, timeout: float = 60) -> None:
+        """Start ``celery beat`` (its schedule file in the directory) and wait until it runs."""
+        log = self.directory / "beat.log"
+        with log.open("wb") as output:
+            self.processes.append(
+                subprocess.Popen(
+                    [
+                        sys.executable, "-m", "celery", "-A", "celery_app", "beat",
+                        "--schedule", str(self.directory / "beat-schedule"),
+                        "--pidfile", "", "--loglevel", "INFO",
+                    ],
+                    cwd=TESTS,
+                    env=self.environment,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while b"beat: Starting" not in log.read_bytes():
+            if self.processes[-1].poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"celery beat did not start:\n{log.read_text()}")
+            time.sleep(0.05)
+
     def kill(self, number: int) -> None:
         """SIGKILL worker ``number`` with its pool: the whole worker dies at once."""
         process = self.processes[number]

@@ -194,6 +194,30 @@ def test_every_follow_up_is_sent_once_and_a_cancelled_one_never(
     assert scheduler.pending() == []
 
 
+def test_celery_beat_runs_the_claimer_on_a_worker(tmp_path: Path, redis_url: str) -> None:
+    values: dict[str, Any] = {
+        "broker": redis_url,
+        "db": str(tmp_path / "desk.db"),
+        "log": str(tmp_path / "dispatch.log"),
+    }
+    scheduler = SQLiteScheduler(values["db"])
+    schedule(scheduler, range(20), lambda n: "check_fix_and_feedback")
+    ids = [f"fu-{n:03d}" for n in range(20)]
+    with Workers({**environment(**values), "SP_BEAT": "1"}, tmp_path) as workers:
+        workers.start(1)
+        workers.start_beat()
+        wait_until(settled(scheduler, ids), 90, "beat's claims are delivered")
+        schedule(scheduler, range(20, 25), lambda n: "check_fix_and_feedback")
+        later = [f"fu-{n:03d}" for n in range(20, 25)]
+        wait_until(settled(scheduler, later), 90, "the next beats claim the later ones")
+    log = Log(Path(values["log"]))
+    log.check_dispatches_under_their_claim()
+    # claimed inside the worker (the claim task), not by this process
+    assert {claim[3] for claims in log.claims.values() for claim in claims} & {os.getpid()} == set()
+    assert sorted(log.sent) == ids + later
+    assert all(len(sent) == 1 for sent in log.sent.values())
+
+
 def test_the_claimer_stops_while_the_queue_is_full(tmp_path: Path, redis_url: str) -> None:
     app = Celery("full", broker=redis_url, set_as_current=False)
     recorder = Recorder()
