@@ -21,7 +21,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from celery import Celery
+try:
+    from celery import Celery
+except ImportError as error:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "serviceplaybook.adapters.celery needs Celery: pip install 'serviceplaybook[celery]'"
+    ) from error
 
 from serviceplaybook._errors import ConfigError
 from serviceplaybook._policies.redaction import Redactor
