@@ -56,6 +56,7 @@ from serviceplaybook._records.signals import Signals
 from serviceplaybook._records.sla import SlaStatus
 from serviceplaybook._records.validate import require_aware
 from serviceplaybook._serialization import to_dict
+from serviceplaybook.adapters._delivery import deliver_claimed
 from serviceplaybook.adapters.memory import InMemoryStorage
 
 if TYPE_CHECKING:
@@ -1205,34 +1206,15 @@ class ServiceDesk:
         self, dispatcher: FollowUpDispatcher, follow_up: FollowUp, now: datetime
     ) -> FollowUpStatus:
         """Send one claimed follow-up and answer its claim; returns the status it ends in."""
-        scheduler = self.storage.follow_ups
-        attempt = follow_up.attempts
-        # a cancellation (a reopen, a termination) may have come in since the claim
-        status = scheduler.status(follow_up.id)
-        if status is not FollowUpStatus.CLAIMED:
-            return status
-        if follow_up.expires_at is not None and now >= follow_up.expires_at:
-            scheduler.fail(follow_up.id, retry_at=None, attempt=attempt)
-            _log.warning("follow-up %s expired: its channel no longer allows it", follow_up.id)
-            return FollowUpStatus.FAILED
-        try:
-            dispatcher.dispatch(follow_up)
-        except Exception as error:
-            retry_at: datetime | None = None
-            if attempt < self.max_delivery_attempts:
-                retry_at = now + self.retry_backoff * 2 ** (attempt - 1)
-                if follow_up.expires_at is not None and retry_at >= follow_up.expires_at:
-                    retry_at = None  # the channel's window closes first: give up
-            scheduler.fail(follow_up.id, retry_at=retry_at, attempt=attempt)
-            _log.warning(
-                "follow-up %s failed (attempt %d): %s",
-                follow_up.id,
-                attempt,
-                self.redactor.redact_text(str(error)),
-            )
-            return FollowUpStatus.FAILED if retry_at is None else FollowUpStatus.PENDING
-        scheduler.complete(follow_up.id, attempt=attempt)
-        return FollowUpStatus.DELIVERED
+        return deliver_claimed(
+            self.storage.follow_ups,
+            dispatcher,
+            follow_up,
+            now,
+            max_attempts=self.max_delivery_attempts,
+            backoff=self.retry_backoff,
+            redactor=self.redactor,
+        )
 
     # -- reading --------------------------------------------------------------------------------
 
