@@ -45,8 +45,8 @@ from serviceplaybook._records.offers import MONETARY_KINDS, Offer, OfferKind, Of
 from serviceplaybook._records.parties import Agent, Role
 from serviceplaybook._records.reasons import Reason
 from serviceplaybook._records.validate import (
+    counted,
     non_empty,
-    non_negative_int,
     of_type,
     require_aware,
     to_tuple,
@@ -496,9 +496,9 @@ class CompensationPolicy:
         ),
         converter=to_tuple,
     )
-    max_claims: int = attrs.field(default=3, validator=non_negative_int)
+    max_claims: int = attrs.field(default=3, validator=counted())
     claim_review_role: Role = attrs.field(default=Role.SUPERVISOR, converter=Role)
-    max_alternatives: int = attrs.field(default=3, validator=non_negative_int)
+    max_alternatives: int = attrs.field(default=3, validator=counted())
 
     # -- recommending ----------------------------------------------------------------------
 

@@ -36,7 +36,7 @@ from serviceplaybook._policies.language import (
     lexicon_directory,
 )
 from serviceplaybook._records.signals import Signals
-from serviceplaybook._records.validate import of_type
+from serviceplaybook._records.validate import counted, of_type
 
 if TYPE_CHECKING:
     from serviceplaybook._records.conversation import Conversation
@@ -756,8 +756,8 @@ class LexiconSignalDetector:
     """
 
     lexicon: Lexicon = attrs.field(factory=Lexicon.standard, validator=of_type(Lexicon))
-    window: int = attrs.field(default=3, validator=of_type(int))
-    repeat_lookback: int = attrs.field(default=5, validator=of_type(int))
+    window: int = attrs.field(default=3, validator=counted())
+    repeat_lookback: int = attrs.field(default=5, validator=counted())
     languages: frozenset[str] = attrs.field(
         default=frozenset(LANGUAGES_WITH_LEXICONS) - {"en"}, converter=frozenset
     )

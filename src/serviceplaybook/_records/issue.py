@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import attrs
 
+from serviceplaybook._errors import ValidationError
 from serviceplaybook._records.enums import Ranked
 from serviceplaybook._records.money import Money
 from serviceplaybook._records.validate import non_empty, of_type
@@ -33,3 +34,11 @@ class Issue:
     severity: Severity = attrs.field(converter=Severity)
     summary: str = attrs.field(validator=non_empty, repr=False)
     order_value: Money | None = attrs.field(default=None, validator=of_type(Money, type(None)))
+
+    @order_value.validator
+    def _worth_something(self, attribute: attrs.Attribute[Money | None], value: object) -> None:
+        if isinstance(value, Money) and value.is_negative:
+            raise ValidationError(
+                f"Issue.order_value must be zero or more, got {value}; an order is worth "
+                f"what the customer paid (record refunds as offers)"
+            )
