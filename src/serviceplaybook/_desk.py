@@ -396,7 +396,10 @@ class ServiceDesk:
 
         Each call still checks its own rules; an exception that leaves the block undoes every
         call made inside it. Calls that raise inside the block and are caught there undo only
-        themselves.
+        themselves. Every call checks its arguments before it changes anything (see
+        ``docs/bad-input.md``), so a value the database could not store is refused by the call
+        that got it, never at the block's commit: a call that returned inside the block is
+        kept when the block ends.
         """
         return self.storage.atomic()
 

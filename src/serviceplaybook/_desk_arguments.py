@@ -35,6 +35,9 @@ from serviceplaybook._ports import Storage
 from serviceplaybook._records.parties import Agent, Role
 from serviceplaybook._records.reasons import Reason
 from serviceplaybook._records.validate import (
+    MAX_DELIVERY_ATTEMPTS,
+    MAX_LEASE,
+    MAX_RETRY_BACKOFF,
     check_count,
     check_identifier,
     check_text,
@@ -52,15 +55,6 @@ MAX_VERSION = 2**63 - 1
 
 MAX_CLAIM = 10_000
 """The most follow-ups ``run_follow_ups`` claims at a time."""
-
-MAX_DELIVERY_ATTEMPTS = 100
-"""The most attempts a follow-up may be given."""
-
-MAX_RETRY_BACKOFF = timedelta(days=7)
-"""The longest first wait before a retry (it doubles, up to a year, with each attempt)."""
-
-MAX_LEASE = timedelta(days=7)
-"""The longest a claimed follow-up may be held."""
 
 MAX_BUSY_TIMEOUT = 3600
 """The longest a SQLite desk waits for another writer, in seconds."""

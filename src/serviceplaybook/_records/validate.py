@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
@@ -48,6 +48,15 @@ lease, retry and window added to it stays a valid ``datetime``."""
 
 MAX_COUNT = 1000
 """The largest count a policy setting accepts (handoffs, declined offers, claims...)."""
+
+MAX_DELIVERY_ATTEMPTS = 100
+"""The most attempts a desk gives a follow-up."""
+
+MAX_RETRY_BACKOFF = timedelta(days=7)
+"""The longest first wait before a follow-up's retry (it doubles, up to a year, each time)."""
+
+MAX_LEASE = timedelta(days=7)
+"""The longest a worker may hold a claimed follow-up."""
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
