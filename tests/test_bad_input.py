@@ -654,6 +654,20 @@ def test_a_toml_array_nested_3000_deep_is_a_problem_with_its_key_path(tmp_path: 
     assert "nested" in problem.message
 
 
+def test_check_prints_the_deep_nesting_problem_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from serviceplaybook.__main__ import main
+
+    path = tmp_path / "deep.toml"
+    path.write_text("[escalation.ladder]\nmax_handoffs = " + "[" * 3000 + "]" * 3000 + "\n")
+    status = main(["check", str(path)])
+    out, err = capsys.readouterr()
+    assert status == 1  # an invalid file, as docs/command-line.md says
+    assert f"{path}: escalation.ladder.max_handoffs: line 2: arrays or inline tables" in out
+    assert "unexpected error" not in out + err
+
+
 def test_the_sqlite_file_never_holds_what_was_refused(tmp_path: Path) -> None:
     desk = make_desk("sqlite", tmp_path)
     cid = listening(desk)
