@@ -34,7 +34,7 @@ from serviceplaybook import (
     ValidationError,
 )
 from serviceplaybook._policies.apology import DEFAULT_TEMPLATES, PLACEHOLDERS
-from strategies import conversations
+from strategies import conversations, non_blank_text
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SAM = Agent(id="sam", name="Sam")
@@ -462,7 +462,7 @@ _said = st.sampled_from(
         "my kids were cold all night because the heater broke",
         "Our policy is never to buy from you again. I lost a client.",
     ]
-) | st.text(max_size=40)
+) | non_blank_text(max_size=40)
 _realistic = st.builds(
     lambda said, **fields: conversation(*said, **fields),
     st.lists(_said, max_size=3),

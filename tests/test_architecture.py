@@ -29,7 +29,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("ports", ("_ports",)),
     ("adapters", ("adapters",)),
     ("playbook file", ("_playbook_file",)),
-    ("facade", ("_desk", "_privacy")),
+    ("facade", ("_desk", "_desk_arguments", "_privacy")),
     ("tools", ("_cli", "_demo", "testing", "__main__")),
     ("surface", ("",)),
 )

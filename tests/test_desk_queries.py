@@ -249,5 +249,6 @@ def test_check_slas_refuses_bad_arguments(desk: ServiceDesk) -> None:
         desk.check_slas(report=5)  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="now"):
         desk.check_slas(now=datetime(2026, 1, 1))
-    with pytest.raises(ValidationError, match="sla_due_by"):
+    # a time at the end of the range is refused at the call, naming the argument
+    with pytest.raises(ValidationError, match=r"check_slas\(now\) must be from 1900"):
         desk.check_slas(now=datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5))))

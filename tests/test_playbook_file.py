@@ -201,7 +201,7 @@ CASES = [
     ),
     ('[playbook]\nreopen_window = "two weeks"\n', "playbook.reopen_window", "is not a duration"),
     ('[playbook]\nreopen_window = "0m"\n', "playbook.reopen_window", "longer than zero"),
-    ("[desk]\nmax_delivery_attempts = 0\n", "desk.max_delivery_attempts", "1 or more"),
+    ("[desk]\nmax_delivery_attempts = 0\n", "desk.max_delivery_attempts", "from 1 to 100"),
     ('[follow_up]\nopen = "9am"\n', "follow_up.open", '"HH:MM"'),
     ("[follow_up]\nopen = 09:00:00\n", "follow_up.open", 'as strings, "09:00"'),
     ('[follow_up]\nopen = "18:00"\nclose = "09:00"\n', "follow_up.close", "not after it opens"),

@@ -28,6 +28,7 @@ from serviceplaybook._errors import (
     SchemaVersionError,
     StorageError,
     ValidationError,
+    WrongType,
 )
 from serviceplaybook._playbook import Event, Playbook, Transition
 from serviceplaybook._policies.apology import ApologyPolicy
@@ -220,6 +221,7 @@ __all__ = [
     "Transition",
     "Urgency",
     "ValidationError",
+    "WrongType",
     "from_dict",
     "public_holidays",
     "to_dict",

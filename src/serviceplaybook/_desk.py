@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
 
 import attrs
 
+from serviceplaybook import _desk_arguments as arguments
 from serviceplaybook._errors import ConcurrentUpdate, NotFound, ValidationError
 from serviceplaybook._playbook import Event, Playbook
 from serviceplaybook._policies.apology import ApologyPolicy
@@ -54,7 +55,7 @@ from serviceplaybook._records.reasons import Guidance, Reason
 from serviceplaybook._records.refusals import ApprovalRequired, PolicyViolation
 from serviceplaybook._records.signals import Signals
 from serviceplaybook._records.sla import SlaStatus
-from serviceplaybook._records.validate import require_aware
+from serviceplaybook._records.validate import require_aware, wrong_type
 from serviceplaybook._serialization import to_dict
 from serviceplaybook.adapters._delivery import deliver_claimed
 from serviceplaybook.adapters.memory import InMemoryStorage
@@ -247,7 +248,25 @@ class ServiceDesk:
         lease: timedelta = timedelta(minutes=5),
         redact_messages: bool = False,
     ) -> None:
-        self.storage = storage
+        arguments.desk_options(
+            {
+                "playbook": playbook,
+                "detector": detector,
+                "escalation": escalation,
+                "apology": apology,
+                "compensation": compensation,
+                "follow_up": follow_up,
+                "sla": sla,
+                "redactor": redactor,
+                "clock": clock,
+                "ids": ids,
+                "max_delivery_attempts": max_delivery_attempts,
+                "retry_backoff": retry_backoff,
+                "lease": lease,
+                "redact_messages": redact_messages,
+            }
+        )
+        self.storage = arguments.storage("ServiceDesk(storage)", storage)
         self.redact_messages = redact_messages
         self.playbook = playbook or Playbook()
         self.detector: SignalDetector = detector or LexiconSignalDetector()
@@ -259,10 +278,6 @@ class ServiceDesk:
         self.redactor = redactor or Redactor.standard()
         self.clock: Clock = clock or _utc_now
         self.ids = ids or _new_id
-        if max_delivery_attempts < 1:
-            raise ValidationError(
-                f"max_delivery_attempts must be 1 or more, got {max_delivery_attempts}"
-            )
         self.max_delivery_attempts = max_delivery_attempts
         self.retry_backoff = retry_backoff
         self.lease = lease
@@ -293,6 +308,10 @@ class ServiceDesk:
         """
         from serviceplaybook.adapters.sqlite import SQLiteStorage
 
+        # everything is checked before the file is opened: a refusal leaves no empty file
+        arguments.path("ServiceDesk.sqlite(path)", path)
+        arguments.sqlite_options(synchronous, busy_timeout)
+        arguments.desk_options({"clock": clock, **options})
         storage = SQLiteStorage(path, synchronous=synchronous, busy_timeout=busy_timeout)
         return cls(storage, clock=clock, **options)
 
@@ -346,6 +365,23 @@ class ServiceDesk:
             raise ValidationError(
                 "give the desk's storage either as storage= or as a SQLite file db=, not both"
             )
+        if not isinstance(source, PlaybookFile):
+            arguments.path("ServiceDesk.from_config(source)", source)
+        if db is not None:
+            arguments.path("ServiceDesk.from_config(db)", db)
+        if storage is not None:
+            arguments.storage("ServiceDesk.from_config(storage)", storage)
+        arguments.policy_classes(
+            "ServiceDesk.from_config",
+            playbook_cls=(playbook_cls, Playbook),
+            escalation_cls=(escalation_cls, EscalationPolicy),
+            apology_cls=(apology_cls, ApologyPolicy),
+            compensation_cls=(compensation_cls, CompensationPolicy),
+            follow_up_cls=(follow_up_cls, FollowUpPolicy),
+            sla_cls=(sla_cls, SlaPolicy),
+            calendar_cls=(calendar_cls, BusinessCalendar),
+        )
+        arguments.desk_options({"clock": clock, **options})
         playbook_file = (
             source
             if isinstance(source, PlaybookFile)
@@ -381,7 +417,10 @@ class ServiceDesk:
 
         Each call still checks its own rules; an exception that leaves the block undoes every
         call made inside it. Calls that raise inside the block and are caught there undo only
-        themselves.
+        themselves. Every call checks its arguments before it changes anything (see
+        ``docs/bad-input.md``), so a value the database could not store is refused by the call
+        that got it, never at the block's commit: a call that returned inside the block is
+        kept when the block ends.
         """
         return self.storage.atomic()
 
@@ -389,6 +428,29 @@ class ServiceDesk:
 
     def _now(self) -> datetime:
         return require_aware(self.clock(), "the desk's clock")
+
+    def _now_after(self, conversation: Conversation) -> datetime:
+        """The clock's time, but never before the conversation's last change.
+
+        A clock that goes back (a host's clock stepped back, or processes whose clocks
+        disagree) is clamped rather than refused: refusing would turn away the customer's
+        message until the clock caught up, and a time before the last change would put the
+        messages and the journal out of order. Clamped, times never decrease along the
+        journal; the warning says by how much the clock was behind.
+        """
+        now = self._now()
+        last = conversation.updated_at
+        if now < last:
+            _log.warning(
+                "the desk's clock reads %s, %s before conversation %s last changed; "
+                "recording at %s to keep its journal in order",
+                now.isoformat(),
+                last - now,
+                conversation.id,
+                last.isoformat(),
+            )
+            return last
+        return now
 
     def _run(
         self,
@@ -400,7 +462,7 @@ class ServiceDesk:
             conversation = self.storage.conversations.get(conversation_id)
             if expected_version is not None and conversation.version != expected_version:
                 raise ConcurrentUpdate(conversation_id, expected_version, conversation.version)
-            work = _Work(self, conversation, self._now())
+            work = _Work(self, conversation, self._now_after(conversation))
             result = body(work)
             if work.entries:
                 work.conversation = self._with_sla_due(work.conversation, work.now)
@@ -433,6 +495,8 @@ class ServiceDesk:
     ) -> Outcome:
         """One event with fixed changes. An event that ``ends`` the conversation stamps
         ``closed_at`` and cancels its pending follow-ups in the same unit of work."""
+        arguments.conversation_id(name, conversation_id)
+        arguments.expected_version(name, expected_version)
 
         def body(work: _Work) -> None:
             actor = CUSTOMER if by_customer else work.conversation.agent.id
@@ -456,6 +520,12 @@ class ServiceDesk:
         channel: Channel | str | None = None,
     ) -> Conversation:
         """Open a conversation in the playbook's first stage and record it."""
+        arguments.instance("open", "customer", customer, Customer)
+        arguments.instance("open", "issue", issue, Issue)
+        arguments.agent("open", "agent", agent)
+        if channel is not None and not isinstance(channel, str):
+            raise wrong_type("open(channel)", "a Channel", channel)
+        channel = Channel(channel) if channel is not None else None
         now = self._now()
         conversation = Conversation(
             id=self.ids(),
@@ -503,8 +573,9 @@ class ServiceDesk:
         supervisor; abuse after that, or any threat, terminates the conversation with a
         security escalation, in this same call.
         """
-        if not isinstance(text, str):
-            raise ValidationError(f"hear(text) must be a str, got {type(text).__name__}")
+        arguments.conversation_id("hear", conversation_id)
+        arguments.text("hear", "text", text)
+        arguments.expected_version("hear", expected_version)
 
         def body(work: _Work) -> tuple[Signals, EscalationDecision | None]:
             event = work.event("hear", CUSTOMER)
@@ -527,8 +598,10 @@ class ServiceDesk:
         by: Agent | None,
         **extra: Any,
     ) -> Outcome:
-        if not isinstance(text, str) or not text.strip():
-            raise ValidationError(f"{name}(text) must be a non-empty str")
+        arguments.conversation_id(name, conversation_id)
+        arguments.text(name, "text", text)
+        arguments.optional_agent(name, "by", by)
+        arguments.expected_version(name, expected_version)
 
         def body(work: _Work) -> None:
             actor = work.acting(by)
@@ -584,6 +657,9 @@ class ServiceDesk:
     ) -> Outcome:
         """The customer says the summary is wrong (optionally saying what is): back to
         clarifying questions."""
+        arguments.conversation_id("correct", conversation_id)
+        text = arguments.optional_text("correct", "text", text)
+        arguments.expected_version("correct", expected_version)
 
         def body(work: _Work) -> Signals | None:
             event = work.event("correct", CUSTOMER)
@@ -605,6 +681,9 @@ class ServiceDesk:
         expected_version: int | None = None,
     ) -> Outcome:
         """Ask the apology policy: apologize specifically now, or not (with the reasons)."""
+        arguments.conversation_id("apologize", conversation_id)
+        arguments.optional_agent("apologize", "by", by)
+        arguments.expected_version("apologize", expected_version)
 
         def body(work: _Work) -> tuple[ApologyDecision, Apology | None]:
             conversation = work.conversation
@@ -644,8 +723,10 @@ class ServiceDesk:
                 pending, with an approval that a covering role gives with :meth:`approve`.
             PolicyViolation: no role may grant it, or the customer declined the same offer.
         """
-        if not isinstance(offer, Offer):
-            raise ValidationError(f"propose(offer) must be an Offer, got {type(offer).__name__}")
+        arguments.conversation_id("propose", conversation_id)
+        arguments.instance("propose", "offer", offer, Offer)
+        arguments.optional_agent("propose", "by", by)
+        arguments.expected_version("propose", expected_version)
 
         def body(
             work: _Work,
@@ -741,6 +822,10 @@ class ServiceDesk:
         Raises:
             PolicyViolation: the approver lacks the authority, or asked for it themselves.
         """
+        arguments.conversation_id("approve", conversation_id)
+        arguments.identifier("approve", "approval_id", approval_id)
+        arguments.agent("approve", "approver", approver)
+        arguments.expected_version("approve", expected_version)
 
         def body(work: _Work) -> None:
             conversation = work.conversation
@@ -784,6 +869,10 @@ class ServiceDesk:
         expected_version: int | None = None,
     ) -> Outcome:
         """The customer declines an open offer; repeated declines escalate."""
+        arguments.conversation_id("decline", conversation_id)
+        arguments.identifier("decline", "offer_id", offer_id)
+        reason = arguments.optional_text("decline", "reason", reason)
+        arguments.expected_version("decline", expected_version)
 
         def body(work: _Work) -> EscalationDecision | None:
             conversation = work.conversation
@@ -809,6 +898,9 @@ class ServiceDesk:
     ) -> Outcome:
         """The customer accepts an open offer: resolved, the grant recorded, and a follow-up
         scheduled when the follow-up policy plans one."""
+        arguments.conversation_id("accept", conversation_id)
+        arguments.identifier("accept", "offer_id", offer_id)
+        arguments.expected_version("accept", expected_version)
 
         def body(work: _Work) -> FollowUp | None:
             conversation = work.conversation
@@ -867,6 +959,10 @@ class ServiceDesk:
         expected_version: int | None = None,
     ) -> Outcome:
         """The problem was fixed without an offer; a follow-up is scheduled when planned."""
+        arguments.conversation_id("resolve", conversation_id)
+        note = arguments.optional_text("resolve", "note", note)
+        arguments.optional_agent("resolve", "by", by)
+        arguments.expected_version("resolve", expected_version)
 
         def body(work: _Work) -> FollowUp | None:
             work.fire(
@@ -932,6 +1028,10 @@ class ServiceDesk:
         expected_version: int | None = None,
     ) -> Outcome:
         """The agent hands the conversation up the ladder (never down), with a brief."""
+        arguments.conversation_id("escalate", conversation_id)
+        reason = arguments.optional_reason("escalate", reason)
+        to = arguments.optional_role("escalate", "to", to)
+        arguments.expected_version("escalate", expected_version)
         if isinstance(reason, str):
             reason = Reason(code="agent_request", text=reason)
 
@@ -964,6 +1064,10 @@ class ServiceDesk:
             PolicyViolation: ``by`` is not a person at or above the owner's role, ``bot`` is
                 not a bot, or an escalation waits to be picked up.
         """
+        arguments.conversation_id("hand_back", conversation_id)
+        arguments.agent("hand_back", "bot", bot)
+        arguments.agent("hand_back", "by", by)
+        arguments.expected_version("hand_back", expected_version)
 
         def body(work: _Work) -> None:
             conversation = work.conversation
@@ -1004,8 +1108,9 @@ class ServiceDesk:
             now: the time to check at (the desk's clock by default); timezone-aware.
             expected_version: refuse with :class:`ConcurrentUpdate` if the conversation moved on.
         """
-        if now is not None:
-            require_aware(now, "check_sla(now)")
+        arguments.conversation_id("check_sla", conversation_id)
+        arguments.optional_moment("check_sla", "now", now)
+        arguments.expected_version("check_sla", expected_version)
 
         def body(work: _Work) -> tuple[SlaStatus, EscalationDecision | None]:
             conversation = work.conversation
@@ -1029,6 +1134,9 @@ class ServiceDesk:
     ) -> Outcome:
         """``agent`` takes over an escalated conversation, with the brief; they go on with
         the solution if the problem was understood, else with questions."""
+        arguments.conversation_id("pick_up", conversation_id)
+        arguments.agent("pick_up", "agent", agent)
+        arguments.expected_version("pick_up", expected_version)
 
         def body(work: _Work) -> None:
             conversation = work.conversation
@@ -1065,6 +1173,9 @@ class ServiceDesk:
     ) -> Outcome:
         """The customer comes back within the reopen window: listening again, the problem to
         be understood anew, pending follow-ups cancelled."""
+        arguments.conversation_id("reopen", conversation_id)
+        text = arguments.optional_text("reopen", "text", text)
+        arguments.expected_version("reopen", expected_version)
 
         def body(work: _Work) -> tuple[Signals | None, EscalationDecision | None]:
             conversation = work.conversation
@@ -1097,9 +1208,8 @@ class ServiceDesk:
         expected_version: int | None = None,
     ) -> Outcome:
         """End the conversation (abuse, threat); nothing but the record remains."""
+        reason = arguments.reason("terminate", reason)
         if isinstance(reason, str):
-            if not reason.strip():
-                raise ValidationError("terminate(reason) must say why")
             reason = Reason(code="terminated_by_agent", text=reason)
 
         return self._simple(
@@ -1120,7 +1230,7 @@ class ServiceDesk:
         expected_version: int | None = None,
     ) -> Outcome:
         """The follow-up happened: record the customer's feedback and close."""
-
+        feedback = arguments.optional_text("complete_follow_up", "feedback", feedback)
         return self._simple(
             conversation_id,
             expected_version,
@@ -1148,7 +1258,12 @@ class ServiceDesk:
         ``data`` reaches the playbook's guards and callbacks as ``event.data`` and is
         journaled (redacted); ``actor`` defaults to the conversation's agent.
         """
-        details = dict(data or {})
+        arguments.conversation_id("fire", conversation_id)
+        arguments.text("fire", "event", event)
+        if actor is not None:
+            arguments.identifier("fire", "actor", actor)
+        details = arguments.event_data("fire", data)
+        arguments.expected_version("fire", expected_version)
 
         def body(work: _Work) -> None:
             who = actor if actor is not None else work.conversation.agent.id
@@ -1183,7 +1298,12 @@ class ServiceDesk:
                 (``DELIVERED``; ``PENDING`` for a retry; ``FAILED``; ``CANCELLED`` when it
                 was cancelled since the claim), e.g. to show progress.
         """
-        now = require_aware(now, "run_follow_ups(now)") if now is not None else self._now()
+        arguments.with_method(
+            "run_follow_ups(dispatcher)", dispatcher, "a FollowUpDispatcher", "dispatch"
+        )
+        now = arguments.optional_moment("run_follow_ups", "now", now) or self._now()
+        arguments.count("run_follow_ups", "limit", limit, 1, arguments.MAX_CLAIM)
+        arguments.function("run_follow_ups", "report", report, optional=True)
         scheduler = self.storage.follow_ups
         delivered = 0
         while True:
@@ -1220,11 +1340,13 @@ class ServiceDesk:
 
     def get(self, conversation_id: str) -> Conversation:
         """The conversation as stored; raises :class:`~serviceplaybook.NotFound`."""
+        arguments.conversation_id("get", conversation_id)
         return self.storage.conversations.get(conversation_id)
 
     def history(self, conversation_id: str) -> list[JournalEntry]:
         """The conversation's journal, oldest first; raises :class:`~serviceplaybook.NotFound`
         for an unknown conversation."""
+        arguments.conversation_id("history", conversation_id)
         entries = self.storage.journal.history(conversation_id)
         if not entries:  # every conversation has its "open" entry: tell unknown ids apart
             self.storage.conversations.get(conversation_id)
@@ -1265,12 +1387,15 @@ class ServiceDesk:
 
     def recommend(self, conversation_id: str) -> list[Offer]:
         """Offers the compensation policy recommends now (never one already declined)."""
+        arguments.conversation_id("recommend", conversation_id)
         return self.compensation.recommend(self.get(conversation_id))
 
     def counter_offer(self, conversation_id: str, requested: Offer) -> CounterOffer:
         """For a demand beyond policy: the best offer the conversation's agent may make now,
         with the reasons to explain it politely and alternatives. Nothing is recorded: the
         agent proposes the counter-offer (:meth:`propose`) if they use it."""
+        arguments.conversation_id("counter_offer", conversation_id)
+        arguments.instance("counter_offer", "requested", requested, Offer)
         conversation = self.get(conversation_id)
         return self.compensation.counter_offer(
             requested,

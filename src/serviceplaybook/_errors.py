@@ -5,6 +5,7 @@ inherits it, so code that already catches ``ValueError`` or ``LookupError`` keep
 
     PlaybookError
     ├── ValidationError (ValueError)      a record or argument got a value it cannot hold
+    │   ├── WrongType (TypeError)         ... of the wrong type (names the argument and type)
     │   └── CurrencyMismatch              two amounts in different currencies were combined
     ├── ConfigError (ValueError)          a playbook or policy is configured inconsistently
     ├── IllegalTransition                 the conversation's stage does not allow that event now
@@ -39,6 +40,16 @@ class ValidationError(PlaybookError, ValueError):
     """A record or an argument was given a value it cannot hold.
 
     Raised at construction, so the mistake surfaces where it was made, not three calls later.
+    """
+
+
+class WrongType(ValidationError, TypeError):
+    """A record field or an argument was given a value of the wrong type.
+
+    The message names the field or argument, the type it must have and the type it got.
+    It is a ``TypeError`` (what Python raises for a wrong type) and, like every refusal
+    here, a :class:`PlaybookError` (and a :class:`ValidationError`): one ``except`` clause
+    catches every refusal of bad input.
     """
 
 

@@ -16,12 +16,12 @@ from typing import Any
 
 import attrs
 
-from serviceplaybook._errors import ValidationError
 from serviceplaybook._ports import Storage
 from serviceplaybook._records.conversation import Conversation
 from serviceplaybook._records.erasure import ERASED
 from serviceplaybook._records.journal import JournalEntry
-from serviceplaybook._records.query import ConversationQuery, storable
+from serviceplaybook._records.query import ConversationQuery
+from serviceplaybook._records.validate import check_identifier
 from serviceplaybook._serialization import from_dict, to_dict
 
 EXPORT_FORMAT = "serviceplaybook.customer-export/1"
@@ -35,12 +35,8 @@ _CONTACT_KEYS = {"name": "", "email": None, "phone": None}
 
 
 def check_customer_id(customer_id: object) -> str:
-    """The customer id, refused when it is not a non-empty str."""
-    if not isinstance(customer_id, str):
-        raise TypeError(f"customer_id must be a str, got {type(customer_id).__name__}")
-    if not customer_id.strip():
-        raise ValidationError("customer_id must name a customer, got a blank str")
-    return storable(customer_id, "customer_id")
+    """The customer id, refused as every id is (``check_identifier``)."""
+    return check_identifier(customer_id, "customer_id")
 
 
 def new_pseudonym() -> str:

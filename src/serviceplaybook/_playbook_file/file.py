@@ -464,6 +464,16 @@ def _parse(file: str, path: str | os.PathLike[str]) -> dict[str, Any] | Problem:
         )
     try:
         return tomllib.loads(text.removeprefix("\ufeff"))
+    except RecursionError:
+        # tomllib reads nested arrays and inline tables recursively: a value nested
+        # thousands deep exhausts the stack. No playbook value nests more than a few levels.
+        key, line = _deepest_value(text)
+        return Problem(
+            file=file,
+            key=key,
+            message=f"line {line}: arrays or inline tables nested more than {_MAX_NESTING} "
+            f"levels deep; a playbook value nests a few levels at most",
+        )
     except tomllib.TOMLDecodeError as error:
         message = str(error)
         match = _AT.search(message)
@@ -473,6 +483,60 @@ def _parse(file: str, path: str | os.PathLike[str]) -> dict[str, Any] | Problem:
             if match.group(1):
                 where = f"line {match.group(1)}, column {match.group(2)}"
         return Problem(file=file, key="", message=f"{where}: TOML syntax error: {message}")
+
+
+_MAX_NESTING = 100
+_TABLE = re.compile(r"\[\[?\s*([^\]]*?)\s*\]\]?")
+_KEY = re.compile(r"\s*([^=\s][^=]*?)\s*=")
+
+
+def _deepest_value(text: str) -> tuple[str, int]:
+    """The key path and line of the first value nested more than ``_MAX_NESTING`` deep, read
+    with just enough of TOML to tell brackets from strings and comments."""
+    table = key = ""
+    depth = 0
+    line = 1
+    i = 0
+    at_line_start = True
+    while i < len(text):
+        char = text[i]
+        if at_line_start and depth == 0:
+            rest = text[i : text.find("\n", i) if "\n" in text[i:] else len(text)]
+            header = _TABLE.match(rest.lstrip())
+            if rest.lstrip().startswith("[") and header is not None:
+                table, key = header.group(1).replace(" ", ""), ""
+                i += len(rest)
+                continue
+            assignment = _KEY.match(rest)
+            if assignment is not None:
+                key = assignment.group(1).strip()
+                i += assignment.end()
+                at_line_start = False
+                continue
+        at_line_start = False
+        if char == "\n":
+            line += 1
+            at_line_start = True
+        elif char == "#":
+            end = text.find("\n", i)
+            i = len(text) if end < 0 else end
+            continue
+        elif char in "\"'":
+            quote = text[i : i + 3] if text[i : i + 3] in ('"""', "'''") else char
+            end = i + len(quote)
+            while end < len(text) and not text.startswith(quote, end):
+                end += 2 if quote[0] == '"' and text[end] == "\\" else 1
+            line += text.count("\n", i, end)
+            i = end + len(quote)
+            continue
+        elif char in "[{":
+            depth += 1
+            if depth > _MAX_NESTING:
+                return ".".join(part for part in (table, key) if part), line
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+        i += 1
+    return "", line
 
 
 def _read(

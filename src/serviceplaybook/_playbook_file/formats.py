@@ -35,14 +35,15 @@ from serviceplaybook._records.validate import SNAKE_CASE
 # -- numbers, text, booleans ----------------------------------------------------------------------
 
 
-def integer(minimum: int) -> Callable[[Any], int]:
-    """A whole number of ``minimum`` or more."""
+def integer(minimum: int, maximum: int | None = None) -> Callable[[Any], int]:
+    """A whole number of ``minimum`` or more (and at most ``maximum``, when given)."""
+    allowed = f"of {minimum} or more" if maximum is None else f"from {minimum} to {maximum}"
 
     def parse(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise Bad(f"must be a whole number of {minimum} or more, got {kind(value)}")
-        if value < minimum:
-            raise Bad(f"must be {minimum} or more, got {value}")
+            raise Bad(f"must be a whole number {allowed}, got {kind(value)}")
+        if value < minimum or (maximum is not None and value > maximum):
+            raise Bad(f"must be a whole number {allowed}, got {value}")
         return value
 
     return parse
@@ -105,8 +106,11 @@ _DURATION = re.compile(
 _DURATION_HELP = 'a string with units such as "90m", "36h", "2d" or "1d 12h"'
 
 
-def duration(*, positive: bool = True, business: bool = False) -> Callable[[Any], timedelta]:
-    """A duration with units, ``"1d 12h"``; ``business`` durations (SLA) refuse days."""
+def duration(
+    *, positive: bool = True, business: bool = False, longest: timedelta | None = None
+) -> Callable[[Any], timedelta]:
+    """A duration with units, ``"1d 12h"``; ``business`` durations (SLA) refuse days; none is
+    longer than ``longest`` (when given) or than ``timedelta`` can hold."""
 
     def parse(value: Any) -> timedelta:
         if isinstance(value, int | float) and not isinstance(value, bool):
@@ -124,9 +128,16 @@ def duration(*, positive: bool = True, business: bool = False) -> Callable[[Any]
                 f'"{parts["d"] * 24 + parts["h"]}h"); a day here would mean 24 business hours, '
                 f"three working days of 8 hours"
             )
-        delta = timedelta(days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"])
+        try:
+            delta = timedelta(
+                days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"]
+            )
+        except OverflowError:
+            raise Bad(f"{value!r} is longer than any duration can be") from None
         if positive and delta <= timedelta(0):
             raise Bad(f"must be longer than zero, got {value!r}")
+        if longest is not None and delta > longest:
+            raise Bad(f"must be at most {longest}, got {value!r}")
         return delta
 
     return parse

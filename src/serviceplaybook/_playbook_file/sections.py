@@ -32,6 +32,12 @@ from serviceplaybook._records.money import Money
 from serviceplaybook._records.parties import Role
 from serviceplaybook._records.reasons import Guidance
 from serviceplaybook._records.sla import SlaStep
+from serviceplaybook._records.validate import (
+    MAX_COUNT,
+    MAX_DELIVERY_ATTEMPTS,
+    MAX_LEASE,
+    MAX_RETRY_BACKOFF,
+)
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 _LADDER_ROLES = tuple(role for role in Role if role.on_ladder)
@@ -42,9 +48,9 @@ _LADDER_ROLES = tuple(role for role in Role if role.on_ladder)
 
 def read_desk(r: Reader, table: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    r.put(table, "desk", "max_delivery_attempts", formats.integer(1), out)
-    r.put(table, "desk", "retry_backoff", formats.duration(), out)
-    r.put(table, "desk", "lease", formats.duration(), out)
+    r.put(table, "desk", "max_delivery_attempts", formats.integer(1, MAX_DELIVERY_ATTEMPTS), out)
+    r.put(table, "desk", "retry_backoff", formats.duration(longest=MAX_RETRY_BACKOFF), out)
+    r.put(table, "desk", "lease", formats.duration(longest=MAX_LEASE), out)
     return out
 
 
@@ -274,7 +280,7 @@ def read_escalation(r: Reader, table: dict[str, Any]) -> dict[str, Any]:
     path = "escalation"
     for name in ("max_declined_offers", "sentiment_window", "repeat_contact_mentions",
                  "reopens_to_escalate"):  # fmt: skip
-        r.put(table, path, name, formats.integer(0), out)
+        r.put(table, path, name, formats.integer(0, MAX_COUNT), out)
     r.put(table, path, "sentiment_floor", formats.number(-1, 1), out)
     if "high_value_tiers" in table:
         tiers = r.array(table["high_value_tiers"], "escalation.high_value_tiers", formats.text)
@@ -311,7 +317,9 @@ def read_escalation(r: Reader, table: dict[str, Any]) -> dict[str, Any]:
         )
         if ladder is not None:
             settings: dict[str, Any] = {}
-            r.put(ladder, "escalation.ladder", "max_handoffs", formats.integer(0), settings)
+            r.put(
+                ladder, "escalation.ladder", "max_handoffs", formats.integer(0, MAX_COUNT), settings
+            )
             if "roles" in ladder:
                 roles_list = r.array(ladder["roles"], "escalation.ladder.roles", formats.role)
                 if roles_list is not None:
@@ -330,8 +338,8 @@ def read_escalation(r: Reader, table: dict[str, Any]) -> dict[str, Any]:
 
 def read_apology(r: Reader, table: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    r.put(table, "apology", "max_per_conversation", formats.integer(0), out)
-    r.put(table, "apology", "per_new_agent", formats.integer(0), out)
+    r.put(table, "apology", "max_per_conversation", formats.integer(0, MAX_COUNT), out)
+    r.put(table, "apology", "per_new_agent", formats.integer(0, MAX_COUNT), out)
     if "templates" in table:
         templates = r.mapping(
             table["templates"], "apology.templates", formats.key_name, formats.text
@@ -376,9 +384,9 @@ def read_apology(r: Reader, table: dict[str, Any]) -> dict[str, Any]:
 
 def read_compensation(r: Reader, table: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    r.put(table, "compensation", "max_claims", formats.integer(0), out)
+    r.put(table, "compensation", "max_claims", formats.integer(0, MAX_COUNT), out)
     r.put(table, "compensation", "claim_review_role", formats.role, out)
-    r.put(table, "compensation", "max_alternatives", formats.integer(0), out)
+    r.put(table, "compensation", "max_alternatives", formats.integer(0, MAX_COUNT), out)
     r.put(table, "compensation", "on_request", formats.boolean, out)
     currency = "USD"
     window = timedelta(days=30)

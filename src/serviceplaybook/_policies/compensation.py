@@ -52,8 +52,8 @@ from serviceplaybook._records.reasons import Guidance, Reason
 from serviceplaybook._records.signals import Signals
 from serviceplaybook._records.stage import Stage
 from serviceplaybook._records.validate import (
+    counted,
     non_empty,
-    non_negative_int,
     of_type,
     require_aware,
     to_tuple,
@@ -563,9 +563,9 @@ class CompensationPolicy:
         ),
         converter=to_tuple,
     )
-    max_claims: int = attrs.field(default=3, validator=non_negative_int)
+    max_claims: int = attrs.field(default=3, validator=counted())
     claim_review_role: Role = attrs.field(default=Role.SUPERVISOR, converter=Role)
-    max_alternatives: int = attrs.field(default=3, validator=non_negative_int)
+    max_alternatives: int = attrs.field(default=3, validator=counted())
     on_request: bool = attrs.field(default=False, validator=of_type(bool))
 
     # -- recommending ----------------------------------------------------------------------

@@ -27,7 +27,7 @@ from serviceplaybook._records.offers import OfferStatus, ProposedOffer
 from serviceplaybook._records.parties import Agent, Role
 from serviceplaybook._records.reasons import Reason
 from serviceplaybook._records.stage import Stage
-from serviceplaybook._records.validate import non_negative_int, of_type, to_tuple
+from serviceplaybook._records.validate import counted, of_type, to_tuple
 
 if TYPE_CHECKING:
     from serviceplaybook._records.compensation import Approval
@@ -71,7 +71,7 @@ class EscalationLadder:
         default=(Role.BOT, Role.AGENT, Role.SENIOR_AGENT, Role.SUPERVISOR, Role.MANAGER),
         converter=_ladder_roles,
     )
-    max_handoffs: int = attrs.field(default=2, validator=non_negative_int)
+    max_handoffs: int = attrs.field(default=2, validator=counted())
 
     @property
     def top(self) -> Role:
@@ -291,14 +291,14 @@ class EscalationPolicy:
     ladder: EscalationLadder = attrs.field(
         factory=EscalationLadder, validator=of_type(EscalationLadder)
     )
-    max_declined_offers: int = attrs.field(default=2, validator=non_negative_int)
+    max_declined_offers: int = attrs.field(default=2, validator=counted())
     minimum_roles: dict[str, Role] = attrs.field(
         factory=_default_minimum_roles, converter=_roles_by_code
     )
-    sentiment_window: int = attrs.field(default=3, validator=non_negative_int)
+    sentiment_window: int = attrs.field(default=3, validator=counted())
     sentiment_floor: float = attrs.field(default=0.0, validator=of_type(float, int))
-    repeat_contact_mentions: int = attrs.field(default=2, validator=non_negative_int)
-    reopens_to_escalate: int = attrs.field(default=1, validator=non_negative_int)
+    repeat_contact_mentions: int = attrs.field(default=2, validator=counted())
+    reopens_to_escalate: int = attrs.field(default=1, validator=counted())
     high_value_tiers: frozenset[str] = attrs.field(factory=frozenset, converter=_tiers)
     high_value_orders: tuple[Money, ...] = attrs.field(default=(), converter=_thresholds)
     terminating_codes: frozenset[str] = attrs.field(default=SECURITY_CODES, converter=frozenset)

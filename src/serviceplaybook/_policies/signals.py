@@ -36,7 +36,7 @@ from serviceplaybook._policies.language import (
     lexicon_directory,
 )
 from serviceplaybook._records.signals import Signals
-from serviceplaybook._records.validate import of_type
+from serviceplaybook._records.validate import counted, of_type
 
 if TYPE_CHECKING:
     from serviceplaybook._records.conversation import Conversation
@@ -457,7 +457,7 @@ _INHERITED = (
     "violence", "self_harm", "legal", "manager", "escalation", "repeat_contact", "sarcasm",
     "hyperbole", "ultimatums", "confusion", "calming", "demands", "rights", "claims",
     "repeat_counts", "contact_verbs", "asks", "possessives", "intentions", "harm_verbs",
-    "targets", "distress",
+    "targets", "distress", "compensation_asks",
 )  # fmt: skip
 # Hyperbole is never a threat: "i could kill someone" does not take "kill someone" over.
 _NOT_FROM_HYPERBOLE = frozenset({"violence", "self_harm"})
@@ -590,34 +590,8 @@ TYPO_MIN_LETTERS = 5
 #: How many words' typo lookups the tables of one lexicon remember (``_Tables.typos``).
 TYPO_MEMO_SIZE = 20_000
 _TYPO_MAX_LETTERS = 24
-# Categories left out of the main pattern: acronyms and known words are looked up word by word;
-# compensation asks have a pattern of their own (compensation_pattern).
-_UNMATCHED = frozenset({"acronyms", "known_words", "compensation_asks"})
-
-
-# Compiled compensation_asks patterns by the identity of the lexicon's (read-only) mapping,
-# which each entry keeps alive so that its id is not reused; a handful of lexicons at most.
-_COMPENSATION_PATTERNS: dict[int, tuple[Mapping[str, float], re.Pattern[str]]] = {}
-
-
-def compensation_pattern(phrases: Mapping[str, float]) -> re.Pattern[str]:
-    """One pattern for a lexicon's ``compensation_asks`` phrases, built once per lexicon."""
-    cached = _COMPENSATION_PATTERNS.get(id(phrases))
-    if cached is not None and cached[0] is phrases:
-        return cached[1]
-    trie: dict[str, Any] = {}
-    for phrase in phrases:
-        node = trie
-        for unit in _units(phrase):
-            node = node.setdefault(unit, {})
-        node[""] = {}
-    body = _trie_pattern(trie)
-    # No leading \b: a pattern that starts with its phrases' letters lets the engine skip
-    # ahead to them (twice as fast here); the caller checks the start is a word's.
-    pattern = re.compile(rf"(?:{body})\b" if body else r"(?!)")
-    if len(_COMPENSATION_PATTERNS) < 64:
-        _COMPENSATION_PATTERNS[id(phrases)] = (phrases, pattern)
-    return pattern
+# Categories left out of the main pattern: they are looked up word by word.
+_UNMATCHED = frozenset({"acronyms", "known_words"})
 
 
 def _deleted_once(word: str) -> set[str]:
@@ -691,7 +665,7 @@ _QUOTED = re.compile(
     r"|\u201e[^\u201c\u201d]*[\u201c\u201d]|\u201a[^\u2018']*[\u2018']"
     r"|\u00ab[^\u00bb]*\u00bb|\u00bb[^\u00ab]*\u00ab|\u2039[^\u203a]*\u203a"
 )
-_QUOTE_CHARS = ('"', "\u201c", "\u2018", "'", "\u201e", "\u201a", "\u00ab", "\u00bb", "\u2039")
+_QUOTE_CHAR = re.compile("[\"'\u201c\u2018\u201e\u201a\u00ab\u00bb\u2039]")
 _CLAUSE_BREAK = re.compile(r"[.,;:!?()\"\u201c\u201d\n]|\s-\s|\u2014")
 _SENTENCE_BREAK = re.compile(r"[.;!?\n]")
 _CLAUSE_END = re.compile(r"(?: +(?:are|is|were))? *(?:[.,;:!?\n]|$)")
@@ -781,7 +755,7 @@ class Reading:
         found = self.memo.get("quotes")
         if found is None:
             found = []
-            if any(q in self.lower for q in _QUOTE_CHARS):
+            if _QUOTE_CHAR.search(self.lower):
                 found = [m.span() for m in _QUOTED.finditer(self.lower)]
             self.memo["quotes"] = found
         return found
@@ -828,6 +802,12 @@ _EVIDENCE_CATEGORIES = (
     "self_harm", "legal", "manager", "escalation", "repeat_contact", "sarcasm", "hyperbole",
     "ultimatums", "confusion", "calming", "apologies", "courtesy", "demands",
 )  # fmt: skip
+# Categories that make a courteous message more than a polite complaint (polite), and a
+# mention of the writer's own lawyer more than a request (legal_threat).
+_NOT_POLITE = frozenset(
+    {"anger", "hyperbole", "ultimatums", "sarcasm", "violence", "legal", "distress"}
+)
+_NOT_A_REQUEST = frozenset({"anger", "hyperbole", "ultimatums", "insults", "put_downs", "abuse"})
 # A message with any of these is not pure joy (see LexiconSignalDetector.enthusiastic).
 _NOT_ENTHUSIASTIC = frozenset(
     {"anger", "hyperbole", "ultimatums", "sarcasm", "violence", "self_harm", "legal",
@@ -859,8 +839,8 @@ class LexiconSignalDetector:
     """
 
     lexicon: Lexicon = attrs.field(factory=Lexicon.standard, validator=of_type(Lexicon))
-    window: int = attrs.field(default=3, validator=of_type(int))
-    repeat_lookback: int = attrs.field(default=5, validator=of_type(int))
+    window: int = attrs.field(default=3, validator=counted())
+    repeat_lookback: int = attrs.field(default=5, validator=counted())
     languages: frozenset[str] = attrs.field(
         default=frozenset(LANGUAGES_WITH_LEXICONS) - {"en"}, converter=frozenset
     )
@@ -1203,8 +1183,7 @@ class LexiconSignalDetector:
         abuse, threat, ultimatum, sarcasm or distress in it: a polite complaint."""
         if not reading.hits.get("courtesy"):
             return False
-        hostile = ("anger", "hyperbole", "ultimatums", "sarcasm", "violence", "legal", "distress")
-        if any(reading.hits.get(category) for category in hostile):
+        if not reading.hits.keys().isdisjoint(_NOT_POLITE):
             return False  # distress is not a polite complaint either: "please help, I'm scared"
         return not self.abusive(reading)
 
@@ -1652,10 +1631,9 @@ class LexiconSignalDetector:
         spans = reading.spans("legal")
         if not spans:
             return False
-        hostile = ("anger", "hyperbole", "ultimatums", "insults", "put_downs", "abuse")
-        asking = (bool(reading.hits.get("courtesy")) or "?" in reading.lower) and not any(
-            reading.hits.get(category) for category in hostile
-        )
+        asking = (
+            bool(reading.hits.get("courtesy")) or "?" in reading.lower
+        ) and reading.hits.keys().isdisjoint(_NOT_A_REQUEST)
         return any(
             not (
                 self.negated(reading, s)
@@ -1704,16 +1682,10 @@ class LexiconSignalDetector:
     def asks_for_compensation(self, reading: Reading) -> bool:
         """The customer asks to be compensated ("I want a refund", "what will you do to make
         up for it?"): a ``compensation_asks`` phrase, not negated ("I don't want a refund,
-        just my parcel"). Its phrases are matched on their own (:func:`compensation_pattern`)
-        so they never hide another category's."""
-        lower = reading.lower
-        for match in compensation_pattern(self.lexicon.compensation_asks).finditer(lower):
-            start = match.start()
-            if start and (lower[start - 1].isalnum() or lower[start - 1] == "_"):
-                continue  # inside a word ("undemanding")
-            if not self.negated(reading, start):
-                return True
-        return False
+        just my parcel"). A longer phrase keeps the requests inside it ("I want a refund"
+        still holds the "I want" a request for a manager needs)."""
+        spans = reading.spans("compensation_asks")
+        return bool(spans) and any(not self.negated(reading, s) for s, _, _ in spans)
 
     def repeat_contact(self, reading: Reading, conversation: Conversation) -> bool:
         """The customer says they contacted the company before ("I already called", "third

@@ -26,6 +26,7 @@ from serviceplaybook._records.sla import SlaStepReached
 from serviceplaybook._records.stage import Stage
 from serviceplaybook._records.validate import (
     aware,
+    identifier,
     non_empty,
     non_negative_int,
     of_type,
@@ -48,8 +49,8 @@ class Message:
         at: when it was written (timezone-aware).
     """
 
-    author: str = attrs.field(validator=non_empty)
-    text: str = attrs.field(validator=of_type(str), repr=_text_repr)
+    author: str = attrs.field(validator=identifier)
+    text: str = attrs.field(validator=non_empty, repr=_text_repr)
     at: datetime = attrs.field(validator=aware)
 
     @property
@@ -135,7 +136,7 @@ class Conversation:
             (:meth:`SlaPolicy.next_due`); queries use it (``ConversationQuery.sla_due_by``).
     """
 
-    id: str = attrs.field(validator=non_empty)
+    id: str = attrs.field(validator=identifier)
     stage: str = attrs.field(converter=_stage)
     customer: Customer = attrs.field(validator=of_type(Customer))
     issue: Issue = attrs.field(validator=of_type(Issue))

@@ -18,7 +18,7 @@ from decimal import Decimal
 from types import MappingProxyType
 
 from serviceplaybook._errors import ValidationError
-from serviceplaybook._records.validate import SNAKE_CASE
+from serviceplaybook._records.validate import SNAKE_CASE, shown, text_problem, wrong_type
 
 FactValue = str | int | Decimal | bool | date
 """What a fact may hold: a string, a whole number, a :class:`~decimal.Decimal`, a boolean or
@@ -45,11 +45,21 @@ def fact_value(value: object, where: str) -> FactValue:
         )
     if isinstance(value, Decimal):
         if not value.is_finite():
-            raise ValidationError(f"{where} must be a finite Decimal, got {value!r}")
+            raise ValidationError(f"{where} must be a finite Decimal, got {shown(value)}")
         return value
-    if isinstance(value, str | int | date):  # bool is an int
+    if isinstance(value, str):
+        problem = text_problem(value)
+        if problem is not None:
+            raise ValidationError(f"{where} {problem}")
         return value
-    raise ValidationError(f"{where} must be {ALLOWED}, got {type(value).__name__} {value!r}")
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 63:
+        raise ValidationError(
+            f"{where} is {shown(value)}; a whole-number fact must fit in 64 bits (every store "
+            f"holds it as a number)"
+        )
+    if isinstance(value, int | date):  # bool is an int
+        return value
+    raise wrong_type(where, ALLOWED, value)
 
 
 def fact_name(name: object, where: str) -> str:
@@ -70,10 +80,7 @@ def fact_name(name: object, where: str) -> str:
 def to_facts(value: Mapping[str, FactValue]) -> Mapping[str, FactValue]:
     """A read-only copy of ``value`` after checking every name and value (``Issue.facts``)."""
     if not isinstance(value, Mapping):
-        raise ValidationError(
-            f"Issue.facts must be a mapping of fact names to values ({ALLOWED}), got "
-            f"{type(value).__name__} {value!r}"
-        )
+        raise wrong_type("Issue.facts", f"a mapping of fact names to values ({ALLOWED})", value)
     facts: dict[str, FactValue] = {}
     for name, item in value.items():
         where = f"Issue.facts[{name!r}]"

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 import attrs
 
+from serviceplaybook._errors import ValidationError
 from serviceplaybook._records.enums import Ranked
 from serviceplaybook._records.facts import FactValue, to_facts
 from serviceplaybook._records.money import Money
@@ -46,3 +47,11 @@ class Issue:
     facts: Mapping[str, FactValue] = attrs.field(
         factory=dict, converter=to_facts, repr=False, hash=False
     )
+
+    @order_value.validator
+    def _worth_something(self, attribute: attrs.Attribute[Money | None], value: object) -> None:
+        if isinstance(value, Money) and value.is_negative:
+            raise ValidationError(
+                f"Issue.order_value must be zero or more, got {value}; an order is worth "
+                f"what the customer paid (record refunds as offers)"
+            )

@@ -24,13 +24,15 @@ Currencies never mix: adding, subtracting or ordering amounts in different curre
 from __future__ import annotations
 
 import decimal
+import re
 from collections.abc import Mapping
 from decimal import ROUND_HALF_EVEN, Decimal
 from types import MappingProxyType
 
 import attrs
 
-from serviceplaybook._errors import CurrencyMismatch, ValidationError
+from serviceplaybook._errors import CurrencyMismatch, ValidationError, WrongType
+from serviceplaybook._records.validate import shown, wrong_type
 
 CURRENCY_MINOR_UNITS: Mapping[str, int] = MappingProxyType(
     {
@@ -239,6 +241,12 @@ _FLOAT_REFUSED = (
 )
 
 
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+"""What an amount written as text may look like: ASCII digits, an optional sign, point and
+exponent. ``Decimal`` alone would also read "1_000", " 1 " and other scripts' digits
+("١٢"), which a host more likely got by mistake than meant."""
+
+
 def _to_decimal(value: Decimal | int | str) -> Decimal:
     """Convert an amount to a finite Decimal, refusing floats, bools and non-numbers."""
     if isinstance(value, float):
@@ -250,6 +258,11 @@ def _to_decimal(value: Decimal | int | str) -> Decimal:
         )
     if isinstance(value, Decimal):
         result = value
+    elif isinstance(value, str) and not _DECIMAL_TEXT.fullmatch(value):
+        raise ValidationError(
+            f"amount {shown(value)} is not a decimal number written plainly: write a finite "
+            'amount in ASCII digits with an optional sign and point, such as "12.50" or "-3"'
+        )
     elif isinstance(value, int | str):
         try:
             result = Decimal(value)
@@ -259,9 +272,9 @@ def _to_decimal(value: Decimal | int | str) -> Decimal:
                 'pass a string such as "12.50", an int or a Decimal'
             ) from None
     else:
-        raise ValidationError(
-            f"amount {value!r} has type {type(value).__name__}; "
-            'pass a string such as "12.50", an int or a Decimal'
+        raise WrongType(
+            f"amount {shown(value)} has type {type(value).__name__}; Money.amount must be "
+            'a decimal str such as "12.50", an int or a Decimal'
         )
     if not result.is_finite():
         raise ValidationError(f"amount {value!r} is not a finite number; amounts must be finite")
@@ -270,8 +283,10 @@ def _to_decimal(value: Decimal | int | str) -> Decimal:
 
 def _to_currency(value: str) -> str:
     """Upper-case a currency code and check it is an ISO 4217 code with a minor unit."""
-    code = value.upper() if isinstance(value, str) else value
-    if not isinstance(code, str) or code not in CURRENCY_MINOR_UNITS:
+    if not isinstance(value, str):
+        raise wrong_type("Money.currency", 'an ISO 4217 code str such as "USD"', value)
+    code = value.upper()
+    if code not in CURRENCY_MINOR_UNITS:
         raise ValidationError(
             f'unknown currency {value!r}: it must be an ISO 4217 code such as "USD" or "EUR"'
         )

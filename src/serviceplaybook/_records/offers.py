@@ -11,7 +11,7 @@ from serviceplaybook._errors import ValidationError
 from serviceplaybook._records.enums import Choice
 from serviceplaybook._records.money import Money
 from serviceplaybook._records.parties import Role
-from serviceplaybook._records.validate import aware, non_empty, of_type, optional_aware
+from serviceplaybook._records.validate import aware, identifier, non_empty, of_type, optional_aware
 
 
 class OfferKind(Choice):
@@ -51,7 +51,7 @@ class Offer:
     kind: OfferKind = attrs.field(converter=OfferKind)
     value: Money | None = attrs.field(default=None, validator=of_type(Money, type(None)))
     description: str = attrs.field(default="", validator=of_type(str))
-    id: str = attrs.field(factory=_new_offer_id, validator=non_empty)
+    id: str = attrs.field(factory=_new_offer_id, validator=identifier)
 
     def __attrs_post_init__(self) -> None:
         if self.kind in MONETARY_KINDS and self.value is None:

@@ -10,7 +10,7 @@ import attrs
 
 from serviceplaybook._errors import ValidationError
 from serviceplaybook._records.enums import Choice, Ranked
-from serviceplaybook._records.validate import non_empty, of_type
+from serviceplaybook._records.validate import identifier, non_empty, of_type
 
 CUSTOMER = "customer"
 """The author of every message the customer writes (agents write under their own ids)."""
@@ -104,7 +104,7 @@ class Customer:
         phone: contact number, if the host app shares it.
     """
 
-    id: str = attrs.field(validator=non_empty)
+    id: str = attrs.field(validator=identifier)
     name: str = attrs.field(default="", validator=of_type(str), repr=_hidden)
     tier: str = attrs.field(default="standard", validator=non_empty)
     timezone: str = attrs.field(default="UTC", validator=_timezone)
@@ -128,7 +128,7 @@ class Agent:
         role: their place on the escalation ladder (``Role.BOT`` for a bot).
     """
 
-    id: str = attrs.field(validator=non_empty)
+    id: str = attrs.field(validator=identifier)
     name: str = attrs.field(default="", validator=of_type(str))
     role: Role = attrs.field(default=Role.AGENT, converter=Role)
 

@@ -18,7 +18,7 @@ import attrs
 from serviceplaybook._errors import ValidationError
 from serviceplaybook._records.conversation import Conversation
 from serviceplaybook._records.parties import CUSTOMER, Role
-from serviceplaybook._records.validate import optional_aware
+from serviceplaybook._records.validate import check_identifier, check_text, optional_aware
 
 MAX_PAGE_SIZE = 1000
 """The most conversations one page holds."""
@@ -41,7 +41,7 @@ def _stages(value: object) -> tuple[str, ...]:
                 f"ConversationQuery.stages holds {stage!r}; each must be a non-empty stage name "
                 f"such as 'escalated'"
             )
-        storable(stage, "ConversationQuery.stages")
+        check_text(stage, "ConversationQuery.stages")
         if str(stage) not in stages:
             stages.append(str(stage))
     return tuple(stages)
@@ -68,27 +68,13 @@ def _conversations(value: Iterable[Conversation]) -> tuple[Conversation, ...]:
     return tuple(value)
 
 
-def storable(value: str, what: str) -> str:
-    """``value`` if every store can hold it: no lone surrogate (SQLite and PostgreSQL take
-    only text that encodes as UTF-8), no NUL."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValidationError(
-            f"{what} holds a lone surrogate ({value!r}), which is not text any store can hold"
-        ) from None
-    if "\x00" in value:
-        raise ValidationError(f"{what} holds a NUL character ({value!r})")
-    return value
-
-
 def _optional_id(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is not None and (not isinstance(value, str) or not value):
         raise ValidationError(
             f"ConversationQuery.{attribute.name} must be a non-empty str or None, got {value!r}"
         )
     if value is not None:
-        storable(value, f"ConversationQuery.{attribute.name}")
+        check_identifier(value, f"ConversationQuery.{attribute.name}")
 
 
 def _due_by(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -223,7 +209,7 @@ def parse_cursor(cursor: object) -> tuple[str, str]:
         if not isinstance(opened, str) or not isinstance(conversation_id, str):
             raise TypeError
         datetime.fromisoformat(opened)
-        storable(conversation_id, "the cursor")
+        check_text(conversation_id, "the cursor")
     except (TypeError, ValueError):
         raise ValidationError(
             f"ConversationQuery.after must be the 'next' cursor of a previous page, got {cursor!r}"

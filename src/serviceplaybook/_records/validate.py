@@ -1,24 +1,177 @@
-"""Field validators and converters shared by the records.
+"""Field validators and converters shared by the records, and the argument checks built on
+the same rules.
 
-They raise :class:`~serviceplaybook.ValidationError` (a ``ValueError``) naming the record,
-the field, the value received and what is allowed, so a mistake surfaces at construction.
+They raise :class:`~serviceplaybook.ValidationError` (a ``ValueError``) naming the record
+and field (or the call and argument), the value received and what is allowed, so a mistake
+surfaces at construction or at the call; a value of the wrong type raises
+:class:`~serviceplaybook.WrongType`, which is also a ``TypeError``.
+
+The rules every backend can hold (``docs/bad-input.md`` lists them for users):
+
+- text (a message, a name, a summary) is any Unicode text of at most :data:`MAX_TEXT_LENGTH`
+  characters without NUL characters or lone surrogates: SQLite cannot encode a lone
+  surrogate as UTF-8, and PostgreSQL refuses NUL in text. Texts that must say something
+  must not be blank (nothing but white space and invisible format characters).
+- an identifier (a customer, agent, offer or conversation id) is 1 to
+  :data:`MAX_ID_LENGTH` printable characters (``str.isprintable``: no control, format,
+  zero-width, surrogate or unassigned characters, no space but the ASCII one), without
+  white space at either end.
+- an instant is timezone-aware and between :data:`EARLIEST` and :data:`LATEST`, so that
+  adding targets, leases and windows to it never runs past the year 9999.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
 import attrs
 
-from serviceplaybook._errors import ValidationError
+from serviceplaybook._errors import ValidationError, WrongType
+
+MAX_TEXT_LENGTH = 100_000
+"""The longest text accepted, in characters (a long e-mail with its quotes is ~20,000)."""
+
+MAX_ID_LENGTH = 200
+"""The longest identifier accepted, in characters."""
+
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+"""The earliest instant accepted."""
+
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+"""The latest instant accepted: a millennium short of ``datetime.max``, so that every target,
+lease, retry and window added to it stays a valid ``datetime``."""
+
+MAX_COUNT = 1000
+"""The largest count a policy setting accepts (handoffs, declined offers, claims...)."""
+
+MAX_DELIVERY_ATTEMPTS = 100
+"""The most attempts a desk gives a follow-up."""
+
+MAX_RETRY_BACKOFF = timedelta(days=7)
+"""The longest first wait before a follow-up's retry (it doubles, up to a year, each time)."""
+
+MAX_LEASE = timedelta(days=7)
+"""The longest a worker may hold a claimed follow-up."""
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def _where(instance: object, attribute: attrs.Attribute[Any]) -> str:
     return f"{type(instance).__name__}.{attribute.name}"
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """``repr(value)``, cut short: an error message names a huge value, it does not hold it."""
+    if isinstance(value, int) and value.bit_length() > 256:  # repr() of 10**5000 raises
+        return f"an int of {value.bit_length()} bits"
+    try:
+        text = repr(value)
+    except (RecursionError, ValueError):  # nested thousands deep; a failing __repr__
+        return f"a {type(value).__name__} that cannot be shown"
+    return text if len(text) <= limit else f"{text[: limit - 5]}...{text[-2:]}"
+
+
+def wrong_type(what: str, expected: str, value: object) -> WrongType:
+    """The error for ``what`` given ``value`` where ``expected`` belongs."""
+    got = type(value).__name__
+    detail = "" if isinstance(value, str | bytes) else f" {shown(value)}"
+    return WrongType(f"{what} must be {expected}, got {got}{detail}")
+
+
+def text_problem(value: str) -> str | None:
+    """What keeps ``value`` from being stored as text (too long, a NUL character, a lone
+    surrogate), or ``None`` when every backend can hold it."""
+    if len(value) > MAX_TEXT_LENGTH:
+        return f"is {len(value):,} characters long; at most {MAX_TEXT_LENGTH:,} are allowed"
+    bad = _UNSTORABLE.search(value)
+    if bad is None:
+        return None
+    found = bad.group()
+    name = "a NUL character" if found == "\x00" else f"a lone surrogate (U+{ord(found):04X})"
+    return (
+        f"holds {name} at position {bad.start()}; text must be valid Unicode without NUL "
+        f"characters (a lone surrogate cannot be encoded as UTF-8, and NUL cannot be stored)"
+    )
+
+
+def blank(value: str) -> bool:
+    """True when ``value`` shows nothing: only white space and invisible format characters
+    (zero-width spaces, joiners, direction marks)."""
+    stripped = value.strip()
+    return all(c.isspace() or unicodedata.category(c) == "Cf" for c in stripped)
+
+
+def check_text(value: object, what: str, *, may_be_blank: bool = False) -> str:
+    """Return ``value`` if it is a storable text (non-blank unless ``may_be_blank``), else
+    raise naming ``what`` (``WrongType`` for a non-str)."""
+    if not isinstance(value, str):
+        raise wrong_type(what, "a str", value)
+    problem = text_problem(value)
+    if problem is not None:
+        raise ValidationError(f"{what} {problem}")
+    if not may_be_blank and blank(value):
+        raise ValidationError(
+            f"{what} must not be blank, got {shown(value)}; write at least one visible character"
+        )
+    return value
+
+
+def check_identifier(value: object, what: str) -> str:
+    """Return ``value`` if it is an identifier (see the module's rules), else raise naming
+    ``what`` (``WrongType`` for a non-str)."""
+    if not isinstance(value, str):
+        raise wrong_type(what, "an id (a str)", value)
+    if value and len(value) <= MAX_ID_LENGTH and value.isprintable() and value == value.strip():
+        return value
+    if not value or value.isspace():
+        problem = "must not be empty"
+    elif len(value) > MAX_ID_LENGTH:
+        problem = f"is {len(value):,} characters long; at most {MAX_ID_LENGTH} are allowed"
+    elif value != value.strip():
+        problem = f"must not start or end with white space, got {shown(value)}"
+    else:
+        position, char = next((i, c) for i, c in enumerate(value) if not c.isprintable())
+        problem = (
+            f"holds the invisible or control character U+{ord(char):04X} at position "
+            f"{position}, got {shown(value)}"
+        )
+    raise ValidationError(
+        f"{what} {problem}; an id is 1 to {MAX_ID_LENGTH} printable characters "
+        f"(letters, digits, punctuation, inner spaces)"
+    )
+
+
+def check_count(value: object, what: str, low: int = 0, high: int = MAX_COUNT) -> int:
+    """Return ``value`` if it is an int from ``low`` to ``high``, else raise naming ``what``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise wrong_type(what, "an int", value)
+    if not low <= value <= high:
+        raise ValidationError(
+            f"{what} must be a whole number from {low} to {high}, got {shown(value)}"
+        )
+    return value
+
+
+def identifier(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """Require an identifier: 1 to ``MAX_ID_LENGTH`` printable characters, no white space at
+    either end."""
+    check_identifier(value, _where(instance, attribute))
+
+
+def counted(
+    low: int = 0, high: int = MAX_COUNT
+) -> Callable[[object, attrs.Attribute[Any], object], None]:
+    """Require an ``int`` from ``low`` to ``high`` (a policy's count setting)."""
+
+    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        check_count(value, _where(instance, attribute), low, high)
+
+    return check
 
 
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
@@ -57,36 +210,45 @@ def optional_aware(instance: object, attribute: attrs.Attribute[Any], value: obj
 
 
 def require_aware(value: datetime, what: str) -> datetime:
-    """Return ``value`` if it is timezone-aware, else raise naming ``what``."""
-    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
-        shown = value.isoformat() if isinstance(value, datetime) else type(value).__name__
+    """Return ``value`` if it is a timezone-aware datetime from :data:`EARLIEST` to
+    :data:`LATEST`, else raise naming ``what`` (``WrongType`` for a non-datetime)."""
+    if not isinstance(value, datetime):
+        raise wrong_type(what, "a timezone-aware datetime", value)
+    if value.tzinfo is None or value.utcoffset() is None:
         raise ValidationError(
-            f"{what} must be a timezone-aware datetime, got {shown}; "
+            f"{what} must be a timezone-aware datetime, got {value.isoformat()}; "
             f"attach a tzinfo, e.g. datetime.now(timezone.utc)"
+        )
+    try:
+        inside = EARLIEST <= value <= LATEST
+    except OverflowError:  # an offset that takes it past datetime's own range
+        inside = False
+    if not inside:
+        raise ValidationError(
+            f"{what} must be from {EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d} (UTC), got "
+            f"{value.isoformat()}; later times leave no room to add targets and windows "
+            f"before the year 9999"
         )
     return value
 
 
 def non_empty(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    """Require a non-blank ``str``."""
-    if not isinstance(value, str):
-        raise ValidationError(
-            f"{_where(instance, attribute)} must be a str, got {type(value).__name__}"
-        )
-    if not value or value.isspace():  # blank: what strip() would leave empty
-        raise ValidationError(f"{_where(instance, attribute)} must not be empty")
+    """Require a storable, non-blank ``str`` (see :func:`check_text`)."""
+    check_text(value, _where(instance, attribute))
 
 
 def of_type(*types: type) -> Callable[[object, attrs.Attribute[Any], object], None]:
-    """Require an instance of one of ``types`` (``bool`` is not accepted as ``int``)."""
+    """Require an instance of one of ``types`` (``bool`` is not accepted as ``int``); a
+    ``str`` must also be storable text (:func:`text_problem`)."""
     names = " or ".join(t.__name__ for t in types)
 
     def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
         if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-            raise ValidationError(
-                f"{_where(instance, attribute)} must be {names}, got {type(value).__name__} "
-                f"{value!r}"
-            )
+            raise wrong_type(_where(instance, attribute), names, value)
+        if isinstance(value, str):
+            problem = text_problem(value)
+            if problem is not None:
+                raise ValidationError(f"{_where(instance, attribute)} {problem}")
 
     return check
 

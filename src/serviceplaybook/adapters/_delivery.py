@@ -14,6 +14,9 @@ from serviceplaybook._records.followup import FollowUp, FollowUpStatus
 _log = logging.getLogger("serviceplaybook")
 
 
+_YEAR = timedelta(days=365)
+
+
 def retry_time(
     follow_up: FollowUp,
     now: datetime,
@@ -28,7 +31,8 @@ def retry_time(
     attempt = follow_up.attempts
     if attempt >= max_attempts:
         return None
-    retry_at: datetime = now + backoff * 2 ** (attempt - 1)
+    # doubling, up to a year: no attempt count can overflow the date
+    retry_at: datetime = now + min(backoff * 2 ** min(attempt - 1, 20), _YEAR)
     if not_before is not None and retry_at < not_before:
         retry_at = not_before
     if follow_up.expires_at is not None and retry_at >= follow_up.expires_at:
