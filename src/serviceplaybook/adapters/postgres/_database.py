@@ -1,0 +1,357 @@
+"""The PostgreSQL database: its connection pool (one per process, opened again after
+``fork()``), and its schema (created, or migrated from an older release, on open; printed by
+``serviceplaybook schema --postgres`` for teams that run their own migrations).
+"""
+
+from __future__ import annotations
+
+import os
+import weakref
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from serviceplaybook._errors import PlaybookError, SchemaVersionError, StorageError, ValidationError
+from serviceplaybook._serialization import from_dict
+from serviceplaybook.adapters.postgres._transactions import Connection, TransactionManager
+
+T = TypeVar("T")
+
+DATABASE_SCHEMA_VERSION = 1
+"""The version of the database schema (its tables and indexes) this release writes; stored
+in the ``serviceplaybook_meta`` table under the key ``schema_version``."""
+
+# The advisory lock (class, object) that serialises schema migrations across processes.
+_MIGRATION_LOCK = (0x5E7B, 0)
+
+_META = (
+    "CREATE TABLE IF NOT EXISTS serviceplaybook_meta (key text PRIMARY KEY, value text NOT NULL)"
+)
+
+# Each entry migrates a database from version N-1 to N; a new release appends, never edits.
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE conversations (
+    id text PRIMARY KEY,
+    version integer NOT NULL,
+    customer_id text NOT NULL,
+    stage text NOT NULL,
+    updated_at timestamptz NOT NULL,
+    data jsonb NOT NULL
+)""",
+        "CREATE INDEX conversations_by_customer ON conversations (customer_id)",
+        # One row per message and per signals record: a save appends, it never rewrites
+        # the whole conversation.
+        """CREATE TABLE conversation_items (
+    conversation_id text NOT NULL,
+    field text NOT NULL,
+    n integer NOT NULL,
+    data jsonb NOT NULL,
+    PRIMARY KEY (conversation_id, field, n)
+)""",
+        """CREATE TABLE journal (
+    conversation_id text NOT NULL,
+    seq integer NOT NULL,
+    at timestamptz NOT NULL,
+    kind text NOT NULL,
+    actor text NOT NULL,
+    stage text NOT NULL,
+    data jsonb NOT NULL,
+    PRIMARY KEY (conversation_id, seq)
+)""",
+        # key: the idempotency key; a retried grant finds its first record here.
+        """CREATE TABLE grants (
+    key text PRIMARY KEY,
+    customer_id text NOT NULL,
+    at timestamptz NOT NULL,
+    data jsonb NOT NULL
+)""",
+        "CREATE INDEX grants_by_customer ON grants (customer_id, at)",
+        # status: pending, claimed (by a lease until ready_at), delivered, cancelled or
+        # failed; ready_at: when a worker may claim it next (the due time, a retry time, or
+        # the end of the lease in flight); attempts: the claims made, the one in flight
+        # included; unclaimed_ready_at: ready_at before the claim in flight, for release().
+        """CREATE TABLE follow_ups (
+    id text PRIMARY KEY,
+    key text NOT NULL UNIQUE,
+    conversation_id text NOT NULL,
+    customer_id text NOT NULL,
+    channel text NOT NULL,
+    due_at timestamptz NOT NULL,
+    purpose text NOT NULL,
+    expires_at timestamptz,
+    status text NOT NULL CHECK (status IN
+        ('pending', 'claimed', 'delivered', 'cancelled', 'failed')),
+    ready_at timestamptz NOT NULL,
+    unclaimed_ready_at timestamptz,
+    attempts integer NOT NULL
+)""",
+        # Partial index: a claim reads the next ready rows (pending ones and lapsed leases
+        # alike) in order, never scanning the finished ones, however many there are.
+        "CREATE INDEX follow_ups_ready ON follow_ups (ready_at, id) "
+        "WHERE status IN ('pending', 'claimed')",
+        "CREATE INDEX follow_ups_by_conversation ON follow_ups (conversation_id)",
+        "CREATE INDEX follow_ups_by_customer ON follow_ups (customer_id, due_at)",
+    ),
+)
+
+_TABLES = ("conversations", "conversation_items", "journal", "grants", "follow_ups")
+
+
+def schema_script() -> str:
+    """The SQL that creates the current schema in an empty database, for teams that run
+    their own migrations (``serviceplaybook schema --postgres``)."""
+    statements = [_META]
+    for migration in _MIGRATIONS:
+        statements.extend(migration)
+    statements.append(
+        "INSERT INTO serviceplaybook_meta (key, value) "
+        f"VALUES ('schema_version', '{DATABASE_SCHEMA_VERSION}')"
+    )
+    body = ";\n\n".join(statements)
+    return (
+        f"-- serviceplaybook PostgreSQL schema, version {DATABASE_SCHEMA_VERSION}\n"
+        f"BEGIN;\n\n{body};\n\nCOMMIT;\n"
+    )
+
+
+def describe(dsn: str) -> str:
+    """The database a connection string names, without its password."""
+    try:
+        parts = conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError:
+        return "postgresql (an unreadable connection string)"
+    shown = " ".join(
+        f"{key}={parts[key]}" for key in ("host", "port", "dbname", "user") if parts.get(key)
+    )
+    return f"postgresql {shown}".strip()
+
+
+def _set_utc(connection: Connection) -> None:
+    # Times come back in UTC, whatever the server's or the role's TimeZone setting.
+    connection.execute("SET TIME ZONE 'UTC'")
+
+
+class PostgresDatabase(TransactionManager):
+    """One PostgreSQL database: its pool (one per process, shared by threads), its schema and
+    its transactions (see :class:`TransactionManager`).
+
+    Args:
+        dsn: a libpq connection string or URI (``postgresql://user@host/dbname``).
+        min_size: connections the pool keeps open.
+        max_size: connections the pool opens at most (threads beyond wait for one).
+        timeout: seconds to wait for a connection from the pool before failing.
+        prepare_threshold: psycopg's: statements run this often are prepared on the server;
+            ``None`` never prepares (needed behind a transaction-pooling PgBouncer older
+            than 1.21).
+        migrate: create or migrate the schema on open; ``False`` for teams that run
+            ``serviceplaybook schema --postgres`` themselves (the version is still checked).
+
+    Raises:
+        StorageError: the server cannot be reached, or the database holds serviceplaybook
+            tables without a schema version.
+        SchemaVersionError: the database was written by a newer release.
+    """
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        min_size: int = 1,
+        max_size: int = 4,
+        timeout: float = 30.0,
+        prepare_threshold: int | None = 5,
+        migrate: bool = True,
+    ) -> None:
+        if not isinstance(dsn, str) or not dsn:
+            raise ValidationError(
+                f"dsn must be a PostgreSQL connection string, e.g. "
+                f"'postgresql://user@host/dbname', got {dsn!r}"
+            )
+        if min_size < 0 or max_size < max(min_size, 1):
+            raise ValidationError(
+                f"the pool needs 0 <= min_size <= max_size and max_size >= 1, got "
+                f"min_size={min_size}, max_size={max_size}"
+            )
+        super().__init__()
+        self.dsn = dsn
+        self.path = describe(dsn)
+        self.min_size = min_size
+        self.max_size = max_size
+        self.timeout = timeout
+        self.prepare_threshold = prepare_threshold
+        self._pid = os.getpid()
+        self._pool: ConnectionPool[Connection] | None = None
+        self._closed = False
+        if migrate:
+            self._migrate()
+        else:
+            self._check_version()
+        _OPEN_DATABASES.add(self)
+
+    def describe(self) -> str:
+        """The database as errors name it (never with its password)."""
+        return self.path
+
+    # -- pool -------------------------------------------------------------------------------
+
+    def pool(self) -> ConnectionPool[Connection]:
+        """This process's pool, opened on first use and again after ``fork()``."""
+        if self._pid != os.getpid():
+            self._forget_parent()
+        if self._pool is None:
+            if self._closed:
+                raise StorageError(self.path, "the storage was closed")
+            pool: ConnectionPool[Connection] = ConnectionPool(
+                self.dsn,
+                min_size=self.min_size,
+                max_size=self.max_size,
+                timeout=self.timeout,
+                kwargs={"autocommit": True, "prepare_threshold": self.prepare_threshold},
+                configure=_set_utc,
+                open=False,
+                name=f"serviceplaybook-{os.getpid()}",
+            )
+            try:
+                pool.open(wait=self.min_size > 0, timeout=self.timeout)
+            except PoolTimeout:
+                pool.close()
+                raise StorageError(self.path, f"cannot connect within {self.timeout:g} s") from None
+            self._pool = pool
+        return self._pool
+
+    def _forget_parent(self) -> None:
+        # In a child after fork(): the parent's pool and its sockets are the parent's. Closing
+        # them here would end the parent's sessions, so the child leaves them alone.
+        self._forget_transactions()
+        if self._pool is not None:
+            _INHERITED.append(self._pool)
+        self._pool = None
+        self._pid = os.getpid()
+
+    def _take(self) -> Connection:
+        try:
+            return self.pool().getconn()
+        except PoolTimeout:
+            raise StorageError(
+                self.path,
+                f"no connection within {self.timeout:g} s (the server is down or every one of "
+                f"the pool's {self.max_size} connections is busy)",
+            ) from None
+
+    def _give_back(self, connection: Connection) -> None:
+        pool = self._pool
+        if pool is not None and self._pid == os.getpid():
+            pool.putconn(connection)
+
+    def close(self) -> None:
+        """Close this process's pool; a later use fails."""
+        self._closed = True
+        pool = self._pool
+        self._pool = None
+        if pool is not None and self._pid == os.getpid():
+            pool.close()
+
+    def error(self, error: psycopg.Error, where: str = "") -> StorageError:
+        """A :class:`StorageError` naming the database for a driver error."""
+        text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        detail = f"{where}: {text}" if where else text
+        if isinstance(error, psycopg.errors.UndefinedTable):
+            detail += " (a table is missing: the database was changed outside serviceplaybook)"
+        return StorageError(self.path, detail)
+
+    # -- schema -----------------------------------------------------------------------------
+
+    def _found_version(self) -> int:
+        rows = self.query("SELECT value FROM serviceplaybook_meta WHERE key = 'schema_version'")
+        return int(rows[0][0]) if rows else 0
+
+    def _refuse_newer(self, found: int) -> None:
+        if found > DATABASE_SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"{self.path}: written by a newer serviceplaybook (database schema version "
+                f"{found}, this release knows up to {DATABASE_SCHEMA_VERSION}); it was not "
+                f"changed; upgrade serviceplaybook to open it"
+            )
+
+    def _check_version(self) -> None:
+        try:
+            found = self._found_version()
+        except StorageError as error:
+            raise StorageError(
+                self.path,
+                f"has no serviceplaybook schema ({error.detail}); run the SQL of "
+                f"'serviceplaybook schema --postgres' or open with migrate=True",
+            ) from None
+        self._refuse_newer(found)
+        if found < DATABASE_SCHEMA_VERSION:
+            raise StorageError(
+                self.path,
+                f"has database schema version {found}, this release needs "
+                f"{DATABASE_SCHEMA_VERSION}; open with migrate=True to migrate it",
+            )
+
+    def _migrate(self) -> None:
+        try:
+            with self.transaction():
+                # Processes starting together migrate one after the other.
+                self.run("SELECT pg_advisory_xact_lock(%s, %s)", _MIGRATION_LOCK)
+                self.run(_META)
+                found = self._found_version()
+                self._refuse_newer(found)
+                if found == 0:
+                    existing = {
+                        name
+                        for (name,) in self.query(
+                            "SELECT tablename FROM pg_tables "
+                            "WHERE schemaname = current_schema() AND tablename = ANY(%s)",
+                            (list(_TABLES),),
+                        )
+                    }
+                    if existing:
+                        raise StorageError(
+                            self.path,
+                            "has serviceplaybook tables but no schema version; it was not changed",
+                        )
+                for version in range(found + 1, DATABASE_SCHEMA_VERSION + 1):
+                    for statement in _MIGRATIONS[version - 1]:
+                        self.run(statement)
+                if found != DATABASE_SCHEMA_VERSION:
+                    self.run(
+                        "INSERT INTO serviceplaybook_meta (key, value) "
+                        "VALUES ('schema_version', %s) "
+                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        (str(DATABASE_SCHEMA_VERSION),),
+                    )
+        except PlaybookError:
+            self.close()
+            raise
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version of the database."""
+        return self._found_version()
+
+    def decode(self, table: str, key: str, data: Any, cls: type[T]) -> T:
+        """A stored JSON value as a record; a corrupt one is a :class:`StorageError`."""
+        try:
+            return from_dict(data, cls)
+        except (ValueError, TypeError, PlaybookError) as error:
+            raise StorageError(
+                self.path, f"row {key!r} of table {table!r} is corrupt: {error}"
+            ) from None
+
+
+_INHERITED: list[ConnectionPool[Connection]] = []
+_OPEN_DATABASES: weakref.WeakSet[PostgresDatabase] = weakref.WeakSet()
+
+
+def _reset_in_child() -> None:
+    for database in list(_OPEN_DATABASES):
+        database._forget_parent()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_in_child)
