@@ -241,6 +241,9 @@ class PostgresDatabase(TransactionManager):
                 f"the pool's {self.max_size} connections is busy)",
             ) from None
 
+    def _retries(self) -> int:
+        return self.max_size
+
     def _give_back(self, connection: Connection) -> None:
         pool = self._pool
         if pool is not None and self._pid == os.getpid():

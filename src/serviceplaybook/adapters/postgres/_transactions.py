@@ -4,8 +4,8 @@ takes a connection from the pool and returns it at the end; nested blocks are sa
 ``BEGIN`` and the savepoints are taken lazily, sent with the first statement that runs inside
 them, so a block that runs no statement costs no round trip. The first statement of a
 transaction that finds its pooled connection broken (the server restarted, the connection was
-terminated) is retried once on a new connection: nothing of the transaction reached the
-server yet, so the retry cannot apply anything twice.
+terminated) is retried on the next pooled connection (the pool's size at most): nothing of
+the transaction reached the server yet, so the retry cannot apply anything twice.
 """
 
 from __future__ import annotations
@@ -80,17 +80,18 @@ class TransactionManager(abc.ABC):
 
     def query(self, sql: str, parameters: Any = None) -> list[tuple[Any, ...]]:
         """Rows of one read: in the open transaction, else on a pooled connection in
-        autocommit (retried once on a new connection if the pooled one was broken: a read
+        autocommit (retried on the next pooled connection if one was broken: a read
         changes nothing)."""
         state = self._thread
         if state.depth:
             return self.run(sql, parameters).fetchall()
-        for attempt in (1, 2):
+        attempts = self._retries() + 1
+        for attempt in range(1, attempts + 1):
             connection = self._take()
             try:
                 return connection.execute(sql, parameters).fetchall()
             except psycopg.OperationalError as error:
-                if attempt == 2 or not connection.closed:
+                if attempt == attempts or not connection.closed:
                     raise self.error(error) from error
             except psycopg.Error as error:
                 raise self.error(error) from error
@@ -114,24 +115,34 @@ class TransactionManager(abc.ABC):
         return connection
 
     def _begin(self, state: _Thread, connection: Connection) -> Connection:
-        try:
-            connection.execute("BEGIN")
-        except psycopg.OperationalError as error:
-            if not connection.closed:
-                raise self.error(error) from error
-            # The pooled connection died while idle: nothing of this transaction was sent.
-            self._give_back(connection)
-            state.connection = None
-            connection = self._take()
-            state.connection = connection
+        # Pooled connections that died while idle (the server restarted, an administrator
+        # terminated them) fail here, before anything of the transaction reached the
+        # server: each is discarded and the next one tried, the pool's size at most.
+        for _ in range(self._retries()):
             try:
                 connection.execute("BEGIN")
-            except psycopg.Error as again:
-                raise self.error(again) from again
+            except psycopg.OperationalError as error:
+                if not connection.closed:
+                    raise self.error(error) from error
+                self._give_back(connection)
+                state.connection = None
+                connection = self._take()
+                state.connection = connection
+            except psycopg.Error as error:
+                raise self.error(error) from error
+            else:
+                state.begun = True
+                return connection
+        try:
+            connection.execute("BEGIN")
         except psycopg.Error as error:
             raise self.error(error) from error
         state.begun = True
         return connection
+
+    @abc.abstractmethod
+    def _retries(self) -> int:
+        """How many broken pooled connections a transaction may discard before it fails."""
 
     # -- blocks -----------------------------------------------------------------------------
 
