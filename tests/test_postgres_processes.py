@@ -205,7 +205,8 @@ def test_eight_processes_race_on_one_conversation_and_one_customer_window(dsn: s
     assert sorted(grant.conversation_id for grant in ledger) == granted
     assert sum((grant.offer.value for grant in ledger), Money("0", "USD")) == Money("120", "USD")
     refused = [r["refusal"] for r in reports if not r["granted"]]
-    assert len(refused) == racers - 3 and all(refused)
+    assert len(refused) == racers - 3
+    assert all(refused)
     for cid in own:
         stage = desk.get(cid).stage
         assert (stage is Stage.RESOLVING) == (cid not in granted)
@@ -233,11 +234,15 @@ def test_a_connection_dropped_mid_transaction_leaves_nothing_and_the_next_call_w
     before = (desk.get(cid), desk.history(cid))
 
     # Drop the connection between the unit of work's first writes and its commit.
-    with pytest.raises(StorageError), desk.batch():
-        desk.ask(cid, "What exactly is broken?")
-        connection = storage.database._thread.connection
-        terminate(dsn, [connection.info.backend_pid])
-        desk.hear(cid, "The jug.")
+    def dropped_in_the_middle() -> None:
+        with desk.batch():
+            desk.ask(cid, "What exactly is broken?")
+            connection = storage.database._thread.connection
+            terminate(dsn, [connection.info.backend_pid])
+            desk.hear(cid, "The jug.")
+
+    with pytest.raises(StorageError):
+        dropped_in_the_middle()
     assert (desk.get(cid), desk.history(cid)) == before
 
     # Idle pooled connections dropped: the next call takes a new one, unnoticed.
