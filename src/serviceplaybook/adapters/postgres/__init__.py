@@ -21,8 +21,29 @@ and ``_storage`` (:class:`PostgresStorage`, the four stores on one database).
 
 from __future__ import annotations
 
-from serviceplaybook.adapters.postgres._database import DATABASE_SCHEMA_VERSION, schema_script
-from serviceplaybook.adapters.postgres._scheduler import PostgresScheduler
-from serviceplaybook.adapters.postgres._storage import PostgresStorage
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from serviceplaybook.adapters.postgres._schema import DATABASE_SCHEMA_VERSION, schema_script
+
+if TYPE_CHECKING:
+    from serviceplaybook.adapters.postgres._scheduler import PostgresScheduler
+    from serviceplaybook.adapters.postgres._storage import PostgresStorage
+
+# The stores need psycopg; the schema does not: they load when first asked for (PEP 562).
+_LAZY = {
+    "PostgresScheduler": "serviceplaybook.adapters.postgres._scheduler",
+    "PostgresStorage": "serviceplaybook.adapters.postgres._storage",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = ["DATABASE_SCHEMA_VERSION", "PostgresScheduler", "PostgresStorage", "schema_script"]

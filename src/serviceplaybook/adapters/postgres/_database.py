@@ -15,106 +15,16 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from serviceplaybook._errors import PlaybookError, SchemaVersionError, StorageError, ValidationError
 from serviceplaybook._serialization import from_dict
+from serviceplaybook.adapters.postgres._schema import (
+    DATABASE_SCHEMA_VERSION,
+    META,
+    MIGRATION_LOCK,
+    MIGRATIONS,
+    TABLES,
+)
 from serviceplaybook.adapters.postgres._transactions import Connection, TransactionManager
 
 T = TypeVar("T")
-
-DATABASE_SCHEMA_VERSION = 1
-"""The version of the database schema (its tables and indexes) this release writes; stored
-in the ``serviceplaybook_meta`` table under the key ``schema_version``."""
-
-# The advisory lock (class, object) that serialises schema migrations across processes.
-_MIGRATION_LOCK = (0x5E7B, 0)
-
-_META = (
-    "CREATE TABLE IF NOT EXISTS serviceplaybook_meta (key text PRIMARY KEY, value text NOT NULL)"
-)
-
-# Each entry migrates a database from version N-1 to N; a new release appends, never edits.
-_MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (
-        """CREATE TABLE conversations (
-    id text PRIMARY KEY,
-    version integer NOT NULL,
-    customer_id text NOT NULL,
-    stage text NOT NULL,
-    updated_at timestamptz NOT NULL,
-    data jsonb NOT NULL
-)""",
-        "CREATE INDEX conversations_by_customer ON conversations (customer_id)",
-        # One row per message and per signals record: a save appends, it never rewrites
-        # the whole conversation.
-        """CREATE TABLE conversation_items (
-    conversation_id text NOT NULL,
-    field text NOT NULL,
-    n integer NOT NULL,
-    data jsonb NOT NULL,
-    PRIMARY KEY (conversation_id, field, n)
-)""",
-        """CREATE TABLE journal (
-    conversation_id text NOT NULL,
-    seq integer NOT NULL,
-    at timestamptz NOT NULL,
-    kind text NOT NULL,
-    actor text NOT NULL,
-    stage text NOT NULL,
-    data jsonb NOT NULL,
-    PRIMARY KEY (conversation_id, seq)
-)""",
-        # key: the idempotency key; a retried grant finds its first record here.
-        """CREATE TABLE grants (
-    key text PRIMARY KEY,
-    customer_id text NOT NULL,
-    at timestamptz NOT NULL,
-    data jsonb NOT NULL
-)""",
-        "CREATE INDEX grants_by_customer ON grants (customer_id, at)",
-        # status: pending, claimed (by a lease until ready_at), delivered, cancelled or
-        # failed; ready_at: when a worker may claim it next (the due time, a retry time, or
-        # the end of the lease in flight); attempts: the claims made, the one in flight
-        # included; unclaimed_ready_at: ready_at before the claim in flight, for release().
-        """CREATE TABLE follow_ups (
-    id text PRIMARY KEY,
-    key text NOT NULL UNIQUE,
-    conversation_id text NOT NULL,
-    customer_id text NOT NULL,
-    channel text NOT NULL,
-    due_at timestamptz NOT NULL,
-    purpose text NOT NULL,
-    expires_at timestamptz,
-    status text NOT NULL CHECK (status IN
-        ('pending', 'claimed', 'delivered', 'cancelled', 'failed')),
-    ready_at timestamptz NOT NULL,
-    unclaimed_ready_at timestamptz,
-    attempts integer NOT NULL
-)""",
-        # Partial index: a claim reads the next ready rows (pending ones and lapsed leases
-        # alike) in order, never scanning the finished ones, however many there are.
-        "CREATE INDEX follow_ups_ready ON follow_ups (ready_at, id) "
-        "WHERE status IN ('pending', 'claimed')",
-        "CREATE INDEX follow_ups_by_conversation ON follow_ups (conversation_id)",
-        "CREATE INDEX follow_ups_by_customer ON follow_ups (customer_id, due_at)",
-    ),
-)
-
-_TABLES = ("conversations", "conversation_items", "journal", "grants", "follow_ups")
-
-
-def schema_script() -> str:
-    """The SQL that creates the current schema in an empty database, for teams that run
-    their own migrations (``serviceplaybook schema --postgres``)."""
-    statements = [_META]
-    for migration in _MIGRATIONS:
-        statements.extend(migration)
-    statements.append(
-        "INSERT INTO serviceplaybook_meta (key, value) "
-        f"VALUES ('schema_version', '{DATABASE_SCHEMA_VERSION}')"
-    )
-    body = ";\n\n".join(statements)
-    return (
-        f"-- serviceplaybook PostgreSQL schema, version {DATABASE_SCHEMA_VERSION}\n"
-        f"BEGIN;\n\n{body};\n\nCOMMIT;\n"
-    )
 
 
 def describe(dsn: str) -> str:
@@ -300,8 +210,8 @@ class PostgresDatabase(TransactionManager):
         try:
             with self.transaction():
                 # Processes starting together migrate one after the other.
-                self.run("SELECT pg_advisory_xact_lock(%s, %s)", _MIGRATION_LOCK)
-                self.run(_META)
+                self.run("SELECT pg_advisory_xact_lock(%s, %s)", MIGRATION_LOCK)
+                self.run(META)
                 found = self._found_version()
                 self._refuse_newer(found)
                 if found == 0:
@@ -310,7 +220,7 @@ class PostgresDatabase(TransactionManager):
                         for (name,) in self.query(
                             "SELECT tablename FROM pg_tables "
                             "WHERE schemaname = current_schema() AND tablename = ANY(%s)",
-                            (list(_TABLES),),
+                            (list(TABLES),),
                         )
                     }
                     if existing:
@@ -319,7 +229,7 @@ class PostgresDatabase(TransactionManager):
                             "has serviceplaybook tables but no schema version; it was not changed",
                         )
                 for version in range(found + 1, DATABASE_SCHEMA_VERSION + 1):
-                    for statement in _MIGRATIONS[version - 1]:
+                    for statement in MIGRATIONS[version - 1]:
                         self.run(statement)
                 if found != DATABASE_SCHEMA_VERSION:
                     self.run(
