@@ -24,6 +24,11 @@ from serviceplaybook._serialization import (
     to_dict,
 )
 from serviceplaybook.adapters.postgres._database import PostgresDatabase
+from serviceplaybook.adapters.postgres._transactions import Statement
+
+
+def _truncate(rows: list[Any], length: int) -> None:
+    del rows[length:]
 
 
 class PostgresConversationStore:
@@ -37,7 +42,9 @@ class PostgresConversationStore:
 
     Messages and signals records are rows of their own: a save appends the new ones (the
     stored ones known from the transaction's read, or from the decoded records kept by
-    ``(id, version)``: a committed version is never replaced by other content).
+    ``(id, version)``: a committed version is never replaced by other content), sent with
+    the transaction's commit; the head row's checked ``UPDATE`` is sent at once, so a stale
+    save is refused by the call that made it.
 
     Args:
         database: the database.
@@ -48,6 +55,7 @@ class PostgresConversationStore:
         self.database = database
         self.cache_size = cache_size
         self._cache: dict[str, Conversation] = {}
+        self._items_key = object()  # the scratch key of a transaction's item rows
 
     def _known(self) -> dict[str, Conversation]:
         """What the transaction knows the database holds, by id (read or saved by it)."""
@@ -185,10 +193,8 @@ class PostgresConversationStore:
             ).rowcount
         if written != 1:
             raise ConcurrentUpdate(conversation.id, expected, self._stored_version(conversation.id))
-        fields: list[str] = []
-        numbers: list[int] = []
-        texts: list[str] = []
-        rewritten: list[str] = []
+        rows = self._items()
+        mark = len(rows)
         for name in CONVERSATION_LOGS:
             items: tuple[Any, ...] = getattr(conversation, name)
             before: tuple[Any, ...] | None = getattr(stored, name, None)
@@ -197,21 +203,55 @@ class PostgresConversationStore:
             else:
                 start = 0
                 if expected:  # stored items unknown or rewritten (an erasure)
-                    rewritten.append(name)
-            for n in range(start, len(items)):
-                fields.append(name)
-                numbers.append(n)
-                texts.append(json_text(to_dict(items[n])))
-        if rewritten:
-            database.run(
-                "DELETE FROM conversation_items WHERE conversation_id = %s AND field = ANY(%s)",
-                (conversation.id, rewritten),
+                    rows.append((conversation.id, name, -1, ""))  # -1: delete the field's
+            rows.extend(
+                (conversation.id, name, n, json_text(to_dict(items[n])))
+                for n in range(start, len(items))
             )
-        if fields:
-            # One statement for the lot, whatever the number of new items.
-            database.run(
-                "INSERT INTO conversation_items (conversation_id, field, n, data) "
-                "SELECT %s, f, n, d::jsonb FROM unnest(%s::text[], %s::int[], %s::text[]) "
-                "AS t(f, n, d)",
-                (conversation.id, fields, numbers, texts),
-            )
+        if len(rows) > mark:
+            if not mark:
+                database.before_commit(self, self._flush)
+            database.on_rollback(lambda: _truncate(rows, mark))
+
+    def _items(self) -> list[tuple[str, str, int, str]]:
+        """The transaction's item rows, written with its commit (``n == -1``: first delete
+        the conversation's items of that field)."""
+        return self.database.scratch(self._items_key, list)
+
+    def _flush(self) -> list[Statement]:
+        statements: list[Statement] = []
+        ids: list[str] = []
+        fields: list[str] = []
+        numbers: list[int] = []
+        texts: list[str] = []
+        for conversation_id, field, n, text in self._items():
+            if n < 0:
+                if ids:  # keep the order: what came before the delete goes first
+                    statements.append(self._insert(ids, fields, numbers, texts))
+                    ids, fields, numbers, texts = [], [], [], []
+                statements.append(
+                    (
+                        "DELETE FROM conversation_items WHERE conversation_id = %s AND field = %s",
+                        (conversation_id, field),
+                    )
+                )
+                continue
+            ids.append(conversation_id)
+            fields.append(field)
+            numbers.append(n)
+            texts.append(text)
+        if ids:
+            statements.append(self._insert(ids, fields, numbers, texts))
+        return statements
+
+    @staticmethod
+    def _insert(
+        ids: list[str], fields: list[str], numbers: list[int], texts: list[str]
+    ) -> Statement:
+        # One statement for the lot, whatever the number of new items.
+        return (
+            "INSERT INTO conversation_items (conversation_id, field, n, data) "
+            "SELECT c, f, n, d::jsonb FROM unnest(%s::text[], %s::text[], %s::int[], "
+            "%s::text[]) AS t(c, f, n, d)",
+            (ids, fields, numbers, texts),
+        )

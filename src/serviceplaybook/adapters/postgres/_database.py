@@ -171,6 +171,8 @@ class PostgresDatabase(TransactionManager):
         """A :class:`StorageError` naming the database for a driver error."""
         text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         detail = f"{where}: {text}" if where else text
+        if isinstance(error, psycopg.errors.UniqueViolation) and "journal_pkey" in text:
+            detail = f"journal entries must be appended once: {detail}"
         if isinstance(error, psycopg.errors.UndefinedTable):
             detail += " (a table is missing: the database was changed outside serviceplaybook)"
         return StorageError(self.path, detail)

@@ -2,61 +2,75 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-
-import psycopg
+from typing import Any
 
 from serviceplaybook._errors import StorageError
 from serviceplaybook._records.journal import JournalEntry
 from serviceplaybook._serialization import json_text
 from serviceplaybook.adapters.postgres._database import PostgresDatabase
+from serviceplaybook.adapters.postgres._transactions import Statement
+
+
+def _truncate(rows: list[Any], length: int) -> None:
+    del rows[length:]
 
 
 class PostgresJournal:
     """The journal in the ``journal`` table, keyed by conversation and sequence number: a
-    sequence number used twice is refused by the primary key."""
+    sequence number used twice is refused by the primary key. A transaction's entries are
+    written with its commit."""
 
     def __init__(self, database: PostgresDatabase) -> None:
         self.database = database
 
+    _INSERT = (
+        "INSERT INTO journal (conversation_id, seq, at, kind, actor, stage, data) "
+        "SELECT c, s, a, k, w, g, d::jsonb FROM unnest(%s::text[], %s::int[], "
+        "%s::timestamptz[], %s::text[], %s::text[], %s::text[], %s::text[]) "
+        "AS t(c, s, a, k, w, g, d)"
+    )
+
+    def _rows(self) -> list[tuple[Any, ...]]:
+        return self.database.scratch(self, list)
+
     def append(self, entries: Sequence[JournalEntry]) -> None:
-        """Append ``entries`` (one statement for the lot).
+        """Append ``entries``: they reach the table with the transaction's commit, in one
+        statement with the rest of its entries (a rolled-back savepoint takes its own
+        with it).
 
         Raises:
-            StorageError: a sequence number of the conversation is used already.
+            StorageError: a sequence number of the conversation is used already (at the
+                commit, which it undoes).
         """
-        if not entries:
-            return
-        columns: tuple[list[object], ...] = ([], [], [], [], [], [], [])
-        for e in entries:
-            for column, value in zip(
-                columns,
-                (
-                    e.conversation_id,
-                    e.seq,
-                    e.at,
-                    e.kind,
-                    e.actor,
-                    e.stage,
-                    json_text(e.data if type(e.data) is dict else dict(e.data)),
-                ),
-                strict=True,
-            ):
-                column.append(value)
-        try:
-            self.database.run(
-                "INSERT INTO journal (conversation_id, seq, at, kind, actor, stage, data) "
-                "SELECT c, s, a, k, w, g, d::jsonb FROM unnest(%s::text[], %s::int[], "
-                "%s::timestamptz[], %s::text[], %s::text[], %s::text[], %s::text[]) "
-                "AS t(c, s, a, k, w, g, d)",
-                columns,
+        rows = [
+            (
+                e.conversation_id,
+                e.seq,
+                e.at,
+                e.kind,
+                e.actor,
+                e.stage,
+                json_text(e.data if type(e.data) is dict else dict(e.data)),
             )
-        except StorageError as error:
-            if isinstance(error.__cause__, psycopg.errors.UniqueViolation):
-                raise StorageError(
-                    self.database.path, "journal entries must be appended once"
-                ) from None
-            raise
+            for e in entries
+        ]
+        database = self.database
+        with database.joining():
+            pending = self._rows()
+            if not pending:
+                database.before_commit(self, self._flush)
+            mark = len(pending)
+            pending.extend(rows)
+            database.on_rollback(lambda: _truncate(pending, mark))
+
+    def _flush(self) -> list[Statement]:
+        rows = self._rows()
+        if not rows:
+            return []
+        columns = tuple(list(column) for column in zip(*rows, strict=True))
+        return [(self._INSERT, columns)]
 
     def history(self, conversation_id: str) -> list[JournalEntry]:
         """The conversation's entries, oldest first."""
@@ -65,6 +79,14 @@ class PostgresJournal:
             "WHERE conversation_id = %s ORDER BY seq",
             (conversation_id,),
         )
+        if self.database.in_transaction:  # this transaction reads what it appended
+            mine = [
+                (row[1], row[2], row[3], row[4], row[5], json.loads(row[6]))
+                for row in self._rows()
+                if row[0] == conversation_id
+            ]
+            if mine:
+                rows = sorted([*rows, *mine], key=lambda row: int(row[0]))
         entries = []
         for seq, at, kind, actor, stage, data in rows:
             if not isinstance(data, dict):

@@ -15,6 +15,9 @@ META = "CREATE TABLE IF NOT EXISTS serviceplaybook_meta (key text PRIMARY KEY, v
 # Each entry migrates a database from version N-1 to N; a new release appends, never edits.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
+        # fillfactor 80 (here and on follow_ups): room on each page for the new version of
+        # an updated row, so that saves and claims are HOT updates that leave the indexes
+        # alone.
         """CREATE TABLE conversations (
     id text PRIMARY KEY,
     version integer NOT NULL,
@@ -22,7 +25,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     stage text NOT NULL,
     updated_at timestamptz NOT NULL,
     data jsonb NOT NULL
-)""",
+) WITH (fillfactor = 80)""",
         "CREATE INDEX conversations_by_customer ON conversations (customer_id)",
         # One row per message and per signals record: a save appends, it never rewrites
         # the whole conversation.
@@ -69,7 +72,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ready_at timestamptz NOT NULL,
     unclaimed_ready_at timestamptz,
     attempts integer NOT NULL
-)""",
+) WITH (fillfactor = 80)""",
         # Partial index: a claim reads the next ready rows (pending ones and lapsed leases
         # alike) in order, never scanning the finished ones, however many there are.
         "CREATE INDEX follow_ups_ready ON follow_ups (ready_at, id) "

@@ -1,18 +1,31 @@
 """The transactions of one PostgreSQL database, per thread: each thread's outermost block
 takes a connection from the pool and returns it at the end; nested blocks are savepoints.
 
-``BEGIN`` and the savepoints are taken lazily, sent with the first statement that runs inside
-them, so a block that runs no statement costs no round trip. The first statement of a
-transaction that finds its pooled connection broken (the server restarted, the connection was
-terminated) is retried on the next pooled connection (the pool's size at most): nothing of
-the transaction reached the server yet, so the retry cannot apply anything twice.
+Round trips are what a desk call costs on PostgreSQL, so a transaction sends as few as it
+can, with the same guarantees:
+
+- Reads before the transaction's first write run without ``BEGIN`` (the connections are in
+  autocommit). Under ``READ COMMITTED`` every statement takes its own snapshot, inside a
+  transaction or not, so such a read sees exactly what it would have seen inside one.
+- ``BEGIN`` and the pending savepoints are sent with the first write (or lock), in one
+  pipeline: a block that writes nothing costs no round trip of its own.
+- Writes whose result nobody waits for (the journal's entries, a conversation's new items)
+  are deferred to the commit and sent with the ``COMMIT``, in one pipeline.
+
+So a desk call that reads its conversation and saves it is three round trips: the read, the
+``BEGIN`` + checked ``UPDATE``, and the deferred inserts + ``COMMIT``.
+
+A transaction that finds its pooled connection broken before it sent ``BEGIN`` (the server
+restarted, the connection was terminated) moves to the next pooled connection (the pool's
+size at most): nothing of the transaction reached the server yet, so nothing is applied
+twice.
 """
 
 from __future__ import annotations
 
 import abc
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, TypeVar, cast
 
@@ -23,6 +36,8 @@ from serviceplaybook._errors import StorageError
 T = TypeVar("T")
 
 Connection = psycopg.Connection[Any]
+Statement = tuple[str, Any]
+"""One statement and its parameters."""
 
 
 class _Thread(threading.local):
@@ -34,15 +49,15 @@ class _Thread(threading.local):
         self.begun = False  # BEGIN was sent
         self.pending: list[int] = []  # nested blocks whose savepoint is not taken yet
         self.scratch: dict[object, Any] = {}
+        self.before_commit: dict[object, Callable[[], list[Statement]]] = {}
         self.on_commit: list[Callable[[], None]] = []
         self.on_rollback: list[Callable[[], None]] = []
 
 
 class TransactionManager(abc.ABC):
-    """Per-thread transactions on pooled connections (``autocommit`` connections: a read
-    outside a transaction is one round trip; a transaction begins with an explicit
-    ``BEGIN``). A subclass provides the pool (:meth:`_take`, :meth:`_give_back`) and names
-    the database in errors (:meth:`error`)."""
+    """Per-thread transactions on pooled autocommit connections. A subclass provides the
+    pool (:meth:`_take`, :meth:`_give_back`, :meth:`_retries`) and names the database in
+    errors (:meth:`error`, :meth:`describe`)."""
 
     def __init__(self) -> None:
         self._thread = _Thread()
@@ -60,89 +75,95 @@ class TransactionManager(abc.ABC):
         """Return ``connection`` to the pool (a broken one is discarded there)."""
 
     @abc.abstractmethod
+    def _retries(self) -> int:
+        """How many broken pooled connections a call may discard before it fails."""
+
+    @abc.abstractmethod
     def error(self, error: psycopg.Error, where: str = "") -> StorageError:
         """A :class:`StorageError` naming the database for a driver error."""
 
+    @abc.abstractmethod
+    def describe(self) -> str:
+        """The database as errors name it (never with its password)."""
+
     # -- statements -------------------------------------------------------------------------
 
-    def run(self, sql: str, parameters: Any = None) -> psycopg.Cursor[Any]:
-        """Run one statement inside the open transaction (its ``BEGIN`` and savepoints sent
-        first if still pending); outside one, as a transaction of its own."""
-        state = self._thread
-        if not state.depth:
-            with self.transaction():
-                return self.run(sql, parameters)
-        connection = self._ready(state)
-        try:
-            return connection.execute(sql, parameters)
-        except psycopg.Error as error:
-            raise self.error(error) from error
-
     def query(self, sql: str, parameters: Any = None) -> list[tuple[Any, ...]]:
-        """Rows of one read: in the open transaction, else on a pooled connection in
-        autocommit (retried on the next pooled connection if one was broken: a read
-        changes nothing)."""
+        """Rows of one read (no lock taken): in the open transaction once it has written,
+        else on its connection, or a pooled one, in autocommit."""
         state = self._thread
-        if state.depth:
-            return self.run(sql, parameters).fetchall()
+        if state.depth and state.begun:
+            connection = self._connection(state)
+            try:
+                return connection.execute(sql, parameters).fetchall()
+            except psycopg.Error as error:
+                raise self.error(error) from error
         attempts = self._retries() + 1
         for attempt in range(1, attempts + 1):
-            connection = self._take()
+            held = state.connection if state.depth else None
+            connection = held if held is not None else self._take()
             try:
                 return connection.execute(sql, parameters).fetchall()
             except psycopg.OperationalError as error:
                 if attempt == attempts or not connection.closed:
                     raise self.error(error) from error
+                self._discard(state, connection)  # a read changes nothing: try the next
             except psycopg.Error as error:
                 raise self.error(error) from error
             finally:
-                self._give_back(connection)
+                if not state.depth:
+                    self._give_back(connection)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _ready(self, state: _Thread) -> Connection:
-        """The transaction's connection with ``BEGIN`` and the pending savepoints sent."""
-        connection = state.connection
-        assert connection is not None
+    def run(self, sql: str, parameters: Any = None) -> psycopg.Cursor[Any]:
+        """Run one statement that writes or locks, inside the open transaction (its
+        ``BEGIN`` and pending savepoints sent first, in the same round trip); outside one,
+        as a transaction of its own. Its rows are read from the cursor returned."""
+        state = self._thread
+        if not state.depth:
+            with self.transaction():
+                return self.run(sql, parameters)
+        prefix: list[Statement] = []
         if not state.begun:
-            connection = self._begin(state, connection)
-        if state.pending:
+            prefix.append(("BEGIN", None))
+        prefix.extend((f"SAVEPOINT sp{depth}", None) for depth in state.pending)
+        if not prefix:
             try:
-                while state.pending:
-                    connection.execute(f"SAVEPOINT sp{state.pending[0]}")
-                    del state.pending[0]
+                return self._connection(state).execute(sql, parameters)
             except psycopg.Error as error:
                 raise self.error(error) from error
-        return connection
+        cursors = self._send(state, [*prefix, (sql, parameters)])
+        state.pending = []
+        return cursors[-1]
 
-    def _begin(self, state: _Thread, connection: Connection) -> Connection:
-        # Pooled connections that died while idle (the server restarted, an administrator
-        # terminated them) fail here, before anything of the transaction reached the
-        # server: each is discarded and the next one tried, the pool's size at most.
-        for _ in range(self._retries()):
+    def _send(self, state: _Thread, statements: Sequence[Statement]) -> list[psycopg.Cursor[Any]]:
+        """Send ``statements`` in one pipeline; the first is ``BEGIN`` when the transaction
+        has not begun (then a broken connection is swapped for the next pooled one)."""
+        beginning = not state.begun
+        attempts = self._retries() + 1 if beginning else 1
+        for attempt in range(1, attempts + 1):
+            connection = self._connection(state)
             try:
-                connection.execute("BEGIN")
+                with connection.pipeline():
+                    cursors = [connection.execute(sql, values) for sql, values in statements]
             except psycopg.OperationalError as error:
-                if not connection.closed:
-                    raise self.error(error) from error
-                self._give_back(connection)
-                state.connection = None
-                connection = self._take()
-                state.connection = connection
-            except psycopg.Error as error:
+                if attempt < attempts and connection.closed:
+                    self._discard(state, connection)
+                    continue
+                state.begun = state.begun or beginning  # the server may hold it: roll back
                 raise self.error(error) from error
-            else:
-                state.begun = True
-                return connection
-        try:
-            connection.execute("BEGIN")
-        except psycopg.Error as error:
-            raise self.error(error) from error
-        state.begun = True
-        return connection
+            except psycopg.Error as error:
+                state.begun = state.begun or beginning
+                raise self.error(error) from error
+            state.begun = True
+            return cursors
+        raise AssertionError("unreachable")  # pragma: no cover
 
-    @abc.abstractmethod
-    def _retries(self) -> int:
-        """How many broken pooled connections a transaction may discard before it fails."""
+    def _discard(self, state: _Thread, connection: Connection) -> None:
+        """Give a broken connection back (the pool drops it); a transaction takes the next."""
+        if state.depth:
+            self._give_back(connection)
+            state.connection = self._take()
 
     # -- blocks -----------------------------------------------------------------------------
 
@@ -174,7 +195,7 @@ class TransactionManager(abc.ABC):
         if depth:
             state.depth = depth
             if state.pending and state.pending[-1] == depth:
-                state.pending.pop()  # no statement ran inside: no savepoint to release
+                state.pending.pop()  # nothing was written inside: no savepoint to release
                 return
             try:
                 self._connection(state).execute(f"RELEASE sp{depth}")
@@ -182,14 +203,24 @@ class TransactionManager(abc.ABC):
                 self._roll_back(state, depth, commit_mark, undo_mark)
                 raise self.error(error) from error
             return
-        connection = self._connection(state)
         try:
-            if state.begun:
-                connection.execute("COMMIT")
-        except psycopg.Error as error:
-            # The outcome of a COMMIT whose connection broke is unknown: say so.
+            deferred: list[Statement] = []
+            for flush in state.before_commit.values():
+                deferred.extend(flush())
+            if deferred or state.begun:
+                prefix: list[Statement] = [] if state.begun else [("BEGIN", None)]
+                self._send(state, [*prefix, *deferred, ("COMMIT", None)])
+        except BaseException as error:
             self._roll_back(state, depth, commit_mark, undo_mark)
-            raise self.error(error, "the commit did not complete") from error
+            if isinstance(error, StorageError) and isinstance(
+                error.__cause__, psycopg.OperationalError
+            ):
+                raise StorageError(
+                    error.path,
+                    f"{error.detail} (the connection was lost at the commit: the unit of "
+                    f"work may or may not have been stored)",
+                ) from error.__cause__
+            raise
         callbacks = state.on_commit
         self._end(state)
         for callback in callbacks:
@@ -229,6 +260,7 @@ class TransactionManager(abc.ABC):
         state.begun = False
         state.pending = []
         state.scratch = {}
+        state.before_commit = {}
         state.on_commit = []
         state.on_rollback = []
         if connection is not None:
@@ -257,6 +289,15 @@ class TransactionManager(abc.ABC):
             found = state.scratch[owner] = make()
         return cast(T, found)
 
+    def before_commit(self, key: object, flush: Callable[[], list[Statement]]) -> None:
+        """At the commit, send the statements ``flush`` returns then (once, however often it
+        was registered under ``key``) in the same round trip as the ``COMMIT``; an error in
+        one of them rolls the transaction back."""
+        state = self._thread
+        if not state.depth:
+            raise StorageError(self.describe(), "before_commit() needs an open transaction")
+        state.before_commit.setdefault(key, flush)
+
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once the open transaction commits (dropped if it rolls back)."""
         state = self._thread
@@ -271,6 +312,11 @@ class TransactionManager(abc.ABC):
         if state.depth:
             state.on_rollback.append(callback)
 
-    @abc.abstractmethod
-    def describe(self) -> str:
-        """The database as errors name it (never with its password)."""
+    @contextmanager
+    def joining(self) -> Iterator[None]:
+        """The open transaction, else a new one: for stores that defer their writes."""
+        if self._thread.depth:
+            yield
+        else:
+            with self.transaction():
+                yield
