@@ -21,7 +21,7 @@ PACKAGE = SOURCE / "serviceplaybook"
 # Lowest first. A module may import modules of its own layer or of a lower one, never of a
 # higher one. A module belongs to the first layer one of whose prefixes its name starts with.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("errors", ("_errors",)),
+    ("errors", ("_errors", "_version")),
     ("records", ("_records",)),
     ("serialization", ("_serialization",)),
     ("machine", ("_playbook",)),
@@ -29,7 +29,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("ports", ("_ports",)),
     ("adapters", ("adapters",)),
     ("playbook file", ("_playbook_file",)),
-    ("facade", ("_desk",)),
+    ("facade", ("_desk", "_privacy")),
     ("tools", ("_cli", "_demo", "testing", "__main__")),
     ("surface", ("",)),
 )

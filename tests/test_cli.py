@@ -440,8 +440,10 @@ def test_progress_is_drawn_on_a_terminal_only(
     status, out, _ = run_cli(capsys, "followups", "run", "--db", db, "--limit", 7)
     assert status == 0
     drawn = terminal.getvalue()
-    assert "\rdelivered 1, failed 0" in drawn
-    assert "\rdelivered 30, failed 0" in drawn
+    # the total known at the start, the share done and the time left at the rate so far
+    assert "\r1 of 30 (3%), about " in drawn
+    assert " left: delivered 1, failed 0" in drawn
+    assert "\r30 of 30 (100%): delivered 30, failed 0" in drawn
     assert drawn.endswith("\r")  # the status line is erased before the summary
     assert out.startswith("delivered 30, failed 0")
 
@@ -785,12 +787,16 @@ def test_check_against_a_playbook_subclass(
     )
     assert (status, out) == (0, f"{playbook}: ok\n")
     assert sys.path == path_before  # the current directory was on it for the import only
-    for spec, expected in (
-        ("my_support", "write MODULE:CLASS"),
-        ("no_such_module:X", "cannot import no_such_module"),
-        ("my_support:Nothing", "has no Playbook subclass 'Nothing'"),
+    # a malformed argument is a usage error (2), as the docs say; one that names nothing, 1
+    for spec, expected, code in (
+        ("my_support", "is not MODULE:CLASS", 2),
+        ("justaname", "is not MODULE:CLASS", 2),
+        (":X", "is not MODULE:CLASS", 2),
+        ("my_support:", "is not MODULE:CLASS", 2),
+        ("no_such_module:X", "cannot import no_such_module", 1),
+        ("my_support:Nothing", "has no Playbook subclass 'Nothing'", 1),
     ):
         status, out, err = run_cli(capsys, "check", playbook, "--playbook-class", spec)
-        assert status == 1
+        assert status == code
         assert expected in err
-        assert len(err.splitlines()) == 1
+        assert len(err.splitlines()) == (1 if code == 1 else 2)  # 2: argparse's usage line

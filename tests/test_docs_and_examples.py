@@ -35,7 +35,9 @@ def test_example_runs(script: Path) -> None:
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
-def test_python_in_docs_runs(page: Path) -> None:
+def test_python_in_docs_runs(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # from a directory with nothing of the repository in it: a reader's code runs anywhere
+    monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {"__name__": f"docs_{page.stem}"}
     for number, code in enumerate(blocks(page, "python"), start=1):
         if code.startswith(NEEDS_POSTGRES):

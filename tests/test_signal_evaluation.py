@@ -474,8 +474,10 @@ def test_json_prints_the_figures(
 def test_detector_option_errors_are_one_line(
     capsys: pytest.CaptureFixture[str], small: Path, detector_module: list[str]
 ) -> None:
+    status, out, err = run_cli(capsys, "evaluate-signals", small, "--detector", "table_detector")
+    assert (status, out) == (2, "")  # malformed: a usage error, as the docs say
+    assert "argument --detector: 'table_detector' is not MODULE:CLASS" in err
     for spec, expected in (
-        ("table_detector", "write MODULE:CLASS"),
         ("no_such_module:X", "cannot import no_such_module"),
         ("table_detector:Nothing", "table_detector has no 'Nothing'"),
         ("table_detector:not_a_detector", "not_a_detector is not a class or a factory"),

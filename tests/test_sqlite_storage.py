@@ -276,10 +276,11 @@ def test_an_older_file_is_migrated(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     path = tmp_path / "desk.db"
     SQLiteStorage(path).close()
     migration = ("CREATE TABLE notes (id TEXT PRIMARY KEY)",)
-    monkeypatch.setattr(_database, "DATABASE_SCHEMA_VERSION", 2)
+    newer = _database.DATABASE_SCHEMA_VERSION + 1
+    monkeypatch.setattr(_database, "DATABASE_SCHEMA_VERSION", newer)
     monkeypatch.setattr(_database, "_MIGRATIONS", (*_database._MIGRATIONS, migration))
     storage = SQLiteStorage(path)
-    assert storage.database.schema_version == 2
+    assert storage.database.schema_version == newer
     assert storage.database.query("SELECT count(*) FROM notes") == [(0,)]
 
 

@@ -67,6 +67,7 @@ from serviceplaybook._records.compensation import (
     Grant,
 )
 from serviceplaybook._records.conversation import Conversation, Handoff, Message
+from serviceplaybook._records.erasure import Erasure
 from serviceplaybook._records.escalation import EscalationDecision, HandoffBrief, Urgency
 from serviceplaybook._records.followup import FollowUp, FollowUpDecision, FollowUpStatus
 from serviceplaybook._records.issue import Issue, Severity
@@ -74,6 +75,7 @@ from serviceplaybook._records.journal import JournalEntry
 from serviceplaybook._records.money import Money
 from serviceplaybook._records.offers import Offer, OfferKind, OfferStatus, ProposedOffer
 from serviceplaybook._records.parties import Agent, Channel, Customer, Role
+from serviceplaybook._records.query import ConversationPage, ConversationQuery
 from serviceplaybook._records.reasons import Guidance, Reason
 from serviceplaybook._records.refusals import ApprovalRequired, PolicyViolation
 from serviceplaybook._records.signals import Signals
@@ -88,6 +90,7 @@ from serviceplaybook._records.sla import (
 )
 from serviceplaybook._records.stage import Stage
 from serviceplaybook._serialization import from_dict, to_dict
+from serviceplaybook._version import __version__ as __version__
 from serviceplaybook.adapters.memory import InMemoryScheduler, InMemoryStorage
 from serviceplaybook.adapters.outbox import OutboxDispatcher
 
@@ -95,7 +98,6 @@ if TYPE_CHECKING:
     from serviceplaybook._playbook_file import PlaybookFile, PlaybookFileError, Problem
     from serviceplaybook.adapters.sqlite import SQLiteScheduler, SQLiteStorage
 
-__version__ = "0.1.0.dev0"
 
 # name -> module: imported when the name is first asked for (PEP 562).
 _LAZY = {
@@ -140,10 +142,13 @@ __all__ = [
     "ConcurrentUpdate",
     "ConfigError",
     "Conversation",
+    "ConversationPage",
+    "ConversationQuery",
     "ConversationStore",
     "CounterOffer",
     "CurrencyMismatch",
     "Customer",
+    "Erasure",
     "EscalationDecision",
     "EscalationLadder",
     "EscalationPolicy",

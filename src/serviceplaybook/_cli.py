@@ -11,6 +11,12 @@ Commands:
 - ``followups run --db FILE [--outbox FILE] [--now ISO] [--limit N] [--playbook FILE]``:
   deliver the due follow-ups of a SQLite file into an outbox file, one JSON line each, with
   the delivery settings of a playbook file's ``[desk]`` when given.
+- ``init --example NAME [PATH] [--force]``: write an example playbook to start from.
+- ``queue --db FILE [--stage S]... [--role R] [--agent ID] [--customer ID] [--waiting-on W]
+  [--escalated-to R] [--sla-due-by ISO] [--limit N] [--after CURSOR] [--json]``: list
+  conversations (a supervisor's queue, an inbox, what is due).
+- ``sla check --db FILE [--now ISO] [--playbook FILE]``: the SLA checker.
+- ``customer export|erase --db FILE CUSTOMER_ID``: a customer's data as JSON, or erased.
 
 Exit statuses: 0 success; 1 an error (one line ``serviceplaybook: ...`` on stderr: a bad
 playbook, a missing file, a file that is not a database, no permission...), an invalid
@@ -38,6 +44,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from serviceplaybook._errors import PlaybookError
 from serviceplaybook._records.followup import FollowUp, FollowUpStatus
+from serviceplaybook._version import __version__
 
 if TYPE_CHECKING:
     from serviceplaybook._playbook import Playbook
@@ -96,12 +103,25 @@ def _at_least(minimum: int) -> Callable[[str], int]:
     return whole_number
 
 
+def _module_and_name(text: str) -> str:
+    """``--playbook-class`` and ``--detector``: ``MODULE:NAME``, checked for its shape here so
+    that a malformed one is a usage error (status 2) like any other bad argument."""
+    module_name, _, name = text.partition(":")
+    if not module_name or not name or not name.isidentifier():
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not MODULE:CLASS; write the module, a colon and the class, e.g. "
+            f"myapp.support:MyPlaybook"
+        )
+    return text
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Service-playbook primitives for handling difficult customers well.",
         epilog="Exit statuses: 0 ok, 1 error, 2 usage error, 130 interrupted (Ctrl-C).",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(
         "--traceback",
         action="store_true",
@@ -146,6 +166,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--playbook-class",
         metavar="MODULE:CLASS",
+        type=_module_and_name,
         help="check against your Playbook subclass (its guards and callbacks), as "
         "ServiceDesk.from_config(playbook_cls=...) would build it",
     )
@@ -164,6 +185,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--detector",
         metavar="MODULE:CLASS",
+        type=_module_and_name,
         help="the SignalDetector to measure: a class or a factory taking no argument, "
         "importable from the current directory or the installed packages (default: "
         "serviceplaybook's LexiconSignalDetector)",
@@ -231,6 +253,7 @@ def _parser() -> argparse.ArgumentParser:
         default=100,
         help="how many follow-ups to claim at a time (default: 100)",
     )
+    _add_store_commands(commands)
     return parser
 
 
@@ -300,11 +323,9 @@ def _diagram(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def _import_named(option: str, spec: str, example: str) -> tuple[str, str, object]:
+def _import_named(option: str, spec: str) -> tuple[str, str, object]:
     """``MODULE:NAME`` given to ``option``: (module, name, the object or None if missing)."""
-    module_name, _, name = spec.partition(":")
-    if not module_name or not name:
-        raise CommandError(f"{option} {spec!r}: write MODULE:CLASS, e.g. {example}")
+    module_name, _, name = spec.partition(":")  # its shape checked by _module_and_name
     # As uvicorn does, a module in the current directory can be named; the directory is
     # on the path only for the import, so that main() called from Python leaves sys.path as
     # it found it.
@@ -329,7 +350,7 @@ def _playbook_class(spec: str | None) -> type[Playbook]:
     if spec is None:
         return Playbook
     option = "--playbook-class"
-    module_name, class_name, found = _import_named(option, spec, "myapp.support:MyPlaybook")
+    module_name, class_name, found = _import_named(option, spec)
     if not (isinstance(found, type) and issubclass(found, Playbook)):
         raise CommandError(
             f"{option} {spec!r}: {module_name} has no Playbook subclass {class_name!r}"
@@ -362,7 +383,7 @@ def _detector(spec: str | None) -> SignalDetector:
     if spec is None:
         return LexiconSignalDetector()
     option = "--detector"
-    module_name, name, found = _import_named(option, spec, "myapp.signals:MyDetector")
+    module_name, name, found = _import_named(option, spec)
     if found is None:
         raise CommandError(f"{option} {spec!r}: {module_name} has no {name!r}")
     if isinstance(found, SignalDetector) and not isinstance(found, type):
@@ -566,23 +587,52 @@ def _evaluate_signals(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _clock_text(seconds: float) -> str:
+    """A duration as a progress line shows it: ``45s``, ``3m 05s``, ``2h 10m``."""
+    whole = max(1, round(seconds))  # "about 0s left" reads as done
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
+
+
 class _Progress:
     """Counts what became of each follow-up; on a terminal, redraws one status line on
-    stderr at most every ``interval`` seconds."""
+    stderr at most every ``interval`` seconds, with the total known at the start (``total``,
+    when given), the share done and the time left at the rate so far."""
 
-    def __init__(self, stream: TextIO, *, interval: float | None = None) -> None:
+    def __init__(
+        self,
+        stream: TextIO,
+        *,
+        interval: float | None = None,
+        total: int | None = None,
+        summary: Callable[[], str] | None = None,
+    ) -> None:
         self.stream = stream
+        self.summary = summary
+        self.done = 0
         self.live = _is_terminal(stream)
         self.interval = PROGRESS_INTERVAL if interval is None else interval
+        self.total = total
         self.counts = dict.fromkeys(FollowUpStatus, 0)
         self.stop_requested = False
         self._shown = 0
-        self._next = time.monotonic() + self.interval
+        self._started = time.monotonic()
+        self._next = self._started + self.interval
 
     def __call__(self, follow_up: FollowUp, status: FollowUpStatus) -> None:
         self.counts[status] += 1
+        self.step()
+
+    def step(self) -> None:
+        """After each item: count it, stop if asked to, redraw when it is time."""
+        self.done += 1
         if self.stop_requested:
-            # raised here, between two follow-ups, so none is left half answered
+            # raised here, between two items, so none is left half answered
             raise KeyboardInterrupt
         if self.live and time.monotonic() >= self._next:
             self._draw()
@@ -592,7 +642,20 @@ class _Progress:
     def delivered(self) -> int:
         return self.counts[FollowUpStatus.DELIVERED]
 
+    def eta(self) -> str:
+        """``"12 of 120 (10%), about 1m 30s left"`` (only what is known so far)."""
+        done, total = self.done, self.total
+        if total is None:
+            return ""
+        share = f"{done} of {total} ({100 * done // total if total else 100}%)"
+        elapsed = time.monotonic() - self._started
+        if not done or done >= total or elapsed <= 0:
+            return share
+        return f"{share}, about {_clock_text((total - done) * elapsed / done)} left"
+
     def text(self) -> str:
+        if self.summary is not None:
+            return self.summary()
         parts = [f"delivered {self.delivered}"]
         retry = self.counts[FollowUpStatus.PENDING]
         failed = self.counts[FollowUpStatus.FAILED]
@@ -604,8 +667,13 @@ class _Progress:
             parts.append(f"{cancelled} cancelled meanwhile")
         return ", ".join(parts)
 
+    def line(self) -> str:
+        """What the live status line shows: the share and time left, then the counts."""
+        eta = self.eta()
+        return f"{eta}: {self.text()}" if eta else self.text()
+
     def _draw(self) -> None:
-        line = self.text()
+        line = self.line()
         self.stream.write("\r" + line.ljust(self._shown))
         self.stream.flush()
         self._shown = len(line)
@@ -661,10 +729,11 @@ def _followups_run(args: argparse.Namespace, out: TextIO) -> int:
     outbox_path: Path = args.outbox if args.outbox is not None else db.parent / "outbox.jsonl"
     storage = SQLiteStorage(db)
     desk = ServiceDesk(storage, **settings)
-    progress = _Progress(sys.stderr)
+    now = args.now if args.now is not None else desk.clock()
+    progress = _Progress(sys.stderr, total=storage.follow_ups.count_ready(now))
     try:
         with OutboxDispatcher(outbox_path) as outbox, _stop_between_follow_ups(progress):
-            desk.run_follow_ups(outbox, args.now, limit=args.limit, report=progress)
+            desk.run_follow_ups(outbox, now, limit=args.limit, report=progress)
     except KeyboardInterrupt:
         progress.clear()
         sys.stderr.write(
@@ -679,12 +748,263 @@ def _followups_run(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+# -- init, queue, sla check, customer ---------------------------------------------------------
+
+
+def _add_store_commands(commands: Any) -> None:
+    """The commands on a desk's data, and ``init``: each parser apart, one function each."""
+    from serviceplaybook._playbook_file.examples import example_names
+
+    init = commands.add_parser(
+        "init",
+        help="write an example playbook file to start from",
+        description="Write one of the example playbooks that ship with serviceplaybook to a "
+        "file, to edit and to load with ServiceDesk.from_config. An existing file is never "
+        "overwritten unless --force is given.",
+    )
+    init.add_argument(
+        "--example",
+        required=True,
+        choices=example_names(),
+        help="which example: " + ", ".join(example_names()),
+    )
+    init.add_argument(
+        "path",
+        metavar="PATH",
+        type=Path,
+        nargs="?",
+        help="the file to write (default: NAME.toml in the current directory)",
+    )
+    init.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
+
+    queue = commands.add_parser(
+        "queue",
+        help="list the conversations of a SQLite file that meet every condition given",
+        description="List conversations: a supervisor's escalation queue, an agent's inbox, "
+        "what is due soon. Every condition given must hold; oldest opened first.",
+    )
+    queue.add_argument("--db", metavar="FILE", type=Path, required=True, help="the SQLite file")
+    queue.add_argument(
+        "--stage",
+        action="append",
+        default=[],
+        metavar="STAGE",
+        help="in this stage (repeat for any of several)",
+    )
+    queue.add_argument("--role", metavar="ROLE", help="owned by an agent of this role")
+    queue.add_argument("--agent", metavar="ID", help="owned by this agent")
+    queue.add_argument("--customer", metavar="ID", help="of this customer")
+    queue.add_argument(
+        "--waiting-on", choices=("agent", "customer"), help="waiting on the agent or the customer"
+    )
+    queue.add_argument(
+        "--escalated-to",
+        metavar="ROLE",
+        help="whose latest escalation went to this role (with --stage escalated: waiting for "
+        "that role to pick it up)",
+    )
+    queue.add_argument(
+        "--sla-due-by",
+        metavar="ISO",
+        type=_aware_time,
+        help="in which an SLA target or step may come due by this time, with its UTC offset",
+    )
+    queue.add_argument(
+        "--limit", metavar="N", type=_at_least(1), default=50, help="at most N (default: 50)"
+    )
+    queue.add_argument(
+        "--after", metavar="CURSOR", help="start after this cursor (printed after a full page)"
+    )
+    queue.add_argument("--json", action="store_true", help="one JSON object per line")
+
+    sla = commands.add_parser(
+        "sla",
+        help="run the SLA checker on a SQLite file",
+        description="Work on the SLA clocks of the conversations held in a SQLite file.",
+    )
+    sla_actions = sla.add_subparsers(dest="action", required=True, metavar="ACTION")
+    sla_check = sla_actions.add_parser(
+        "check",
+        help="check every conversation in which something may be due; record the steps",
+        description="Run ServiceDesk.check_slas: every conversation in which an SLA target "
+        "or escalation step may be due is checked, steps reached are recorded and acted on.",
+    )
+    sla_check.add_argument(
+        "--db", metavar="FILE", type=Path, required=True, help="the SQLite file (must exist)"
+    )
+    sla_check.add_argument(
+        "--now", metavar="ISO", type=_aware_time, help="check at this time (default: now)"
+    )
+    sla_check.add_argument(
+        "--playbook",
+        metavar="FILE",
+        type=Path,
+        help="a playbook file whose policies to check with (its [sla] targets and steps)",
+    )
+
+    customer = commands.add_parser(
+        "customer",
+        help="export or erase everything a SQLite file holds about one customer",
+        description="A customer's right to a copy of their data, and to erasure.",
+    )
+    customer_actions = customer.add_subparsers(dest="action", required=True, metavar="ACTION")
+    export = customer_actions.add_parser(
+        "export", help="print everything held about the customer as JSON"
+    )
+    erase = customer_actions.add_parser(
+        "erase",
+        help="anonymise the customer's conversations, keeping counts and amounts",
+        description="Anonymise the customer's conversations, messages, journal and follow-ups; "
+        "grants keep their amounts under a random pseudonym; the file is then compacted so "
+        "nothing erased can be read back from it.",
+    )
+    for action in (export, erase):
+        action.add_argument(
+            "--db", metavar="FILE", type=Path, required=True, help="the SQLite file (must exist)"
+        )
+        action.add_argument("customer_id", metavar="CUSTOMER_ID", help="the customer's id")
+
+
+def _init(args: argparse.Namespace, out: TextIO) -> int:
+    from serviceplaybook._playbook_file.examples import example_path
+
+    source = example_path(args.example)
+    target: Path = args.path if args.path is not None else Path(f"{args.example}.toml")
+    if target.is_dir():
+        target = target / source.name
+    if target.exists() and not args.force:
+        raise CommandError(f"{target}: already exists; choose another path or add --force")
+    target.write_bytes(source.read_bytes())
+    out.write(
+        f"wrote {target} (the {args.example} example); check it with: {PROG} check {target}\n"
+    )
+    return EXIT_OK
+
+
+def _open_desk(db: Path, playbook: Path | None = None) -> Any:
+    """The desk on an existing SQLite file, with a playbook file's policies when given (read
+    first: a bad file changes nothing)."""
+    from serviceplaybook._desk import ServiceDesk
+
+    if playbook is not None:
+        path = _existing_file(playbook, "playbook file")
+        with _playbook_problems(path):
+            from serviceplaybook._playbook_file import PlaybookFile
+
+            loaded = PlaybookFile.load(path)
+            loaded.desk_keywords()
+        return ServiceDesk.from_config(loaded, db=_existing_file(db, "database file"))
+    return ServiceDesk.sqlite(_existing_file(db, "database file"))
+
+
+def _queue(args: argparse.Namespace, out: TextIO) -> int:
+    from serviceplaybook._records.query import ConversationQuery
+
+    query = ConversationQuery(
+        stages=tuple(args.stage),
+        role=args.role,
+        agent_id=args.agent,
+        customer_id=args.customer,
+        waiting_on=args.waiting_on,
+        escalated_to=args.escalated_to,
+        sla_due_by=args.sla_due_by,
+        limit=args.limit,
+        after=args.after,
+    )
+    with _open_desk(args.db) as desk:
+        page = desk.find(query)
+    for conversation in page.conversations:
+        due = conversation.sla_due_at
+        row = {
+            "id": conversation.id,
+            "stage": str(conversation.stage),
+            "agent": conversation.agent.id,
+            "role": conversation.agent.role.value,
+            "customer": conversation.customer.id,
+            "waiting_on": conversation.waiting_on,
+            "sla_due_at": None if due is None else due.isoformat(),
+            "opened_at": conversation.opened_at.isoformat(),
+        }
+        if args.json:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        else:
+            out.write(
+                f"{row['id']}  {row['stage']}  {row['agent']} ({row['role']})  "
+                f"customer {row['customer']}  waiting on {row['waiting_on']}  "
+                f"SLA due {row['sla_due_at'] or '-'}  opened {row['opened_at']}\n"
+            )
+    if not page.conversations and not args.json:
+        out.write("no conversation meets these conditions\n")
+    if page.next is not None:
+        sys.stderr.write(f"{PROG}: more: add --after '{page.next}' for the next page\n")
+    return EXIT_OK
+
+
+def _sla_check(args: argparse.Namespace, out: TextIO) -> int:
+    from serviceplaybook._records.query import ConversationQuery
+
+    with _open_desk(args.db, args.playbook) as desk:
+        now = args.now if args.now is not None else desk.clock()
+        due = sum(1 for _ in desk.scan(ConversationQuery(sla_due_by=now, limit=500)))
+        escalated = steps = breached = 0
+        progress = _Progress(
+            sys.stderr,
+            total=due,
+            summary=lambda: f"{breached} past a target, {escalated} escalated",
+        )
+
+        def report(outcome: Any) -> None:
+            nonlocal escalated, steps, breached
+            escalated += outcome.escalation is not None
+            steps += outcome.events.count("sla_step")
+            breached += outcome.sla is not None and outcome.sla.breached
+            progress.step()
+
+        try:
+            with _stop_between_follow_ups(progress):
+                outcomes = desk.check_slas(now=now, report=report)
+        except KeyboardInterrupt:
+            progress.clear()
+            sys.stderr.write(
+                f"{PROG}: interrupted after {progress.done} of {due} conversations; the "
+                f"others are checked by the next run\n"
+            )
+            return EXIT_INTERRUPTED
+        finally:
+            progress.clear()
+    out.write(
+        f"checked {len(outcomes)} conversations: {breached} past a target, {steps} "
+        f"escalation steps recorded, {escalated} escalated\n"
+    )
+    return EXIT_OK
+
+
+def _customer(args: argparse.Namespace, out: TextIO) -> int:
+    with _open_desk(args.db) as desk:
+        if args.action == "export":
+            data = desk.export_customer(args.customer_id)
+            out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+            return EXIT_OK
+        erasure = desk.erase_customer(args.customer_id)
+    out.write(
+        f"erased customer {erasure.customer_id!r}: {erasure.conversations} conversations, "
+        f"{erasure.messages} messages and {erasure.journal_entries} journal entries "
+        f"anonymised, {erasure.grants} grants and {erasure.follow_ups} follow-ups now under "
+        f"{erasure.pseudonym}; the file was compacted\n"
+    )
+    return EXIT_OK
+
+
 _COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
     "demo": _demo,
     "diagram": _diagram,
     "check": _check,
     "evaluate-signals": _evaluate_signals,
     "followups": _followups_run,
+    "init": _init,
+    "queue": _queue,
+    "sla": _sla_check,
+    "customer": _customer,
     "schema": _schema,
 }
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
@@ -29,15 +29,26 @@ from serviceplaybook._policies.redaction import Redactor
 from serviceplaybook._policies.signals import LexiconSignalDetector, SignalDetector
 from serviceplaybook._policies.sla import SlaPolicy
 from serviceplaybook._ports import Clock, FollowUpDispatcher, Storage
+from serviceplaybook._privacy import (
+    check_customer_id,
+    customer_conversations,
+    erased_conversation,
+    erased_entry,
+    erasure_entry,
+    export_data,
+    new_pseudonym,
+)
 from serviceplaybook._records.apology import Apology, ApologyDecision
 from serviceplaybook._records.compensation import Approval, Authorization, CounterOffer, Grant
 from serviceplaybook._records.conversation import Conversation, Handoff, Message
+from serviceplaybook._records.erasure import Erasure
 from serviceplaybook._records.escalation import EscalationDecision
 from serviceplaybook._records.followup import FollowUp, FollowUpStatus
 from serviceplaybook._records.issue import Issue
 from serviceplaybook._records.journal import JournalEntry
 from serviceplaybook._records.offers import Offer, OfferStatus, ProposedOffer
 from serviceplaybook._records.parties import CUSTOMER, Agent, Channel, Customer, Role
+from serviceplaybook._records.query import ConversationPage, ConversationQuery
 from serviceplaybook._records.reasons import Guidance, Reason
 from serviceplaybook._records.refusals import ApprovalRequired, PolicyViolation
 from serviceplaybook._records.signals import Signals
@@ -125,6 +136,8 @@ class _Work:
         messages = self.conversation.messages
         if text is None:
             return messages
+        if self.desk.redact_messages:
+            text = self.desk.redactor.redact_text(text)
         return (*messages, Message(author=author, text=text, at=self.now))
 
     def acting(self, by: Agent | None) -> Agent:
@@ -205,6 +218,12 @@ class ServiceDesk:
         max_delivery_attempts: a follow-up that failed this often ends as failed.
         retry_backoff: the wait before the first retry; it doubles with each attempt.
         lease: how long a claimed follow-up is held before another worker may take it.
+        redact_messages: store message texts as the journal stores them, with the personal
+            data the redactor recognises masked (the detector still reads the words as
+            written); off by default, so that agents read back what the customer wrote.
+
+    A desk is a context manager: leaving ``with ServiceDesk.sqlite(path) as desk:`` calls
+    :meth:`shutdown`, which closes its storage.
     """
 
     def __init__(
@@ -224,8 +243,10 @@ class ServiceDesk:
         max_delivery_attempts: int = 5,
         retry_backoff: timedelta = timedelta(minutes=5),
         lease: timedelta = timedelta(minutes=5),
+        redact_messages: bool = False,
     ) -> None:
         self.storage = storage
+        self.redact_messages = redact_messages
         self.playbook = playbook or Playbook()
         self.detector: SignalDetector = detector or LexiconSignalDetector()
         self.escalation = escalation or EscalationPolicy()
@@ -415,6 +436,7 @@ class ServiceDesk:
             work = _Work(self, conversation, self._now())
             result = body(work)
             if work.entries:
+                work.conversation = self._with_sla_due(work.conversation, work.now)
                 self.storage.conversations.save(
                     work.conversation, expected_version=work.start.version
                 )
@@ -478,6 +500,7 @@ class ServiceDesk:
             updated_at=now,
             version=1,
         )
+        conversation = self._with_sla_due(conversation, now)
         entry = JournalEntry(
             conversation_id=conversation.id,
             seq=1,
@@ -1273,3 +1296,185 @@ class ServiceDesk:
             history=self.storage.ledger.grants(conversation.customer.id),
             now=self._now(),
         )
+
+    # -- queries ---------------------------------------------------------------------------------
+
+    def _with_sla_due(self, conversation: Conversation, now: datetime) -> Conversation:
+        due = self.sla.next_due(conversation, now)
+        if due == conversation.sla_due_at:
+            return conversation
+        return attrs.evolve(conversation, sla_due_at=due)
+
+    def find(self, query: ConversationQuery | None = None, **conditions: Any) -> ConversationPage:
+        """One page of conversations: a queue, an inbox, the SLA checker's work list.
+
+        Pass a :class:`~serviceplaybook.ConversationQuery`, or its fields as keywords::
+
+            page = desk.find(stages="escalated", escalated_to="supervisor")
+            while page.conversations:
+                ...
+                page = desk.find(stages="escalated", escalated_to="supervisor", after=page.next)
+
+        Conversations come oldest opened first (ties by id); ``page.next`` is the cursor of
+        the next page, ``None`` after the last. :meth:`scan` walks every page.
+
+        Raises:
+            ValidationError: a condition has a value it does not allow, or both a query and
+                keywords were given.
+        """
+        return self.storage.conversations.find(_query(query, conditions))
+
+    def scan(
+        self, query: ConversationQuery | None = None, **conditions: Any
+    ) -> Iterator[Conversation]:
+        """Every conversation that meets the query (as :meth:`find` takes it), page by page,
+        oldest opened first. A conversation saved meanwhile is still listed once, in its
+        place (the order never changes: it is the opening time)."""
+        page_query: ConversationQuery | None = _query(query, conditions)
+        while page_query is not None:
+            page = self.storage.conversations.find(page_query)
+            yield from page.conversations
+            page_query = page_query.next_page(page)
+
+    def check_slas(
+        self,
+        *,
+        now: datetime | None = None,
+        report: Callable[[Outcome], None] | None = None,
+    ) -> list[Outcome]:
+        """The SLA checker: :meth:`check_sla` for every conversation in which something may
+        be due by ``now`` (:attr:`Conversation.sla_due_at`), found through the store's index,
+        not by reading every open conversation. Run it on a schedule (a worker, a cron job).
+
+        A conversation that another call moved on meanwhile is skipped: that call set its
+        SLA due time again, and the next run sees it. ``sla_due_at`` counts in wall-clock
+        time, so a conversation is listed from the earliest moment a target could be reached
+        (outside business hours, before it really is) and stays listed, checked on every
+        run, until its next event: an overdue conversation stays in view until answered.
+
+        Args:
+            now: the time to check at (the desk's clock by default); timezone-aware.
+            report: called with each check's outcome, e.g. to show progress.
+
+        Returns:
+            The outcome of every check, in the order run.
+        """
+        now = require_aware(now, "check_slas(now)") if now is not None else self._now()
+        if report is not None and not callable(report):
+            raise TypeError(f"report must be a callable or None, got {type(report).__name__}")
+        outcomes = []
+        # collected first: a check moves a conversation's due time, never its place
+        due = [c.id for c in self.scan(ConversationQuery(sla_due_by=now, limit=500))]
+        for conversation_id in due:
+            try:
+                outcome = self.check_sla(conversation_id, now=now)
+            except (ConcurrentUpdate, NotFound):
+                continue
+            outcomes.append(outcome)
+            if report is not None:
+                report(outcome)
+        return outcomes
+
+    # -- closing -----------------------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        """Close the desk's storage (its database connection); calling it again does nothing.
+
+        ``with ServiceDesk.sqlite(path) as desk:`` calls it on leaving the block. (It is not
+        named ``close``: :meth:`close` closes a conversation.)
+        """
+        self.storage.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.shutdown()
+
+    # -- the customer's data -------------------------------------------------------------------
+
+    def erase_customer(self, customer_id: str, *, compact: bool = True) -> Erasure:
+        """Erase what identifies or quotes the customer, keeping what accounting counts.
+
+        In one unit of work, every conversation of the customer is anonymised (their id
+        becomes a random pseudonym, their name, contact details and time zone go, every
+        message text, summary, apology, brief, reason sentence and feedback reads
+        ``"Erased."``; messages, events, stages, times, offers and amounts stay, so counts
+        and reports still add up), its journal payloads are emptied and an
+        ``erase_customer`` entry records the erasure (counts only), pending follow-ups are
+        cancelled, and ledger grants and follow-ups move to the pseudonym with their amounts.
+
+        Then, with ``compact`` (the default), the storage is compacted so that nothing erased
+        can be read back from the file's free pages or its write-ahead log (SQLite: VACUUM
+        and a log checkpoint; slow on a big file: erase many customers with
+        ``compact=False`` and call ``desk.storage.compact()`` once). Call it outside a
+        :meth:`batch` when compacting.
+
+        Conversation ids are kept: do not put personal data in them.
+
+        Args:
+            customer_id: the customer, as the host application identifies them.
+            compact: compact the storage afterwards.
+
+        Raises:
+            TypeError: ``customer_id`` is not a str.
+            ValidationError: ``customer_id`` is blank.
+        """
+        customer_id = check_customer_id(customer_id)
+        storage = self.storage
+        now = self._now()
+        pseudonym = new_pseudonym()
+        conversations = messages = entries = cancelled = 0
+        with storage.atomic():
+            for conversation in list(customer_conversations(storage, customer_id)):
+                cancelled += storage.follow_ups.cancel(conversation.id)
+                history = storage.journal.history(conversation.id)
+                storage.journal.rewrite([erased_entry(entry) for entry in history])
+                erased = erased_conversation(conversation, pseudonym, now)
+                storage.conversations.save(erased, expected_version=conversation.version)
+                counts = {"messages": len(erased.messages), "journal_entries": len(history)}
+                storage.journal.append([erasure_entry(erased, now, counts)])
+                conversations += 1
+                messages += len(erased.messages)
+                entries += len(history)
+            grants = storage.ledger.reassign(customer_id, pseudonym)
+            follow_ups = storage.follow_ups.reassign(customer_id, pseudonym)
+        if compact:
+            storage.compact()
+        _log.info("customer erased: %d conversations now under %s", conversations, pseudonym)
+        return Erasure(
+            customer_id=customer_id,
+            pseudonym=pseudonym,
+            conversations=conversations,
+            messages=messages,
+            journal_entries=entries,
+            grants=grants,
+            follow_ups=follow_ups,
+            cancelled_follow_ups=cancelled,
+            compacted=compact,
+        )
+
+    def export_customer(self, customer_id: str) -> dict[str, Any]:
+        """Everything the desk holds about the customer, as JSON-safe data (``json.dumps``
+        it): their conversations with every message and their journals, their grants and
+        their follow-ups. Nothing is written.
+
+        Raises:
+            TypeError: ``customer_id`` is not a str.
+            ValidationError: ``customer_id`` is blank.
+        """
+        customer_id = check_customer_id(customer_id)
+        return export_data(self.storage, customer_id, self._now())
+
+
+def _query(query: ConversationQuery | None, conditions: Mapping[str, Any]) -> ConversationQuery:
+    if query is None:
+        return ConversationQuery(**conditions)
+    if conditions:
+        raise ValidationError(
+            f"give either a ConversationQuery or its fields as keywords, not both "
+            f"(got a query and {', '.join(sorted(conditions))})"
+        )
+    if not isinstance(query, ConversationQuery):
+        raise TypeError(f"query must be a ConversationQuery, got {type(query).__name__}")
+    return query

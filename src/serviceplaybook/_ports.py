@@ -15,6 +15,7 @@ from serviceplaybook._records.compensation import Grant
 from serviceplaybook._records.conversation import Conversation
 from serviceplaybook._records.followup import FollowUp, FollowUpStatus
 from serviceplaybook._records.journal import JournalEntry
+from serviceplaybook._records.query import ConversationPage, ConversationQuery
 
 
 @runtime_checkable
@@ -45,6 +46,18 @@ class ConversationStore(Protocol):
         """
         ...
 
+    def find(self, query: ConversationQuery) -> ConversationPage:
+        """One page of the conversations that meet every condition of ``query``
+        (:meth:`ConversationQuery.matches` is the reference), oldest opened first, ties by
+        id; ``page.next`` is the cursor of the next page, ``None`` after the last.
+
+        Inside a unit of work the conversations it saved are seen as saved.
+
+        Raises:
+            ValidationError: ``query.after`` is not a cursor this query's pages gave.
+        """
+        ...
+
 
 @runtime_checkable
 class Journal(Protocol):
@@ -58,6 +71,12 @@ class Journal(Protocol):
         """The conversation's entries, oldest first."""
         ...
 
+    def rewrite(self, entries: Sequence[JournalEntry]) -> None:
+        """Replace stored entries by these, matched by ``(conversation_id, seq)``: for
+        erasing a customer's data only (the journal is otherwise append-only). Entries not
+        stored are ignored."""
+        ...
+
 
 @runtime_checkable
 class CompensationLedger(Protocol):
@@ -69,6 +88,13 @@ class CompensationLedger(Protocol):
 
     def grants(self, customer_id: str, *, since: datetime | None = None) -> list[Grant]:
         """The customer's grants, oldest first, optionally from ``since`` on."""
+        ...
+
+    def reassign(self, customer_id: str, pseudonym: str) -> int:
+        """Move the customer's grants to ``pseudonym`` (erasing a customer), each as
+        ``serviceplaybook._records.erasure.erased_grant`` gives it (the offer's free-text
+        description erased; every key, kind, amount and time kept for accounting); returns
+        how many moved."""
         ...
 
 
@@ -154,6 +180,11 @@ class FollowUpScheduler(Protocol):
         a survey cooldown counts."""
         ...
 
+    def reassign(self, customer_id: str, pseudonym: str) -> int:
+        """Move every follow-up of the customer, whatever its status, to ``pseudonym``
+        (erasing a customer; cancel them first); returns how many moved."""
+        ...
+
 
 @runtime_checkable
 class FollowUpDispatcher(Protocol):
@@ -169,7 +200,11 @@ class FollowUpDispatcher(Protocol):
 
 
 class Storage(Protocol):
-    """The four stores of one backend, written together as one unit of work."""
+    """The four stores of one backend, written together as one unit of work.
+
+    A storage is closed with :meth:`close` (or by leaving a ``with`` block on the desk that
+    owns it).
+    """
 
     @property
     def conversations(self) -> ConversationStore:
@@ -197,4 +232,15 @@ class Storage(Protocol):
         Nested blocks join the outer one; an exception inside a nested block undoes only
         that block's writes.
         """
+        ...
+
+    def close(self) -> None:
+        """Release what the storage holds open (connections, files); calling it again does
+        nothing. A storage used after ``close`` opens what it needs again."""
+        ...
+
+    def compact(self) -> None:
+        """Make data already deleted or overwritten (by an erasure) unrecoverable from the
+        storage's own files: SQLite rebuilds the file (``VACUUM``) and empties its
+        write-ahead log. Slow on a big store: call it once after a batch of erasures."""
         ...

@@ -12,6 +12,7 @@ import functools
 import os
 import re
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar, overload
 
@@ -20,6 +21,7 @@ import attrs
 from serviceplaybook._errors import ConfigError, ValidationError
 from serviceplaybook._playbook import Playbook, Transition
 from serviceplaybook._playbook_file import formats, keys, machine
+from serviceplaybook._playbook_file.examples import example_names, example_path
 from serviceplaybook._playbook_file.problems import PlaybookFileError, Problem, Reader
 from serviceplaybook._playbook_file.sections import EMPTY, READERS, read_playbook
 from serviceplaybook._policies.apology import ApologyPolicy
@@ -357,6 +359,25 @@ class PlaybookFile:
         if playbook_file is None:
             raise PlaybookFileError(problems)
         return playbook_file
+
+    @staticmethod
+    def example(name: str) -> Path:
+        """The file of an example playbook that ships with the package, wherever it is
+        installed: ``PlaybookFile.load(PlaybookFile.example("airline"))``, or
+        ``serviceplaybook init --example airline`` for a copy to edit.
+
+        Args:
+            name: one of :meth:`examples`.
+
+        Raises:
+            NotFound: no example has this name (the message lists them).
+        """
+        return example_path(name)
+
+    @staticmethod
+    def examples() -> tuple[str, ...]:
+        """The names of the example playbooks that ship with the package, sorted."""
+        return example_names()
 
     @classmethod
     def check(

@@ -244,5 +244,20 @@ class Reader:
             self.problems.extend(error.problems)
             return None
         except (ConfigError, ValidationError) as error:
-            self.add(key, str(error))
+            self.add(key, _in_file_terms(key, str(error)))
             return None
+
+
+_CLASS_ATTRIBUTE = re.compile(r"^[A-Z][A-Za-z]*\.(\w+) ")
+
+
+def _in_file_terms(key: str, message: str) -> str:
+    """A constructor's message without its ``Class.attribute`` opening when the key already
+    names that attribute: the file's reader sees the key it wrote, never a class name."""
+    found = _CLASS_ATTRIBUTE.match(message)
+    if found is None:
+        return message
+    last = re.sub(r"\[\d+\]$", "", key.rpartition(".")[2])
+    if found.group(1) == last:
+        return message[found.end() :]
+    return message

@@ -25,6 +25,7 @@ from serviceplaybook._policies.apology import ApologyPolicy
 from serviceplaybook._policies.calendar import BusinessCalendar, Shift, public_holidays
 from serviceplaybook._policies.compensation import AuthorityMatrix, CompensationRule, RoleAuthority
 from serviceplaybook._policies.escalation import EscalationLadder
+from serviceplaybook._policies.sla import DEFAULT_TARGETS
 from serviceplaybook._records.issue import Severity
 from serviceplaybook._records.money import Money
 from serviceplaybook._records.parties import Role
@@ -574,11 +575,50 @@ def read_sla(r: Reader, table: dict[str, Any]) -> dict[str, Any]:
                 if targets is not None:
                     found[tier] = targets
             out["tier_targets"] = found
+    _check_resolution_after_first_response(r, out)
     if "steps" in table:
         steps = _read_steps(r, table["steps"])
         if steps is not None:
             out["steps"] = steps
     return out
+
+
+def _check_resolution_after_first_response(r: Reader, sla: Mapping[str, Any]) -> None:
+    """A resolution target shorter than the first-response target, reported under the key
+    the file wrote (a clock the file leaves out keeps the library's default, and a tier's
+    starts from its severity's)."""
+    severities: dict[Severity, dict[str, timedelta | None]] = {
+        severity: {**_default_clocks(severity), **clocks}
+        for severity, clocks in sla.get("targets", {}).items()
+    }
+    written = [
+        ("sla.targets", severity, clocks, severities[severity])
+        for severity, clocks in sla.get("targets", {}).items()
+    ]
+    for tier, targets in sla.get("tier_targets", {}).items():
+        for severity, clocks in targets.items():
+            base = severities.get(severity) or _default_clocks(severity)
+            written.append((join("sla.tier_targets", tier), severity, clocks, {**base, **clocks}))
+    for where, severity, clocks, merged in written:
+        first, resolution = merged.get("first_response"), merged.get("resolution")
+        if first is None or resolution is None or resolution >= first:
+            continue
+        name = "resolution" if "resolution" in clocks else "first_response"
+        r.add(
+            join(join(where, severity.value), name),
+            f"resolution ({formats.show_duration(resolution)}) is shorter than first_response "
+            f"({formats.show_duration(first)}): a conversation answered in time could not be "
+            f"resolved in time; make resolution at least {formats.show_duration(first)}",
+        )
+
+
+def _default_clocks(severity: Severity) -> dict[str, timedelta | None]:
+    targets = DEFAULT_TARGETS[severity]
+    return {
+        "first_response": targets.first_response,
+        "next_response": targets.next_response,
+        "resolution": targets.resolution,
+    }
 
 
 def _read_targets(r: Reader, value: object, key: str) -> dict[str, timedelta | None] | None:

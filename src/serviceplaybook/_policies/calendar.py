@@ -12,10 +12,10 @@ go forward) means the instant the clocks jump. A shift is then counted in real e
 between those two instants: a 00:00-04:00 shift lasts 3 hours on the night the clocks go
 forward and 5 hours on the night they go back.
 
-The optional ``holidays`` package (``pip install 'serviceplaybook[holidays]'``) provides
-public holidays per country; :func:`public_holidays` wraps it, and any iterable of dates (a
-``holidays.HolidayBase`` included) is accepted as ``holidays=``. This module never imports it
-unless :func:`public_holidays` is called.
+The optional ``holidays`` package (``python3 -m pip install holidays``, or the ``holidays``
+extra of a checkout) provides public holidays per country; :func:`public_holidays` wraps it,
+and any iterable of dates (a ``holidays.HolidayBase`` included) is accepted as ``holidays=``.
+This module never imports it unless :func:`public_holidays` is called.
 """
 
 from __future__ import annotations
@@ -598,8 +598,9 @@ def public_holidays(
 ) -> frozenset[date]:
     """Public holidays of a country (and region) from the ``holidays`` package.
 
-    Needs the extra: ``pip install 'serviceplaybook[holidays]'``. Pass the years the calendar
-    will be used for: dates outside them are not holidays.
+    Needs the ``holidays`` package (``python3 -m pip install holidays``, or the ``holidays``
+    extra of a checkout). Pass the years the calendar will be used for: dates outside them
+    are not holidays.
 
     Args:
         country: ISO 3166-1 alpha-2 code, e.g. ``"US"`` or ``"DE"``.
@@ -617,8 +618,8 @@ def public_holidays(
         import holidays as holidays_package
     except ImportError:
         raise ConfigError(
-            "public_holidays() needs the 'holidays' package: "
-            "pip install 'serviceplaybook[holidays]'"
+            "public_holidays() needs the 'holidays' package: python3 -m pip install holidays "
+            "(or, in a serviceplaybook checkout, python3 -m pip install '.[holidays]')"
         ) from None
     year_list = [years] if isinstance(years, int) else list(years)
     try:

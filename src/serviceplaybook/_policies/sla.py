@@ -344,6 +344,50 @@ class SlaPolicy:
             steps_due=steps_due,
         )
 
+    def next_due(self, conversation: Conversation, now: datetime) -> datetime | None:
+        """The earliest moment the SLA checker may find something due in ``conversation``:
+        each running clock's target, and the next escalation step not yet recorded, counted
+        from the clock's start in wall-clock time. Business time never runs faster than
+        wall-clock time, so nothing is due before it (the checker's :meth:`check` then
+        finds the exact state); ``None`` while the clocks are stopped or paused (the
+        customer has the turn). The desk stores it as :attr:`Conversation.sla_due_at`.
+
+        Cheap on purpose (no calendar arithmetic, one pass over the messages): the desk
+        calls it with every event.
+
+        Args:
+            conversation: the conversation as it stands after an event.
+            now: the moment of the event, timezone-aware.
+        """
+        if self.stopped_at(conversation) is not None:
+            return None
+        messages = conversation.messages
+        if messages and self.is_response(messages[-1], conversation):
+            return None  # waiting on the customer: every clock is paused
+        targets = self.targets_for(conversation)
+        opened = conversation.opened_at
+        times: list[datetime] = []
+        waiting_since = None  # the first customer message after the latest response
+        responded = False
+        for message in messages:
+            if self.is_response(message, conversation):
+                responded, waiting_since = True, None
+            elif waiting_since is None:
+                waiting_since = message.at
+        if not responded:
+            if targets.first_response is not None:
+                times.append(opened + targets.first_response)
+        elif targets.next_response is not None and waiting_since is not None:
+            times.append(waiting_since + targets.next_response)
+        if targets.resolution is not None:
+            times.append(opened + targets.resolution)
+        fired = {step.index for step in conversation.sla_steps}
+        for index, step in enumerate(self.steps_for(conversation)):
+            if index not in fired:  # thresholds increase: the first one left comes first
+                times.append(opened + step.after)
+                break
+        return min(times, default=None)
+
     # -- internals -------------------------------------------------------------------------
 
     def _timeline(self, conversation: Conversation, start: datetime, end: datetime) -> _Timeline:

@@ -128,6 +128,11 @@ class Conversation:
         termination: why it was terminated, if it was.
         feedback: what the customer said at the follow-up.
         sla_steps: SLA escalation steps that fired, in the order they fired.
+        sla_due_at: the earliest moment the SLA checker may find something due (a target
+            or an escalation step, counted in wall-clock time, which business time never
+            outruns; in the past once reached, until the next event); ``None`` while every
+            clock is paused or stopped. The desk sets it with every event
+            (:meth:`SlaPolicy.next_due`); queries use it (``ConversationQuery.sla_due_by``).
     """
 
     id: str = attrs.field(validator=non_empty)
@@ -157,6 +162,7 @@ class Conversation:
     termination: Reason | None = None
     feedback: str | None = attrs.field(default=None, repr=False)
     sla_steps: tuple[SlaStepReached, ...] = attrs.field(default=(), converter=_items, repr=False)
+    sla_due_at: datetime | None = attrs.field(default=None, validator=optional_aware, repr=False)
 
     @property
     def waiting_on(self) -> str:

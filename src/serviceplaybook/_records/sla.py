@@ -31,6 +31,13 @@ class SlaStepReached:
     at: datetime = attrs.field(validator=aware)
 
 
+def _duration(value: timedelta) -> str:
+    hours, rest = divmod(value.total_seconds(), 3600)
+    if rest == 0:
+        return f"{hours:g}h"
+    return f"{value.total_seconds() / 60:g}m"
+
+
 def hours(value: float) -> timedelta:
     return timedelta(hours=value)
 
@@ -61,6 +68,16 @@ class SlaTargets:
     first_response: timedelta | None = attrs.field(default=None, validator=_target)
     next_response: timedelta | None = attrs.field(default=None, validator=_target)
     resolution: timedelta | None = attrs.field(default=None, validator=_target)
+
+    def __attrs_post_init__(self) -> None:
+        first, resolution = self.first_response, self.resolution
+        if first is not None and resolution is not None and resolution < first:
+            raise ConfigError(
+                f"SlaTargets.resolution ({_duration(resolution)}) is shorter than "
+                f"first_response ({_duration(first)}): a conversation could not be resolved "
+                f"in time even when answered in time; make resolution at least "
+                f"{_duration(first)}"
+            )
 
     def for_clock(self, kind: SlaClockKind) -> timedelta | None:
         """The target of one clock.

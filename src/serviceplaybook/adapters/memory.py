@@ -7,6 +7,7 @@ key. Nothing survives the process.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -19,8 +20,10 @@ import attrs
 from serviceplaybook._errors import ConcurrentUpdate, NotFound, ValidationError
 from serviceplaybook._records.compensation import Grant
 from serviceplaybook._records.conversation import Conversation, check_version_rises
+from serviceplaybook._records.erasure import erased_grant
 from serviceplaybook._records.followup import FollowUp, FollowUpStatus
 from serviceplaybook._records.journal import JournalEntry
+from serviceplaybook._records.query import ConversationPage, ConversationQuery, page_of
 from serviceplaybook._records.validate import require_aware
 
 __all__ = [
@@ -96,6 +99,12 @@ class InMemoryConversationStore:
                     lambda: self._conversations.__setitem__(conversation.id, previous)
                 )
 
+    def find(self, query: ConversationQuery) -> ConversationPage:
+        """One page of the conversations that meet ``query``, oldest opened first."""
+        with self._undo.lock:
+            found = [c for c in self._conversations.values() if query.matches(c)]
+        return page_of(query, found)
+
     def __len__(self) -> int:
         return len(self._conversations)
 
@@ -121,6 +130,17 @@ class InMemoryJournal:
     def history(self, conversation_id: str) -> list[JournalEntry]:
         """The conversation's entries, oldest first (empty for an unknown id)."""
         return list(self._entries.get(conversation_id, ()))
+
+    def rewrite(self, entries: Sequence[JournalEntry]) -> None:
+        """Replace the stored entries with the same conversation and ``seq`` (erasure)."""
+        with self._undo.lock:
+            for entry in entries:
+                log = self._entries.get(entry.conversation_id, [])
+                for index, stored in enumerate(log):
+                    if stored.seq == entry.seq:
+                        log[index] = entry
+                        self._undo.record(functools.partial(log.__setitem__, index, stored))
+                        break
 
 
 class InMemoryLedger:
@@ -154,6 +174,26 @@ class InMemoryLedger:
         return sorted(
             (g for g in grants if since is None or g.at >= since), key=lambda g: (g.at, g.key)
         )
+
+    def reassign(self, customer_id: str, pseudonym: str) -> int:
+        """Move the customer's grants to ``pseudonym``, amounts kept; returns how many."""
+        with self._undo.lock:
+            before = self._by_customer.pop(customer_id, [])
+            if not before:
+                return 0
+            target = self._by_customer.get(pseudonym, [])
+            moved = [erased_grant(g, pseudonym) for g in before]
+            previous_keys = {g.key: self._by_key[g.key] for g in before}
+            self._by_customer[pseudonym] = target + moved
+            self._by_key.update((g.key, g) for g in moved)
+
+            def undo() -> None:
+                self._by_customer[customer_id] = before
+                self._by_customer[pseudonym] = target
+                self._by_key.update(previous_keys)
+
+            self._undo.record(undo)
+            return len(moved)
 
 
 class _Held(NamedTuple):
@@ -367,6 +407,27 @@ class InMemoryScheduler:
             if h.status in _CONTACTED and (since is None or h.follow_up.due_at >= since)
         )
 
+    def reassign(self, customer_id: str, pseudonym: str) -> int:
+        """Move every follow-up of the customer to ``pseudonym``; returns how many."""
+        with self._undo.lock:
+            ids = self._by_customer.get(customer_id, [])
+            for follow_up_id in ids:
+                held = self._held[follow_up_id]
+                moved = attrs.evolve(held.follow_up, customer_id=pseudonym)
+                self._held[follow_up_id] = held._replace(follow_up=moved)
+                self._undo.record(functools.partial(self._held.__setitem__, follow_up_id, held))
+            if ids:
+                before = self._by_customer.pop(customer_id)
+                target = self._by_customer.get(pseudonym, [])
+                self._by_customer[pseudonym] = target + before
+
+                def undo() -> None:
+                    self._by_customer[customer_id] = before
+                    self._by_customer[pseudonym] = target
+
+                self._undo.record(undo)
+            return len(ids)
+
     def pending(self) -> list[FollowUp]:
         """Follow-ups not yet delivered, cancelled or failed, soonest due first."""
         return self._with_status(_LIVE)
@@ -420,3 +481,16 @@ class InMemoryStorage:
     def atomic(self) -> AbstractContextManager[None]:
         """Keep every write inside together, or undo them all on an exception."""
         return self._undo.atomic()
+
+    def close(self) -> None:
+        """Nothing to release: memory goes with the object. Kept for the port, so code that
+        closes its storage runs on every backend."""
+
+    def compact(self) -> None:
+        """Nothing to do: erased records are gone from memory once nothing refers to them."""
+
+    def __enter__(self) -> InMemoryStorage:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

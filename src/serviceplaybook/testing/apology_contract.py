@@ -18,7 +18,7 @@ number per conversation, apologies that name the issue and pass the policy's own
 and no abuse or personal data quoted back. A policy that deliberately changes one of these
 overrides that one test in its subclass.
 
-Requires pytest (``pip install serviceplaybook[dev]``).
+Requires pytest (the ``dev`` extra: ``python3 -m pip install '.[dev]'`` in a checkout).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ recommended again, counter offers within authority, currencies never mixed)::
 The suite builds its conversations with :func:`make_conversation`; override the fixture
 ``sample_conversations`` to add conversations your rules care about.
 
-Requires pytest (``pip install serviceplaybook[dev]``).
+Requires pytest (the ``dev`` extra: ``python3 -m pip install '.[dev]'`` in a checkout).
 """
 
 from __future__ import annotations

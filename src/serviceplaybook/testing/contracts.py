@@ -16,7 +16,7 @@ The per-port suites need only their port: ``ConversationStoreContract`` (fixture
 (``ledger``), ``FollowUpSchedulerContract`` (``scheduler``). ``StorageContract`` runs all of
 them on the four parts of a ``storage`` and adds the unit-of-work guarantees.
 
-Requires pytest (``pip install serviceplaybook[dev]``).
+Requires pytest (the ``dev`` extra: ``python3 -m pip install '.[dev]'`` in a checkout).
 """
 
 from __future__ import annotations
@@ -37,12 +37,15 @@ from serviceplaybook._ports import (
 )
 from serviceplaybook._records.compensation import Grant
 from serviceplaybook._records.conversation import Conversation, Message
+from serviceplaybook._records.escalation import EscalationDecision, HandoffBrief, Urgency
 from serviceplaybook._records.followup import FollowUp, FollowUpStatus
 from serviceplaybook._records.issue import Issue
 from serviceplaybook._records.journal import JournalEntry
 from serviceplaybook._records.money import Money
 from serviceplaybook._records.offers import Offer, OfferKind
-from serviceplaybook._records.parties import Agent, Channel, Customer
+from serviceplaybook._records.parties import Agent, Channel, Customer, Role
+from serviceplaybook._records.query import ConversationQuery, order_key
+from serviceplaybook._records.reasons import Reason
 
 __all__ = [
     "CompensationLedgerContract",
@@ -106,6 +109,17 @@ def follow_up(number: int = 1, cid: str = "c1", due: timedelta = timedelta(hours
         customer_id=f"customer-of-{cid}",
         channel=Channel.EMAIL,
         due_at=T0 + due,
+    )
+
+
+def _escalation(to: Role) -> EscalationDecision:
+    return EscalationDecision(
+        to=to,
+        from_role=Role.AGENT,
+        urgency=Urgency.NORMAL,
+        reasons=(Reason(code="agent_request", text="The agent asked for help."),),
+        brief=HandoffBrief(summary="Charged twice"),
+        at=T0,
     )
 
 
@@ -190,6 +204,106 @@ class ConversationStoreContract:
         conversation_store.save(shorter, expected_version=6)
         assert conversation_store.get("c1") == shorter
 
+    @staticmethod
+    def _queue(store: ConversationStore) -> list[Conversation]:
+        """Six conversations opened a minute apart (two at the same time), saved."""
+        supervisor = Agent(id="sup-1", role=Role.SUPERVISOR)
+        made = [
+            conversation("q1"),
+            conversation("q2", stage="escalated", escalations=(_escalation(Role.SUPERVISOR),)),
+            conversation("q3", agent=supervisor, sla_due_at=T0 + timedelta(hours=2)),
+            conversation(
+                "q4",
+                stage="escalated",
+                escalations=(_escalation(Role.MANAGER),),
+                sla_due_at=T0 + timedelta(hours=1),
+            ),
+            conversation(
+                "q5",
+                customer=Customer(id="customer-of-q1"),
+                messages=(Message(author="agent-1", text="Which card?", at=T0),),
+            ),
+            conversation("q0"),  # opened with q5: the id breaks the tie
+        ]
+        made = [
+            attrs.evolve(c, opened_at=T0 + timedelta(minutes=min(n, 4))) for n, c in enumerate(made)
+        ]
+        for made_one in made:
+            store.save(made_one, expected_version=0)
+        return made
+
+    def test_find_lists_in_opening_order_then_by_id(
+        self, conversation_store: ConversationStore
+    ) -> None:
+        self._queue(conversation_store)
+        page = conversation_store.find(ConversationQuery())
+        assert [c.id for c in page.conversations] == ["q1", "q2", "q3", "q4", "q0", "q5"]
+        assert page.next is None
+
+    @pytest.mark.parametrize(
+        ("conditions", "expected"),
+        [
+            ({"stages": "escalated"}, ["q2", "q4"]),
+            ({"stages": ("listening", "escalated")}, ["q1", "q2", "q3", "q4", "q0", "q5"]),
+            ({"stages": "closed"}, []),
+            ({"role": "supervisor"}, ["q3"]),
+            ({"agent_id": "agent-1"}, ["q1", "q2", "q4", "q0", "q5"]),
+            ({"customer_id": "customer-of-q1"}, ["q1", "q5"]),
+            ({"waiting_on": "customer"}, ["q5"]),
+            ({"waiting_on": "agent"}, ["q1", "q2", "q3", "q4", "q0"]),
+            ({"escalated_to": "supervisor"}, ["q2"]),
+            ({"stages": "escalated", "escalated_to": "manager"}, ["q4"]),
+            ({"sla_due_by": T0 + timedelta(hours=1)}, ["q4"]),
+            ({"sla_due_by": T0 + timedelta(hours=3)}, ["q3", "q4"]),
+            ({"sla_due_by": T0}, []),
+        ],
+    )
+    def test_find_meets_every_condition(
+        self,
+        conversation_store: ConversationStore,
+        conditions: dict[str, Any],
+        expected: list[str],
+    ) -> None:
+        made = self._queue(conversation_store)
+        query = ConversationQuery(**conditions)
+        page = conversation_store.find(query)
+        assert [c.id for c in page.conversations] == expected
+        assert [c.id for c in page.conversations] == [
+            c.id for c in sorted(made, key=order_key) if query.matches(c)
+        ]
+        assert page.conversations == tuple(conversation_store.get(c.id) for c in page.conversations)
+
+    def test_find_pages_with_the_cursor(self, conversation_store: ConversationStore) -> None:
+        self._queue(conversation_store)
+        query: ConversationQuery | None = ConversationQuery(limit=4)
+        pages = []
+        while query is not None:
+            page = conversation_store.find(query)
+            pages.append([c.id for c in page.conversations])
+            query = query.next_page(page)
+        assert pages == [["q1", "q2", "q3", "q4"], ["q0", "q5"]]
+        exact = conversation_store.find(ConversationQuery(limit=6))
+        assert exact.next is None  # no empty last page
+
+    def test_a_page_is_stable_while_conversations_move(
+        self, conversation_store: ConversationStore
+    ) -> None:
+        made = self._queue(conversation_store)
+        first = conversation_store.find(ConversationQuery(limit=2))
+        # an event on a listed conversation and on a later one: neither moves in the order
+        for moved in (made[0], made[4]):
+            conversation_store.save(
+                attrs.evolve(moved, version=2, updated_at=T0 + timedelta(days=1)),
+                expected_version=1,
+            )
+        rest = conversation_store.find(ConversationQuery(after=first.next))
+        assert [c.id for c in rest.conversations] == ["q3", "q4", "q0", "q5"]
+
+    @pytest.mark.parametrize("cursor", ["", "x", "[1, 2]", '["not a time", "q1"]', "null"])
+    def test_a_bad_cursor_is_refused(self, cursor: str) -> None:
+        with pytest.raises(ValidationError, match="cursor"):
+            ConversationQuery(after=cursor)
+
 
 class JournalContract:
     """What every ``Journal`` guarantees. Fixture: ``journal``."""
@@ -206,6 +320,13 @@ class JournalContract:
         entries = [entry("c1", 1), entry("c1", 2)]
         journal.append(entries)
         assert journal.history("c1") == entries
+
+    def test_rewrite_replaces_entries_by_sequence_number(self, journal: Journal) -> None:
+        journal.append([entry("c1", 1, "open"), entry("c1", 2), entry("c2", 1, "open")])
+        erased = attrs.evolve(entry("c1", 2), data={"erased": True})
+        journal.rewrite([erased, attrs.evolve(entry("c1", 9), data={})])  # 9: not stored
+        assert journal.history("c1") == [entry("c1", 1, "open"), erased]
+        assert journal.history("c2") == [entry("c2", 1, "open")]
 
     def test_unknown_conversation_has_no_history(self, journal: Journal) -> None:
         assert journal.history("missing") == []
@@ -235,6 +356,25 @@ class CompensationLedgerContract:
             "late"
         ]
         assert ledger.grants("nobody") == []
+
+    def test_reassign_moves_grants_and_keeps_amounts(self, ledger: CompensationLedger) -> None:
+        described = attrs.evolve(
+            grant("g1"), offer=attrs.evolve(grant("g1").offer, description="for Ann's order")
+        )
+        ledger.record(described)
+        ledger.record(grant("g2", amount="5.50", minutes=1))
+        ledger.record(grant("g3", customer="cust-2"))
+        assert ledger.reassign("cust-1", "erased-1") == 2
+        assert ledger.grants("cust-1") == []
+        moved = ledger.grants("erased-1")
+        assert [(g.key, g.offer.value, g.customer_id) for g in moved] == [
+            ("g1", Money("10.00", "USD"), "erased-1"),
+            ("g2", Money("5.50", "USD"), "erased-1"),
+        ]
+        assert moved[0].offer.description == "Erased."
+        assert ledger.record(grant("g2", customer="erased-1", amount="5.50", minutes=1)) == moved[1]
+        assert [g.key for g in ledger.grants("cust-2")] == ["g3"]
+        assert ledger.reassign("nobody", "erased-2") == 0
 
 
 class FollowUpSchedulerContract:
@@ -410,6 +550,20 @@ class FollowUpSchedulerContract:
         assert claimed.expires_at.tzinfo is not None
         assert scheduler.for_customer("cust-7") == [claimed]
 
+    def test_reassign_moves_every_follow_up_of_the_customer(
+        self, scheduler: FollowUpScheduler
+    ) -> None:
+        scheduler.schedule(follow_up(1))
+        scheduler.schedule(follow_up(2, due=timedelta(hours=2)))
+        scheduler.schedule(follow_up(3, cid="c2"))
+        scheduler.cancel("c1")
+        assert scheduler.reassign("customer-of-c1", "erased-1") == 2
+        assert scheduler.for_customer("customer-of-c1") == []
+        assert scheduler.status("fu-1") is FollowUpStatus.CANCELLED
+        [other] = scheduler.claim_due(T0 + timedelta(days=1))
+        assert other.id == "fu-3"
+        assert other.customer_id == "customer-of-c2"
+
 
 class StorageContract(
     ConversationStoreContract,
@@ -488,6 +642,50 @@ class StorageContract(
         assert storage.conversations.get("c1").version == 1
         assert len(storage.journal.history("c1")) == 1
         self._nothing_of(storage, "c2")
+
+    def test_find_inside_a_unit_of_work_sees_its_own_saves(self, storage: Storage) -> None:
+        store = storage.conversations
+        store.save(conversation("c1"), expected_version=0)
+        store.save(conversation("c2", opened_at=T0 + timedelta(minutes=1)), expected_version=0)
+        with storage.atomic():
+            store.save(conversation("c3", opened_at=T0 - timedelta(minutes=1)), expected_version=0)
+            store.save(conversation("c1", version=2, stage="escalated"), expected_version=1)
+            listening = store.find(ConversationQuery(stages="listening"))
+            assert [c.id for c in listening.conversations] == ["c3", "c2"]
+            first = store.find(ConversationQuery(limit=1))
+            assert [c.id for c in first.conversations] == ["c3"]
+            rest = store.find(ConversationQuery(after=first.next))
+            assert [c.id for c in rest.conversations] == ["c1", "c2"]
+            assert rest.conversations[0].version == 2
+        assert [c.id for c in store.find(ConversationQuery(stages="escalated")).conversations] == [
+            "c1"
+        ]
+
+    def test_a_rolled_back_save_is_not_found(self, storage: Storage) -> None:
+        def crash() -> None:
+            with storage.atomic():
+                storage.conversations.save(conversation("c1"), expected_version=0)
+                raise RuntimeError("crash")
+
+        with pytest.raises(RuntimeError):
+            crash()
+        assert storage.conversations.find(ConversationQuery()).conversations == ()
+
+    def test_close_twice_then_use_again(self, storage: Storage) -> None:
+        self._write_everything(storage, "c1")
+        storage.close()
+        storage.close()
+        assert storage.conversations.get("c1").version == 1
+        assert [c.id for c in storage.conversations.find(ConversationQuery()).conversations] == [
+            "c1"
+        ]
+
+    def test_compact_keeps_everything(self, storage: Storage) -> None:
+        self._write_everything(storage, "c1")
+        storage.compact()
+        assert storage.conversations.get("c1") == conversation("c1")
+        assert storage.journal.history("c1") == [entry("c1", 1, "open")]
+        assert [g.key for g in storage.ledger.grants("cust-1")] == ["grant-c1"]
 
     def test_a_stale_save_inside_a_unit_of_work_undoes_it(self, storage: Storage) -> None:
         storage.conversations.save(conversation("c1"), expected_version=0)

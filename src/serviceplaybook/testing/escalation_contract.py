@@ -21,7 +21,8 @@ tests draw conversations from :func:`conversations`, which you may reuse.
 Override the ``calm_conversation`` fixture if your policy escalates the default calm one
 (a first, friendly message from a standard customer) on purpose.
 
-Requires pytest and hypothesis (``pip install serviceplaybook[dev]``).
+Requires pytest and hypothesis (the ``dev`` extra: ``python3 -m pip install '.[dev]'`` in a
+checkout).
 """
 
 from __future__ import annotations

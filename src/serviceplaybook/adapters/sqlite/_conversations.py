@@ -18,6 +18,14 @@ from serviceplaybook._errors import (
     ValidationError,
 )
 from serviceplaybook._records.conversation import Conversation, check_version_rises
+from serviceplaybook._records.query import (
+    ConversationPage,
+    ConversationQuery,
+    cursor_after,
+    escalated_to,
+    page_of,
+    parse_cursor,
+)
 from serviceplaybook._serialization import (
     CONVERSATION_LOGS,
     conversation_head,
@@ -209,25 +217,36 @@ class SQLiteConversationStore:
         stored_version: int,
         stored: Conversation | None,
     ) -> None:
+        escalated = escalated_to(conversation)
+        due = conversation.sla_due_at
         values = (
             conversation.version,
             conversation.customer.id,
             str(conversation.stage),
             utc_text(conversation.updated_at),
             _head_text(conversation),
+            conversation.agent.id,
+            conversation.agent.role.value,
+            conversation.waiting_on,
+            None if escalated is None else escalated.value,
+            utc_text(conversation.opened_at),
+            None if due is None else utc_text(due),
             conversation.id,
         )
         try:
             if stored_version == 0:
                 cursor = connection.execute(
-                    "INSERT INTO conversations (version, customer_id, stage, updated_at, data, id)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO conversations (version, customer_id, stage, updated_at, data, "
+                    "agent_id, agent_role, waiting_on, escalated_to, opened_at, sla_due_at, id)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     values,
                 )
             else:
                 cursor = connection.execute(
                     "UPDATE conversations SET version = ?, customer_id = ?, stage = ?, "
-                    "updated_at = ?, data = ? WHERE id = ? AND version = ?",
+                    "updated_at = ?, data = ?, agent_id = ?, agent_role = ?, waiting_on = ?, "
+                    "escalated_to = ?, opened_at = ?, sla_due_at = ? "
+                    "WHERE id = ? AND version = ?",
                     (*values, stored_version),
                 )
             if cursor.rowcount != 1:  # only if the file was changed behind our lock
@@ -257,6 +276,51 @@ class SQLiteConversationStore:
                 )
         except sqlite3.DatabaseError as error:
             raise self.database.error(error, f"saving conversation {conversation.id!r}") from None
+
+    def find(self, query: ConversationQuery) -> ConversationPage:
+        """One page of the conversations that meet ``query``, oldest opened first (ties by
+        id), through the indexes on stage, customer, agent, opening and SLA due time. Inside a
+        transaction, the conversations it saved are seen as saved."""
+        conditions: list[str] = []
+        parameters: list[Any] = []
+        if query.stages:
+            conditions.append(f"stage IN ({', '.join('?' * len(query.stages))})")
+            parameters.extend(query.stages)
+        for column, value in (
+            ("agent_role", None if query.role is None else query.role.value),
+            ("agent_id", query.agent_id),
+            ("customer_id", query.customer_id),
+            ("waiting_on", query.waiting_on),
+            ("escalated_to", None if query.escalated_to is None else query.escalated_to.value),
+        ):
+            if value is not None:
+                conditions.append(f"{column} = ?")
+                parameters.append(value)
+        if query.sla_due_by is not None:
+            conditions.append("sla_due_at <= ?")
+            parameters.append(utc_text(query.sla_due_by))
+        if query.after is not None:
+            conditions.append("(opened_at, id) > (?, ?)")
+            parameters.extend(parse_cursor(query.after))
+        with self.database.lock:
+            written = list(self._state().written.values()) if self.database.in_transaction else []
+            if written:  # saved by this transaction, not in the table until its commit
+                conditions.append(f"id NOT IN ({', '.join('?' * len(written))})")
+                parameters.extend(c.id for c in written)
+            where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+            rows = self.database.query(
+                f"SELECT id FROM conversations {where} ORDER BY opened_at, id LIMIT ?",
+                (*parameters, query.limit + 1),
+            )
+            found = [self._read(conversation_id) for (conversation_id,) in rows]
+        if not written:
+            more = len(found) > query.limit
+            page = found[: query.limit]
+            return ConversationPage(
+                conversations=page, next=cursor_after(page[-1]) if more else None
+            )
+        # the table's rows after the cursor and this transaction's own saves, merged
+        return page_of(query, [*found, *(c for c in written if query.matches(c))])
 
     def _committed(self, conversations: Sequence[Conversation]) -> None:
         for conversation in conversations:

@@ -12,7 +12,7 @@ import json
 import os
 import sqlite3
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -22,14 +22,44 @@ from serviceplaybook._records.validate import require_aware
 from serviceplaybook._serialization import from_dict
 from serviceplaybook.adapters.sqlite._transactions import TransactionManager
 
-DATABASE_SCHEMA_VERSION = 1
+DATABASE_SCHEMA_VERSION = 2
 """The version of the database schema (its tables and indexes) this release writes; stored
 in the file's ``serviceplaybook_meta`` table under the key ``schema_version``."""
 
 T = TypeVar("T")
 
+
+def _query_columns_of_older_rows(connection: sqlite3.Connection) -> None:
+    """Fill the query columns of conversations written before version 2 from their rows
+    (the SLA due time stays empty: the desk sets it at the conversation's next event)."""
+    heads = connection.execute("SELECT id, data FROM conversations").fetchall()
+    for conversation_id, head in heads:
+        data = json.loads(head)
+        last = connection.execute(
+            "SELECT data FROM conversation_items WHERE conversation_id = ? AND field = "
+            "'messages' ORDER BY n DESC LIMIT 1",
+            (conversation_id,),
+        ).fetchone()
+        author = json.loads(last[0])["author"] if last else None
+        escalations = data.get("escalations") or []
+        connection.execute(
+            "UPDATE conversations SET agent_id = ?, agent_role = ?, waiting_on = ?, "
+            "escalated_to = ?, opened_at = ? WHERE id = ?",
+            (
+                data["agent"]["id"],
+                data["agent"]["role"],
+                "customer" if author not in (None, "customer") else "agent",
+                escalations[-1]["to"] if escalations else None,
+                utc_text(datetime.fromisoformat(data["opened_at"])),
+                conversation_id,
+            ),
+        )
+
+
+Migration = str | Callable[[sqlite3.Connection], None]
+
 # Each entry migrates a file from version N-1 to N; a new release appends, never edits.
-_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+_MIGRATIONS: tuple[tuple[Migration, ...], ...] = (
     (
         """CREATE TABLE conversations (
             id TEXT PRIMARY KEY,
@@ -93,6 +123,23 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             until TEXT NOT NULL
         ) WITHOUT ROWID""",
         "CREATE INDEX follow_up_claims_by_end ON follow_up_claims (until)",
+    ),
+    # 2: conversation queries (queues, inboxes, the SLA checker's work list)
+    (
+        "ALTER TABLE conversations ADD COLUMN agent_id TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE conversations ADD COLUMN agent_role TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE conversations ADD COLUMN waiting_on TEXT NOT NULL DEFAULT 'agent'",
+        "ALTER TABLE conversations ADD COLUMN escalated_to TEXT",
+        "ALTER TABLE conversations ADD COLUMN opened_at TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE conversations ADD COLUMN sla_due_at TEXT",
+        _query_columns_of_older_rows,
+        # every query lists in (opened_at, id) order: each index ends with it
+        "CREATE INDEX conversations_by_opening ON conversations (opened_at, id)",
+        "CREATE INDEX conversations_by_stage ON conversations (stage, opened_at, id)",
+        "CREATE INDEX conversations_by_customer ON conversations (customer_id, opened_at, id)",
+        "CREATE INDEX conversations_by_agent ON conversations (agent_id, opened_at, id)",
+        "CREATE INDEX conversations_sla_due ON conversations (sla_due_at) "
+        "WHERE sla_due_at IS NOT NULL",
     ),
 )
 
@@ -205,6 +252,28 @@ class SQLiteDatabase(TransactionManager):
                 self._connection.close()
             self._connection = None
 
+    def compact(self) -> None:
+        """``VACUUM`` then ``wal_checkpoint(TRUNCATE)``: no free page and no old log frame
+        keeps deleted content."""
+        with self._lock:
+            if self._depth:
+                raise StorageError(
+                    self.path,
+                    "cannot be compacted inside a unit of work; compact after it commits",
+                )
+            connection = self.connection()
+            try:
+                connection.execute("VACUUM")
+                busy, _, _ = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            except sqlite3.DatabaseError as error:
+                raise self.error(error, "compacting") from None
+            if busy:
+                raise StorageError(
+                    self.path,
+                    "was compacted but its write-ahead log is still held by another "
+                    "connection (a reader in another process); compact again once it is done",
+                )
+
     def _run(self, connection: sqlite3.Connection, sql: str) -> None:
         try:
             connection.execute(sql)
@@ -271,7 +340,10 @@ class SQLiteDatabase(TransactionManager):
                         )
                 for version in range(found + 1, DATABASE_SCHEMA_VERSION + 1):
                     for statement in _MIGRATIONS[version - 1]:
-                        connection.execute(statement)
+                        if isinstance(statement, str):
+                            connection.execute(statement)
+                        else:
+                            statement(connection)
                 connection.execute(
                     "INSERT INTO serviceplaybook_meta (key, value) VALUES ('schema_version', ?) "
                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value",

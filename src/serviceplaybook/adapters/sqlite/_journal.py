@@ -3,6 +3,7 @@ entries of a transaction written together just before its commit."""
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Sequence
@@ -70,6 +71,33 @@ class SQLiteJournal:
         except sqlite3.IntegrityError as error:
             raise self.database.error(error, "journal entries must be appended once") from None
         rows.clear()  # written: a later flush of this transaction must not write them again
+
+    def rewrite(self, entries: Sequence[JournalEntry]) -> None:
+        """Replace the stored entries with the same conversation and ``seq`` (erasure only:
+        the journal is otherwise append-only); entries not stored are ignored."""
+        database = self.database
+        with database.writing() as connection:
+            pending = self._rows()
+            for e in entries:
+                row = (
+                    e.conversation_id,
+                    e.seq,
+                    utc_text(e.at),
+                    e.kind,
+                    e.actor,
+                    e.stage,
+                    json_text(dict(e.data)),
+                )
+                # entries appended by this transaction are not in the table yet
+                for index, held in enumerate(pending):
+                    if held[:2] == row[:2]:
+                        pending[index] = row
+                        database.on_rollback(functools.partial(pending.__setitem__, index, held))
+                connection.execute(
+                    "UPDATE journal SET at = ?, kind = ?, actor = ?, stage = ?, data = ? "
+                    "WHERE conversation_id = ? AND seq = ?",
+                    (*row[2:], *row[:2]),
+                )
 
     def history(self, conversation_id: str) -> list[JournalEntry]:
         """The conversation's entries, oldest first."""

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from serviceplaybook._errors import ValidationError
 from serviceplaybook._records.compensation import Grant
+from serviceplaybook._records.erasure import erased_grant
 from serviceplaybook._serialization import json_text, to_dict
 from serviceplaybook.adapters.sqlite._database import SQLiteDatabase, utc_text
 
@@ -42,3 +43,18 @@ class SQLiteLedger:
             (customer_id, utc_text(since) if since is not None else ""),
         )
         return [self.database.decode("grants", key, data, Grant) for key, data in rows]
+
+    def reassign(self, customer_id: str, pseudonym: str) -> int:
+        """Move the customer's grants to ``pseudonym``, amounts kept; returns how many."""
+        with self.database.writing() as connection:
+            rows = connection.execute(
+                "SELECT key, data FROM grants WHERE customer_id = ?", (customer_id,)
+            ).fetchall()
+            for key, data in rows:
+                grant = self.database.decode("grants", key, data, Grant)
+                moved = erased_grant(grant, pseudonym)
+                connection.execute(
+                    "UPDATE grants SET customer_id = ?, data = ? WHERE key = ?",
+                    (pseudonym, json_text(to_dict(moved)), key),
+                )
+        return len(rows)

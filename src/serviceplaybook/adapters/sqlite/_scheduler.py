@@ -283,6 +283,28 @@ class SQLiteScheduler:
             (customer_id, "" if since is None else utc_text(since)),
         )
 
+    def count_ready(self, now: datetime) -> int:
+        """How many follow-ups a claim at ``now`` could hand out: pending ones ready by then
+        and claims whose lease ran out (a progress display's total)."""
+        moment = utc_text(now)
+        rows = self.database.query(
+            "SELECT (SELECT count(*) FROM follow_ups f WHERE f.status = 'pending' "
+            "AND f.ready_at <= ? AND NOT EXISTS "
+            "(SELECT 1 FROM follow_up_claims c WHERE c.id = f.id)) + "
+            "(SELECT count(*) FROM follow_up_claims WHERE until <= ?)",
+            (moment, moment),
+        )
+        return int(rows[0][0])
+
+    def reassign(self, customer_id: str, pseudonym: str) -> int:
+        """Move every follow-up of the customer to ``pseudonym``; returns how many."""
+        with self.database.writing() as connection:
+            cursor = connection.execute(
+                "UPDATE follow_ups SET customer_id = ? WHERE customer_id = ?",
+                (pseudonym, customer_id),
+            )
+        return cursor.rowcount
+
     def pending(self) -> list[FollowUp]:
         """Follow-ups not yet delivered, cancelled or failed, soonest due first."""
         return self._select("f.status = 'pending'")

@@ -43,5 +43,23 @@ class SQLiteStorage:
         return self.database.unit_of_work()
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close this process's connection; calling it again does nothing, and a later use
+        opens a new one."""
         self.database.close()
+
+    def compact(self) -> None:
+        """Rebuild the file (``VACUUM``) and empty the write-ahead log
+        (``wal_checkpoint(TRUNCATE)``), so that nothing deleted or overwritten, by an erasure
+        or by any earlier save, can be read from the free pages of the file or from old
+        frames of its log.
+
+        Raises:
+            StorageError: inside a unit of work, or another connection kept the log busy.
+        """
+        self.database.compact()
+
+    def __enter__(self) -> SQLiteStorage:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
