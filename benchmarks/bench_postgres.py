@@ -163,12 +163,11 @@ def claims(dsn: str, pending: int, rounds: int) -> tuple[float, float]:
     scheduler: PostgresScheduler = storage.follow_ups
     now = datetime(2027, 1, 1, tzinfo=UTC)
     bare_sql = (
-        "SELECT id FROM follow_ups WHERE status IN ('pending', 'claimed') AND ready_at <= %s "
+        "SELECT id FROM follow_ups WHERE status = 'pending' AND ready_at <= %s "
         "ORDER BY ready_at, id LIMIT 1000 FOR UPDATE SKIP LOCKED"
     )
     put_back = (
-        "UPDATE follow_ups SET status = 'pending', ready_at = unclaimed_ready_at, "
-        "unclaimed_ready_at = NULL, attempts = attempts - 1 WHERE id = ANY(%s)"
+        "UPDATE follow_ups SET lease_until = NULL, attempts = attempts - 1 WHERE id = ANY(%s)"
     )
     library, bare = [], []
     with psycopg.connect(dsn) as connection:

@@ -16,6 +16,13 @@ from serviceplaybook._errors import (
     ValidationError,
 )
 from serviceplaybook._records.conversation import Conversation, check_version_rises
+from serviceplaybook._records.query import (
+    ConversationPage,
+    ConversationQuery,
+    cursor_after,
+    escalated_to,
+    parse_cursor,
+)
 from serviceplaybook._serialization import (
     CONVERSATION_LOGS,
     conversation_head,
@@ -105,6 +112,47 @@ class PostgresConversationStore:
             self._remember(conversation)
         return conversation
 
+    def find(self, query: ConversationQuery) -> ConversationPage:
+        """One page of the conversations that meet ``query``, oldest opened first (ties by
+        id), through the indexes on stage, customer, agent, opening and SLA due time. Inside a
+        transaction, the conversations it saved are seen as saved (their rows are written at
+        once).
+
+        Raises:
+            ValidationError: ``query.after`` is not a cursor this query's pages gave.
+        """
+        conditions: list[str] = []
+        parameters: list[Any] = []
+        if query.stages:
+            conditions.append("stage = ANY(%s)")
+            parameters.append(list(query.stages))
+        for column, value in (
+            ("agent_role", None if query.role is None else query.role.value),
+            ("agent_id", query.agent_id),
+            ("customer_id", query.customer_id),
+            ("waiting_on", query.waiting_on),
+            ("escalated_to", None if query.escalated_to is None else query.escalated_to.value),
+        ):
+            if value is not None:
+                conditions.append(f"{column} = %s")
+                parameters.append(value)
+        if query.sla_due_by is not None:
+            conditions.append("sla_due_at <= %s")
+            parameters.append(query.sla_due_by)
+        if query.after is not None:
+            opened, after_id = parse_cursor(query.after)
+            conditions.append("(opened_at, id) > (%s::timestamptz, %s)")
+            parameters.extend((opened, after_id))
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+        rows = self.database.query(
+            f"SELECT id FROM conversations {where} ORDER BY opened_at, id LIMIT %s",
+            (*parameters, query.limit + 1),
+        )
+        found = [self.get(conversation_id) for (conversation_id,) in rows]
+        more = len(found) > query.limit
+        page = tuple(found[: query.limit])
+        return ConversationPage(conversations=page, next=cursor_after(page[-1]) if more else None)
+
     def _remember(self, conversation: Conversation) -> None:
         known = self._known()
         previous = known.get(conversation.id)
@@ -171,24 +219,35 @@ class PostgresConversationStore:
         self, conversation: Conversation, expected: int, stored: Conversation | None
     ) -> None:
         database = self.database
+        escalated = escalated_to(conversation)
         values = (
             conversation.version,
             conversation.customer.id,
             str(conversation.stage),
             conversation.updated_at,
+            conversation.agent.id,
+            conversation.agent.role.value,
+            conversation.waiting_on,
+            None if escalated is None else escalated.value,
+            conversation.opened_at,
+            conversation.sla_due_at,
             json_text(conversation_head(conversation)),
             conversation.id,
         )
         if expected == 0:
             written = database.run(
-                "INSERT INTO conversations (version, customer_id, stage, updated_at, data, id) "
-                "VALUES (%s, %s, %s, %s, %s::jsonb, %s) ON CONFLICT (id) DO NOTHING",
+                "INSERT INTO conversations (version, customer_id, stage, updated_at, agent_id, "
+                "agent_role, waiting_on, escalated_to, opened_at, sla_due_at, data, id) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s) "
+                "ON CONFLICT (id) DO NOTHING",
                 values,
             ).rowcount
         else:
             written = database.run(
                 "UPDATE conversations SET version = %s, customer_id = %s, stage = %s, "
-                "updated_at = %s, data = %s::jsonb WHERE id = %s AND version = %s",
+                "updated_at = %s, agent_id = %s, agent_role = %s, waiting_on = %s, "
+                "escalated_to = %s, opened_at = %s, sla_due_at = %s, data = %s::jsonb "
+                "WHERE id = %s AND version = %s",
                 (*values, expected),
             ).rowcount
         if written != 1:

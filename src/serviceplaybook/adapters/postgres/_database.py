@@ -94,7 +94,6 @@ class PostgresDatabase(TransactionManager):
         self.prepare_threshold = prepare_threshold
         self._pid = os.getpid()
         self._pool: ConnectionPool[Connection] | None = None
-        self._closed = False
         if migrate:
             self._migrate()
         else:
@@ -112,8 +111,6 @@ class PostgresDatabase(TransactionManager):
         if self._pid != os.getpid():
             self._forget_parent()
         if self._pool is None:
-            if self._closed:
-                raise StorageError(self.path, "the storage was closed")
             pool: ConnectionPool[Connection] = ConnectionPool(
                 self.dsn,
                 min_size=self.min_size,
@@ -160,12 +157,27 @@ class PostgresDatabase(TransactionManager):
             pool.putconn(connection)
 
     def close(self) -> None:
-        """Close this process's pool; a later use fails."""
-        self._closed = True
+        """Close this process's pool; calling it again does nothing, and a later use opens a
+        new one."""
         pool = self._pool
         self._pool = None
         if pool is not None and self._pid == os.getpid():
             pool.close()
+
+    def compact(self) -> None:
+        """``VACUUM`` the schema's tables (outside any transaction)."""
+        if self.in_transaction:
+            raise StorageError(
+                self.path, "compact() cannot run inside a unit of work (VACUUM needs its own)"
+            )
+        connection = self._take()
+        try:
+            for table in TABLES:
+                connection.execute(f"VACUUM {table}")
+        except psycopg.Error as error:
+            raise self.error(error, "compact()") from error
+        finally:
+            self._give_back(connection)
 
     def error(self, error: psycopg.Error, where: str = "") -> StorageError:
         """A :class:`StorageError` naming the database for a driver error."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -71,6 +72,39 @@ class PostgresJournal:
             return []
         columns = tuple(list(column) for column in zip(*rows, strict=True))
         return [(self._INSERT, columns)]
+
+    def rewrite(self, entries: Sequence[JournalEntry]) -> None:
+        """Replace the stored entries with the same conversation and ``seq`` (erasure only:
+        the journal is otherwise append-only), those this transaction appended included;
+        entries not stored are ignored."""
+        database = self.database
+        with database.transaction():
+            pending = self._rows()
+            rows = []
+            for e in entries:
+                row = (
+                    e.conversation_id,
+                    e.seq,
+                    e.at,
+                    e.kind,
+                    e.actor,
+                    e.stage,
+                    json_text(dict(e.data)),
+                )
+                for index, held in enumerate(pending):
+                    if held[:2] == row[:2]:  # appended by this transaction: not stored yet
+                        pending[index] = row
+                        database.on_rollback(functools.partial(pending.__setitem__, index, held))
+                rows.append(row)
+            if rows:
+                columns = tuple(list(column) for column in zip(*rows, strict=True))
+                database.run(
+                    "UPDATE journal j SET at = t.a, kind = t.k, actor = t.w, stage = t.g, "
+                    "data = t.d::jsonb FROM unnest(%s::text[], %s::int[], %s::timestamptz[], "
+                    "%s::text[], %s::text[], %s::text[], %s::text[]) AS t(c, s, a, k, w, g, d) "
+                    "WHERE j.conversation_id = t.c AND j.seq = t.s",
+                    columns,
+                )
 
     def history(self, conversation_id: str) -> list[JournalEntry]:
         """The conversation's entries, oldest first."""

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from serviceplaybook._errors import ValidationError
 from serviceplaybook._records.compensation import Grant
+from serviceplaybook._records.erasure import erased_grant
 from serviceplaybook._serialization import json_text, to_dict
 from serviceplaybook.adapters.postgres._database import PostgresDatabase
 
@@ -60,6 +61,28 @@ class PostgresLedger:
                 f"idempotency key must always name the same grant"
             )
         return first
+
+    def reassign(self, customer_id: str, pseudonym: str) -> int:
+        """Move the customer's grants to ``pseudonym`` (erasing a customer), keeping every
+        amount, key and time; returns how many moved."""
+        database = self.database
+        with database.transaction():
+            self._lock(customer_id)
+            self._lock(pseudonym)
+            rows = database.query(
+                "SELECT key, data FROM grants WHERE customer_id = %s", (customer_id,)
+            )
+            moved = []
+            for key, data in rows:
+                grant = database.decode("grants", key, data, Grant)
+                moved.append(json_text(to_dict(erased_grant(grant, pseudonym))))
+            if rows:
+                database.run(
+                    "UPDATE grants g SET customer_id = %s, data = t.d::jsonb "
+                    "FROM unnest(%s::text[], %s::text[]) AS t(k, d) WHERE g.key = t.k",
+                    (pseudonym, [key for key, _ in rows], moved),
+                )
+        return len(rows)
 
     def grants(self, customer_id: str, *, since: datetime | None = None) -> list[Grant]:
         """The customer's grants, oldest first, optionally from ``since`` on (inside a

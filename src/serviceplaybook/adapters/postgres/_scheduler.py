@@ -20,12 +20,14 @@ class PostgresScheduler:
 
     A claim is one statement: it picks the next ready rows through the partial index
     ``follow_ups_ready`` with ``FOR UPDATE SKIP LOCKED`` (claimers in other processes skip
-    the rows one is taking instead of waiting for it, and never take the same row) and marks
-    them ``claimed`` with ``ready_at`` moved to the end of the lease. A claimed row whose
-    lease ran out is ready again by the same index, so a worker that died loses its claims
-    to the next claim. Answers (complete, fail, release) count only while the row is still
-    claimed by the same attempt; a cancellation is a row state checked by every claim and
-    answer. Times come back in UTC.
+    the rows one is taking instead of waiting for it, and never take the same row) and sets
+    their ``lease_until`` and ``attempts``: no indexed column changes, so the rows are
+    updated in place (HOT) and the claim costs about what the locking ``SELECT`` costs,
+    however many follow-ups are held. A claimed row whose lease ran out is ready again, so a
+    worker that died loses its claims to the next claim; a lapsed claim keeps its place by
+    due time (which is before its lease's end). Answers (complete, fail, release) count only
+    while the row is still claimed by the same attempt; a cancellation is a row state checked
+    by every claim and answer. Times come back in UTC.
 
     Args:
         database: the database.
@@ -102,8 +104,8 @@ class PostgresScheduler:
     def cancel(self, conversation_id: str) -> int:
         """Cancel the conversation's pending (and claimed) follow-ups; returns how many."""
         return self.database.run(
-            "UPDATE follow_ups SET status = 'cancelled' "
-            "WHERE conversation_id = %s AND status IN ('pending', 'claimed')",
+            "UPDATE follow_ups SET status = 'cancelled', lease_until = NULL "
+            "WHERE conversation_id = %s AND status = 'pending'",
             (conversation_id,),
         ).rowcount
 
@@ -126,15 +128,14 @@ class PostgresScheduler:
             )
         require_aware(now, "claim_due(now)")
         rows = self.database.run(
-            "WITH picked AS (SELECT id, ready_at FROM follow_ups "
-            "WHERE status IN ('pending', 'claimed') AND ready_at <= %s "
+            "WITH picked AS (SELECT ctid, ready_at FROM follow_ups "
+            "WHERE status = 'pending' AND ready_at <= %s "
+            "AND (lease_until IS NULL OR lease_until <= %s) "
             "ORDER BY ready_at, id LIMIT %s FOR UPDATE SKIP LOCKED) "
-            "UPDATE follow_ups f SET status = 'claimed', attempts = f.attempts + 1, "
-            "ready_at = %s, unclaimed_ready_at = CASE WHEN f.status = 'pending' "
-            "THEN f.ready_at ELSE f.unclaimed_ready_at END "
-            "FROM picked WHERE f.id = picked.id "
+            "UPDATE follow_ups f SET lease_until = %s, attempts = f.attempts + 1 "
+            "FROM picked WHERE f.ctid = picked.ctid "
             f"RETURNING picked.ready_at, {', '.join('f.' + c for c in _COLUMNS.split(', '))}",
-            (now, limit, now + lease),
+            (now, now, limit, now + lease),
         ).fetchall()
         rows.sort(key=lambda row: (row[0], row[1]))
         return self._records(rows, skip=1)
@@ -143,8 +144,9 @@ class PostgresScheduler:
         """Apply ``change`` (a SET clause) if the follow-up is still claimed, by ``attempt``
         when given; raises :class:`NotFound` for an unknown id."""
         rows = self.database.run(
-            f"WITH answered AS (UPDATE follow_ups SET {change} WHERE id = %s "
-            f"AND status = 'claimed' AND (%s::integer IS NULL OR attempts = %s) RETURNING 1) "
+            f"WITH answered AS (UPDATE follow_ups SET {change}, lease_until = NULL "
+            f"WHERE id = %s AND status = 'pending' AND lease_until IS NOT NULL "
+            f"AND (%s::integer IS NULL OR attempts = %s) RETURNING 1) "
             f"SELECT EXISTS (SELECT 1 FROM follow_ups WHERE id = %s)",
             (*extra, follow_up_id, attempt, attempt, follow_up_id),
         ).fetchall()
@@ -177,7 +179,7 @@ class PostgresScheduler:
             self._answer(
                 follow_up_id,
                 attempt,
-                "status = 'pending', ready_at = %s, unclaimed_ready_at = NULL",
+                "ready_at = %s",
                 retry_at,
             )
 
@@ -192,8 +194,7 @@ class PostgresScheduler:
         self._answer(
             follow_up_id,
             attempt,
-            "status = 'pending', ready_at = unclaimed_ready_at, unclaimed_ready_at = NULL, "
-            "attempts = attempts - 1",
+            "attempts = attempts - 1",  # ready_at still holds the time from before the claim
         )
 
     def status(self, follow_up_id: str) -> FollowUpStatus:
@@ -202,10 +203,14 @@ class PostgresScheduler:
         Raises:
             NotFound: no follow-up has this id.
         """
-        rows = self.database.query("SELECT status FROM follow_ups WHERE id = %s", (follow_up_id,))
+        rows = self.database.query(
+            "SELECT status, lease_until IS NOT NULL FROM follow_ups WHERE id = %s",
+            (follow_up_id,),
+        )
         if not rows:
             raise NotFound("follow-up", follow_up_id)
-        return FollowUpStatus(rows[0][0])
+        status, claimed = rows[0]
+        return FollowUpStatus.CLAIMED if claimed else FollowUpStatus(status)
 
     def _select(self, where: str, parameters: Sequence[Any] = ()) -> list[FollowUp]:
         return self._records(
@@ -220,17 +225,25 @@ class PostgresScheduler:
         delivered; not cancelled or failed), due from ``since`` on, soonest first."""
         if since is None:
             return self._select(
-                "customer_id = %s AND status IN ('pending', 'claimed', 'delivered')",
+                "customer_id = %s AND status IN ('pending', 'delivered')",
                 (customer_id,),
             )
         return self._select(
-            "customer_id = %s AND due_at >= %s AND status IN ('pending', 'claimed', 'delivered')",
+            "customer_id = %s AND due_at >= %s AND status IN ('pending', 'delivered')",
             (customer_id, since),
         )
 
+    def reassign(self, customer_id: str, pseudonym: str) -> int:
+        """Move every follow-up of the customer, whatever its status, to ``pseudonym``;
+        returns how many."""
+        return self.database.run(
+            "UPDATE follow_ups SET customer_id = %s WHERE customer_id = %s",
+            (pseudonym, customer_id),
+        ).rowcount
+
     def pending(self) -> list[FollowUp]:
         """Follow-ups not yet delivered, cancelled or failed, soonest due first."""
-        return self._select("status IN ('pending', 'claimed')")
+        return self._select("status = 'pending'")
 
     def failed(self) -> list[FollowUp]:
         """Follow-ups given up on after failed deliveries, soonest due first."""

@@ -18,15 +18,29 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # fillfactor 80 (here and on follow_ups): room on each page for the new version of
         # an updated row, so that saves and claims are HOT updates that leave the indexes
         # alone.
+        # ids in the "C" collation: pages are ordered by (opened_at, id) on every backend,
+        # ids compared by code point as SQLite and Python compare them.
         """CREATE TABLE conversations (
-    id text PRIMARY KEY,
+    id text COLLATE "C" PRIMARY KEY,
     version integer NOT NULL,
     customer_id text NOT NULL,
     stage text NOT NULL,
     updated_at timestamptz NOT NULL,
+    agent_id text NOT NULL,
+    agent_role text NOT NULL,
+    waiting_on text NOT NULL,
+    escalated_to text,
+    opened_at timestamptz NOT NULL,
+    sla_due_at timestamptz,
     data jsonb NOT NULL
 ) WITH (fillfactor = 80)""",
-        "CREATE INDEX conversations_by_customer ON conversations (customer_id)",
+        # The conversation queries: each condition's index, in page order.
+        "CREATE INDEX conversations_by_opening ON conversations (opened_at, id)",
+        "CREATE INDEX conversations_by_stage ON conversations (stage, opened_at, id)",
+        "CREATE INDEX conversations_by_customer ON conversations (customer_id, opened_at, id)",
+        "CREATE INDEX conversations_by_agent ON conversations (agent_id, opened_at, id)",
+        "CREATE INDEX conversations_sla_due ON conversations (sla_due_at) "
+        "WHERE sla_due_at IS NOT NULL",
         # One row per message and per signals record: a save appends, it never rewrites
         # the whole conversation.
         """CREATE TABLE conversation_items (
@@ -54,10 +68,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     data jsonb NOT NULL
 )""",
         "CREATE INDEX grants_by_customer ON grants (customer_id, at)",
-        # status: pending, claimed (by a lease until ready_at), delivered, cancelled or
-        # failed; ready_at: when a worker may claim it next (the due time, a retry time, or
-        # the end of the lease in flight); attempts: the claims made, the one in flight
-        # included; unclaimed_ready_at: ready_at before the claim in flight, for release().
+        # status: pending (claimed too while lease_until is set), delivered, cancelled or
+        # failed; ready_at: the due time, or the retry time after a failed delivery;
+        # lease_until: the end of the claim in flight; attempts: the claims made, the one in
+        # flight included. A claim sets only lease_until and attempts, neither indexed, so
+        # it is a HOT update that leaves every index alone.
         """CREATE TABLE follow_ups (
     id text PRIMARY KEY,
     key text NOT NULL UNIQUE,
@@ -67,22 +82,21 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     due_at timestamptz NOT NULL,
     purpose text NOT NULL,
     expires_at timestamptz,
-    status text NOT NULL CHECK (status IN
-        ('pending', 'claimed', 'delivered', 'cancelled', 'failed')),
+    status text NOT NULL CHECK (status IN ('pending', 'delivered', 'cancelled', 'failed')),
     ready_at timestamptz NOT NULL,
-    unclaimed_ready_at timestamptz,
+    lease_until timestamptz,
     attempts integer NOT NULL
 ) WITH (fillfactor = 80)""",
-        # Partial index: a claim reads the next ready rows (pending ones and lapsed leases
-        # alike) in order, never scanning the finished ones, however many there are.
-        "CREATE INDEX follow_ups_ready ON follow_ups (ready_at, id) "
-        "WHERE status IN ('pending', 'claimed')",
+        # Partial index: a claim reads the next ready rows in order, never scanning the
+        # finished ones, however many there are.
+        "CREATE INDEX follow_ups_ready ON follow_ups (ready_at, id) WHERE status = 'pending'",
         "CREATE INDEX follow_ups_by_conversation ON follow_ups (conversation_id)",
         "CREATE INDEX follow_ups_by_customer ON follow_ups (customer_id, due_at)",
     ),
 )
 
 TABLES = ("conversations", "conversation_items", "journal", "grants", "follow_ups")
+"""The tables of the schema (``compact()`` vacuums them)."""
 
 
 def schema_script() -> str:

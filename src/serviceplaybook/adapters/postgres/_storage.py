@@ -56,8 +56,20 @@ class PostgresStorage:
         return self.database.transaction()
 
     def close(self) -> None:
-        """Close the connection pool."""
+        """Close this process's connection pool; calling it again does nothing, and a later
+        use opens a new one."""
         self.database.close()
+
+    def compact(self) -> None:
+        """``VACUUM`` the tables, so that the row versions an erasure (or any earlier save)
+        left behind are removed from them. Copies outside the tables are beyond the
+        library's reach: the server's write-ahead log until it is recycled, its archives,
+        replicas and backups.
+
+        Raises:
+            StorageError: inside a unit of work (``VACUUM`` cannot run in a transaction).
+        """
+        self.database.compact()
 
     def __enter__(self) -> Self:
         return self
