@@ -36,4 +36,4 @@ class PostgresDeskMachine(DeskMachine):
 
 
 TestPostgresDesk = PostgresDeskMachine.TestCase
-TestPostgresDesk.settings = settings(TestPostgresDesk.settings, max_examples=25)
+TestPostgresDesk.settings = settings(TestPostgresDesk.settings, max_examples=15)

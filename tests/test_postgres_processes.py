@@ -310,3 +310,31 @@ def test_claims_from_many_threads_never_share_a_follow_up(dsn: str) -> None:
     every = [item for slot in claimed for item in slot]
     assert sorted(every) == sorted(f"fu-{number}" for number in range(1, 401))
     desk.storage.close()  # type: ignore[attr-defined]
+
+
+def hear_in_child(desk: ServiceDesk, cid: str, results: Any) -> None:
+    """In a child forked while the parent's desk was open: calls on a pool of its own."""
+    try:
+        version = 0
+        for number in range(5):
+            version = desk.hear(cid, f"from the child {number}").conversation.version
+        results.put(version)
+    except BaseException as error:
+        results.put(repr(error))
+
+
+def test_a_forked_child_opens_its_own_pool_and_leaves_the_parents_alone(dsn: str) -> None:
+    desk = ServiceDesk.postgres(dsn)
+    cid = open_conversation(desk, "cust-forked")
+    desk.hear(cid, "before the fork")
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    child = context.Process(target=hear_in_child, args=(desk, cid, results))
+    child.start()
+    assert results.get(timeout=60) == 7
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    # the parent's pooled connections still work after the child exited
+    assert desk.hear(cid, "after the child").conversation.version == 8
+    assert len(desk.history(cid)) == 8
+    desk.storage.close()  # type: ignore[attr-defined]

@@ -5,6 +5,7 @@ conversations kept by ``(id, version)``.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,7 +32,7 @@ from serviceplaybook._serialization import (
     to_dict,
 )
 from serviceplaybook.adapters.postgres._database import PostgresDatabase
-from serviceplaybook.adapters.postgres._transactions import Statement
+from serviceplaybook.adapters.postgres._transactions import Statement, insert_rows
 
 
 def _truncate(rows: list[Any], length: int) -> None:
@@ -62,6 +63,7 @@ class PostgresConversationStore:
         self.database = database
         self.cache_size = cache_size
         self._cache: dict[str, Conversation] = {}
+        self._cache_lock = threading.Lock()
         self._items_key = object()  # the scratch key of a transaction's item rows
 
     def _known(self) -> dict[str, Conversation]:
@@ -69,11 +71,12 @@ class PostgresConversationStore:
         return self.database.scratch(self, dict)
 
     def _keep(self, conversation: Conversation) -> None:
-        cache = self._cache
-        cache.pop(conversation.id, None)
-        cache[conversation.id] = conversation
-        if len(cache) > self.cache_size:
-            del cache[next(iter(cache))]  # the least recently kept
+        with self._cache_lock:  # the process's threads share the cache
+            cache = self._cache
+            cache.pop(conversation.id, None)
+            cache[conversation.id] = conversation
+            if len(cache) > self.cache_size:
+                del cache[next(iter(cache))]  # the least recently kept
 
     def get(self, conversation_id: str) -> Conversation:
         """The stored conversation; raises :class:`NotFound`."""
@@ -279,38 +282,26 @@ class PostgresConversationStore:
 
     def _flush(self) -> list[Statement]:
         statements: list[Statement] = []
-        ids: list[str] = []
-        fields: list[str] = []
-        numbers: list[int] = []
-        texts: list[str] = []
-        for conversation_id, field, n, text in self._items():
-            if n < 0:
-                if ids:  # keep the order: what came before the delete goes first
-                    statements.append(self._insert(ids, fields, numbers, texts))
-                    ids, fields, numbers, texts = [], [], [], []
-                statements.append(
-                    (
-                        "DELETE FROM conversation_items WHERE conversation_id = %s AND field = %s",
-                        (conversation_id, field),
-                    )
-                )
+        rows: list[tuple[str, str, int, str]] = []
+        for row in self._items():
+            if row[2] >= 0:
+                rows.append(row)
                 continue
-            ids.append(conversation_id)
-            fields.append(field)
-            numbers.append(n)
-            texts.append(text)
-        if ids:
-            statements.append(self._insert(ids, fields, numbers, texts))
+            if rows:  # keep the order: what came before the delete goes first
+                statements.extend(self._insert(rows))
+                rows = []
+            statements.append(
+                (
+                    "DELETE FROM conversation_items WHERE conversation_id = %s AND field = %s",
+                    row[:2],
+                )
+            )
+        if rows:
+            statements.extend(self._insert(rows))
         return statements
 
     @staticmethod
-    def _insert(
-        ids: list[str], fields: list[str], numbers: list[int], texts: list[str]
-    ) -> Statement:
-        # One statement for the lot, whatever the number of new items.
-        return (
-            "INSERT INTO conversation_items (conversation_id, field, n, data) "
-            "SELECT c, f, n, d::jsonb FROM unnest(%s::text[], %s::text[], %s::int[], "
-            "%s::text[]) AS t(c, f, n, d)",
-            (ids, fields, numbers, texts),
+    def _insert(rows: list[tuple[str, str, int, str]]) -> list[Statement]:
+        return insert_rows(
+            "conversation_items", "conversation_id, field, n, data", "(%s, %s, %s, %s::jsonb)", rows
         )

@@ -11,7 +11,7 @@ from serviceplaybook._errors import StorageError
 from serviceplaybook._records.journal import JournalEntry
 from serviceplaybook._serialization import json_text
 from serviceplaybook.adapters.postgres._database import PostgresDatabase
-from serviceplaybook.adapters.postgres._transactions import Statement
+from serviceplaybook.adapters.postgres._transactions import Statement, insert_rows
 
 
 def _truncate(rows: list[Any], length: int) -> None:
@@ -25,13 +25,6 @@ class PostgresJournal:
 
     def __init__(self, database: PostgresDatabase) -> None:
         self.database = database
-
-    _INSERT = (
-        "INSERT INTO journal (conversation_id, seq, at, kind, actor, stage, data) "
-        "SELECT c, s, a, k, w, g, d::jsonb FROM unnest(%s::text[], %s::int[], "
-        "%s::timestamptz[], %s::text[], %s::text[], %s::text[], %s::text[]) "
-        "AS t(c, s, a, k, w, g, d)"
-    )
 
     def _rows(self) -> list[tuple[Any, ...]]:
         return self.database.scratch(self, list)
@@ -70,8 +63,12 @@ class PostgresJournal:
         rows = self._rows()
         if not rows:
             return []
-        columns = tuple(list(column) for column in zip(*rows, strict=True))
-        return [(self._INSERT, columns)]
+        return insert_rows(
+            "journal",
+            "conversation_id, seq, at, kind, actor, stage, data",
+            "(%s, %s, %s, %s, %s, %s, %s::jsonb)",
+            rows,
+        )
 
     def rewrite(self, entries: Sequence[JournalEntry]) -> None:
         """Replace the stored entries with the same conversation and ``seq`` (erasure only:

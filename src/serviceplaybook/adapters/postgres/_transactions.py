@@ -40,6 +40,29 @@ Statement = tuple[str, Any]
 """One statement and its parameters."""
 
 
+def insert_rows(
+    table: str, columns: str, row: str, rows: Sequence[Sequence[Any]]
+) -> list[Statement]:
+    """``INSERT`` statements of ``rows`` as multi-row ``VALUES`` lists (``row`` is one row's
+    placeholders, casts included), 500 rows each at most (a statement takes 65,535
+    parameters): scalar parameters cost the client far less to send than arrays, and the few
+    distinct row counts keep the statements few and prepared."""
+    statements: list[Statement] = []
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        chunk = rows[start : start + _ROWS_PER_INSERT]
+        values = ", ".join([row] * len(chunk))
+        statements.append(
+            (
+                f"INSERT INTO {table} ({columns}) VALUES {values}",
+                [value for each in chunk for value in each],
+            )
+        )
+    return statements
+
+
+_ROWS_PER_INSERT = 500
+
+
 class _Thread(threading.local):
     """One thread's open transaction."""
 
