@@ -15,6 +15,19 @@ from serviceplaybook.adapters.postgres._database import PostgresDatabase
 _COLUMNS = "id, key, conversation_id, customer_id, channel, due_at, purpose, expires_at, attempts"
 
 
+CLAIM = (
+    "WITH picked AS (SELECT ctid, ready_at FROM follow_ups "
+    "WHERE status = 'pending' AND ready_at <= %s "
+    "AND (lease_until IS NULL OR lease_until <= %s) "
+    "ORDER BY ready_at, id LIMIT %s FOR UPDATE SKIP LOCKED) "
+    "UPDATE follow_ups f SET lease_until = %s, attempts = f.attempts + 1 "
+    "FROM picked WHERE f.ctid = picked.ctid "
+    f"RETURNING picked.ready_at, {', '.join('f.' + c for c in _COLUMNS.split(', '))}"
+)
+"""The claim: parameters now, now, limit and the lease's end; rows of the ready time then
+the follow-up's columns (``benchmarks/bench_postgres.py`` times it bare)."""
+
+
 class PostgresScheduler:
     """Follow-ups in the ``follow_ups`` table, handed out at least once.
 
@@ -127,16 +140,7 @@ class PostgresScheduler:
                 f"lease could be handed out again at once"
             )
         require_aware(now, "claim_due(now)")
-        rows = self.database.run(
-            "WITH picked AS (SELECT ctid, ready_at FROM follow_ups "
-            "WHERE status = 'pending' AND ready_at <= %s "
-            "AND (lease_until IS NULL OR lease_until <= %s) "
-            "ORDER BY ready_at, id LIMIT %s FOR UPDATE SKIP LOCKED) "
-            "UPDATE follow_ups f SET lease_until = %s, attempts = f.attempts + 1 "
-            "FROM picked WHERE f.ctid = picked.ctid "
-            f"RETURNING picked.ready_at, {', '.join('f.' + c for c in _COLUMNS.split(', '))}",
-            (now, now, limit, now + lease),
-        ).fetchall()
+        rows = self.database.run(CLAIM, (now, now, limit, now + lease)).fetchall()
         rows.sort(key=lambda row: (row[0], row[1]))
         return self._records(rows, skip=1)
 
