@@ -154,3 +154,21 @@ def test_a_batch_is_one_transaction_and_rolls_back_whole(dsn: str) -> None:
         desk.hear(cid, "two")
     assert [m.text for m in desk.get(cid).messages] == ["one", "two"]
     desk.storage.close()  # type: ignore[attr-defined]
+
+
+def test_without_psycopg_the_error_says_what_to_install() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['psycopg'] = None\n"
+        "from serviceplaybook import ServiceDesk\n"
+        "from serviceplaybook.adapters.postgres import schema_script\n"
+        "assert 'CREATE TABLE' in schema_script()\n"  # the schema needs no driver
+        "try:\n"
+        "    ServiceDesk.postgres('dbname=x')\n"
+        "except ImportError as error:\n"
+        "    print(error)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "pip install 'serviceplaybook[postgres]'" in done.stdout

@@ -9,9 +9,15 @@ import os
 import weakref
 from typing import Any, TypeVar
 
-import psycopg
-from psycopg.conninfo import conninfo_to_dict
-from psycopg_pool import ConnectionPool, PoolTimeout
+try:
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+    from psycopg_pool import ConnectionPool, PoolTimeout
+except ImportError as missing:  # pragma: no cover - depends on the installation
+    raise ImportError(
+        "serviceplaybook's PostgreSQL adapter needs psycopg 3 and psycopg_pool: "
+        "pip install 'serviceplaybook[postgres]'"
+    ) from missing
 
 from serviceplaybook._errors import PlaybookError, SchemaVersionError, StorageError, ValidationError
 from serviceplaybook._serialization import from_dict

@@ -29,7 +29,13 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, TypeVar, cast
 
-import psycopg
+try:
+    import psycopg
+except ImportError as missing:  # pragma: no cover - depends on the installation
+    raise ImportError(
+        "serviceplaybook's PostgreSQL adapter needs psycopg 3 and psycopg_pool: "
+        "pip install 'serviceplaybook[postgres]'"
+    ) from missing
 
 from serviceplaybook._errors import StorageError
 
