@@ -172,3 +172,14 @@ def test_without_psycopg_the_error_says_what_to_install() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "pip install 'serviceplaybook[postgres]'" in done.stdout
+
+
+def test_text_postgresql_cannot_hold_is_refused_clearly(dsn: str) -> None:
+    from serviceplaybook.adapters.postgres import PostgresStorage
+    from serviceplaybook.testing.contracts import follow_up
+
+    with PostgresStorage(dsn) as storage:
+        with pytest.raises(ValidationError, match="NUL character"):
+            storage.follow_ups.schedule(follow_up(1, cid="c\x00"))
+        storage.follow_ups.schedule(follow_up(1))  # nothing half done: the id is free
+        assert storage.follow_ups.status("fu-1").value == "pending"

@@ -37,7 +37,7 @@ except ImportError as missing:  # pragma: no cover - depends on the installation
         "pip install 'serviceplaybook[postgres]'"
     ) from missing
 
-from serviceplaybook._errors import StorageError
+from serviceplaybook._errors import StorageError, ValidationError
 
 T = TypeVar("T")
 
@@ -111,6 +111,16 @@ class TransactionManager(abc.ABC):
     def error(self, error: psycopg.Error, where: str = "") -> StorageError:
         """A :class:`StorageError` naming the database for a driver error."""
 
+    def _refusal(self, error: psycopg.Error) -> StorageError | ValidationError:
+        """The error to raise for a driver error: text PostgreSQL cannot hold is the
+        caller's value (a ``ValidationError``), anything else a :class:`StorageError`."""
+        if isinstance(error, psycopg.DataError) and "NUL" in str(error):
+            return ValidationError(
+                "PostgreSQL text cannot hold a NUL character (\\x00); remove it from the ids "
+                "and texts given to serviceplaybook"
+            )
+        return self.error(error)
+
     @abc.abstractmethod
     def describe(self) -> str:
         """The database as errors name it (never with its password)."""
@@ -126,7 +136,7 @@ class TransactionManager(abc.ABC):
             try:
                 return connection.execute(sql, parameters).fetchall()
             except psycopg.Error as error:
-                raise self.error(error) from error
+                raise self._refusal(error) from error
         attempts = self._retries() + 1
         for attempt in range(1, attempts + 1):
             held = state.connection if state.depth else None
@@ -135,10 +145,10 @@ class TransactionManager(abc.ABC):
                 return connection.execute(sql, parameters).fetchall()
             except psycopg.OperationalError as error:
                 if attempt == attempts or not connection.closed:
-                    raise self.error(error) from error
+                    raise self._refusal(error) from error
                 self._discard(state, connection)  # a read changes nothing: try the next
             except psycopg.Error as error:
-                raise self.error(error) from error
+                raise self._refusal(error) from error
             finally:
                 if not state.depth:
                     self._give_back(connection)
@@ -160,7 +170,7 @@ class TransactionManager(abc.ABC):
             try:
                 return self._connection(state).execute(sql, parameters)
             except psycopg.Error as error:
-                raise self.error(error) from error
+                raise self._refusal(error) from error
         cursors = self._send(state, [*prefix, (sql, parameters)])
         state.pending = []
         return cursors[-1]
@@ -180,10 +190,10 @@ class TransactionManager(abc.ABC):
                     self._discard(state, connection)
                     continue
                 state.begun = state.begun or beginning  # the server may hold it: roll back
-                raise self.error(error) from error
+                raise self._refusal(error) from error
             except psycopg.Error as error:
                 state.begun = state.begun or beginning
-                raise self.error(error) from error
+                raise self._refusal(error) from error
             state.begun = True
             return cursors
         raise AssertionError("unreachable")  # pragma: no cover
@@ -230,7 +240,7 @@ class TransactionManager(abc.ABC):
                 self._connection(state).execute(f"RELEASE sp{depth}")
             except psycopg.Error as error:
                 self._roll_back(state, depth, commit_mark, undo_mark)
-                raise self.error(error) from error
+                raise self._refusal(error) from error
             return
         try:
             deferred: list[Statement] = []
@@ -280,7 +290,7 @@ class TransactionManager(abc.ABC):
                     connection.execute(f"ROLLBACK TO sp{depth}")
                     connection.execute(f"RELEASE sp{depth}")
                 except psycopg.Error as error:
-                    raise self.error(error) from error
+                    raise self._refusal(error) from error
 
     def _end(self, state: _Thread) -> None:
         connection = state.connection
