@@ -318,6 +318,10 @@ def parameters(function: Callable[..., Any]) -> list[inspect.Parameter]:
     ]
 
 
+#: The desk's classmethod constructors, tested apart from the methods.
+CONSTRUCTORS = ("in_memory", "sqlite", "postgres", "from_config")
+
+
 def public_methods() -> list[str]:
     """Every public ServiceDesk method, by introspection; constructors are tested apart."""
     return sorted(
@@ -325,7 +329,7 @@ def public_methods() -> list[str]:
         for name, member in inspect.getmembers(ServiceDesk)
         if not name.startswith("_")
         and callable(member)
-        and name not in ("in_memory", "sqlite", "from_config")
+        and name not in CONSTRUCTORS
         and not isinstance(inspect.getattr_static(ServiceDesk, name), property)
     )
 
@@ -441,8 +445,7 @@ def test_the_matrix_covers_every_public_method() -> None:
         for name, member in vars(klass).items()
         if not name.startswith("_") and (callable(member) or isinstance(member, classmethod))
     }
-    constructors = {"in_memory", "sqlite", "from_config"}
-    assert defined - constructors == set(public_methods())
+    assert defined - set(CONSTRUCTORS) == set(public_methods())
     assert {"hear", "open", "propose", "fire", "get", "run_follow_ups"} <= set(public_methods())
     for method in public_methods():
         for parameter in parameters(getattr(ServiceDesk, method)):
@@ -453,7 +456,7 @@ def test_the_matrix_covers_every_public_method() -> None:
 
 
 def constructor_cases() -> Iterator[tuple[str, str, object]]:
-    for name in ("__init__", "in_memory", "sqlite", "from_config"):
+    for name in ("__init__", *CONSTRUCTORS):
         function = getattr(ServiceDesk, name)
         for parameter in parameters(function):
             annotation = str(parameter.annotation)
@@ -478,6 +481,12 @@ def construct(name: str, parameter: str, value: object, tmp_path: Path) -> None:
     elif name == "sqlite":
         arguments = {"path": db, parameter: value}
         ServiceDesk.sqlite(**arguments)
+    elif name == "postgres":
+        # a server that is not there: a value accepted by mistake fails at once with a
+        # StorageError instead of waiting for a connection
+        arguments = {"dsn": f"host={tmp_path / 'no-server'} dbname=none", "timeout": 1.0}
+        arguments[parameter] = value
+        ServiceDesk.postgres(**arguments)
     elif name == "from_config":
         arguments = {"source": PLAYBOOK / "online_shop.toml", parameter: value}
         ServiceDesk.from_config(**arguments)

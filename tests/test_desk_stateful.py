@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import attrs
 import pytest
@@ -128,6 +130,16 @@ class Model:
         self.events.append(event)
 
 
+T = TypeVar("T")
+
+#: What a step draws: one number, read modulo the size of whatever it picks from.
+PICKS = st.integers(min_value=0, max_value=59)
+
+
+def pick(choices: Sequence[T], number: int) -> T:
+    return choices[number % len(choices)]
+
+
 class DeskMachine(RuleBasedStateMachine):
     conversations = Bundle("conversations")
 
@@ -215,34 +227,37 @@ class DeskMachine(RuleBasedStateMachine):
             self.step_forward(cid, data)
 
     def step_forward(self, cid: str, data: st.DataObject) -> None:
+        # Every step draws the same two numbers whatever the stage, and picks from them: a
+        # draw whose shape depended on the stage (a list of 6 steps in resolving, of 3 once
+        # resolved) made hypothesis report FlakyStrategyDefinition in some full-suite runs
+        # under load, although the same example replays to the same trace in isolation.
+        first, second = data.draw(PICKS), data.draw(PICKS)
         stage = self.models[cid].stage
-        if stage in ("greeting", "listening") and data.draw(st.booleans()):
-            self.hear(cid, data.draw(st.sampled_from(NEUTRAL)))
+        if stage in ("greeting", "listening") and first % 2:
+            self.hear(cid, pick(NEUTRAL, second))
         elif stage in ("listening", "clarifying"):
             self.agent_speaks(cid, "summarize")
         elif stage == "confirming":
-            self.simple(cid, data.draw(st.sampled_from(["confirm", "confirm", "correct"])))
+            self.simple(cid, pick(["confirm", "confirm", "correct"], first))
         elif stage == "resolving":
-            step = data.draw(
-                st.sampled_from(["propose", "propose", "answer", "resolve", "apologize", "approve"])
-            )
+            step = pick(["propose", "propose", "answer", "resolve", "apologize", "approve"], first)
             if step == "approve":
-                self.approve(cid, data.draw(st.sampled_from(PEOPLE[2:7])))
+                self.approve(cid, pick(PEOPLE[2:7], second))
             elif step == "propose":
-                self.propose(cid, data.draw(st.sampled_from(["10.00", "50.00", "120.00"])))
+                self.propose(cid, pick(["10.00", "50.00", "120.00"], second))
             elif step == "answer":
-                self.answer_offer(cid, data.draw(st.booleans()), data)
+                self.answer(cid, accept=bool(second % 2), index=second // 2)
             elif step == "resolve":
                 self.resolve(cid)
             else:
                 self.apologize(cid)
         elif stage == "escalated":
-            if data.draw(st.booleans()):
-                self.approve(cid, data.draw(st.sampled_from(PEOPLE[3:7])))
+            if first % 2:
+                self.approve(cid, pick(PEOPLE[3:7], second))
             else:
-                self.pick_up(cid, data.draw(st.sampled_from(PEOPLE[4:7])))
+                self.pick_up(cid, pick(PEOPLE[4:7], second))
         elif stage in ("resolved", "following_up", "closed"):
-            step = data.draw(st.sampled_from(["close", "complete", "reopen"]))
+            step = pick(["close", "complete", "reopen"], first)
             if step == "close":
                 self.simple(cid, "close")
             elif step == "complete":
@@ -347,14 +362,17 @@ class DeskMachine(RuleBasedStateMachine):
             self.follow(cid, self.desk.approve(cid, approval_id, approver).events)
             model.offers[offer_id] = "open"
 
-    @rule(cid=conversations, accept=st.booleans(), data=st.data())
-    def answer_offer(self, cid: str, accept: bool, data: st.DataObject) -> None:
+    @rule(cid=conversations, accept=st.booleans(), index=PICKS)
+    def answer_offer(self, cid: str, accept: bool, index: int) -> None:
+        self.answer(cid, accept=accept, index=index)
+
+    def answer(self, cid: str, *, accept: bool, index: int) -> None:
         model = self.models[cid]
         event = "accept" if accept else "decline"
         if not model.offers:
             self.expect_refused(cid, lambda: self.desk.accept(cid, "no-such-offer"), NotFound)
             return
-        offer_id = data.draw(st.sampled_from(sorted(model.offers)))
+        offer_id = pick(sorted(model.offers), index)
         call = (
             (lambda: self.desk.accept(cid, offer_id))
             if accept

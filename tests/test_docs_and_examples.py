@@ -17,6 +17,7 @@ from serviceplaybook.__main__ import main
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+NEEDS_POSTGRES = "# needs a PostgreSQL server"
 FENCE = re.compile(r"^```(\w+)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
@@ -39,6 +40,12 @@ def test_python_in_docs_runs(page: Path, tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {"__name__": f"docs_{page.stem}"}
     for number, code in enumerate(blocks(page, "python"), start=1):
+        if code.startswith(NEEDS_POSTGRES):
+            # A block that needs a server gets ``dsn`` naming the tests' own, or the page's
+            # remaining blocks are skipped without one (in CI, failed).
+            import postgres_server
+
+            namespace.setdefault("dsn", postgres_server.server().fresh_schema())
         try:
             exec(compile(code, f"{page.name} block {number}", "exec"), namespace)
         except Exception as error:  # pragma: no cover - the message is the point

@@ -7,6 +7,7 @@ Commands:
 - ``check FILE``: validate a playbook file, printing every problem.
 - ``evaluate-signals FILE [--detector MODULE:CLASS] [--misses N] [--json]``: measure a signal
   detector on a JSON Lines file of labelled messages (``docs/evaluating-signals.md``).
+- ``schema --postgres``: print the SQL that creates the PostgreSQL schema.
 - ``followups run --db FILE [--outbox FILE] [--now ISO] [--limit N] [--playbook FILE]``:
   deliver the due follow-ups of a SQLite file into an outbox file, one JSON line each, with
   the delivery settings of a playbook file's ``[desk]`` when given.
@@ -200,6 +201,16 @@ def _parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print the figures as one JSON object, for CI"
     )
 
+    schema = commands.add_parser(
+        "schema",
+        help="print a backend's database schema as SQL",
+        description="Print the SQL that creates the database schema of this release, for "
+        "teams that run their own migrations (then open the storage with migrate=False).",
+    )
+    schema.add_argument(
+        "--postgres", action="store_true", required=True, help="the PostgreSQL schema"
+    )
+
     followups = commands.add_parser(
         "followups",
         help="work on the follow-ups of a SQLite file",
@@ -288,6 +299,13 @@ def _playbook_problems(path: Path) -> Iterator[None]:
             f"{path}: {len(problems)} problems, the first: {first.key}: {first.message}; "
             f"'{PROG} check {path}' lists them all"
         ) from None
+
+
+def _schema(args: argparse.Namespace, out: TextIO) -> int:
+    from serviceplaybook.adapters.postgres import schema_script
+
+    out.write(schema_script())
+    return EXIT_OK
 
 
 def _diagram(args: argparse.Namespace, out: TextIO) -> int:
@@ -987,6 +1005,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
     "queue": _queue,
     "sla": _sla_check,
     "customer": _customer,
+    "schema": _schema,
 }
 
 

@@ -316,6 +316,44 @@ class ServiceDesk:
         return cls(storage, clock=clock, **options)
 
     @classmethod
+    def postgres(
+        cls,
+        dsn: str,
+        *,
+        clock: Clock | None = None,
+        min_size: int = 1,
+        max_size: int = 4,
+        timeout: float = 30.0,
+        prepare_threshold: int | None = 5,
+        migrate: bool = True,
+        **options: Any,
+    ) -> ServiceDesk:
+        """Everything in a PostgreSQL database, shared by several processes and machines
+        (``pip install serviceplaybook[postgres]``; ``docs/scale-out.md``).
+
+        ``dsn`` is a libpq connection string or URI; the process keeps a pool of ``min_size``
+        to ``max_size`` connections (one per thread in a call) and fails a call that waits
+        ``timeout`` seconds for one. The schema is created or migrated on open unless
+        ``migrate=False`` (then run the SQL of ``serviceplaybook schema --postgres``);
+        ``prepare_threshold=None`` behind a transaction-pooling PgBouncer older than 1.21.
+        ``options`` are the constructor's keyword arguments.
+        """
+        from serviceplaybook.adapters.postgres import PostgresStorage
+
+        # everything is checked before a connection is made
+        arguments.postgres_options(dsn, min_size, max_size, timeout, prepare_threshold, migrate)
+        arguments.desk_options({"clock": clock, **options})
+        storage = PostgresStorage(
+            dsn,
+            min_size=min_size,
+            max_size=max_size,
+            timeout=timeout,
+            prepare_threshold=prepare_threshold,
+            migrate=migrate,
+        )
+        return cls(storage, clock=clock, **options)
+
+    @classmethod
     def from_config(
         cls,
         source: PlaybookFile | str | os.PathLike[str],

@@ -56,6 +56,9 @@ MAX_VERSION = 2**63 - 1
 MAX_CLAIM = 10_000
 """The most follow-ups ``run_follow_ups`` claims at a time."""
 
+MAX_POOL_SIZE = 1000
+"""The most connections a PostgreSQL desk's pool may hold."""
+
 MAX_BUSY_TIMEOUT = 3600
 """The longest a SQLite desk waits for another writer, in seconds."""
 
@@ -209,6 +212,32 @@ def sqlite_options(synchronous: object, busy_timeout: object) -> None:
             f"ServiceDesk.sqlite(busy_timeout) must be from 0 to {MAX_BUSY_TIMEOUT} seconds, "
             f"got {busy_timeout}"
         )
+
+
+def postgres_options(
+    dsn: object,
+    min_size: object,
+    max_size: object,
+    timeout: object,
+    prepare_threshold: object,
+    migrate: object,
+) -> None:
+    """:meth:`ServiceDesk.postgres`'s own options."""
+    check_text(dsn, "ServiceDesk.postgres(dsn)")
+    low = check_count(min_size, "ServiceDesk.postgres(min_size)", 0, MAX_POOL_SIZE)
+    check_count(max_size, "ServiceDesk.postgres(max_size)", max(low, 1), MAX_POOL_SIZE)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+        raise wrong_type("ServiceDesk.postgres(timeout)", "a number of seconds", timeout)
+    if not 0 < timeout <= MAX_BUSY_TIMEOUT:
+        raise ValidationError(
+            f"ServiceDesk.postgres(timeout) must be more than 0 and at most "
+            f"{MAX_BUSY_TIMEOUT} seconds (the longest a call waits for a connection), "
+            f"got {timeout}"
+        )
+    if prepare_threshold is not None:
+        check_count(prepare_threshold, "ServiceDesk.postgres(prepare_threshold)")
+    if not isinstance(migrate, bool):
+        raise wrong_type("ServiceDesk.postgres(migrate)", "a bool", migrate)
 
 
 def policy_classes(method: str, **classes: tuple[object, type]) -> None:
