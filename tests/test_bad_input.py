@@ -29,6 +29,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import postgres_server
 from serviceplaybook import (
     Agent,
     ApprovalRequired,
@@ -77,11 +78,27 @@ def make_desk(
 ) -> ServiceDesk:
     options: dict[str, Any] = {"clock": clock or FakeClock(NOW), "ids": SequentialIds("c")}
     if backend == "memory":
-        return ServiceDesk.in_memory(**options)
-    return ServiceDesk.sqlite(tmp_path / "desk.db", synchronous="NORMAL", **options)
+        desk = ServiceDesk.in_memory(**options)
+    elif backend == "postgres":
+        desk = ServiceDesk.postgres(postgres_server.server().fresh_schema(), **options)
+    else:
+        desk = ServiceDesk.sqlite(tmp_path / "desk.db", synchronous="NORMAL", **options)
+    _OPENED.append(desk)
+    return desk
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+# Desks made by a test, shut after it: a PostgreSQL desk holds a pool of connections.
+_OPENED: list[ServiceDesk] = []
+
+
+@pytest.fixture(autouse=True)
+def _shut_desks() -> Iterator[None]:
+    yield
+    while _OPENED:
+        _OPENED.pop().shutdown()
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
