@@ -925,7 +925,7 @@ class LexiconSignalDetector:
         """The message's language as a BCP 47 tag, or ``"und"`` when it is not determined
         (a short message such as "ok", digits, emoji).
 
-        A short message (fewer than :attr:`SHORT_MESSAGE_WORDS` words) that the identifier
+        A short message (fewer spaces than :attr:`SHORT_MESSAGE_WORDS`) that the identifier
         is not sure of (below :attr:`SHORT_MESSAGE_CONFIDENCE`) goes to
         :meth:`short_message_language`.
         """
