@@ -288,3 +288,15 @@ def to_tuple(value: Iterable[Any]) -> tuple[Any, ...]:
     if isinstance(value, str | bytes):
         raise ValidationError(f"expected a sequence of items, got the string {value!r}")
     return tuple(value)
+
+
+def check_claim(limit: object, lease: timedelta) -> None:
+    """A scheduler's ``claim_due(limit=..., lease=...)``: at least one follow-up, for a
+    positive lease (every scheduler checks its claims the same way)."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValidationError(f"claim_due(limit) must be an int of 1 or more, got {limit!r}")
+    if lease <= timedelta(0):
+        raise ValidationError(
+            f"claim_due(lease) must be a positive duration, got {lease}: a claim without a "
+            f"lease could be handed out again at once"
+        )

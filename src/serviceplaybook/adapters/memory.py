@@ -24,7 +24,7 @@ from serviceplaybook._records.erasure import erased_grant
 from serviceplaybook._records.followup import FollowUp, FollowUpStatus
 from serviceplaybook._records.journal import JournalEntry
 from serviceplaybook._records.query import ConversationPage, ConversationQuery, page_of
-from serviceplaybook._records.validate import require_aware
+from serviceplaybook._records.validate import check_claim, require_aware
 
 __all__ = [
     "InMemoryConversationStore",
@@ -295,7 +295,7 @@ class InMemoryScheduler:
             ValidationError: ``now`` is naive, ``limit`` below 1 or ``lease`` not positive.
         """
         require_aware(now, "claim_due(now)")
-        _check_claim(limit, lease)
+        check_claim(limit, lease)
         claimed: list[FollowUp] = []
         heap = self._heap
         with self._undo.lock:
@@ -456,16 +456,6 @@ def _soonest_first(follow_ups: Iterator[FollowUp]) -> list[FollowUp]:
 
 def _with_attempts(follow_up: FollowUp, attempts: int) -> FollowUp:
     return attrs.evolve(follow_up, attempts=attempts)
-
-
-def _check_claim(limit: int, lease: timedelta) -> None:
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise ValidationError(f"claim_due(limit) must be an int of 1 or more, got {limit!r}")
-    if lease <= timedelta(0):
-        raise ValidationError(
-            f"claim_due(lease) must be a positive duration, got {lease}: a claim without a "
-            f"lease could be handed out again at once"
-        )
 
 
 class InMemoryStorage:

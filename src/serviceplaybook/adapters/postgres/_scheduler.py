@@ -9,7 +9,7 @@ from typing import Any
 
 from serviceplaybook._errors import NotFound, StorageError, ValidationError
 from serviceplaybook._records.followup import FollowUp, FollowUpStatus
-from serviceplaybook._records.validate import require_aware
+from serviceplaybook._records.validate import check_claim, require_aware
 from serviceplaybook.adapters.postgres._database import PostgresDatabase
 
 _COLUMNS = "id, key, conversation_id, customer_id, channel, due_at, purpose, expires_at, attempts"
@@ -132,13 +132,7 @@ class PostgresScheduler:
         Raises:
             ValidationError: ``now`` is naive, ``limit`` below 1 or ``lease`` not positive.
         """
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise ValidationError(f"claim_due(limit) must be an int of 1 or more, got {limit!r}")
-        if lease <= timedelta(0):
-            raise ValidationError(
-                f"claim_due(lease) must be a positive duration, got {lease}: a claim without a "
-                f"lease could be handed out again at once"
-            )
+        check_claim(limit, lease)
         require_aware(now, "claim_due(now)")
         rows = self.database.run(CLAIM, (now, now, limit, now + lease)).fetchall()
         rows.sort(key=lambda row: (row[0], row[1]))

@@ -12,6 +12,7 @@ from typing import Any
 
 from serviceplaybook._errors import NotFound, StorageError, ValidationError
 from serviceplaybook._records.followup import FollowUp, FollowUpStatus
+from serviceplaybook._records.validate import check_claim
 from serviceplaybook.adapters.sqlite._database import SQLiteDatabase, from_utc_text, utc_text
 
 
@@ -130,13 +131,7 @@ class SQLiteScheduler:
         Raises:
             ValidationError: ``now`` is naive, ``limit`` below 1 or ``lease`` not positive.
         """
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise ValidationError(f"claim_due(limit) must be an int of 1 or more, got {limit!r}")
-        if lease <= timedelta(0):
-            raise ValidationError(
-                f"claim_due(lease) must be a positive duration, got {lease}: a claim without a "
-                f"lease could be handed out again at once"
-            )
+        check_claim(limit, lease)
         now_text = utc_text(now)
         until = utc_text(now + lease)
         with self.database.transaction() as connection:
