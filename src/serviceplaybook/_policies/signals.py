@@ -770,6 +770,18 @@ class Reading:
         index = bisect.bisect_left(breaks, low)
         return index == len(breaks) or breaks[index] >= high
 
+    def neighbours_in_sentence(self, category: str, start: int, end: int) -> list[Span]:
+        """The nearest ``category`` match before ``start:end`` and the nearest after it, those
+        of them in the same sentence (no farther match can share it if the nearest does not
+        on its side)."""
+        found = []
+        for span in (self.last_before(category, start), self.first_after(category, end)):
+            if span is not None:
+                low, high = (span[1], start) if span[0] < start else (end, span[0])
+                if self.one_sentence(low, high):
+                    found.append(span)
+        return found
+
     def opens_sentence(self, start: int) -> bool:
         """True when only spaces stand between ``start`` and the start of its sentence."""
         before = start - 1
@@ -904,7 +916,7 @@ class LexiconSignalDetector:
         six times. A message no lexicon finds anything in keeps ``identified``.
         """
         candidates = [identified, "en", *sorted(self.languages)]
-        best, most = identified, (0, 0)
+        best, most = identified, (0, False, 0)
         for language in dict.fromkeys(candidates):
             lexicon = self.lexicon_for(language)
             if lexicon is None:
@@ -912,10 +924,28 @@ class LexiconSignalDetector:
             reader = self if lexicon is self.lexicon else self._reader_for(lexicon)
             reading = reader.read(text)
             sources = [source for source in (reading, reading.clear) if source is not None]
-            # What the lists say of the customer first; on a tie, every phrase found.
+            # What the lists say of the customer first; on a tie, the identified language or
+            # English (a message that reads the same in English and German stays English),
+            # then every phrase found.
+            # (A phrase counts once, however many categories it is in.)
             found = (
-                sum(len(s.hits[c]) for s in sources for c in _EVIDENCE_CATEGORIES if c in s.hits),
-                sum(len(spans) for s in sources for spans in s.hits.values()),
+                len(
+                    {
+                        (index, span[0])
+                        for index, source in enumerate(sources)
+                        for category in _EVIDENCE_CATEGORIES
+                        for span in source.hits.get(category, ())
+                    }
+                ),
+                language in (identified, "en"),
+                len(
+                    {
+                        (i, span[0])
+                        for i, s in enumerate(sources)
+                        for v in s.hits.values()
+                        for span in v
+                    }
+                ),
             )
             if found[0] and found > most:
                 best, most = language, found
@@ -1650,17 +1680,12 @@ class LexiconSignalDetector:
             return True
         if not reading.spans("asks"):
             return False
-        lower = reading.lower
         for start, end, _ in reading.spans("manager"):
             if self.writers_own(reading, start) or self.negated(reading, start):
                 continue  # "my manager asked me to...", "I don't need a supervisor"
-            # Only the nearest ask on either side can share the sentence.
-            for ask in (reading.last_before("asks", start), reading.first_after("asks", end)):
-                if ask is None or self.negated(reading, ask[0]):
-                    continue
-                low, high = (ask[1], start) if ask[0] < start else (end, ask[0])
-                if not _SENTENCE_BREAK.search(lower, low, high):
-                    return True
+            asks = reading.neighbours_in_sentence("asks", start, end)
+            if any(not self.negated(reading, ask[0]) for ask in asks):
+                return True
         return False
 
     def writers_own(self, reading: Reading, start: int) -> bool:
@@ -1704,15 +1729,8 @@ class LexiconSignalDetector:
         verbs = reading.spans("contact_verbs")
         if verbs:
             for start, end, _ in reading.spans("repeat_counts"):
-                for verb in (
-                    reading.last_before("contact_verbs", start),
-                    reading.first_after("contact_verbs", end),
-                ):
-                    if verb is None:
-                        continue
-                    low, high = (verb[1], start) if verb[0] < start else (end, verb[0])
-                    if reading.one_sentence(low, high):
-                        return True
+                if reading.neighbours_in_sentence("contact_verbs", start, end):
+                    return True
         return self.repeats_earlier_message(reading, conversation)
 
     def repeats_earlier_message(self, reading: Reading, conversation: Conversation) -> bool:
