@@ -40,6 +40,12 @@ REPEAT_CONTACT = (
             ),
             Step("hear", "Order 4471, placed on the 2nd.", stage="clarifying"),
             Step(
+                "review",
+                "I'll send you a replacement by express today.",
+                finds={"fix_before_confirmed"},
+                why="nothing is proposed before the customer confirmed the problem",
+            ),
+            Step(
                 "summarize",
                 "Your order 4471 from the 2nd still hasn't arrived, and you've had to chase "
                 "it three times.",
@@ -177,6 +183,18 @@ MOOD = (
                 "This is really bad, I'm losing patience.",
                 stage="listening",
                 expect={"stay_calm", "acknowledge_feelings", "do_not_propose_yet"},
+            ),
+            Step(
+                "review",
+                "Please provide your account number.",
+                finds={"no_acknowledgement"},
+                why="an upset customer's feeling is acknowledged before the facts",
+            ),
+            Step(
+                "review",
+                "I'm sorry this has dragged on, that sounds really frustrating. Which "
+                "account is it?",
+                clean={"no_acknowledgement"},
             ),
             Step(
                 "hear",

@@ -50,6 +50,24 @@ OFFERS = (
                 stage="resolving",
                 expect={"offer_solutions"},
             ),
+            Step(
+                "review",
+                "How about a $20 credit on your account?",
+                finds={"promise_already_declined"},
+                why="an offer the customer declined is not offered again",
+            ),
+            Step(
+                "review",
+                "I can refund the full $120 for you right now.",
+                finds={"promise_above_authority"},
+                why="don't promise beyond your authority",
+            ),
+            Step(
+                "review",
+                "We apologize for any inconvenience; our system was down, it's not our fault.",
+                finds={"generic_apology", "excuse"},
+                why="solutions, not excuses; a specific apology, not a generic one",
+            ),
             Step("propose", offer=credit("40", "c40"), stage="resolving"),
             Step(
                 "decline",

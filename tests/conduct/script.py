@@ -176,9 +176,10 @@ ACTIONS: Final = frozenset(
         "check_sla",
         "wait",
         "counter_offer",
+        "review",
     }
 )
-_NO_OUTCOME: Final = frozenset({"wait", "counter_offer"})
+_NO_OUTCOME: Final = frozenset({"wait", "counter_offer", "review"})
 
 
 @dataclass(frozen=True)
@@ -211,6 +212,8 @@ class Step:
         raises: the error the desk must refuse the step with (nothing is recorded then).
         refusal: the reason code of that refusal (a PolicyViolation's).
         counter_avoids: words the counter-offer's explanation to the customer must not use.
+        finds: finding codes ``review`` must report on the draft in ``text``.
+        clean: finding codes it must not report.
         by: who acts for the agent side (default: the conversation's owner); for
             ``pick_up`` and ``approve``, the person taking over or approving.
         bot: the bot a conversation is handed back to (``hand_back``).
@@ -245,6 +248,8 @@ class Step:
     raises: type[Exception] | None = None
     refusal: str | None = None
     counter_avoids: tuple[str, ...] = ()
+    finds: Iterable[str] = frozenset()
+    clean: Iterable[str] = frozenset()
     by: Agent | None = None
     bot: Agent | None = None
     to: Role | None = None
@@ -260,6 +265,8 @@ class Step:
         object.__setattr__(self, "expect", _codes(self.expect))
         object.__setattr__(self, "forbid", _codes(self.forbid))
         object.__setattr__(self, "reasons", frozenset(self.reasons))
+        object.__setattr__(self, "finds", frozenset(self.finds))
+        object.__setattr__(self, "clean", frozenset(self.clean))
         both = self.expect & self.forbid  # type: ignore[operator]
         if both:
             raise ValueError(f"{sorted(both)} both expected and forbidden")
@@ -464,6 +471,9 @@ def _call(played: Played, step: Step) -> Any:
     if action == "counter_offer":
         assert step.offer is not None, "counter_offer needs the demanded offer"
         return desk.counter_offer(cid, step.offer)
+    if action == "review":
+        assert text is not None, "review needs the draft as text"
+        return desk.review(cid, text, by=step.by)
     raise AssertionError(f"no desk call for {action!r}")  # pragma: no cover
 
 
@@ -499,6 +509,11 @@ def _play_step(played: Played, step: Step) -> list[str]:
         return [f"the desk should have refused this step with {step.raises.__name__}"]
     if step.action == "counter_offer":
         return _check_counter_offer(step, result)
+    if step.action == "review":
+        broken = _check_review(step, result)
+        if desk.get(cid) != before or len(desk.history(cid)) != history:
+            broken.append("reviewing a draft must record nothing")
+        return broken
     assert isinstance(result, Outcome)
     return _check_outcome(played, step, result, before)
 
@@ -624,6 +639,21 @@ def _check_counter_offer(step: Step, counter: Any) -> list[str]:
 def _stage(conversation: Any) -> str:
     stage = conversation.stage
     return str(getattr(stage, "value", stage))
+
+
+def _check_review(step: Step, findings: Any) -> list[str]:
+    codes = [finding.code for finding in findings]
+    broken = [
+        f"the review should flag {code!r} in the draft {step.text!r}; it found {codes}"
+        for code in sorted(step.finds)  # type: ignore[type-var]
+        if code not in codes
+    ]
+    broken.extend(
+        f"the review should not flag {code!r} in the draft {step.text!r}; it found {codes}"
+        for code in sorted(step.clean)  # type: ignore[type-var]
+        if code in codes
+    )
+    return broken
 
 
 def _check_outcome(played: Played, step: Step, outcome: Outcome, before: Any) -> list[str]:

@@ -37,6 +37,17 @@ CONFUSED = (
                 forbid={"acknowledge_feelings"},
             ),
             Step(
+                "review",
+                "Your invoice shows a prorated charge for the billing-cycle delta per the ToS.",
+                finds={"jargon_to_confused"},
+                why="no jargon to a confused customer",
+            ),
+            Step(
+                "review",
+                "This bill has two months on it. Which line worries you most?",
+                clean={"jargon_to_confused", "no_acknowledgement"},
+            ),
+            Step(
                 "summarize",
                 "This bill has part of last month and all of this month together, so it is "
                 "higher, and nothing on it explained that.",
