@@ -209,6 +209,7 @@ class Step:
         apology_says: phrases the apology must contain (case-insensitive).
         apology_avoids: phrases it must not contain.
         follow_up: the channel of the follow-up planned in this step, or ``None`` for none.
+        follow_up_says: phrases its personal draft must contain (what was done, say).
         raises: the error the desk must refuse the step with (nothing is recorded then).
         refusal: the reason code of that refusal (a PolicyViolation's).
         counter_avoids: words the counter-offer's explanation to the customer must not use.
@@ -245,6 +246,7 @@ class Step:
     apology_says: tuple[str, ...] = ()
     apology_avoids: tuple[str, ...] = ()
     follow_up: Channel | _Unchecked | None = UNCHECKED
+    follow_up_says: tuple[str, ...] = ()
     raises: type[Exception] | None = None
     refusal: str | None = None
     counter_avoids: tuple[str, ...] = ()
@@ -684,6 +686,14 @@ def _check_outcome(played: Played, step: Step, outcome: Outcome, before: Any) ->
         ):
             got = planned.channel.value if planned is not None else "none"
             broken.append(f"the follow-up should go by {step.follow_up.value}, got {got}")
+    if step.follow_up_says:
+        draft = str(getattr(outcome.follow_up, "text", "") or "")
+        broken.extend(
+            f"the follow-up's draft should say {phrase!r} (what went wrong and what was done): "
+            f"{draft!r}"
+            for phrase in step.follow_up_says
+            if phrase.lower() not in draft.lower()
+        )
     if step.check is not None:
         extra = step.check(outcome)
         if extra:
@@ -778,4 +788,34 @@ def universal_rules(played: Played, step: Step, outcome: Outcome, before: Any) -
     if outcome.apology is not None:
         earlier = [a.text for a in before.apologies]
         broken.extend(apology_wording(outcome.apology.text, earlier))
+    if outcome.follow_up is not None:
+        broken.extend(follow_up_wording(outcome.follow_up, conversation))
+    return broken
+
+
+def follow_up_wording(follow_up: Any, conversation: Any) -> list[str]:
+    """What is wrong with a follow-up's draft, by the craft: a personal follow-up names what
+    went wrong and what was done, and asks one question."""
+    text = getattr(follow_up, "text", None)
+    if not text:
+        return ["a follow-up carries a personal draft (FollowUp.text); this one has none"]
+    broken = []
+    if text.count("?") != 1:
+        broken.append(f"a follow-up asks exactly one question: {text!r}")
+    if re.search(r"\bthe customer\b|\bcustomer's\b", text, re.IGNORECASE):
+        broken.append(f"a follow-up speaks to the customer, not about them: {text!r}")
+    clauses = [c.strip().lower() for c in re.split(r"[.:;!?\n]+", text) if c.strip()]
+    repeated = sorted({c for c in clauses if len(c.split()) >= 3 and clauses.count(c) > 1})
+    if repeated:
+        broken.append(
+            f"a follow-up says what went wrong and what was done, not the same thing twice "
+            f"({repeated[0]!r}): {text!r}"
+        )
+    summary = conversation.summary if conversation.understood else None
+    words = {w.lower() for w in re.findall(r"[^\W\d_]{5,}", summary or "")}
+    if words and not words & {w.lower() for w in re.findall(r"[^\W\d_]{5,}", text)}:
+        broken.append(
+            f"a follow-up names what went wrong (the summary the customer confirmed: "
+            f"{summary!r}): {text!r}"
+        )
     return broken

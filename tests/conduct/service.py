@@ -199,6 +199,7 @@ FOLLOW_UPS = (
                 "Re-sent by express.",
                 stage="following_up",
                 follow_up=Channel.PHONE,
+                follow_up_says=("week late", "express"),
                 why="follow up on the conversation's channel unless the customer said otherwise",
             ),
         ),
@@ -213,7 +214,17 @@ FOLLOW_UPS = (
             Step("hear", "My parcel is late.", stage="listening"),
             Step("summarize", "Your parcel is late.", stage="confirming"),
             Step("confirm", stage="resolving"),
-            Step("resolve", stage="following_up", follow_up=Channel.EMAIL),
+            Step(
+                "say",
+                "I've asked the carrier to deliver it tomorrow morning.",
+                stage="resolving",
+            ),
+            Step(
+                "resolve",
+                stage="following_up",
+                follow_up=Channel.EMAIL,
+                follow_up_says=("parcel is late", "carrier"),
+            ),
         ),
     ),
     Script(
