@@ -139,7 +139,7 @@ def _to_carrier(
     desk: ServiceDesk, cid: str, carrier: str, before: list[str]
 ) -> Callable[[str], Outcome]:
     """Bring a conversation where ``carrier`` takes customer words; return the call."""
-    for text in before:
+    for text in ["My blender arrived with a cracked jug.", *before]:
         desk.hear(cid, text)
         if desk.get(cid).stage != Stage.LISTENING:
             break
@@ -289,7 +289,8 @@ class Walk:
             if self.understood() and self.desk.get(self.cid).agent.role is not Role.SECURITY:
                 self.offers += 1
                 offer_id = f"o{self.offers}"
-                self.desk.propose(self.cid, credit("1", offer_id))
+                # a new amount each time: an offer declined is never proposed again
+                self.desk.propose(self.cid, credit(str(self.offers), offer_id))
                 self.customer(method, text, offer_id)
         elif method == "reopen":
             if stage == "resolving" and self.desk.get(self.cid).understood:
@@ -329,7 +330,7 @@ def test_every_customer_text_reaches_the_detector(moves: list[tuple[str, str | N
 
 # -- a second apology differs from the first ---------------------------------------------------
 
-SUBJECTS = ("your order", "the jug of your blender", "your parcel", "your last bill", "the router")
+SUBJECTS = ("your order", "the jug of your blender", "your parcel", "your last bill", "your router")
 WHAT = (
     "arrived cracked",
     "was charged twice",

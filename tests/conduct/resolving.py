@@ -64,9 +64,15 @@ OFFERS = (
             ),
             Step(
                 "review",
-                "We apologize for any inconvenience; our system was down, it's not our fault.",
-                finds={"generic_apology", "excuse"},
-                why="solutions, not excuses; a specific apology, not a generic one",
+                "We apologize for any inconvenience; it's not our fault.",
+                finds={"generic_apology", "blame_shifting"},
+                why="a specific apology, not a generic one; ownership, not blame",
+            ),
+            Step(
+                "review",
+                "Our system was down that week, so the jug wasn't checked.",
+                finds={"excuse"},
+                why="solutions, not excuses ('our system' is the craft's own example)",
             ),
             Step("propose", offer=credit("40", "c40"), stage="resolving"),
             Step(

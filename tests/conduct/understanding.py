@@ -38,7 +38,7 @@ CONFUSED = (
             ),
             Step(
                 "review",
-                "Your invoice shows a prorated charge for the billing-cycle delta per the ToS.",
+                "As per our records, the SKU was provisioned mid-cycle, so it's pro rata.",
                 finds={"jargon_to_confused"},
                 why="no jargon to a confused customer",
             ),
