@@ -62,6 +62,13 @@ ABUSE = (
                 stage="escalated",
                 escalates_to=Role.SENIOR_AGENT,
                 mood="calming down",
+                check=lambda outcome: (
+                    f"a brief that says the customer is calming down must not also call the "
+                    f"mood worsening: {outcome.escalation.brief.mood!r}"
+                    if outcome.escalation is not None
+                    and "worsening" in outcome.escalation.brief.mood
+                    else None
+                ),
                 why="the brief carries the latest mood, not the insult",
             ),
             Step(
