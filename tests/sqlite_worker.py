@@ -59,7 +59,7 @@ def open_conversation(desk: ServiceDesk, customer_id: str) -> str:
 
 # One conversation, from the first message to its end: two offers (one declined, one
 # accepted: a grant and a follow-up in the same unit of work), a reopening
-# (the customer is back: escalated, a senior agent picks it up), a resolution without an
+# (the customer is back: the agent hands it up, a senior agent picks it up), a resolution without an
 # offer (a second follow-up) and the follow-up's completion.
 SCRIPT: tuple[Step, ...] = (
     lambda d, c: d.hear(c, "My blender arrived broken."),
@@ -72,8 +72,9 @@ SCRIPT: tuple[Step, ...] = (
     lambda d, c: d.decline(c, "o1", "Not enough"),
     lambda d, c: d.propose(c, Offer(kind=OfferKind.CREDIT, value=Money("30", "USD"), id="o2")),
     lambda d, c: d.accept(c, "o2"),
-    lambda d, c: d.reopen(c, "The replacement jug leaks."),  # repeat contact: escalated
+    lambda d, c: d.reopen(c, "The replacement jug leaks."),
     lambda d, c: d.hear(c, "Water comes out at the bottom."),
+    lambda d, c: d.escalate(c, "The fix did not hold; a senior agent should take it."),
     lambda d, c: d.pick_up(c, SENIOR),
     lambda d, c: d.summarize(c, "The replacement jug leaks at the bottom."),
     lambda d, c: d.confirm(c),

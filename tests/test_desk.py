@@ -90,24 +90,35 @@ def test_angry_message_guidance_acknowledges_feelings_first(desk: ServiceDesk) -
     assert outcome.escalation is None
 
 
-def test_abuse_in_steps_boundary_then_termination(desk: ServiceDesk) -> None:
+def test_abuse_in_steps_boundary_then_supervisor_then_security(desk: ServiceDesk) -> None:
     cid = open_conversation(desk)
     first = desk.hear(cid, "You are an idiot.")
-    assert first.events == ("hear", "escalate")
-    assert first.conversation.stage == Stage.ESCALATED
-    assert first.escalation is not None
-    assert first.escalation.to is Role.SUPERVISOR
-    assert "abusive_language" in first.escalation.codes
+    # the boundary gets its chance: guidance, no escalation
+    assert first.events == ("hear",)
+    assert first.conversation.stage == Stage.LISTENING
+    assert first.escalation is None
     assert "set_calm_boundary" in [g.code for g in first.guidance]
+    desk.say(cid, "I want to help you with this, and I need us to keep it respectful.")
 
     second = desk.hear(cid, "Idiot. Useless idiot.")
-    assert second.events == ("hear", "terminate")
-    assert second.conversation.stage == Stage.TERMINATED
+    assert second.events == ("hear", "escalate")
+    assert second.conversation.stage == Stage.ESCALATED
     assert second.escalation is not None
-    assert second.escalation.to is Role.SECURITY
-    assert second.escalation.terminate
-    assert second.conversation.termination is not None
-    assert second.conversation.termination.code == "continued_abuse"
+    assert second.escalation.to is Role.SUPERVISOR
+    assert second.escalation.codes == ("continued_abuse",)
+    assert not second.escalation.terminate
+    codes = [g.code for g in second.guidance]
+    assert "boundary_held" in codes
+    assert "set_calm_boundary" not in codes
+
+    third = desk.hear(cid, "I will find where you live.")
+    assert third.events == ("hear", "terminate")
+    assert third.conversation.stage == Stage.TERMINATED
+    assert third.escalation is not None
+    assert third.escalation.to is Role.SECURITY
+    assert third.escalation.terminate
+    assert third.conversation.termination is not None
+    assert third.conversation.termination.code == "threat"
 
 
 def test_a_threat_goes_to_security_at_once(desk: ServiceDesk) -> None:
@@ -184,7 +195,7 @@ def test_two_declines_escalate_with_a_brief(desk: ServiceDesk) -> None:
     decision = outcome.escalation
     assert decision is not None
     assert decision.codes == ("offers_declined",)
-    assert decision.to is Role.SENIOR_AGENT
+    assert decision.to is Role.SUPERVISOR
     assert [o.id for o in decision.brief.offers_declined] == ["o1", "o2"]
     assert decision.brief.summary.startswith("The jug of your new blender")
     assert len(decision.brief.apologies) == 1
@@ -353,11 +364,11 @@ def test_reopen_cancels_the_follow_up(desk: ServiceDesk, clock: FakeClock) -> No
     assert follow_up is not None
     clock.advance(days=1)
     reopened = desk.reopen(cid, "It broke again")
-    # back again with the same problem: repeat contact, handed to a senior agent at once
-    assert reopened.events == ("reopen", "escalate")
-    assert reopened.escalation is not None
-    assert "repeat_contact" in reopened.escalation.codes
-    assert reopened.conversation.stage == Stage.ESCALATED
+    # back with the same problem: the agent listens and confirms before anyone else is
+    # brought in (repeat contact alone waits until the agent has tried)
+    assert reopened.events == ("reopen",)
+    assert reopened.escalation is None
+    assert reopened.conversation.stage == Stage.LISTENING
     assert reopened.signals is not None
     assert len(reopened.conversation.signals) == 2  # one per customer message
     assert not reopened.conversation.understood

@@ -79,6 +79,10 @@ for _s in ("resolved", "following_up", "closed"):
     TABLE[(_s, "reopen")] = "listening"
 for _s in ("greeting", *ACTIVE, "escalated", "resolved", "following_up"):
     TABLE[(_s, "terminate")] = "terminated"
+    TABLE[(_s, "say")] = _s  # an agent message, in every open stage
+# while the next owner comes, the agent who has the customer keeps talking with them
+for _e in ("ask", "summarize", "confirm", "correct"):
+    TABLE[("escalated", _e)] = "escalated"
 
 REOPEN_WINDOW = timedelta(days=14)
 
@@ -172,7 +176,7 @@ class DeskMachine(RuleBasedStateMachine):
             model.apply(event)
             if event == "confirm":
                 model.understood = True
-            if event in ("correct", "reopen"):
+            if event in ("correct", "reopen", "summarize"):
                 model.understood = False
             if event in ("accept", "resolve"):
                 model.resolved_at = self.clock.now
@@ -265,7 +269,7 @@ class DeskMachine(RuleBasedStateMachine):
             else:
                 self.reopen_after(cid, 1)
 
-    @rule(cid=conversations, event=st.sampled_from(["ask", "summarize"]))
+    @rule(cid=conversations, event=st.sampled_from(["ask", "summarize", "say"]))
     def agent_speaks(self, cid: str, event: str) -> None:
         call = getattr(self.desk, event)
         if not self.models[cid].allows(event):

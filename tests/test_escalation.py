@@ -96,6 +96,11 @@ def proposed(
     )
 
 
+def tried(**changes: Any) -> Conversation:
+    """A conversation whose agent confirmed the problem and made an offer."""
+    return conversation(understood=True, offers=[proposed(9, OfferStatus.OPEN)], **changes)
+
+
 def handoff(to: Agent, minutes: int) -> Handoff:
     return Handoff(from_agent=AGENT, to_agent=to, at=T0 + timedelta(minutes=minutes))
 
@@ -133,8 +138,13 @@ def test_a_threat_goes_to_security_and_ends_it() -> None:
     assert decision.codes == ("threat",)
 
 
-def test_first_abuse_sets_a_boundary_with_a_supervisor() -> None:
-    decision = decide(conversation(), ABUSIVE)
+def test_first_abuse_gives_the_boundary_its_chance() -> None:
+    # the agent sets a calm boundary (guidance); nobody takes the customer away yet
+    assert decide(conversation(), ABUSIVE) is None
+
+
+def test_first_abuse_may_go_to_a_supervisor_at_once_when_configured() -> None:
+    decision = decide(conversation(), ABUSIVE, escalate_first_abuse=True)
     assert decision is not None
     assert decision.codes == ("abusive_language",)
     assert (decision.to, decision.urgency, decision.terminate) == (
@@ -142,28 +152,35 @@ def test_first_abuse_sets_a_boundary_with_a_supervisor() -> None:
         Urgency.HIGH,
         False,
     )
+    assert decide(conversation(agent=SUPERVISOR), ABUSIVE, escalate_first_abuse=True) is None
 
 
-def test_abuse_with_a_supervisor_already_there_does_not_move() -> None:
-    assert decide(conversation(agent=SUPERVISOR), ABUSIVE) is None
-
-
-def test_continued_abuse_after_the_warning_terminates_with_security() -> None:
+def test_continued_abuse_after_the_boundary_goes_to_a_supervisor() -> None:
     warned = hear(conversation(), ABUSIVE)
     decision = decide(warned, ABUSIVE)
     assert decision is not None
     assert decision.codes == ("continued_abuse",)
-    assert (decision.to, decision.terminate) == (Role.SECURITY, True)
+    assert (decision.to, decision.urgency, decision.terminate) == (
+        Role.SUPERVISOR,
+        Urgency.HIGH,
+        False,
+    )
+    # a policy that ends abusive conversations says so
+    ended = decide(warned, ABUSIVE, terminating_codes={"threat", "continued_abuse"})
+    assert ended is not None
+    assert (ended.to, ended.terminate) == (Role.SECURITY, True)
 
 
-def test_an_escalation_for_abuse_counts_as_the_warning() -> None:
-    first = EscalationPolicy().decide(hear(conversation(), ABUSIVE), ABUSIVE)
+def test_an_escalation_for_abuse_counts_as_the_boundary() -> None:
+    first = EscalationPolicy(escalate_first_abuse=True).decide(
+        hear(conversation(), ABUSIVE), ABUSIVE
+    )
     assert first is not None
     # the abusive message itself was lost (say, stored elsewhere): the decision remembers it
-    after = conversation(escalations=(first,), agent=SUPERVISOR)
+    after = conversation(escalations=(first,))
     decision = decide(after, ABUSIVE)
     assert decision is not None
-    assert decision.terminate
+    assert decision.codes == ("continued_abuse",)
 
 
 def test_two_declined_offers_escalate_one_rung() -> None:
@@ -175,7 +192,7 @@ def test_two_declined_offers_escalate_one_rung() -> None:
     decision = decide(two)
     assert decision is not None
     assert decision.codes == ("offers_declined",)
-    assert decision.to is Role.SENIOR_AGENT
+    assert decision.to is Role.SUPERVISOR  # still unhappy after offers: a supervisor
     assert decide(two, max_declined_offers=3) is None
     assert decide(two, max_declined_offers=0) is None  # turned off
 
@@ -235,7 +252,7 @@ def test_asking_for_a_manager_brings_a_supervisor() -> None:
     ],
 )
 def test_sentiment_falling_across_the_last_turns(scores: list[float], fires: bool) -> None:
-    c = conversation()
+    c = tried()
     for score in scores[:-1]:
         c = hear(c, Signals(sentiment=score))
     decision = decide(c, Signals(sentiment=scores[-1]))
@@ -243,13 +260,13 @@ def test_sentiment_falling_across_the_last_turns(scores: list[float], fires: boo
 
 
 def test_sentiment_window_is_configurable_and_restarts_at_a_handoff() -> None:
-    c = hear(conversation(), Signals(sentiment=0.1))
+    c = hear(tried(), Signals(sentiment=0.1))
     decision = decide(c, Signals(sentiment=-0.2), sentiment_window=2)
     assert decision is not None
     assert decision.to is Role.SENIOR_AGENT
     assert decide(c, Signals(sentiment=-0.2), sentiment_window=0) is None
     # two messages fell for the previous owner: the new owner has heard only one
-    c = hear(hear(conversation(), Signals(sentiment=0.5)), Signals(sentiment=0.1))
+    c = hear(hear(tried(), Signals(sentiment=0.5)), Signals(sentiment=0.1))
     taken = attrs.evolve(
         c,
         agent=Agent(id="s", role=Role.SENIOR_AGENT),
@@ -267,19 +284,38 @@ def test_sentiment_needs_a_new_message() -> None:
 
 
 def test_repeat_contact_by_reopen_or_said_twice() -> None:
-    reopened = decide(conversation(reopens=1), CALM)
+    unhappy = Signals(sentiment=-0.4)
+    reopened = decide(tried(reopens=1), unhappy)
     assert reopened is not None
     assert reopened.codes == ("repeat_contact",)
     assert reopened.to is Role.SENIOR_AGENT
-    assert decide(conversation(reopens=1), CALM, reopens_to_escalate=2) is None
+    assert decide(tried(reopens=1), CALM) is None  # back, but not unhappy with the new try
+    assert decide(tried(reopens=1), unhappy, reopens_to_escalate=2) is None
 
     said = Signals(sentiment=-0.3, repeat_contact=True)
-    assert decide(conversation(), said) is None  # the first mention: acknowledge it
-    again = decide(hear(conversation(), said), said)
+    assert decide(tried(), said) is None  # the first mention: acknowledge it
+    again = decide(hear(tried(), said), said)
     assert again is not None
     assert again.codes == ("repeat_contact",)
-    assert decide(conversation(), said, repeat_contact_mentions=1) is not None
-    assert decide(conversation(), said, repeat_contact_mentions=0) is None
+    assert decide(tried(), said, repeat_contact_mentions=1) is not None
+    assert decide(tried(), said, repeat_contact_mentions=0) is None
+
+
+def test_repeat_contact_and_falling_mood_wait_until_the_agent_has_tried() -> None:
+    said = Signals(sentiment=-0.3, repeat_contact=True)
+    twice = hear(conversation(), said)
+    # nobody confirmed the problem or offered anything yet: the customer is not passed on
+    assert decide(twice, said) is None
+    assert decide(attrs.evolve(twice, understood=True), said) is None  # confirmed, not tried
+    assert decide(twice, said, wait_until_tried=()) is not None  # configurable
+    # the reason travels with one that escalates at once
+    ask = Signals(sentiment=-0.3, repeat_contact=True, wants_manager=True)
+    decision = decide(twice, ask)
+    assert decision is not None
+    assert decision.codes == ("asked_for_manager", "repeat_contact")
+    # an offer made before a reopen is not a try at the new round
+    before = tried(reopens=1, reopened_at=T0 + timedelta(minutes=30))
+    assert decide(before, Signals(sentiment=-0.4)) is None
 
 
 def test_repeat_contact_does_not_climb_again_once_a_senior_owns_it() -> None:
@@ -374,7 +410,7 @@ def test_all_reasons_are_named_and_the_highest_need_wins() -> None:
 
 
 def test_a_threat_outranks_everything_and_names_every_reason() -> None:
-    decision = decide(conversation(reopens=1), Signals(threat=True, wants_manager=True))
+    decision = decide(tried(reopens=1), Signals(sentiment=-0.6, threat=True, wants_manager=True))
     assert decision is not None
     assert decision.codes == ("threat", "asked_for_manager", "repeat_contact")
     assert (decision.to, decision.terminate) == (Role.SECURITY, True)
@@ -417,7 +453,8 @@ def test_overriding_one_rule_changes_only_that_rule() -> None:
     policy = NoManagerAsks()
     ask = Signals(wants_manager=True)
     assert policy.decide(hear(conversation(), ask), ask) is None
-    assert policy.decide(hear(conversation(), ABUSIVE), ABUSIVE) is not None
+    abused = hear(conversation(), ABUSIVE)
+    assert policy.decide(hear(abused, ABUSIVE), ABUSIVE) is not None
 
 
 # -- the brief ----------------------------------------------------------------------------------

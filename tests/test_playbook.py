@@ -65,13 +65,14 @@ def test_illegal_event_names_stage_event_and_allowed_events() -> None:
         "hand_back",
         "hear",
         "note_facts",
+        "say",
         "sla_step",
         "summarize",
         "terminate",
     )
     assert error.failed_guards == ()
     assert "'accept' is not allowed in stage 'listening'" in str(error)
-    assert "ask, escalate, hand_back, hear, note_facts, sla_step, summarize, terminate" in str(
+    assert "ask, escalate, hand_back, hear, note_facts, say, sla_step, summarize, terminate" in str(
         error
     )
 

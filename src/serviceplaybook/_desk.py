@@ -607,25 +607,39 @@ class ServiceDesk:
     ) -> Outcome:
         """The customer wrote ``text``: detect signals, and escalate when a rule fires.
 
-        Abuse is answered in steps: a first abusive message brings boundary guidance and a
-        supervisor; abuse after that, or any threat, terminates the conversation with a
-        security escalation, in this same call.
+        Abuse is answered in steps: a first abusive message brings guidance to set a calm
+        boundary (and no escalation, unless the policy says otherwise); abuse after it goes
+        to a supervisor; any threat terminates the conversation with a security escalation,
+        in this same call. A self-harm disclosure goes to the safety team at once and the
+        conversation stays open.
         """
         arguments.conversation_id("hear", conversation_id)
         arguments.text("hear", "text", text)
         arguments.expected_version("hear", expected_version)
 
-        def body(work: _Work) -> tuple[Signals, EscalationDecision | None]:
-            event = work.event("hear", CUSTOMER)
-            work.check(event)
-            signals, record, changes = work.customer_said(text)
-            assert signals is not None  # text is a str
-            work.fire(event, record, **changes)
-            decision = self.escalation.decide(work.conversation, signals)
-            return signals, self._apply_escalation(work, decision)
+        def body(work: _Work) -> tuple[Signals | None, EscalationDecision | None]:
+            return self._customer_turn(work, work.event("hear", CUSTOMER), text)
 
         work, (signals, decision) = self._run(conversation_id, expected_version, body)
         return self._outcome(work, signals, escalation=decision)
+
+    def _customer_turn(
+        self,
+        work: _Work,
+        event: Event,
+        text: str | None,
+        record: Mapping[str, Any] | None = None,
+        **changes: Any,
+    ) -> tuple[Signals | None, EscalationDecision | None]:
+        """The one path of every customer event (hear, confirm, correct, decline, accept,
+        reopen): the event is checked, the customer's words (if any) recorded as a message
+        and read by the detector, the event fired with ``changes``, and the escalation
+        rules run on the result, in this unit of work."""
+        work.check(event)
+        signals, said, said_changes = work.customer_said(text)
+        work.fire(event, {**(record or {}), **(said or {})}, **changes, **said_changes)
+        decision = self.escalation.decide(work.conversation, signals)
+        return signals, self._apply_escalation(work, decision)
 
     def _agent_message(
         self,
@@ -667,6 +681,22 @@ class ServiceDesk:
         :class:`PolicyViolation` while a person owns the conversation."""
         return self._agent_message("ask", conversation_id, text, expected_version, by)
 
+    def say(
+        self,
+        conversation_id: str,
+        text: str,
+        *,
+        by: Agent | None = None,
+        expected_version: int | None = None,
+    ) -> Outcome:
+        """The agent writes to the customer (an acknowledgement, an update, "a supervisor
+        will join in two minutes"), in any open stage; the stage stays.
+
+        While an escalation waits to be picked up, the agent who has the customer keeps
+        talking to them (``say``, :meth:`ask`, :meth:`summarize`); a bot does not once a
+        person is needed."""
+        return self._agent_message("say", conversation_id, text, expected_version, by)
+
     def summarize(
         self,
         conversation_id: str,
@@ -677,14 +707,29 @@ class ServiceDesk:
     ) -> Outcome:
         """The agent reflects the problem back; the customer confirms or corrects it next."""
         return self._agent_message(
-            "summarize", conversation_id, text, expected_version, by, summary=text
+            "summarize", conversation_id, text, expected_version, by, summary=text, understood=False
         )
 
-    def confirm(self, conversation_id: str, *, expected_version: int | None = None) -> Outcome:
-        """The customer confirms the summary: the problem is understood."""
-        return self._simple(
-            conversation_id, expected_version, "confirm", by_customer=True, understood=True
-        )
+    def confirm(
+        self,
+        conversation_id: str,
+        text: str | None = None,
+        *,
+        expected_version: int | None = None,
+    ) -> Outcome:
+        """The customer confirms the summary (``text``: their words, "Yes, exactly"): the
+        problem is understood."""
+        arguments.conversation_id("confirm", conversation_id)
+        text = arguments.optional_text("confirm", "text", text)
+        arguments.expected_version("confirm", expected_version)
+
+        def body(work: _Work) -> tuple[Signals | None, EscalationDecision | None]:
+            return self._customer_turn(
+                work, work.event("confirm", CUSTOMER), text or None, understood=True
+            )
+
+        work, (signals, decision) = self._run(conversation_id, expected_version, body)
+        return self._outcome(work, signals, escalation=decision)
 
     def correct(
         self,
@@ -694,20 +739,24 @@ class ServiceDesk:
         expected_version: int | None = None,
     ) -> Outcome:
         """The customer says the summary is wrong (optionally saying what is): back to
-        clarifying questions."""
+        clarifying questions. From the second wrong summary on, the guidance is to own the
+        misunderstanding and ask the customer to put it in their own words."""
         arguments.conversation_id("correct", conversation_id)
         text = arguments.optional_text("correct", "text", text)
         arguments.expected_version("correct", expected_version)
 
-        def body(work: _Work) -> Signals | None:
-            event = work.event("correct", CUSTOMER)
-            work.check(event)
-            signals, record, changes = work.customer_said(text or None)
-            work.fire(event, record, understood=False, summary=None, **changes)
-            return signals
+        def body(work: _Work) -> tuple[Signals | None, EscalationDecision | None]:
+            return self._customer_turn(
+                work,
+                work.event("correct", CUSTOMER),
+                text or None,
+                understood=False,
+                summary=None,
+                corrections=work.conversation.corrections + 1,
+            )
 
-        work, signals = self._run(conversation_id, expected_version, body)
-        return self._outcome(work, signals)
+        work, (signals, decision) = self._run(conversation_id, expected_version, body)
+        return self._outcome(work, signals, escalation=decision)
 
     # -- apologies and offers --------------------------------------------------------------------
 
@@ -906,17 +955,21 @@ class ServiceDesk:
         *,
         expected_version: int | None = None,
     ) -> Outcome:
-        """The customer declines an open offer; repeated declines escalate."""
+        """The customer declines an open offer; ``reason`` is what they said, recorded as
+        their message and read like any other (a threat in it ends the conversation).
+        Repeated declines escalate to a supervisor."""
         arguments.conversation_id("decline", conversation_id)
         arguments.identifier("decline", "offer_id", offer_id)
         reason = arguments.optional_text("decline", "reason", reason)
         arguments.expected_version("decline", expected_version)
 
-        def body(work: _Work) -> EscalationDecision | None:
+        def body(work: _Work) -> tuple[Signals | None, EscalationDecision | None]:
             conversation = work.conversation
             conversation.offer(offer_id)
-            work.fire(
+            return self._customer_turn(
+                work,
                 work.event("decline", CUSTOMER, {"offer_id": offer_id}),
+                reason or None,
                 {"offer_id": offer_id, "reason": reason},
                 offers=conversation.replace_offer(
                     offer_id,
@@ -925,25 +978,32 @@ class ServiceDesk:
                     decline_reason=reason,
                 ),
             )
-            decision = self.escalation.decide(work.conversation, None)
-            return self._apply_escalation(work, decision)
 
-        work, decision = self._run(conversation_id, expected_version, body)
-        return self._outcome(work, escalation=decision)
+        work, (signals, decision) = self._run(conversation_id, expected_version, body)
+        return self._outcome(work, signals, escalation=decision)
 
     def accept(
-        self, conversation_id: str, offer_id: str, *, expected_version: int | None = None
+        self,
+        conversation_id: str,
+        offer_id: str,
+        text: str | None = None,
+        *,
+        expected_version: int | None = None,
     ) -> Outcome:
-        """The customer accepts an open offer: resolved, the grant recorded, and a follow-up
-        scheduled when the follow-up policy plans one."""
+        """The customer accepts an open offer (``text``: their words, if any): resolved, the
+        grant recorded, and a follow-up scheduled when the follow-up policy plans one."""
         arguments.conversation_id("accept", conversation_id)
         arguments.identifier("accept", "offer_id", offer_id)
+        text = arguments.optional_text("accept", "text", text)
         arguments.expected_version("accept", expected_version)
 
-        def body(work: _Work) -> FollowUp | None:
+        def body(
+            work: _Work,
+        ) -> tuple[Signals | None, EscalationDecision | None, FollowUp | None]:
             conversation = work.conversation
             proposed = conversation.offer(offer_id)
-            work.check(work.event("accept", CUSTOMER, {"offer_id": offer_id}))
+            event = work.event("accept", CUSTOMER, {"offer_id": offer_id})
+            work.check(event)
             approval = conversation.approval(proposed.approval_id) if proposed.approval_id else None
             # The customer's grants may have grown since the offer was made (another
             # conversation): the limits are checked again in the unit of work that grants.
@@ -960,8 +1020,10 @@ class ServiceDesk:
                     + " ".join(r.text for r in final.reasons),
                     final.reasons,
                 )
-            work.fire(
-                work.event("accept", CUSTOMER, {"offer_id": offer_id}),
+            signals, decision = self._customer_turn(
+                work,
+                event,
+                text or None,
                 {"offer_id": offer_id},
                 offers=conversation.replace_offer(
                     offer_id, status=OfferStatus.ACCEPTED, decided_at=work.now
@@ -983,10 +1045,12 @@ class ServiceDesk:
                     at=work.now,
                 )
             )
-            return self._plan_follow_up(work)
+            if decision is not None and decision.terminate:
+                return signals, decision, None  # no survey after a termination
+            return signals, decision, self._plan_follow_up(work)
 
-        work, follow_up = self._run(conversation_id, expected_version, body)
-        return self._outcome(work, follow_up=follow_up)
+        work, (signals, decision, follow_up) = self._run(conversation_id, expected_version, body)
+        return self._outcome(work, signals, escalation=decision, follow_up=follow_up)
 
     def resolve(
         self,
@@ -1165,7 +1229,12 @@ class ServiceDesk:
             return status, self._apply_escalation(work, decision)
 
         work, (status, decision) = self._run(conversation_id, expected_version, body)
-        return self._outcome(work, escalation=decision, sla=status)
+        outcome = self._outcome(work, escalation=decision, sla=status)
+        if status.warnings or status.breaches:
+            urgent = self.sla.guidance(status)
+            rest = tuple(g for g in outcome.guidance if g.code != urgent.code)
+            outcome = attrs.evolve(outcome, guidance=(urgent, *rest))
+        return outcome
 
     def pick_up(
         self, conversation_id: str, agent: Agent, *, expected_version: int | None = None
@@ -1217,23 +1286,20 @@ class ServiceDesk:
 
         def body(work: _Work) -> tuple[Signals | None, EscalationDecision | None]:
             conversation = work.conversation
-            event = work.event("reopen", CUSTOMER)
-            work.check(event)
-            signals, record, changes = work.customer_said(text or None)
-            work.fire(
-                event,
-                record,
+            # coming back is repeat contact: the escalation policy weighs it
+            turn = self._customer_turn(
+                work,
+                work.event("reopen", CUSTOMER),
+                text or None,
                 understood=False,
                 summary=None,
                 reopens=conversation.reopens + 1,
+                reopened_at=work.now,
                 resolved_at=None,
                 closed_at=None,
-                **changes,
             )
             self.storage.follow_ups.cancel(conversation_id)
-            # coming back is repeat contact: the escalation policy may hand it up at once
-            decision = self.escalation.decide(work.conversation, signals)
-            return signals, self._apply_escalation(work, decision)
+            return turn
 
         work, (signals, decision) = self._run(conversation_id, expected_version, body)
         return self._outcome(work, signals, escalation=decision)

@@ -130,10 +130,42 @@ class _Compiled:
 
 
 _ACTIVE = (Stage.LISTENING, Stage.CLARIFYING, Stage.CONFIRMING, Stage.RESOLVING)
+_OPEN = tuple(s for s in Stage if s not in (Stage.CLOSED, Stage.TERMINATED))
+
+# What the upset and abuse guidance says: none of it belongs in a terminated conversation or
+# a self-harm disclosure, which get their own words.
+EMPATHY_CODES = frozenset(
+    {
+        "stay_calm",
+        "acknowledge_feelings",
+        "acknowledge_sarcasm",
+        "do_not_propose_yet",
+        "set_calm_boundary",
+        "boundary_held",
+        "acknowledge_repeat_contact",
+        "explain_plainly",
+        "one_question_at_a_time",
+        "acknowledge_calming",
+        "own_the_misunderstanding",
+    }
+)
+"""Guidance codes for talking a customer through a difficult moment (empathy, boundaries,
+reassurance); a terminated conversation gets none of them."""
+
+_TERMINATED_SIGNAL_CODES = frozenset({"safety_first"})
 
 
 def _g(code: str, text: str) -> Guidance:
     return Guidance(code=code, text=text)
+
+
+_WELLBEING = _g(
+    "wellbeing_first",
+    "The customer spoke of harming themselves: put the issue aside. Stay with them, listen, "
+    "tell them you're glad they said it, share crisis support (a local crisis line or "
+    "emergency number), and tell them someone trained to help is joining. Never end the "
+    "conversation on them.",
+)
 
 
 class Playbook:
@@ -160,6 +192,13 @@ class Playbook:
         ),
         Transition(event="confirm", source=Stage.CONFIRMING, dest=Stage.RESOLVING),
         Transition(event="correct", source=Stage.CONFIRMING, dest=Stage.CLARIFYING),
+        # while an escalation waits to be picked up, the agent who has the customer keeps
+        # talking to them: a plain message, a question, a summary the customer answers
+        Transition(event="say", source=_OPEN, dest=SAME),
+        Transition(event="ask", source=Stage.ESCALATED, dest=SAME),
+        Transition(event="summarize", source=Stage.ESCALATED, dest=SAME),
+        Transition(event="confirm", source=Stage.ESCALATED, dest=SAME),
+        Transition(event="correct", source=Stage.ESCALATED, dest=SAME),
         Transition(event="apologize", source=(Stage.CONFIRMING, Stage.RESOLVING), dest=SAME),
         Transition(event="propose", source=Stage.RESOLVING, dest=SAME, conditions="is_understood"),
         Transition(event="approve", source=(Stage.RESOLVING, Stage.ESCALATED), dest=SAME),
@@ -643,8 +682,14 @@ class Playbook:
     def guidance(
         self, conversation: Conversation, signals: Signals | None = None
     ) -> tuple[Guidance, ...]:
-        """The recommended next steps: what the signals call for first, then the stage's."""
+        """The recommended next steps: what the signals call for first, then the stage's.
+
+        A terminated conversation gets only what safety and the record need: none of the
+        empathy scripts of :data:`EMPATHY_CODES`, whatever the last message said.
+        """
         called_for = self.signal_guidance(conversation, signals)
+        if conversation.stage == Stage.TERMINATED:
+            called_for = [g for g in called_for if g.code in _TERMINATED_SIGNAL_CODES]
         for_stage = self.stage_guidance(conversation)
         if not called_for and type(for_stage) is tuple and len(for_stage) < 2:
             return tuple(for_stage)  # a calm message in most stages: nothing to deduplicate
@@ -652,13 +697,35 @@ class Playbook:
         return tuple({step.code: step for step in steps}.values())
 
     def stage_guidance(self, conversation: Conversation) -> tuple[Guidance, ...]:
-        """Advice for the conversation's stage."""
-        return self.stage_guidance_texts.get(conversation.stage, ())
+        """Advice for the conversation's stage, and for where it stands in it: a second
+        failed summary, a self-harm disclosure waiting for the trained team."""
+        texts = self.stage_guidance_texts.get(conversation.stage, ())
+        if conversation.stage == Stage.CLARIFYING and conversation.corrections >= 2:
+            return (
+                _g(
+                    "own_the_misunderstanding",
+                    "That is the second summary the customer said was wrong: own the "
+                    "misunderstanding (\"I've got this wrong, I'm sorry\") and ask them to put "
+                    "the problem in their own words; don't guess a third time.",
+                ),
+                *texts,
+            )
+        if conversation.stage == Stage.ESCALATED and any(
+            "self_harm" in decision.codes for decision in conversation.escalations[-1:]
+        ):
+            return (_WELLBEING, *texts)
+        return texts
 
     def signal_guidance(
         self, conversation: Conversation, signals: Signals | None
     ) -> list[Guidance]:
-        """Advice that the customer's latest message calls for."""
+        """Advice that the customer's latest message calls for.
+
+        Each moment gets its own words: a self-harm disclosure the well-being script (never
+        the threat or frustration wording), a threat safety first, a first abusive message a
+        calm boundary and abuse after it the handover, sarcasm and confusion their own
+        acknowledgement, a customer calming down a brief thanks.
+        """
         if signals is None:
             return []
         steps: list[Guidance] = []
@@ -667,10 +734,13 @@ class Playbook:
                 _g(
                     "read_it_yourself",
                     f"The detector cannot read this message (language {signals.language!r}): "
-                    "read it yourself for anger, threats or a request for a manager before "
-                    "you answer.",
+                    "read it yourself for anger, threats, self-harm or a request for a "
+                    "manager before you answer.",
                 )
             )
+        if signals.self_harm:
+            # Care, not security wording and not "frustrating": nothing else comes first.
+            return [*steps, _WELLBEING]
         if signals.threat:
             steps.append(
                 _g(
@@ -680,17 +750,35 @@ class Playbook:
                 )
             )
         if signals.abusive:
-            steps.append(
-                _g(
-                    "set_calm_boundary",
-                    "Don't take it personally; calmly say you "
-                    "want to help and that the conversation must stay respectful.",
+            if self.boundary_set(conversation, signals):
+                steps.append(
+                    _g(
+                        "boundary_held",
+                        "The abuse went on after the boundary: a supervisor is taking over. "
+                        "Stay calm, don't argue or repeat the warning; tell the customer who "
+                        "joins.",
+                    )
                 )
-            )
+            else:
+                steps.append(
+                    _g(
+                        "set_calm_boundary",
+                        "Don't take it personally; calmly say you want to help and that the "
+                        "conversation must stay respectful.",
+                    )
+                )
         if signals.upset or signals.abusive:
             steps.append(
                 _g("stay_calm", "Stay calm and lower your pace; don't mirror the customer's anger.")
             )
+            if signals.sarcastic:
+                steps.append(
+                    _g(
+                        "acknowledge_sarcasm",
+                        "The sarcasm is anger: acknowledge the frustration behind it plainly, "
+                        "as you would a complaint; don't answer the literal words or joke back.",
+                    )
+                )
             steps.append(
                 _g(
                     "acknowledge_feelings",
@@ -719,6 +807,13 @@ class Playbook:
         if signals.wants_manager:
             steps.append(
                 _g(
+                    "say_what_you_can_do",
+                    "Before the handover, say plainly what you can do for them yourself "
+                    "right now; they may not need to wait.",
+                )
+            )
+            steps.append(
+                _g(
                     "explain_escalation",
                     "The customer asked for a manager: say who "
                     "will take over and when, and hand over the whole story.",
@@ -736,16 +831,30 @@ class Playbook:
             steps.append(
                 _g(
                     "explain_plainly",
-                    "The customer is confused: explain in plain words, one step at a time, "
-                    "without jargon, and reassure them it is not their fault.",
+                    "The customer is confused: reassure them it is not their fault and "
+                    "explain in plain words, without jargon.",
                 )
             )
-        if signals.calming and not signals.upset:
+            steps.append(
+                _g(
+                    "one_question_at_a_time",
+                    "Ask one question at a time and wait for the answer before the next.",
+                )
+            )
+        if signals.calming and not signals.upset and not signals.abusive:
             steps.append(
                 _g(
                     "acknowledge_calming",
-                    "The customer is calming down: thank them, don't dwell on what was said "
-                    "before, and carry on with the problem.",
+                    "The customer is calming down: thank them briefly, don't dwell on what "
+                    "was said before, and carry on with the problem.",
                 )
             )
         return steps
+
+    def boundary_set(self, conversation: Conversation, signals: Signals | None = None) -> bool:
+        """True when an earlier customer message was abusive: the agent was told to set a
+        calm boundary then, so this abuse comes after it."""
+        earlier = conversation.signals
+        if earlier and signals is not None and earlier[-1] == signals:
+            earlier = earlier[:-1]
+        return any(s.abusive for s in earlier)

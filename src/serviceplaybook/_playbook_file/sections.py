@@ -311,6 +311,13 @@ def read_escalation(r: Reader, table: dict[str, Any]) -> dict[str, Any]:
         )
         if codes is not None:
             out["terminating_codes"] = frozenset(codes)
+    if "wait_until_tried" in table:
+        codes = r.array(
+            table["wait_until_tried"], "escalation.wait_until_tried", formats.reason_code
+        )
+        if codes is not None:
+            out["wait_until_tried"] = frozenset(codes)
+    r.put(table, path, "escalate_first_abuse", formats.boolean, out)
     if "ladder" in table:
         ladder = r.table(
             table["ladder"], "escalation.ladder", keys.LADDER.allowed, keys.LADDER.hints

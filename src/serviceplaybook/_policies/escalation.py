@@ -202,8 +202,12 @@ class Rule(Protocol):
         ...
 
 
-SECURITY_CODES = frozenset({"threat", "continued_abuse"})
+SECURITY_CODES = frozenset({"threat"})
 """Reason codes that end the conversation and send it to security."""
+
+WAIT_UNTIL_TRIED = frozenset({"repeat_contact", "sentiment_falling"})
+"""Reason codes that wait until the agent has confirmed the problem and tried: alone, they
+do not take the customer away from an agent who has not had the chance to help."""
 
 
 def _roles_by_code(value: Mapping[str, Role | str]) -> dict[str, Role]:
@@ -249,7 +253,9 @@ def _default_minimum_roles() -> dict[str, Role]:
     return {
         "self_harm": Role.SECURITY,
         "abusive_language": Role.SUPERVISOR,
+        "continued_abuse": Role.SUPERVISOR,
         "asked_for_manager": Role.SUPERVISOR,
+        "offers_declined": Role.SUPERVISOR,
         "repeat_contact": Role.SENIOR_AGENT,
         "high_value_customer": Role.SENIOR_AGENT,
     }
@@ -286,6 +292,12 @@ class EscalationPolicy:
             threshold per currency; an order in a currency without a threshold never matches
             (amounts are never converted).
         terminating_codes: reason codes that end the conversation with security.
+        wait_until_tried: reason codes that do not escalate until the agent has confirmed the
+            problem and tried (:meth:`has_tried`); the others (safety, a request for a
+            manager, authority, SLA steps) escalate at once.
+        escalate_first_abuse: hand a first abusive message to a supervisor at once; off by
+            default, so the agent's calm boundary gets its chance (abuse after the boundary
+            always escalates).
     """
 
     ladder: EscalationLadder = attrs.field(
@@ -302,6 +314,8 @@ class EscalationPolicy:
     high_value_tiers: frozenset[str] = attrs.field(factory=frozenset, converter=_tiers)
     high_value_orders: tuple[Money, ...] = attrs.field(default=(), converter=_thresholds)
     terminating_codes: frozenset[str] = attrs.field(default=SECURITY_CODES, converter=frozenset)
+    wait_until_tried: frozenset[str] = attrs.field(default=WAIT_UNTIL_TRIED, converter=frozenset)
+    escalate_first_abuse: bool = attrs.field(default=False, validator=of_type(bool))
 
     def rules(self) -> Sequence[Rule]:
         """The rules checked by :meth:`decide`, in the order their reasons are listed."""
@@ -332,7 +346,7 @@ class EscalationPolicy:
             signals: the latest customer message's signals, or ``None`` for other events
                 (a declined offer, an SLA step, a reopen).
         """
-        reasons = self.fired(conversation, signals)
+        reasons = self.ready(conversation, self.fired(conversation, signals))
         if not reasons:
             return None
         to = self.target(conversation, reasons)
@@ -352,6 +366,30 @@ class EscalationPolicy:
             if reason is not None and reason.code not in reasons:
                 reasons[reason.code] = reason
         return list(reasons.values())
+
+    def ready(self, conversation: Conversation, reasons: Sequence[Reason]) -> list[Reason]:
+        """The fired ``reasons`` that escalate now: those in :attr:`wait_until_tried` wait
+        until the agent has confirmed the problem and tried (:meth:`has_tried`), so a
+        customer is not passed on before anyone helped; when any other reason escalates,
+        they travel with it in the decision."""
+        if self.has_tried(conversation):
+            return list(reasons)
+        urgent = [reason for reason in reasons if reason.code not in self.wait_until_tried]
+        return list(reasons) if urgent else []
+
+    def has_tried(self, conversation: Conversation) -> bool:
+        """True once the customer confirmed the agent's summary and the conversation's owner
+        proposed an offer since taking it over (and since the last reopen)."""
+        if not conversation.understood:
+            return False
+        since = [conversation.handoffs[-1].at] if conversation.handoffs else []
+        if conversation.reopened_at is not None:
+            since.append(conversation.reopened_at)
+        start = max(since, default=None)
+        return any(
+            p.proposed_by == conversation.agent.id and (start is None or p.proposed_at >= start)
+            for p in conversation.offers
+        )
 
     def requested(
         self,
@@ -398,19 +436,22 @@ class EscalationPolicy:
         )
 
     def continued_abuse(self, conversation: Conversation, signals: Signals | None) -> Reason | None:
-        """Abuse that goes on after a boundary was set: security, and the conversation ends."""
+        """Abuse that goes on after a calm boundary was called for: a supervisor takes over
+        (the conversation goes on; only a threat ends it)."""
         if signals is None or not signals.abusive:
             return None
         if self.warned(conversation, signals):
             return Reason(
                 code="continued_abuse",
-                text="The customer kept being abusive after a calm boundary was set.",
+                text="The customer kept being abusive after a calm boundary was set; a "
+                "supervisor takes over.",
             )
         return None
 
     def abuse(self, conversation: Conversation, signals: Signals | None) -> Reason | None:
-        """A first abusive message: set a calm boundary and involve a supervisor."""
-        if signals is None or not signals.abusive:
+        """A first abusive message: the agent sets a calm boundary (guidance); it escalates
+        only with :attr:`escalate_first_abuse`."""
+        if not self.escalate_first_abuse or signals is None or not signals.abusive:
             return None
         if not self.warned(conversation, signals):
             return Reason(
@@ -483,10 +524,16 @@ class EscalationPolicy:
 
     def repeat_contact(self, conversation: Conversation, signals: Signals | None) -> Reason | None:
         """The customer keeps coming back about the same issue: the conversation was
-        reopened, or the customer keeps saying they contacted the company before."""
+        reopened and the customer is still unhappy (a negative message, a decline, an SLA
+        step), or the customer keeps saying they contacted the company before."""
         if not conversation.reopens and (signals is None or not signals.repeat_contact):
             return None
-        if self.reopens_to_escalate and conversation.reopens >= self.reopens_to_escalate:
+        unhappy = signals is None or signals.repeat_contact or signals.polarity == "negative"
+        if (
+            self.reopens_to_escalate
+            and conversation.reopens >= self.reopens_to_escalate
+            and unhappy
+        ):
             return Reason(
                 code="repeat_contact",
                 text=f"The customer came back about the same issue after it was resolved "
@@ -600,16 +647,20 @@ class EscalationPolicy:
     def role_needed(self, conversation: Conversation, reason: Reason) -> Role | None:
         """The lowest role that answers ``reason``, or ``None`` for one rung above the owner.
 
-        :attr:`minimum_roles` by code; for ``above_authority`` the pending approvals'
-        approver role and for ``sla_step_reached`` the pending steps' role (either of which,
-        if it names security, means the ladder's top: only the safety rules and an explicit
-        request reach security).
+        :attr:`minimum_roles` by code; for ``offers_declined`` also one rung above the owner;
+        for ``above_authority`` the pending approvals' approver role and for
+        ``sla_step_reached`` the pending steps' role (either of which, if it names security,
+        means the ladder's top: only the safety rules and an explicit request reach
+        security).
         """
         needs: list[Role] = []
         fixed = self.minimum_roles.get(reason.code)
         if fixed is not None:
             needs.append(fixed)
         dynamic: list[Role] = []
+        if reason.code == "offers_declined" and conversation.agent.role is not Role.SECURITY:
+            # unhappy with the owner's offers: someone above the owner, a supervisor at least
+            needs.append(self.ladder.next_above(conversation.agent.role))
         if reason.code == "above_authority":
             dynamic = [a.approver_role for a in self.pending_approvals(conversation)]
         elif reason.code == "sla_step_reached":
@@ -686,7 +737,12 @@ class EscalationPolicy:
         normal otherwise."""
         if codes & (self.terminating_codes | {"self_harm"}):
             return Urgency.IMMEDIATE
-        if codes & {"abusive_language", "sla_step_reached", "high_value_customer"}:
+        if codes & {
+            "abusive_language",
+            "continued_abuse",
+            "sla_step_reached",
+            "high_value_customer",
+        }:
             return Urgency.HIGH
         return Urgency.NORMAL
 
@@ -747,10 +803,14 @@ class EscalationPolicy:
         if not conversation.signals:
             return "unknown"
         last = conversation.signals[-1]
-        if last.threat:
+        if last.self_harm:
+            now = "in distress (spoke of self-harm)"
+        elif last.threat:
             now = "threatening"
         elif last.abusive:
             now = "abusive"
+        elif last.calming and not last.upset:
+            now = "calming down"
         elif last.anger >= 0.5 or last.shouting:
             now = "angry"
         elif last.sentiment < -0.2:

@@ -37,7 +37,7 @@ from serviceplaybook._errors import ConfigError
 from serviceplaybook._policies.calendar import BusinessCalendar
 from serviceplaybook._records.issue import Severity
 from serviceplaybook._records.parties import Role
-from serviceplaybook._records.reasons import Reason
+from serviceplaybook._records.reasons import Guidance, Reason
 from serviceplaybook._records.sla import (
     CLOCK_WORDS,
     ClockState,
@@ -538,6 +538,16 @@ class SlaPolicy:
         if state is ClockState.RUNNING:
             return calendar.add(end, remaining)
         return None
+
+    def guidance(self, status: SlaStatus) -> Guidance:
+        """What the agent does first when a clock is close to its target or past it: answer
+        now. The desk puts it before every other step of ``check_sla``'s guidance."""
+        reasons = (*status.breaches, *status.warnings)
+        detail = " ".join(reason.text for reason in reasons)
+        return Guidance(
+            code="respond_now",
+            text=f"Respond to the customer now, before anything else: {detail}".strip(),
+        )
 
     def _breach(self, clock: SlaClock) -> Reason:
         """The reason for a clock past its target (override to reword)."""

@@ -124,6 +124,8 @@ class Conversation:
         handoffs: agent changes, oldest first.
         follow_ups: follow-ups planned.
         reopens: how many times it was reopened.
+        reopened_at: when it was last reopened.
+        corrections: how many times the customer said the agent's summary was wrong.
         resolved_at: when it was last resolved.
         closed_at: when it was closed or terminated.
         termination: why it was terminated, if it was.
@@ -158,6 +160,8 @@ class Conversation:
     handoffs: tuple[Handoff, ...] = attrs.field(default=(), converter=_items, repr=False)
     follow_ups: tuple[FollowUp, ...] = attrs.field(default=(), converter=_items, repr=False)
     reopens: int = attrs.field(default=0, validator=non_negative_int)
+    reopened_at: datetime | None = attrs.field(default=None, validator=optional_aware, repr=False)
+    corrections: int = attrs.field(default=0, validator=non_negative_int, repr=False)
     resolved_at: datetime | None = attrs.field(default=None, validator=optional_aware)
     closed_at: datetime | None = attrs.field(default=None, validator=optional_aware)
     termination: Reason | None = None

@@ -298,16 +298,21 @@ class EscalationPolicyContract:
         assert decision.urgency is Urgency.IMMEDIATE
         assert "threat" in decision.codes
 
-    def test_abuse_after_a_boundary_ends_the_conversation(
+    def test_abuse_is_answered_in_steps(
         self, policy: EscalationPolicy, calm_conversation: Conversation
     ) -> None:
+        """The craft: a calm boundary first, then a higher authority; the conversation goes
+        on (only a threat ends it)."""
         abusive = Signals(sentiment=-0.8, anger=0.9, abusive=True)
         first = hear(calm_conversation, abusive)
+        boundary = policy.decide(first, abusive)
+        if boundary is not None:  # a policy may still hand a first insult up at once
+            assert not boundary.terminate
         second = hear(first, abusive)
         decision = policy.decide(second, abusive)
         assert decision is not None
-        assert decision.terminate
-        assert decision.to is Role.SECURITY
+        assert not decision.terminate
+        assert decision.to is Role.SECURITY or decision.to >= Role.SUPERVISOR
 
     @_fixtures
     @given(conversation=conversations(), new=signals())
