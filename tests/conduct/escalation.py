@@ -76,6 +76,15 @@ REPEAT_CONTACT = (
                 escalates_to=Role.SENIOR_AGENT,
                 reasons={"repeat_contact"},
                 expect={"warm_handover", "acknowledge_repeat_contact"},
+                check=lambda outcome: (
+                    None
+                    if outcome.escalation is not None
+                    and outcome.escalation.brief.confirmed
+                    and outcome.escalation.brief.summary.startswith("Your order 4471")
+                    and outcome.escalation.brief.apologies
+                    else "the brief must carry the confirmed summary and the apology given, so the "
+                    "customer never repeats the story"
+                ),
                 why="after the agent tried, repeat contact goes to a senior agent",
             ),
             Step(
@@ -86,7 +95,18 @@ REPEAT_CONTACT = (
                 expect={"warm_handover"},
                 why="while the next person comes, the agent still talks to the customer",
             ),
-            Step("pick_up", by=TOM, stage="resolving", why="understood: no questions again"),
+            Step(
+                "pick_up",
+                by=TOM,
+                stage="resolving",
+                check=lambda outcome: (
+                    None
+                    if outcome.conversation.handoffs[-1].brief is not None
+                    and outcome.conversation.handoffs[-1].brief.confirmed
+                    else "the person taking over gets the brief with the confirmed summary"
+                ),
+                why="understood: no questions again",
+            ),
             Step(
                 "accept",
                 "OK, the express replacement works for me.",
