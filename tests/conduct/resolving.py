@@ -68,12 +68,6 @@ OFFERS = (
                 finds={"generic_apology", "blame_shifting"},
                 why="a specific apology, not a generic one; ownership, not blame",
             ),
-            Step(
-                "review",
-                "Our system was down that week, so the jug wasn't checked.",
-                finds={"excuse"},
-                why="solutions, not excuses ('our system' is the craft's own example)",
-            ),
             Step("propose", offer=credit("40", "c40"), stage="resolving"),
             Step(
                 "decline",
@@ -206,6 +200,22 @@ OFFERS = (
             ),
             Step("propose", offer=credit("10", "weekend"), stage="resolving"),
             Step("accept", "OK, that's fair.", offer_id="weekend", stage="following_up"),
+        ),
+    ),
+)
+
+OUR_SYSTEM = Script(
+    id="review_flags_our_system_as_an_excuse",
+    story="An agent's draft explains the cracked jug with 'our system was down': an excuse, "
+    "flagged before it is sent",
+    issue=BLENDER,
+    steps=(
+        *BLENDER_UNDERSTOOD,
+        Step(
+            "review",
+            "Our system was down that week, so the jug wasn't checked.",
+            finds={"excuse"},
+            why="solutions, not excuses ('our system' is the craft's own example)",
         ),
     ),
 )
@@ -351,4 +361,4 @@ APOLOGIES = (
     ),
 )
 
-SCRIPTS = (*OFFERS, *APOLOGIES)
+SCRIPTS = (*OFFERS, OUR_SYSTEM, *APOLOGIES)

@@ -62,13 +62,6 @@ ABUSE = (
                 stage="escalated",
                 escalates_to=Role.SENIOR_AGENT,
                 mood="calming down",
-                check=lambda outcome: (
-                    f"a brief that says the customer is calming down must not also call the "
-                    f"mood worsening: {outcome.escalation.brief.mood!r}"
-                    if outcome.escalation is not None
-                    and "worsening" in outcome.escalation.brief.mood
-                    else None
-                ),
                 why="the brief carries the latest mood, not the insult",
             ),
             Step(
@@ -176,6 +169,38 @@ ABUSE = (
                 expect={"boundary_held"},
                 forbid={"set_calm_boundary"},
             ),
+        ),
+    ),
+)
+
+CALMING_BRIEF = Script(
+    id="brief_of_a_calming_customer_is_not_worsening",
+    story="Handed over right after the customer apologised for an insult: the next person "
+    "reads that they are calming down, not that their mood is worsening",
+    issue=ROUTER,
+    steps=(
+        Step("hear", "My router has been dead for two days.", stage="listening"),
+        Step("hear", "You are an idiot.", stage="listening", expect={"set_calm_boundary"}),
+        Step(
+            "hear",
+            "Sorry, I'm just really stressed.",
+            stage="listening",
+            expect={"acknowledge_calming"},
+        ),
+        Step(
+            "escalate",
+            "A dead line needs our line team.",
+            stage="escalated",
+            escalates_to=Role.SENIOR_AGENT,
+            mood="calming down",
+            check=lambda outcome: (
+                f"a brief that says the customer is calming down must not also call the "
+                f"mood worsening: {outcome.escalation.brief.mood!r}"
+                if outcome.escalation is not None and "worsening" in outcome.escalation.brief.mood
+                else None
+            ),
+            why="a customer who calms down is not treated as hostile; the brief shows the "
+            "latest state",
         ),
     ),
 )
@@ -363,4 +388,4 @@ SELF_HARM = (
     ),
 )
 
-SCRIPTS = (*ABUSE, *THREATS, *SELF_HARM)
+SCRIPTS = (*ABUSE, CALMING_BRIEF, *THREATS, *SELF_HARM)

@@ -199,7 +199,7 @@ FOLLOW_UPS = (
                 "Re-sent by express.",
                 stage="following_up",
                 follow_up=Channel.PHONE,
-                follow_up_says=("week late", "express"),
+                follow_up_says=("week late",),
                 why="follow up on the conversation's channel unless the customer said otherwise",
             ),
         ),
@@ -242,10 +242,9 @@ FOLLOW_UPS = (
                 "reopen",
                 "It broke again, same problem with the new switch.",
                 stage="listening",
-                expect={"acknowledge_repeat_contact", "let_them_finish"},
+                expect={"let_them_finish"},
                 escalates_to=None,
-                why="coming back is repeat contact: acknowledge it; nothing tried yet in this "
-                "round, so no handoff",
+                why="nothing tried yet in this round, so no handoff",
             ),
             Step(
                 "summarize",
@@ -259,6 +258,48 @@ FOLLOW_UPS = (
                 stage="resolving",
             ),
             Step("accept", offer_id="kettle", stage="following_up", follow_up=Channel.CHAT),
+        ),
+    ),
+)
+
+REOPEN_ACKNOWLEDGED = Script(
+    id="reopen_is_acknowledged_as_repeat_contact",
+    story="A customer whose fix didn't hold comes back: the agent is told to acknowledge at "
+    "once that they had to come back",
+    issue=Issue(category="damaged_item", severity="low", summary="Kettle switch broken"),
+    steps=(
+        Step("hear", "The kettle's switch doesn't stay on.", stage="listening"),
+        Step("summarize", "The switch of your kettle doesn't stay on.", stage="confirming"),
+        Step("confirm", stage="resolving"),
+        Step("resolve", "Sent a new switch.", stage="following_up"),
+        Step("wait", wait=hours(20)),
+        Step(
+            "reopen",
+            "It broke again, same problem with the new switch.",
+            stage="listening",
+            expect={"acknowledge_repeat_contact"},
+            why="repeat contact: acknowledge it at once, don't make them repeat themselves",
+        ),
+    ),
+)
+
+FOLLOW_UP_NAMES_WHAT_WAS_DONE = Script(
+    id="follow_up_names_what_was_done",
+    story="Resolved with a note of what was done ('Re-sent by express.'): the follow-up's "
+    "draft names the problem and that",
+    customer=Customer(id="cust-ph2", name="Gus"),
+    channel=Channel.PHONE,
+    issue=Issue(category="late_delivery", severity="low", summary="Parcel late"),
+    steps=(
+        Step("hear", "My parcel is a week late.", stage="listening"),
+        Step("summarize", "Your parcel is a week late.", stage="confirming"),
+        Step("confirm", "That's right.", stage="resolving"),
+        Step(
+            "resolve",
+            "Re-sent by express.",
+            stage="following_up",
+            follow_up_says=("week late", "express"),
+            why="a personal follow-up names what went wrong and what was done",
         ),
     ),
 )
@@ -317,4 +358,11 @@ BOTS = (
     ),
 )
 
-SCRIPTS = (*SLA, *VIP, *FOLLOW_UPS, *BOTS)
+SCRIPTS = (
+    *SLA,
+    *VIP,
+    *FOLLOW_UPS,
+    REOPEN_ACKNOWLEDGED,
+    FOLLOW_UP_NAMES_WHAT_WAS_DONE,
+    *BOTS,
+)
