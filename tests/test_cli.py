@@ -106,7 +106,8 @@ def test_demo_plays_the_whole_script_on_a_temporary_sqlite_file(
         "escalation: to supervisor",
         "brief:",
         "stage: following_up",
-        "follow-up: phone on Tue 03 Mar 10:15 UTC",
+        "follow-up: phone on Tue 03 Mar 10:16 UTC",
+        "sam: I understand. Rita, my supervisor, will join you",  # the owner keeps talking
         "schedule_follow_up",
     ):
         assert expected in out
@@ -329,7 +330,7 @@ def test_followups_run_delivers_each_follow_up_once(
         "customer_id": "cust-1",
         "channel": "phone",
         "purpose": "check_fix_and_feedback",
-        "due_at": "2026-03-03T10:15:00+00:00",
+        "due_at": "2026-03-03T10:16:00+00:00",
         "expires_at": None,
         "attempts": 1,
     }
