@@ -271,7 +271,8 @@ def test_compose_names_the_confirmed_problem_and_takes_ownership() -> None:
 
 
 def test_compose_uses_the_issue_summary_until_the_customer_confirms_one() -> None:
-    unconfirmed = conversation(summary="Order issue", understood=False)  # summarized, not yet confirmed
+    # summarized, not yet confirmed
+    unconfirmed = conversation(summary="Order issue", understood=False)
     apology = policy.compose(unconfirmed)
     assert apology.text.startswith("I'm sorry about the order issue;")
     assert "issue_summary" in [r.code for r in apology.reasons]
@@ -321,8 +322,7 @@ def test_compose_varies_with_the_issue_and_never_with_the_severity_alone() -> No
     ("summary", "impact"),
     [
         (
-            "So you were charged twice for the March invoice, and that left your account "
-            "overdrawn",
+            "So you were charged twice for the March invoice, and that left your account overdrawn",
             "it left your account overdrawn",
         ),
         (
@@ -488,7 +488,10 @@ def test_templates_are_overridden_by_name_and_the_others_stay() -> None:
             "I'm sorry {about}; that's on us. I'm going to put it right.",
         ),
         ("I'm sorry {about}. I know {impact}.", "I'm sorry {about}."),
-        ("I'm sorry {about}; I know {impact}, and we'll fix it.", "I'm sorry {about}; we'll fix it."),
+        (
+            "I'm sorry {about}; I know {impact}, and we'll fix it.",
+            "I'm sorry {about}; we'll fix it.",
+        ),
         ("I'm sorry {about}; I know {impact}.", "I'm sorry {about}."),
         ("I'm sorry {about}. Fixing it now.", "I'm sorry {about}. Fixing it now."),
     ],

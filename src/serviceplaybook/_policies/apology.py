@@ -588,7 +588,7 @@ def _is_subject_position(text: str, start: int) -> bool:
 
 
 def _customer_to_you(text: str) -> tuple[str, bool]:
-    """"The customer"/"customer" about the customer, turned to "you", with verb agreement.
+    """Turn "the customer"/"customer" about the customer to "you", with verb agreement.
 
     Returns the text and whether a third-person singular subject was turned (so that a verb
     coordinated with it, "and has", agrees too)."""
@@ -811,8 +811,8 @@ def _joined(parts: list[str]) -> str:
 
 
 def _without_splice(phrase: str) -> str:
-    """"arrived cracked, it leaks" -> "arrived cracked and it leaks": a comma splice reads
-    badly after "I'm sorry that"."""
+    """Join a comma splice with "and" ("arrived cracked, it leaks" -> "arrived cracked and it
+    leaks"): it reads badly after "I'm sorry that"."""
     splices = list(re.finditer(r",\s+(?=(?:it|they|we|you|there)\s+[A-Za-z'])", phrase))
     if not splices:
         return phrase
@@ -868,7 +868,9 @@ _FALLBACK_CLOSINGS = (
     ". Let's put it right together.",
 )
 _FALLBACKS = tuple(
-    ("variant", opening + closing) for closing in _FALLBACK_CLOSINGS for opening in _FALLBACK_OPENINGS
+    ("variant", opening + closing)
+    for closing in _FALLBACK_CLOSINGS
+    for opening in _FALLBACK_OPENINGS
 )
 """Last resorts for an apology that must not repeat an earlier one's words."""
 
@@ -1265,7 +1267,8 @@ class ApologyPolicy:
         }
         earlier = {_normal(apology.text) for apology in conversation.apologies}
         candidates = [*self.forms(conversation), *_FALLBACKS]
-        for name, template in candidates:
+        name, template = candidates[0]
+        for name, template in candidates:  # noqa: B007 - the one taken is used below
             text = self.render(template, impact=impact, **fields)
             if _normal(text) not in earlier:
                 break

@@ -16,8 +16,8 @@ apology and the findings; purity) and the craft every policy keeps: no apology b
 problem is reflected back, never two in a row without the customer in between, a bounded
 number per conversation, apologies that name the issue (in the words the customer
 confirmed, spoken to them) and pass the policy's own review, no impact invented, a later
-apology never in the words of an earlier one, and no abuse or personal data quoted back. A policy that deliberately changes one of these
-overrides that one test in its subclass.
+apology never in the words of an earlier one, and no abuse or personal data quoted back. A
+policy that deliberately changes one of these overrides that one test in its subclass.
 
 Requires pytest (the ``dev`` extra: ``python3 -m pip install '.[dev]'`` in a checkout).
 """
