@@ -385,6 +385,19 @@ _YOU_START = {
     "weren't": "you weren't",
 }
 _IT_START = _wordset("is isn't has hasn't had hadn't will won't still never")
+_PAST = _wordset(
+    """
+    left sent lost broke took came went got gave made put kept said told fell ran cut let set
+    shut sold bought brought caught held paid stood stuck showed froze vanished disappeared
+    crashed stopped failed renewed doubled tripled dropped changed charged billed
+    """
+)
+_VERBS_S = _wordset(
+    """
+    crashes leaks freezes fails drops keeps stops shows says breaks loads hangs disconnects
+    reboots restarts beeps smells overheats flickers rattles squeaks works logs times lags
+    """
+)
 _PARTICIPLE_NEXT = re.compile(
     r"^(?:twice|double|again|for|on|out|from|by|in|to|with|without|over|under|\d)",
     re.IGNORECASE,
@@ -762,19 +775,16 @@ _IMPACT_CONNECTOR = (
 )
 """Where a summary may go on to state the impact: ", and", " and", ", so", ", which means"..."""
 _YOU_IMPACT = (
-    r"^(?:you(?:'ve|\s+have|'d|\s+had)?\s+(?:(?:also|now|then|even|just|really)\s+)?"
-    r"(?:missed|lost|wasted|spent|ended\s+up|got\s+stuck|had\s+to|have\s+had\s+to|been\s+forced|"
-    r"were\s+forced|were\s+left|been\s+left|are\s+left|could\s+not|couldn't|can't|cannot|"
-    r"can\s+no\s+longer|were\s+unable|are\s+unable|weren't\s+able|aren't\s+able|haven't\s+been\s+"
-    r"able|have\s+not\s+been\s+able|been\s+unable|won't\s+be\s+able|will\s+not\s+be\s+able|"
-    r"will\s+miss|'ll\s+miss|are\s+going\s+to\s+miss|'re\s+going\s+to\s+miss|were\s+going\s+to\s+"
-    r"miss|needed|need|were\s+counting\s+on|are\s+counting\s+on|'re\s+counting\s+on|been\s+"
-    r"counting\s+on|relied\s+on|rely\s+on|depend\s+on|depended\s+on|were\s+relying\s+on|are\s+"
-    r"relying\s+on|'re\s+relying\s+on|were\s+stuck|are\s+stuck|'re\s+stuck|were\s+stranded|"
-    r"are\s+stranded|'re\s+stranded|are\s+without|'re\s+without|were\s+without|been\s+without|"
-    r"have\s+no|had\s+no|'ve\s+no|are\s+out\s+of|'re\s+out\s+of|ran\s+out\s+of|run\s+out\s+of|"
-    r"paid|had\s+to\s+pay|were\s+hit\s+with|got\s+hit\s+with|incurred|been\s+waiting|were\s+"
-    r"waiting|are\s+waiting|'re\s+waiting|waited|took\s+(?:a|the)\s+day\s+off|took\s+time\s+off)\b"
+    r"^(?:you(?:'ve|'re|'d|'ll)?(?:\s+(?:have|had|are|were|will|would|been|have\s+been|"
+    r"had\s+been|going\s+to|are\s+going\s+to|were\s+going\s+to))?\s+"
+    r"(?:(?:also|now|then|even|just|really|still)\s+)?(?:been\s+)?"
+    r"(?:missed|miss|lost|wasted|spent|ended\s+up|got\s+stuck|had\s+to|forced|left\s+without|"
+    r"left\s+with\s+no|could\s+not|couldn't|can't|cannot|can\s+no\s+longer|unable|"
+    r"weren't\s+able|aren't\s+able|haven't\s+been\s+able|have\s+not\s+been\s+able|"
+    r"won't\s+be\s+able|will\s+not\s+be\s+able|needed|need|counting\s+on|relied\s+on|"
+    r"rely\s+on|depend\s+on|depended\s+on|relying\s+on|stuck|stranded|without|no\s+longer|"
+    r"out\s+of|ran\s+out\s+of|run\s+out\s+of|paid|hit\s+with|incurred|waiting|waited|"
+    r"took\s+(?:a|the)\s+(?:day|morning|afternoon)\s+off|took\s+time\s+off|had\s+no|have\s+no)\b"
     r"|your\s+(?:[\w'-]+\s+){0,3}?(?:(?:was|were|is|are|has\s+been|have\s+been|had\s+been|got|"
     r"went|sat|stayed)\b.*\b(?:offline|down|closed|dead|empty|ruined|cancell?ed|without|stuck|"
     r"late|delayed|spoiled|wasted|lost|shut|stranded|bounced|declined|overdrawn|unusable|broken|"
@@ -1584,8 +1594,10 @@ class ApologyPolicy:
         if first.endswith("ed") and (not rest or _PARTICIPLE_NEXT.match(rest)):
             return f"that you were {phrase}"
         lowered = {word.casefold() for word in words[1:]}
-        if first in _SUBJECTS or lowered & _FINITE:
+        if first in _SUBJECTS or first.split("'")[0] in _SUBJECTS or lowered & _FINITE:
             return f"that {phrase}"
+        if first in _DETERMINERS and self._has_verb(words):
+            return f"that {phrase}"  # "your subscription renewed", "the app crashes"
         if first in _DETERMINERS:
             return f"about {phrase}"
         following = words[1].casefold() if len(words) > 1 else ""
@@ -1594,6 +1606,18 @@ class ApologyPolicy:
         ):
             return f"about {phrase}"
         return f"about the {phrase}"
+
+    def _has_verb(self, words: list[str]) -> bool:
+        """Whether a phrase that starts with a determiner goes on to a verb: a clause."""
+        folded = [word.casefold().strip(",;") for word in words]
+        for index in range(2, len(folded)):
+            word = folded[index]
+            following = folded[index + 1] if index + 1 < len(folded) else ""
+            if word in _PAST or word in _VERBS_S:
+                return True
+            if word.endswith("ed") and following not in ("to", "by"):
+                return True
+        return False
 
     def category_words(self, issue: Issue) -> str:
         """The issue's category in words (``"late_delivery"`` becomes ``"late delivery"``).
