@@ -65,7 +65,8 @@ DEFAULT_TEMPLATES: Mapping[str, str] = {
         "I know {impact}, and I'm going to sort it out with you now."
     ),
     "billing": (
-        "I'm sorry {about}; your bills should be right and clear, and that's on us. "
+        "I'm sorry {about}; anything to do with your money should be clear and right, and "
+        "that's on us. "
         "I know {impact}, and I'm going to put it right with you now."
     ),
     "defect": (
