@@ -570,7 +570,7 @@ def test_a_custom_family_routes_categories_to_a_template() -> None:
 def test_compose_never_raises_and_mentions_the_issue(conv: Conversation) -> None:
     apology = policy.compose(conv)
     problem, _, _ = policy.stated_problem(conv)
-    assert problem in apology.text
+    assert policy.about_phrase(problem) in apology.text
     assert policy.names_the_issue(apology.text, conv)
 
 
@@ -603,6 +603,18 @@ _said = st.sampled_from(
         "Our policy is never to buy from you again. I lost a client.",
     ]
 ) | non_blank_text(max_size=40)
+_agent_summaries = st.sampled_from(
+    [
+        "So you were charged twice for the March invoice, and that left your account overdrawn",
+        "Just to check: your parcel is a week late and you needed it for your daughter's birthday",
+        "The customer can't log in since the password reset",
+        "customer does not understand a new bill",
+        "You ordered a USB-C cable and we sent a Lightning one. Is that right?",
+        "If I understand correctly, they were billed for a plan they cancelled",
+        "Late delivery",
+        "?",
+    ]
+) | non_blank_text(max_size=60)
 _realistic = st.builds(
     lambda said, **fields: conversation(*said, **fields),
     st.lists(_said, max_size=3),
@@ -611,6 +623,8 @@ _realistic = st.builds(
     ),
     severity=st.sampled_from(Severity),
     summary=_summaries,
+    agent_summary=_agent_summaries,
+    understood=st.booleans(),
 )
 
 
@@ -786,3 +800,81 @@ def test_the_patterns_compiled_on_first_use_give_one_answer_from_many_threads() 
     policy = ApologyPolicy()
     findings = policy.review("Sorry for any inconvenience.", conversation())
     assert "generic_apology" in [f.code for f in findings]
+
+
+# -- compose: a later apology never repeats an earlier one ------------------------------------
+
+_turns = st.lists(st.sampled_from(["apologize", "apologize", "customer", "handoff"]), max_size=12)
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+@given(st.one_of(conversations(), _realistic), _turns)
+def test_a_later_apology_never_repeats_an_earlier_ones_words(
+    conv: Conversation, turns: list[str]
+) -> None:
+    """Whoever gives it, and whatever was said before, every apology composed differs from
+    every earlier apology's text in the conversation."""
+    agents = iter(Agent(id=f"agent-{n}") for n in range(20))
+    for turn in turns:
+        if turn == "customer":
+            conv = attrs.evolve(
+                conv, messages=(*conv.messages, Message(author="customer", text="OK.", at=T0))
+            )
+        elif turn == "handoff":
+            handoff = Handoff(from_agent=conv.agent, to_agent=next(agents), at=T0)
+            conv = attrs.evolve(conv, agent=handoff.to_agent, handoffs=(*conv.handoffs, handoff))
+        else:
+            apology = policy.compose(conv)
+            assert _normal(apology.text) not in {_normal(a.text) for a in conv.apologies}
+            if conv.apologies:
+                assert "second_apology" in [reason.code for reason in apology.reasons]
+            given_apology = attrs.evolve(apology, by=conv.agent.id)
+            conv = attrs.evolve(
+                conv,
+                apologies=(*conv.apologies, given_apology),
+                messages=(*conv.messages, Message(author=conv.agent.id, text=apology.text, at=T0)),
+            )
+
+
+def test_a_second_apology_is_shorter_and_goes_to_the_solution() -> None:
+    first_time = conversation("I missed my flight because of it.", category="late_delivery")
+    first = policy.compose(first_time)
+    assert first.text == (
+        "I'm sorry that your blender's jug arrived cracked; getting it to you properly was our "
+        "job, and we let you down. I know you missed your flight, and I'm going to sort it out "
+        "with you now."
+    )
+    again = spoke(apologized(first_time), "Still nothing has happened!")
+    again = attrs.evolve(again, apologies=(attrs.evolve(first, by="sam"),))
+    second = policy.compose(again)
+    assert second.text == (
+        "Once more, I'm sorry that your blender's jug arrived cracked. Let me go straight to "
+        "putting it right."
+    )
+    assert [r.code for r in second.reasons] == [
+        "specific_apology",
+        "apology_template",
+        "second_apology",
+        "confirmed_summary",
+        "impact_not_repeated",
+    ]
+    taken_over = handed_over(again)
+    third = policy.compose(taken_over)
+    assert third.text == (
+        "I've taken over from my colleague and read everything you've told us, so you won't "
+        "need to explain it again. I'm sorry that your blender's jug arrived cracked; let's "
+        "get it sorted now."
+    )
+    assert "after_handover" in [r.code for r in third.reasons]
+
+
+def test_when_the_usual_forms_were_all_used_a_variant_is_found() -> None:
+    conv = conversation(category="billing")
+    for _ in range(8):
+        apology = policy.compose(conv)
+        assert _normal(apology.text) not in {_normal(a.text) for a in conv.apologies}
+        conv = attrs.evolve(conv, apologies=(*conv.apologies, attrs.evolve(apology, by="sam")))
+    assert len({a.text for a in conv.apologies}) == 8
