@@ -524,6 +524,7 @@ _ADVERBS = (
     r"apparently|simply|recently|originally|initially|previously|actually|repeatedly|twice|"
     r"understandably|rightly|clearly|first|later|ever|all"
 )
+_ADVERB_WORDS = frozenset(_ADVERBS.split("|"))
 _CUSTOMER_POSSESSIVE = (
     rf"\b(?:the\s+|our\s+|this\s+)?{_CUSTOMER_WORD}['\u2019]s\b(?P<next>\s+[A-Za-z]+)?"
 )
@@ -673,7 +674,7 @@ def _pronouns_to_you(text: str, *, from_start: bool) -> str:
         out.append(text[position : match.start()])
         position = match.end()
         replacement = word
-        if agree_next and low not in re.split(r"\|", _ADVERBS):
+        if agree_next and low not in _ADVERB_WORDS:
             replacement = _agree(word)
             agree_next = False
         elif low in ("you", "your", "yours", "customer", "client", "caller"):
@@ -1438,7 +1439,8 @@ class ApologyPolicy:
         """
         raw = " ".join(self.redactor.redact_text(text).split())
         statements: list[str] = []
-        for sentence in re.split(r"(?<=[.!?])\s+", raw):
+        # the problem is stated up front; a long summary's tail is not read
+        for sentence in re.split(r"(?<=[.!?])\s+", raw)[:8]:
             sentence = _pattern(_LEAD_IN).sub("", sentence).strip()
             if sentence.endswith("?"):
                 tagged = _pattern(_TAG).search(sentence)
