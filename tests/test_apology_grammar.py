@@ -90,6 +90,9 @@ SUMMARIES: list[tuple[str, str]] = [
     ("I understand that the replacement part is the wrong size", "lead"),
     ("You're telling me the technician broke your fence", "lead"),
     ("Do I have it right that your voucher code was rejected at checkout?", "lead"),
+    ("Thanks for explaining. So your parcel is late and you needed it for Saturday.", "lead"),
+    ("Sorry to hear that your parcel is late", "lead"),
+    ("I've checked and your parcel is lost", "lead"),
     # third person: "the customer", and "they"/"she"/"he" for them
     ("The customer can't log in since the password reset", "third"),
     ("customer does not understand a new bill", "third"),

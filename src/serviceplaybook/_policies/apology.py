@@ -492,6 +492,11 @@ _LEAD_INS = (
     r"explains|explained|states|stated|mentions|mentioned|tells\s+us|told\s+us|writes|wrote|"
     r"claims|claimed|complains|complained|informs\s+us|informed\s+us)(?:\s+that)?",
     r"(?:summary|issue|problem)(?=\s*:)",
+    r"thank(?:s|\s+you)(?:\s+for\s+(?:explaining|bearing\s+with\s+me|your\s+patience|waiting|"
+    r"that|the\s+details|telling\s+me|all\s+that))?",
+    r"(?:I'm\s+|I\s+am\s+)?(?:so\s+|really\s+|very\s+)?sorry\s+to\s+hear(?:\s+(?:that|about\s+that))?",
+    r"I(?:'ve|\s+have)\s+(?:just\s+)?(?:checked|looked(?:\s+into\s+it)?|had\s+a\s+look)"
+    r"(?:\s+and)?",
 )
 """What an agent says before restating the problem ("So", "Just to check:", "If I understand
 correctly,", "Let me make sure I have this right:"), stripped from the start of a summary."""
