@@ -97,7 +97,7 @@ def test_demo_plays_the_whole_script_on_a_temporary_sqlite_file(
         "stage: listening",
         "repeat_contact, shouting",  # the angry repeat-contact customer
         "acknowledge_feelings",
-        "apology: \"I'm sorry that the espresso machine arrived with a cracked water tank",
+        "apology: \"I'm sorry that your new espresso machine arrived with a cracked water tank",
         "demand for a refund plus compensation for the time lost (390.00 USD)",
         "counter-offer: a partial refund (50.00 USD)",
         "- above_single_limit: ",  # decisions come with their reasons
