@@ -709,6 +709,21 @@ def test_findings_carry_code_advice_and_the_offending_span() -> None:
     assert [f.excerpt for f in findings] == ["but", "policy doesn't"]
 
 
+@pytest.mark.parametrize(
+    ("text", "excerpt"),
+    [
+        ("Our system was down that week, so the jug wasn't checked.", "system was down"),
+        ("The website was slow yesterday, which is why it didn't go through.", "website was slow"),
+    ],
+)
+def test_the_companys_tools_down_as_the_reason_is_an_excuse(text: str, excerpt: str) -> None:
+    [finding] = policy.review(text, conversation())
+    assert finding.code == "excuse"
+    assert excerpt in finding.excerpt
+    # asking whether the customer sees an outage is not an excuse
+    assert policy.review("The system is down for you? Let me check.", conversation()) == ()
+
+
 def test_review_of_text_without_an_apology_has_no_apology_findings() -> None:
     conv = apologized(apologized(conversation()))
     assert policy.review("", conv) == ()

@@ -181,6 +181,10 @@ EXCUSE_PATTERNS: tuple[str, ...] = (
     r"\b(?:the|our) (?:system|computer|software)s? (?:won't|doesn't|does not|didn't|did not|"
     r"can't|cannot|wouldn't) (?:let|allow|permit)\b",
     r"\bthe computer says\b",
+    # the company's own tools down, as the reason something was not done
+    r"\b(?:the|our) (?:system|computer|software|server|website|site|app|IT|tools?)s? (?:was|"
+    r"were|is|are|went|had gone|has been|have been) (?:\w+ )?(?:down|offline|slow|broken|"
+    r"not working|updating|being updated|unavailable)\b(?![^.!?]*\?)",
     # busy, volume, circumstances
     r"\b(?:we(?:'re| are)|I'm|I am|(?:our )?(?:team|staff|technicians|engineers|agents|drivers|"
     r"couriers)(?: is| are|'s|'re)) (?:just |really |very |so |extremely )?(?:\w+ )?(?:busy|"
