@@ -50,9 +50,11 @@ def conversation(
     summary: str = "The blender arrived with a cracked jug",
     stage: str = Stage.RESOLVING,
     reflected: bool = True,
+    agent_summary: str = "Your blender's jug arrived cracked.",
     **changes: Any,
 ) -> Conversation:
-    """A conversation where the problem was confirmed, the customer having said ``said``."""
+    """A conversation where the customer said ``said`` and confirmed the agent's summary of the
+    problem (``agent_summary``; the issue's own summary is ``summary``)."""
     base = Conversation(
         id="c1",
         stage=stage,
@@ -62,7 +64,7 @@ def conversation(
         channel=Channel.CHAT,
         opened_at=T0,
         updated_at=T0,
-        summary="Your blender's jug arrived cracked." if reflected else None,
+        summary=agent_summary if reflected else None,
         understood=reflected,
         messages=[
             Message(author="customer", text=text, at=T0 + timedelta(minutes=i))
@@ -251,45 +253,131 @@ def assert_never_twice_in_a_row(conv: Conversation) -> None:
 # -- compose -----------------------------------------------------------------------------------
 
 
-def test_compose_names_the_issue_and_its_impact_and_takes_ownership() -> None:
+def test_compose_names_the_confirmed_problem_and_takes_ownership() -> None:
     apology = policy.compose(conversation("The jug is cracked."))
-    assert apology.text.startswith("I'm sorry that the blender arrived with a cracked jug;")
-    assert "that's on us" in apology.text
-    assert "haven't been able to use" in apology.text  # medium severity, no stated impact
+    # the agent's confirmed summary ("Your blender's jug arrived cracked."), not the issue's
+    assert apology.text == (
+        "I'm sorry that your blender's jug arrived cracked; that's below the standard we owe "
+        "you, and it's ours to fix. I'm going to make it right."
+    )
     assert apology.by == ""
     assert apology.at is None
     assert [r.code for r in apology.reasons] == [
         "specific_apology",
         "apology_template",
-        "severity_impact",
+        "confirmed_summary",
+        "no_stated_impact",  # the customer said nothing of an impact: none is invented
     ]
+
+
+def test_compose_uses_the_issue_summary_until_the_customer_confirms_one() -> None:
+    # summarized, not yet confirmed
+    unconfirmed = conversation(summary="Order issue", understood=False)
+    apology = policy.compose(unconfirmed)
+    assert apology.text.startswith("I'm sorry about the order issue;")
+    assert "issue_summary" in [r.code for r in apology.reasons]
+    confirmed = conversation(
+        summary="Order issue",
+        agent_summary="You ordered a USB-C cable and we sent a Lightning one",
+    )
+    assert policy.compose(confirmed).text.startswith(
+        "I'm sorry that you ordered a USB-C cable and we sent a Lightning one;"
+    )
 
 
 @pytest.mark.parametrize(
     ("category", "summary", "expected"),
     [
-        ("late_delivery", "The parcel is two weeks late", "getting it to you on time"),
+        ("late_delivery", "The parcel is two weeks late", "getting it to you properly"),
         ("billing", "Charged twice", "that you were charged twice"),
         ("damaged_item", "Cracked jug", "about the cracked jug"),
         ("service_outage", "Checkout was down", "keeping the service running"),
         ("account_locked", "Cannot log in", "that you cannot log in"),
-        ("warranty", "Repair took a month", "put it right"),
+        ("warranty", "Repair took a month", "ours to fix"),
         ("gift_wrap", "Gift wrap missing", "that's on us"),
     ],
 )
 def test_compose_has_a_template_per_category(category: str, summary: str, expected: str) -> None:
-    text = policy.compose(conversation(category=category, summary=summary)).text
+    text = policy.compose(conversation(category=category, summary=summary, reflected=False)).text
     assert expected in text
 
 
-def test_compose_varies_with_the_issue() -> None:
+def test_compose_varies_with_the_issue_and_never_with_the_severity_alone() -> None:
     texts = {
-        policy.compose(conversation(category=category, severity=severity, summary=summary)).text
+        (category, summary): {
+            policy.compose(
+                conversation(category=category, severity=severity, summary=summary, reflected=False)
+            ).text
+            for severity in Severity
+        }
         for category in ("late_delivery", "billing", "damaged_item", "outage", "login", "other")
-        for severity in Severity
         for summary in ("Something went wrong", "The order was wrong")
     }
-    assert len(texts) == 6 * 4 * 2
+    # severity invents no impact: one text per issue, whatever the severity
+    assert all(len(by_severity) == 1 for by_severity in texts.values())
+    assert len({text for by_severity in texts.values() for text in by_severity}) == 6 * 2
+
+
+@pytest.mark.parametrize(
+    ("summary", "impact"),
+    [
+        (
+            "So you were charged twice for the March invoice, and that left your account overdrawn",
+            "it left your account overdrawn",
+        ),
+        (
+            "Just to check: your parcel is a week late and you needed it for your daughter's "
+            "birthday",
+            "you needed it for your daughter's birthday",
+        ),
+        (
+            "Your heating broke on Friday. You've been without hot water since.",
+            "you've been without hot water since",
+        ),
+        ("Your heating broke on Friday and the engineer never came", None),
+        ("The customer's router died, leaving them without internet", "it left you without"),
+    ],
+)
+def test_compose_takes_the_impact_the_confirmed_summary_states(
+    summary: str, impact: str | None
+) -> None:
+    apology = policy.compose(conversation(agent_summary=summary))
+    codes = [r.code for r in apology.reasons]
+    if impact is None:
+        assert "I know" not in apology.text
+        assert codes[-1] == "no_stated_impact"
+    else:
+        assert f"I know {impact}" in apology.text
+        assert codes[-1] == "summary_impact"
+        assert apology.text.count(impact) == 1  # split off, not said twice
+
+
+def test_an_impact_the_summary_already_names_is_not_said_twice() -> None:
+    conv = conversation(
+        "My shop was offline all morning.", agent_summary="Your shop was offline all morning."
+    )
+    apology = policy.compose(conv)
+    assert apology.text.count("offline all morning") == 1
+    assert [r.code for r in apology.reasons][-1] == "no_stated_impact"
+
+
+def test_a_customer_who_named_no_impact_gets_none_invented() -> None:
+    # reported: "the disruption got in the way of your work... until you're back up and
+    # running" to a customer who missed a football match, after the outage had ended
+    quiet = conversation(
+        "It was down all evening.",
+        category="service_outage",
+        severity="low",
+        summary="TV streaming was down on Saturday evening",
+        reflected=False,
+    )
+    text = policy.compose(quiet).text
+    assert text == (
+        "I'm sorry that TV streaming was down on Saturday evening; keeping the service running "
+        "is our responsibility. I'm going to help you with it now."
+    )
+    told = spoke(quiet, "I missed the whole football match because of it.")
+    assert "I know you missed the whole football match" in policy.compose(told).text
 
 
 @pytest.mark.parametrize(
@@ -339,10 +427,13 @@ def test_compose_skips_messages_the_detector_flagged() -> None:
 
 
 def test_compose_masks_personal_data_in_the_summary() -> None:
-    conv = conversation(summary="Refund to jo@example.com failed")
-    text = policy.compose(conv).text
-    assert "jo@example.com" not in text
-    assert "[email]" in text
+    for conv in (
+        conversation(summary="Refund to jo@example.com failed", reflected=False),
+        conversation(agent_summary="So your refund to jo@example.com failed"),
+    ):
+        text = policy.compose(conv).text
+        assert "jo@example.com" not in text
+        assert "[email]" in text
 
 
 @pytest.mark.parametrize(
@@ -371,13 +462,53 @@ def test_about_fits_the_summary_after_im_sorry(summary: str, about: str) -> None
 
 def test_templates_are_overridden_by_name_and_the_others_stay() -> None:
     custom = ApologyPolicy(templates={"billing": "Sorry {about}. I know {impact}. Fixing it now."})
-    billing = custom.compose(conversation(category="billing", summary="Charged twice"))
-    assert billing.text.startswith("Sorry that you were charged twice. I know")
+    charged = conversation(
+        "I missed my rent because of it.", category="billing", summary="Charged twice"
+    )
+    unconfirmed = attrs.evolve(charged, understood=False)
+    assert custom.compose(unconfirmed).text == (
+        "Sorry that you were charged twice. I know you missed your rent. Fixing it now."
+    )
+    # without a stated impact, the sentence holding {impact} is left out
+    assert custom.compose(conversation(category="billing", summary="Charged twice")).text == (
+        "Sorry that your blender's jug arrived cracked. Fixing it now."
+    )
     assert custom.templates["delivery"] == DEFAULT_TEMPLATES["delivery"]
     exact = ApologyPolicy(templates={"damaged_item": "Sorry about the {summary}, {category}."})
-    assert exact.compose(conversation(summary="Cracked jug")).text == (
+    assert exact.compose(conversation(summary="Cracked jug", reflected=False)).text == (
         "Sorry about the cracked jug, damaged item."
     )
+
+
+@pytest.mark.parametrize(
+    ("template", "without"),
+    [
+        (
+            "I'm sorry {about}; that's on us. I know {impact}, and I'm going to put it right.",
+            "I'm sorry {about}; that's on us. I'm going to put it right.",
+        ),
+        ("I'm sorry {about}. I know {impact}.", "I'm sorry {about}."),
+        (
+            "I'm sorry {about}; I know {impact}, and we'll fix it.",
+            "I'm sorry {about}; we'll fix it.",
+        ),
+        ("I'm sorry {about}; I know {impact}.", "I'm sorry {about}."),
+        ("I'm sorry {about}. Fixing it now.", "I'm sorry {about}. Fixing it now."),
+    ],
+)
+def test_a_template_without_a_stated_impact_leaves_its_impact_clause_out(
+    template: str, without: str
+) -> None:
+    assert ApologyPolicy(templates={"default": template}).without_impact(template) == without
+
+
+def test_an_impact_in_the_clause_that_names_the_issue_is_a_config_error() -> None:
+    with pytest.raises(ConfigError) as caught:
+        ApologyPolicy(templates={"billing": "I'm sorry {about} and that {impact}."})
+    message = str(caught.value)
+    assert "'billing'" in message
+    assert "{impact}" in message
+    assert "clause of its own" in message
 
 
 def test_an_unknown_placeholder_is_a_config_error_naming_it() -> None:
@@ -392,7 +523,15 @@ def test_an_unknown_placeholder_is_a_config_error_naming_it() -> None:
 
 @pytest.mark.parametrize(
     "template",
-    ["Sorry about that.", "Sorry {}.", "Sorry {about", "Sorry {about:d}.", "Sorry {about.x}", ""],
+    [
+        "Sorry about that.",
+        "Sorry {}.",
+        "Sorry {about",
+        "Sorry {about:d}.",
+        "Sorry {about!r}.",
+        "Sorry {about.x}",
+        "",
+    ],
 )
 def test_bad_templates_are_config_errors(template: str) -> None:
     with pytest.raises(ConfigError, match="apology template 'default'"):
@@ -430,7 +569,8 @@ def test_a_custom_family_routes_categories_to_a_template() -> None:
 @given(conversations())
 def test_compose_never_raises_and_mentions_the_issue(conv: Conversation) -> None:
     apology = policy.compose(conv)
-    assert policy.summary_phrase(conv.issue) in apology.text
+    problem, _, _ = policy.stated_problem(conv)
+    assert policy.about_phrase(problem) in apology.text
     assert policy.names_the_issue(apology.text, conv)
 
 
@@ -463,6 +603,18 @@ _said = st.sampled_from(
         "Our policy is never to buy from you again. I lost a client.",
     ]
 ) | non_blank_text(max_size=40)
+_agent_summaries = st.sampled_from(
+    [
+        "So you were charged twice for the March invoice, and that left your account overdrawn",
+        "Just to check: your parcel is a week late and you needed it for your daughter's birthday",
+        "The customer can't log in since the password reset",
+        "customer does not understand a new bill",
+        "You ordered a USB-C cable and we sent a Lightning one. Is that right?",
+        "If I understand correctly, they were billed for a plan they cancelled",
+        "Late delivery",
+        "?",
+    ]
+) | non_blank_text(max_size=60)
 _realistic = st.builds(
     lambda said, **fields: conversation(*said, **fields),
     st.lists(_said, max_size=3),
@@ -471,6 +623,8 @@ _realistic = st.builds(
     ),
     severity=st.sampled_from(Severity),
     summary=_summaries,
+    agent_summary=_agent_summaries,
+    understood=st.booleans(),
 )
 
 
@@ -553,6 +707,21 @@ def test_findings_carry_code_advice_and_the_offending_span() -> None:
         assert text[finding.span[0] : finding.span[1]] == finding.excerpt
         assert finding.reason == Reason(code="excuse", text=finding.text)
     assert [f.excerpt for f in findings] == ["but", "policy doesn't"]
+
+
+@pytest.mark.parametrize(
+    ("text", "excerpt"),
+    [
+        ("Our system was down that week, so the jug wasn't checked.", "system was down"),
+        ("The website was slow yesterday, which is why it didn't go through.", "website was slow"),
+    ],
+)
+def test_the_companys_tools_down_as_the_reason_is_an_excuse(text: str, excerpt: str) -> None:
+    [finding] = policy.review(text, conversation())
+    assert finding.code == "excuse"
+    assert excerpt in finding.excerpt
+    # asking whether the customer sees an outage is not an excuse
+    assert policy.review("The system is down for you? Let me check.", conversation()) == ()
 
 
 def test_review_of_text_without_an_apology_has_no_apology_findings() -> None:
@@ -646,3 +815,81 @@ def test_the_patterns_compiled_on_first_use_give_one_answer_from_many_threads() 
     policy = ApologyPolicy()
     findings = policy.review("Sorry for any inconvenience.", conversation())
     assert "generic_apology" in [f.code for f in findings]
+
+
+# -- compose: a later apology never repeats an earlier one ------------------------------------
+
+_turns = st.lists(st.sampled_from(["apologize", "apologize", "customer", "handoff"]), max_size=12)
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+@given(st.one_of(conversations(), _realistic), _turns)
+def test_a_later_apology_never_repeats_an_earlier_ones_words(
+    conv: Conversation, turns: list[str]
+) -> None:
+    """Whoever gives it, and whatever was said before, every apology composed differs from
+    every earlier apology's text in the conversation."""
+    agents = iter(Agent(id=f"agent-{n}") for n in range(20))
+    for turn in turns:
+        if turn == "customer":
+            conv = attrs.evolve(
+                conv, messages=(*conv.messages, Message(author="customer", text="OK.", at=T0))
+            )
+        elif turn == "handoff":
+            handoff = Handoff(from_agent=conv.agent, to_agent=next(agents), at=T0)
+            conv = attrs.evolve(conv, agent=handoff.to_agent, handoffs=(*conv.handoffs, handoff))
+        else:
+            apology = policy.compose(conv)
+            assert _normal(apology.text) not in {_normal(a.text) for a in conv.apologies}
+            if conv.apologies:
+                assert "second_apology" in [reason.code for reason in apology.reasons]
+            given_apology = attrs.evolve(apology, by=conv.agent.id)
+            conv = attrs.evolve(
+                conv,
+                apologies=(*conv.apologies, given_apology),
+                messages=(*conv.messages, Message(author=conv.agent.id, text=apology.text, at=T0)),
+            )
+
+
+def test_a_second_apology_is_shorter_and_goes_to_the_solution() -> None:
+    first_time = conversation("I missed my flight because of it.", category="late_delivery")
+    first = policy.compose(first_time)
+    assert first.text == (
+        "I'm sorry that your blender's jug arrived cracked; getting it to you properly was our "
+        "job, and we let you down. I know you missed your flight, and I'm going to sort it out "
+        "with you now."
+    )
+    again = spoke(apologized(first_time), "Still nothing has happened!")
+    again = attrs.evolve(again, apologies=(attrs.evolve(first, by="sam"),))
+    second = policy.compose(again)
+    assert second.text == (
+        "Once more, I'm sorry that your blender's jug arrived cracked. Let me go straight to "
+        "putting it right."
+    )
+    assert [r.code for r in second.reasons] == [
+        "specific_apology",
+        "apology_template",
+        "second_apology",
+        "confirmed_summary",
+        "impact_not_repeated",
+    ]
+    taken_over = handed_over(again)
+    third = policy.compose(taken_over)
+    assert third.text == (
+        "I've taken over from my colleague and read everything you've told us, so you won't "
+        "need to explain it again. I'm sorry that your blender's jug arrived cracked; let's "
+        "get it sorted now."
+    )
+    assert "after_handover" in [r.code for r in third.reasons]
+
+
+def test_when_the_usual_forms_were_all_used_a_variant_is_found() -> None:
+    conv = conversation(category="billing")
+    for _ in range(8):
+        apology = policy.compose(conv)
+        assert _normal(apology.text) not in {_normal(a.text) for a in conv.apologies}
+        conv = attrs.evolve(conv, apologies=(*conv.apologies, attrs.evolve(apology, by="sam")))
+    assert len({a.text for a in conv.apologies}) == 8

@@ -97,7 +97,7 @@ def test_demo_plays_the_whole_script_on_a_temporary_sqlite_file(
         "stage: listening",
         "repeat_contact, shouting",  # the angry repeat-contact customer
         "acknowledge_feelings",
-        "apology: \"I'm sorry that the espresso machine arrived with a cracked water tank",
+        "apology: \"I'm sorry that your new espresso machine arrived with a cracked water tank",
         "demand for a refund plus compensation for the time lost (390.00 USD)",
         "counter-offer: a partial refund (50.00 USD)",
         "- above_single_limit: ",  # decisions come with their reasons
@@ -106,7 +106,8 @@ def test_demo_plays_the_whole_script_on_a_temporary_sqlite_file(
         "escalation: to supervisor",
         "brief:",
         "stage: following_up",
-        "follow-up: phone on Tue 03 Mar 10:15 UTC",
+        "follow-up: phone on Tue 03 Mar 10:16 UTC",
+        "sam: I understand. Rita, my supervisor, will join you",  # the owner keeps talking
         "schedule_follow_up",
     ):
         assert expected in out
@@ -329,7 +330,7 @@ def test_followups_run_delivers_each_follow_up_once(
         "customer_id": "cust-1",
         "channel": "phone",
         "purpose": "check_fix_and_feedback",
-        "due_at": "2026-03-03T10:15:00+00:00",
+        "due_at": "2026-03-03T10:16:00+00:00",
         "expires_at": None,
         "attempts": 1,
     }

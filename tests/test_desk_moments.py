@@ -227,7 +227,7 @@ def test_a_calming_customer_is_recognised_and_handed_over_as_calming(desk: Servi
     assert not {"set_calm_boundary", "stay_calm", "boundary_held"} & set(codes(calmer))
     handed = desk.escalate(cid, "Needs a replacement from stock I can't reach.")
     assert handed.escalation is not None
-    assert handed.escalation.brief.mood.startswith("calming down")
+    assert handed.escalation.brief.mood == "calming down, improving"
 
 
 def test_self_harm_gets_the_wellbeing_script_and_is_never_ended(desk: ServiceDesk) -> None:
@@ -309,3 +309,36 @@ def test_an_sla_warning_or_breach_puts_respond_now_first(
     assert outcome.sla is not None
     assert outcome.sla.breaches
     assert codes(outcome)[0] == "respond_now"
+
+
+def test_a_customer_back_after_a_resolution_is_acknowledged_at_once(desk: ServiceDesk) -> None:
+    cid = understood(desk)
+    desk.resolve(cid, "Sent a new jug.")
+    back = desk.reopen(cid, "The new jug leaks too.")
+    assert codes(back)[0] == "acknowledge_repeat_contact"
+    # until the agent answers; then the listening craft as usual
+    answered = desk.say(cid, "I'm sorry you're back with this; I have everything from before.")
+    assert "acknowledge_repeat_contact" not in codes(answered)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Я уже третий раз пишу вам, и никто не отвечает. Это возмутительно, верните деньги!",
+        "これは三回目の連絡です。誰も返事をくれません。",
+        "Nie rozumiem, dlaczego zamówienie nie dotarło, to już trzeci raz piszę do was.",
+        "Bu üçüncü kez yazıyorum, siparişim hala gelmedi.",  # noqa: RUF001 (Turkish)
+    ],
+)
+def test_a_language_the_lists_cannot_read_says_so(desk: ServiceDesk, text: str) -> None:
+    outcome = desk.hear(open_conversation(desk), text)
+    assert outcome.signals is not None
+    assert not outcome.signals.assessed
+    assert codes(outcome)[0] == "read_it_yourself"
+
+
+def test_a_foreign_name_in_an_english_message_is_still_read(desk: ServiceDesk) -> None:
+    outcome = desk.hear(open_conversation(desk), "This is Łukasz Wąsik: you idiots lost it AGAIN!")
+    assert outcome.signals is not None
+    assert outcome.signals.assessed
+    assert outcome.signals.abusive

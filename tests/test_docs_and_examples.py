@@ -63,7 +63,7 @@ def test_demo_prints_the_conversation(capsys: pytest.CaptureFixture[str]) -> Non
     for expected in (
         "stage: listening",
         "acknowledge_feelings",
-        "apology: \"I'm sorry that the espresso machine arrived with a cracked water tank",
+        "apology: \"I'm sorry that your new espresso machine arrived with a cracked water tank",
         "approval required from a supervisor",
         "escalation: to supervisor",
         "brief:",

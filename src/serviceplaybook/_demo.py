@@ -139,7 +139,8 @@ def _play(
         "can't use it at all, after contacting us twice already. Is that right?"
     )
     agent(sam, text, lambda: desk.summarize(cid, text))
-    customer("(yes, that's it)", lambda: desk.confirm(cid))
+    text = "Yes, that's it."
+    customer(text, lambda: desk.confirm(cid, text))
     agent(sam, "(apologizes)", lambda: desk.apologize(cid))
 
     text = "I want my money back, plus 150 dollars for all the time I've wasted on this."
@@ -174,6 +175,11 @@ def _play(
         approval_id = required.approval_id
     text = "I'm not waiting for anyone's approval again. Get me your manager."
     customer(text, lambda: desk.hear(cid, text))
+    text = (
+        "I understand. Rita, my supervisor, will join you in about two minutes; she can "
+        "approve the full refund, and she has everything you've told me."
+    )
+    agent(sam, text, lambda: desk.say(cid, text))
     agent(rita, "(takes over with the brief)", lambda: desk.pick_up(cid, rita))
     if approval_id is not None:
         agent(rita, "(approves the refund)", lambda: desk.approve(cid, approval_id, rita))

@@ -159,6 +159,12 @@ def _g(code: str, text: str) -> Guidance:
     return Guidance(code=code, text=text)
 
 
+_REPEAT_CONTACT = _g(
+    "acknowledge_repeat_contact",
+    "The customer has been in touch before: acknowledge it at once and don't make them "
+    "repeat themselves.",
+)
+
 _WELLBEING = _g(
     "wellbeing_first",
     "The customer spoke of harming themselves: put the issue aside. Stay with them, listen, "
@@ -714,7 +720,23 @@ class Playbook:
             "self_harm" in decision.codes for decision in conversation.escalations[-1:]
         ):
             return (_WELLBEING, *texts)
+        if self.back_after_resolution(conversation):
+            return (_REPEAT_CONTACT, *texts)
         return texts
+
+    def back_after_resolution(self, conversation: Conversation) -> bool:
+        """True from a reopen until the agent's first message after it: the customer is back
+        about the same problem, which the agent acknowledges at once."""
+        reopened = conversation.reopened_at
+        if reopened is None or conversation.stage != Stage.LISTENING:
+            return False
+        messages = conversation.messages
+        # the customer's words at the reopen place it in the conversation (times may tie)
+        for index in range(len(messages) - 1, -1, -1):
+            message = messages[index]
+            if message.from_customer and message.at == reopened:
+                return all(later.from_customer for later in messages[index + 1 :])
+        return not any(not m.from_customer and m.at > reopened for m in messages)
 
     def signal_guidance(
         self, conversation: Conversation, signals: Signals | None
@@ -796,14 +818,7 @@ class Playbook:
                     )
                 )
         if signals.repeat_contact:
-            steps.append(
-                _g(
-                    "acknowledge_repeat_contact",
-                    "The customer has been in touch "
-                    "before: acknowledge it at once and don't make them repeat "
-                    "themselves.",
-                )
-            )
+            steps.append(_REPEAT_CONTACT)
         if signals.wants_manager:
             steps.append(
                 _g(

@@ -7,7 +7,8 @@ blame undo an apology; apologizing again and again erodes trust.
 :class:`ApologyPolicy` has three entry points:
 
 * :meth:`~ApologyPolicy.decide` says whether to apologize now, with its reasons;
-* :meth:`~ApologyPolicy.compose` writes the apology from the issue and what the customer said;
+* :meth:`~ApologyPolicy.compose` writes the apology from the summary the customer confirmed
+  and the impact they stated, never repeating an earlier apology's words;
 * :meth:`~ApologyPolicy.review` returns :class:`Finding` records on an agent's own wording.
 
 Every rule is a small public method, so an integrator changes one by overriding one method.
@@ -18,7 +19,7 @@ from __future__ import annotations
 import functools
 import re
 import string
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -26,7 +27,7 @@ import attrs
 from serviceplaybook._errors import ConfigError
 from serviceplaybook._policies.redaction import Redactor
 from serviceplaybook._records.apology import Apology, ApologyDecision, Finding
-from serviceplaybook._records.issue import Issue, Severity
+from serviceplaybook._records.issue import Issue
 from serviceplaybook._records.reasons import Reason
 from serviceplaybook._records.stage import Stage
 from serviceplaybook._records.validate import of_type
@@ -43,38 +44,53 @@ if TYPE_CHECKING:
 PLACEHOLDERS: tuple[str, ...] = ("about", "category", "impact", "summary")
 """The placeholders a template may use.
 
-``{about}``: what went wrong, ready to follow "I'm sorry" ("that the parcel is two weeks
-late", "that you were charged twice", "about the late delivery"). ``{summary}``: the issue's
-summary as a phrase. ``{impact}``: its impact on this customer, a clause to follow "I know"
-("you missed your flight"). ``{category}``: the issue's category in words. Personal data that
-the policy's redactor recognizes is masked in all of them.
+``{about}``: what went wrong, ready to follow "I'm sorry" ("that you were charged twice",
+"that your parcel is a week late", "about the late delivery"), from the summary the customer
+confirmed, turned to the second person. ``{summary}``: that summary as a phrase, without the
+impact clause it states. ``{impact}``: the impact the customer stated (in the confirmed
+summary or in their own messages), a clause to follow "I know" ("you missed your flight");
+never invented: when none was stated, the clause holding ``{impact}`` is left out (see
+:meth:`ApologyPolicy.without_impact`). ``{category}``: the issue's category in words.
+Personal data that the policy's redactor recognizes is masked in all of them.
 """
+
+FOLLOW_UP_FORMS: tuple[str, ...] = ("again", "handover")
+"""Template names for an apology after an earlier one in the same conversation: ``handover``
+when the agent giving it took over since the last apology, ``again`` otherwise. Shorter than
+a first apology: they name the issue once more and go to the solution."""
 
 DEFAULT_TEMPLATES: Mapping[str, str] = {
     "delivery": (
-        "I'm sorry {about}; getting it to you on time was our job, and we didn't do it. "
-        "I know {impact}. I'm going to find out exactly where it is and get it moving."
+        "I'm sorry {about}; getting it to you properly was our job, and we let you down. "
+        "I know {impact}, and I'm going to sort it out with you now."
     ),
     "billing": (
-        "I'm sorry {about}; that mistake with your money is ours to own. "
-        "I know {impact}, and I'm going to correct it with you now."
+        "I'm sorry {about}; anything to do with your money should be clear and right, and "
+        "that's on us. "
+        "I know {impact}, and I'm going to put it right with you now."
     ),
     "defect": (
-        "I'm sorry {about}; it should have reached you in perfect condition, and that's on us. "
-        "I know {impact}, and I'm going to put it right."
+        "I'm sorry {about}; that's below the standard we owe you, and it's ours to fix. "
+        "I know {impact}, and I'm going to make it right."
     ),
     "outage": (
         "I'm sorry {about}; keeping the service running is our responsibility. "
-        "I know {impact}, and I'll stay on this with you until you're back up and running."
+        "I know {impact}, and I'm going to help you with it now."
     ),
     "account": (
         "I'm sorry {about}; getting you into your account safely is our job. "
         "I know {impact}, and I'm going to work through it with you now."
     ),
     "default": ("I'm sorry {about}; that's on us. I know {impact}, and I'm going to put it right."),
+    "again": "Once more, I'm sorry {about}. Let me go straight to putting it right.",
+    "handover": (
+        "I've taken over from my colleague and read everything you've told us, so you won't "
+        "need to explain it again. I'm sorry {about}; let's get it sorted now."
+    ),
 }
 """Apology templates by family (``delivery``, ``billing``, ``defect``, ``outage``,
-``account``) and ``default`` for the rest; a key may also be an exact issue category."""
+``account``) and ``default`` for the rest; a key may also be an exact issue category. The
+:data:`FOLLOW_UP_FORMS` ``again`` and ``handover`` are for a later apology."""
 
 CATEGORY_FAMILIES: Mapping[str, tuple[str, ...]] = {
     "account": (
@@ -165,6 +181,10 @@ EXCUSE_PATTERNS: tuple[str, ...] = (
     r"\b(?:the|our) (?:system|computer|software)s? (?:won't|doesn't|does not|didn't|did not|"
     r"can't|cannot|wouldn't) (?:let|allow|permit)\b",
     r"\bthe computer says\b",
+    # the company's own tools down, as the reason something was not done
+    r"\b(?:the|our) (?:system|computer|software|server|website|site|app|IT|tools?)s? (?:was|"
+    r"were|is|are|went|had gone|has been|have been) (?:\w+ )?(?:down|offline|slow|broken|"
+    r"not working|updating|being updated|unavailable)\b(?![^.!?]*\?)",
     # busy, volume, circumstances
     r"\b(?:we(?:'re| are)|I'm|I am|(?:our )?(?:team|staff|technicians|engineers|agents|drivers|"
     r"couriers)(?: is| are|'s|'re)) (?:just |really |very |so |extremely )?(?:\w+ )?(?:busy|"
@@ -274,48 +294,6 @@ _CONTEXT_TERMS = frozenset(
     {"wait", "waiting", "hold", "repeat", "transfer", "transferred", "callback", "reply"}
 )
 
-_SEVERITY_IMPACTS: Mapping[str, Mapping[Severity, str]] = {
-    "delivery": {
-        Severity.LOW: "you've been kept waiting longer than we promised",
-        Severity.MEDIUM: "you've been left waiting without what you ordered",
-        Severity.HIGH: "you've been left without something you were counting on",
-        Severity.CRITICAL: "the delay has left you without something you urgently needed",
-    },
-    "billing": {
-        Severity.LOW: "an unexpected charge is worrying to find",
-        Severity.MEDIUM: "you've been out of pocket for money that should never have left your "
-        "account",
-        Severity.HIGH: "this has left you short of money you needed",
-        Severity.CRITICAL: "this has hit your finances hard",
-    },
-    "defect": {
-        Severity.LOW: "it's disappointing to open something that isn't right",
-        Severity.MEDIUM: "you haven't been able to use what you paid for",
-        Severity.HIGH: "you've been left without something you rely on",
-        Severity.CRITICAL: "you've been left without something you depend on, and that's serious",
-    },
-    "outage": {
-        Severity.LOW: "the disruption got in the way of your work",
-        Severity.MEDIUM: "you lost time you couldn't spare while it was down",
-        Severity.HIGH: "the outage disrupted your work and the people who depend on you",
-        Severity.CRITICAL: "the outage brought your work to a stop",
-    },
-    "account": {
-        Severity.LOW: "being locked out is frustrating",
-        Severity.MEDIUM: "you couldn't get to things you needed",
-        Severity.HIGH: "being shut out of your account has held you up badly",
-        Severity.CRITICAL: (
-            "being shut out of your account has stopped you doing things that matter"
-        ),
-    },
-    "default": {
-        Severity.LOW: "this has cost you time you shouldn't have had to spend",
-        Severity.MEDIUM: "this has caused you real trouble",
-        Severity.HIGH: "this has seriously disrupted things for you",
-        Severity.CRITICAL: "this has had a serious impact on you",
-    },
-}
-
 # -- turning the customer's words into the agent's --------------------------------------------
 
 _FILLER = (
@@ -412,6 +390,19 @@ _YOU_START = {
     "weren't": "you weren't",
 }
 _IT_START = _wordset("is isn't has hasn't had hadn't will won't still never")
+_PAST = _wordset(
+    """
+    left sent lost broke took came went got gave made put kept said told fell ran cut let set
+    shut sold bought brought caught held paid stood stuck showed froze vanished disappeared
+    crashed stopped failed renewed doubled tripled dropped changed charged billed
+    """
+)
+_VERBS_S = _wordset(
+    """
+    crashes leaks freezes fails drops keeps stops shows says breaks loads hangs disconnects
+    reboots restarts beeps smells overheats flickers rattles squeaks works logs times lags
+    """
+)
 _PARTICIPLE_NEXT = re.compile(
     r"^(?:twice|double|again|for|on|out|from|by|in|to|with|without|over|under|\d)",
     re.IGNORECASE,
@@ -470,6 +461,441 @@ def _is_shouting(text: str) -> bool:
     return len(letters) >= 4 and sum(char.isupper() for char in letters) / len(letters) > 0.6
 
 
+# -- the agent's summary, in the customer's terms ------------------------------------------------
+
+_SEP = r"[\s,:;.\u2014\u2013-]*"
+_GOT_IT = (
+    r"I(?:'ve|\s+have)?\s+(?:got|understood|understand|follow|followed|heard|read|have)"
+    r"(?:\s+(?:this|that|it|you|everything|things))?(?:\s+(?:right|correctly|straight|properly))?"
+)
+_LEAD_INS = (
+    r"(?:ok(?:ay)?|right|alright|so|well|now|and|also|basically)",
+    r"just\s+to\s+(?:check|confirm|recap|clarify|be\s+(?:sure|clear)|make\s+sure|summari[sz]e|"
+    rf"sum\s+up)(?:\s+(?:that\s+)?{_GOT_IT})?(?:\s+that)?",
+    rf"(?:if|as)\s+{_GOT_IT}(?:\s+that)?",
+    r"let\s+me\s+(?:just\s+)?(?:make\s+sure|check|confirm|see\s+if|be\s+sure)(?:\s+that)?\s+"
+    + _GOT_IT,
+    r"let\s+me\s+(?:just\s+)?(?:recap|summari[sz]e|confirm|repeat\s+(?:that|this|it)(?:\s+back)?|"
+    r"play\s+(?:that|this|it)\s+back|sum\s+(?:it\s+)?up)(?:\s+(?:what\s+I\s+heard|that))?",
+    r"to\s+(?:recap|summari[sz]e|confirm|sum\s+up|be\s+clear|check)",
+    r"in\s+(?:short|summary|other\s+words)",
+    r"(?:what\s+I(?:'m|\s+am)\s+hearing|what\s+I\s+(?:hear|understand|heard)|my\s+understanding)"
+    r"\s+is(?:\s+that)?",
+    r"it\s+(?:sounds|seems)\s+(?:like|as\s+(?:if|though)|that)",
+    r"from\s+what\s+you(?:'ve|\s+have)?\s+(?:said|told\s+(?:me|us)|described|written|explained)",
+    r"I\s+(?:understand|see|hear|gather|note)(?:\s+that)?",
+    r"I\s+can\s+see(?:\s+that)?",
+    r"you(?:'re|\s+are)\s+(?:telling\s+me|saying)(?:\s+that)?",
+    r"you(?:'ve|\s+have)?\s+(?:said|told\s+(?:me|us)|mentioned|explained|written|wrote)"
+    r"(?:\s+that)?",
+    r"(?:am\s+I\s+(?:right|correct)|do\s+I\s+(?:have|understand)\s+(?:(?:it|this|that|you)\s+)?"
+    r"(?:right|correctly)|have\s+I\s+(?:got|understood)\s+(?:it|this|that|you)\s+(?:right|"
+    r"correctly)|is\s+it\s+(?:right|correct|true)|did\s+I\s+(?:get|understand)\s+(?:(?:it|this|"
+    r"that|you)\s+)?(?:right|correctly))(?:\s+(?:in\s+thinking|to\s+say))?(?:\s+that)?",
+    r"(?:the\s+)?(?:customer|client|caller)\s+(?:says|said|reports|reported|is\s+reporting|"
+    r"explains|explained|states|stated|mentions|mentioned|tells\s+us|told\s+us|writes|wrote|"
+    r"claims|claimed|complains|complained|informs\s+us|informed\s+us)(?:\s+that)?",
+    r"(?:summary|issue|problem)(?=\s*:)",
+    r"thank(?:s|\s+you)(?:\s+for\s+(?:explaining|bearing\s+with\s+me|your\s+patience|waiting|"
+    r"that|the\s+details|telling\s+me|all\s+that))?",
+    r"(?:I'm\s+|I\s+am\s+)?(?:so\s+|really\s+|very\s+)?sorry\s+to\s+hear(?:\s+(?:that|about\s+that))?",
+    r"I(?:'ve|\s+have)\s+(?:just\s+)?(?:checked|looked(?:\s+into\s+it)?|had\s+a\s+look)"
+    r"(?:\s+and)?",
+)
+"""What an agent says before restating the problem ("So", "Just to check:", "If I understand
+correctly,", "Let me make sure I have this right:"), stripped from the start of a summary."""
+_LEAD_IN = "^(?:(?:" + "|".join(_LEAD_INS) + r")(?![\w'])" + _SEP + ")+"
+_TAG = (
+    r"(?:[\s,;:\u2014\u2013-]+(?:is\s+that\s+(?:right|correct|it|so|fair|a\s+fair\s+summary)|"
+    r"did\s+I\s+(?:get|understand)\s+(?:that|it|this|you)\s+(?:right|correctly)|have\s+I\s+"
+    r"(?:got|understood)\s+(?:that|it|this|you)\s+(?:right|correctly)|do\s+I\s+have\s+(?:that|it|"
+    r"this)\s+right|does\s+that\s+(?:sound|seem)\s+(?:about\s+)?(?:right|correct)|am\s+I\s+"
+    r"right|right|correct|yes|yeah|true|isn't\s+it|is\s+it|wasn't\s+it|didn't\s+it|"
+    r"(?:don't|haven't|aren't|weren't|didn't|can't|couldn't)\s+you))\s*\?+\s*$"
+)
+"""A question tag that asks the customer to confirm (", is that right?"), dropped."""
+_QUESTION_START = _wordset(
+    """
+    is are was were do does did can could have has had will would should shall may might am
+    what why how when where who which whose isn't aren't wasn't weren't don't doesn't didn't
+    haven't hasn't won't wouldn't can't couldn't right correct
+    """
+)
+_CUSTOMER_WORD = r"(?:customer|client|caller)"
+_CUSTOMER_COMPOUNDS = (
+    r"service|services|support|care|accounts?|portal|number|id|records?|data|team|success|"
+    r"experience|feedback|base|reference|agreement|area|login|code|details|satisfaction|"
+    r"complaints?|journey|relations|contact|information|info|name|email|address|profile|"
+    r"ticket|request"
+)
+_ADVERBS = (
+    r"still|never|also|just|now|already|only|really|again|always|even|then|finally|currently|"
+    r"apparently|simply|recently|originally|initially|previously|actually|repeatedly|twice|"
+    r"understandably|rightly|clearly|first|later|ever|all"
+)
+_ADVERB_WORDS = frozenset(_ADVERBS.split("|"))
+_CUSTOMER_POSSESSIVE = (
+    rf"\b(?:the\s+|our\s+|this\s+)?{_CUSTOMER_WORD}['\u2019]s\b(?P<next>\s+[A-Za-z]+)?"
+)
+_CUSTOMER_SUBJECT = (
+    rf"\b(?:the\s+|our\s+|this\s+)?{_CUSTOMER_WORD}\b(?!['\u2019]s)"
+    rf"(?!\s+(?:{_CUSTOMER_COMPOUNDS})\b)"
+    rf"(?P<adverbs>(?:\s+(?:{_ADVERBS})\b)*)(?:(?P<space>\s+)(?P<verb>[A-Za-z]+(?:'[a-z]+)?))?"
+)
+_HAVE_NEXT = _wordset(
+    "been got gotten had gone received lost paid tried asked contacted waited called spent "
+    "missed ordered bought"
+)
+_BE_NEXT = _wordset(
+    "not still now being unable upset waiting stuck locked confused worried frustrated unhappy "
+    "getting having trying going angry out without due owed"
+)
+_AGREE = {
+    "is": "are",
+    "was": "were",
+    "has": "have",
+    "does": "do",
+    "isn't": "aren't",
+    "wasn't": "weren't",
+    "hasn't": "haven't",
+    "doesn't": "don't",
+}
+_COMMON_VERBS = _wordset(
+    """
+    wants needs says thinks feels keeps gets expects asks hopes uses tries owes pays calls
+    waits wishes worries sees hears knows finds lives works relies depends receives
+    """
+)
+_NOT_VERBS = _wordset(
+    "this its his hers yours ours theirs us bus plus thus yes less unless always various "
+    "perhaps across towards afterwards news status"
+)
+_SUBJECT_BEFORE = re.compile(
+    r"(?:^|[,;:(\u2014\u2013-]|\b(?:and|but|so|because|since|when|that|as|while|although|"
+    r"though|after|before|until|if|now|then|where|once|whether)|^\W+)\s*$",
+    re.IGNORECASE,
+)
+_PERSON_NOUNS = _wordset(
+    """
+    courier driver technician engineer agent colleague manager rep representative seller son
+    daughter husband wife partner friend mother father mum mom dad neighbour neighbor
+    landlord boss doctor employee staff brother sister child kid baby boyfriend girlfriend
+    """
+)
+_OBJECT_NEXT = _wordset(
+    """
+    to for on in at about back with that twice again a an the and but or so yesterday today
+    tomorrow last this up off out it any some no when because before after since until by from
+    over into all both anything nothing
+    """
+)
+
+
+def _agree(verb: str) -> str:
+    """A third-person singular verb made to go with "you" ("does" -> "do", "wants" -> "want")."""
+    low = verb.casefold()
+    if low in _AGREE:
+        return _AGREE[low] if verb.islower() else _AGREE[low].capitalize()
+    if len(low) < 3 or not low.endswith("s") or low.endswith(("ss", "us", "'s")):
+        return verb
+    if low in _NOT_VERBS:
+        return verb
+    if low.endswith("ies") and len(low) > 4:
+        return verb[:-3] + "y"
+    if re.search(r"(?:sh|ch|x|z|o)es$", low):
+        return verb[:-2]
+    return verb[:-1]
+
+
+def _is_subject_position(text: str, start: int) -> bool:
+    return bool(_SUBJECT_BEFORE.search(text[:start]))
+
+
+def _customer_to_you(text: str) -> tuple[str, bool]:
+    """Turn "the customer"/"customer" about the customer to "you", with verb agreement.
+
+    Returns the text and whether a third-person singular subject was turned (so that a verb
+    coordinated with it, "and has", agrees too)."""
+    turned_subject = False
+
+    def possessive(match: re.Match[str]) -> str:
+        after = match.group("next") or ""
+        word = after.strip().casefold()
+        if word in _HAVE_NEXT:
+            return "you've" + after
+        if word in _BE_NEXT:
+            return "you're" + after
+        return "your" + after
+
+    def subject(match: re.Match[str]) -> str:
+        nonlocal turned_subject
+        adverbs = match.group("adverbs") or ""
+        verb = match.group("verb")
+        if verb is None:
+            return "you" + adverbs
+        space = match.group("space")
+        if _is_subject_position(match.string, match.start()):
+            turned_subject = True
+            return "you" + adverbs + space + _agree(verb)
+        return "you" + adverbs + space + verb
+
+    text = _pattern(_CUSTOMER_POSSESSIVE).sub(possessive, text)
+    text = _pattern(_CUSTOMER_SUBJECT).sub(subject, text)
+    return text, turned_subject
+
+
+def _coordinated_agree(text: str) -> str:
+    """After "you" stood for "the customer", "and has", "but wants" agree with it too, unless
+    another third-person verb came between (it then belongs to another subject)."""
+    you = re.search(r"\byou\b", text)
+    if you is None:
+        return text
+    head, tail = text[: you.end()], text[you.end() :]
+
+    def coordinated(match: re.Match[str]) -> str:
+        between = tail[: match.start()]
+        if re.search(r"\b(?:is|was|has|does|isn't|wasn't|hasn't|doesn't)\b", between, re.I):
+            return match.group(0)
+        return match.group("lead") + _agree(match.group("verb"))
+
+    verbs = "|".join(sorted({*_AGREE, *_COMMON_VERBS}))
+    tail = re.sub(
+        rf"(?P<lead>\b(?:and|but|or)\s+(?:(?:{_ADVERBS})\s+)*)(?P<verb>{verbs})\b",
+        coordinated,
+        tail,
+        flags=re.IGNORECASE,
+    )
+    return head + tail
+
+
+def _pronouns_to_you(text: str, *, from_start: bool) -> str:
+    """They/he/she about the customer turned to "you", their/his/her to "your".
+
+    The referent is followed crudely: the customer (or "you") makes it the customer; a person
+    ("the courier") or a plural noun ("two lamps") makes it someone or something else."""
+    out: list[str] = []
+    referent_they = referent_one = from_start
+    position = 0
+    agree_next = False
+    for match in re.finditer(r"[A-Za-z]+(?:['\u2019][A-Za-z]+)?", text):
+        word = match.group(0)
+        low = word.casefold().replace("\u2019", "'")
+        out.append(text[position : match.start()])
+        position = match.end()
+        replacement = word
+        if agree_next and low not in _ADVERB_WORDS:
+            replacement = _agree(word)
+            agree_next = False
+        elif low in ("you", "your", "yours", "customer", "client", "caller"):
+            referent_they = referent_one = True
+        elif low in _PERSON_NOUNS or low.rstrip("s") in _PERSON_NOUNS:
+            referent_they = referent_one = False
+        elif low in ("they", "them", "their", "theirs", "themselves", "themself") or low.startswith(
+            ("they'", "them'")
+        ):
+            if referent_they:
+                replacement = {
+                    "they": "you",
+                    "them": "you",
+                    "their": "your",
+                    "theirs": "yours",
+                    "themselves": "yourself",
+                    "themself": "yourself",
+                    "they're": "you're",
+                    "they've": "you've",
+                    "they'd": "you'd",
+                    "they'll": "you'll",
+                }.get(low, word)
+        elif low in ("he", "she", "he's", "she's", "he'd", "she'd", "he'll", "she'll"):
+            if referent_one:
+                if low in ("he", "she"):
+                    replacement = "you"
+                    agree_next = True
+                elif low.endswith("'s"):
+                    after = re.match(r"\s+([A-Za-z]+)", text[match.end() :])
+                    following = after.group(1).casefold() if after else ""
+                    participle = following in _HAVE_NEXT or following.endswith("ed")
+                    replacement = "you've" if participle else "you're"
+                else:
+                    replacement = "you" + low[low.index("'") :]
+        elif low in ("him", "his", "himself", "herself", "hers", "her"):
+            if referent_one:
+                if low == "her":
+                    after = re.match(r"\s*([A-Za-z]*)", text[match.end() :])
+                    following = after.group(1).casefold() if after else ""
+                    replacement = "you" if not following or following in _OBJECT_NEXT else "your"
+                else:
+                    replacement = {
+                        "him": "you",
+                        "his": "your",
+                        "hers": "yours",
+                        "himself": "yourself",
+                        "herself": "yourself",
+                    }[low]
+        elif (
+            len(low) > 3
+            and low.endswith("s")
+            and not low.endswith(("ss", "us", "'s"))
+            and low not in _NOT_VERBS
+            and low not in _COMMON_VERBS
+            and low not in _AGREE
+            and not re.search(r"(?:ous|is)$", low)
+        ):
+            referent_they = False  # a plural noun: "they" is more likely the things
+        if replacement is not word and word[:1].isupper() and replacement[:1].islower():
+            replacement = replacement[:1].upper() + replacement[1:]
+        out.append(replacement)
+    out.append(text[position:])
+    return "".join(out)
+
+
+_THIRD_PERSON = re.compile(
+    rf"\b{_CUSTOMER_WORD}\b(?!\s+(?:{_CUSTOMER_COMPOUNDS})\b)|^\W*(?:they|he|she|their|his|her)\b",
+    re.IGNORECASE,
+)
+_FIRST_PERSON_START = re.compile(
+    r"^\W*(?:i|i'm|i've|i'd|i'll|i was|my|me|mine|myself)\b", re.IGNORECASE
+)
+_WE_START = re.compile(r"^\W*(?:we|we're|we've|our|us)\b", re.IGNORECASE)
+
+
+def _to_you(text: str, *, by_agent: bool) -> str:
+    """A sentence about the customer turned to the second person.
+
+    The customer's own voice ("I was charged twice", "my card") becomes "you"/"your"; in the
+    agent's summary "we"/"our" is the company and stays, in the issue's it is the customer's.
+    The third person ("the customer", "customer", and "they"/"she" for them) becomes "you",
+    with the verb made to agree ("customer does not" -> "you do not")."""
+    if _FIRST_PERSON_START.search(text) or (not by_agent and _WE_START.search(text)):
+        return _to_second_person(text)
+    if not _THIRD_PERSON.search(text):
+        return text
+    from_start = bool(re.match(r"^\W*(?:they|he|she|their|his|her)\b", text, re.IGNORECASE))
+    text, turned = _customer_to_you(text)
+    if turned:
+        text = _coordinated_agree(text)
+    return _pronouns_to_you(text, from_start=from_start)
+
+
+_IMPACT_CONNECTOR = (
+    r"\s*(?:[,;:]|\s[\u2014\u2013-]+)\s*(?:(?:and|so)\s+(?:now\s+|then\s+|as\s+a\s+result,?\s+)?|"
+    r"which\s+(?:has\s+)?(?:means?|meant)\s+(?:that\s+)?|meaning\s+(?:that\s+)?|"
+    r"as\s+a\s+result,?\s+)?"
+    r"|\s+(?:(?:and|so)\s+(?:now\s+|then\s+|as\s+a\s+result,?\s+)?|which\s+(?:has\s+)?"
+    r"(?:means?|meant)\s+(?:that\s+)?|meaning\s+(?:that\s+)?)"
+)
+"""Where a summary may go on to state the impact: ", and", " and", ", so", ", which means"..."""
+_YOU_IMPACT = (
+    r"^(?:you(?:'ve|'re|'d|'ll)?(?:\s+(?:have|had|are|were|will|would|been|have\s+been|"
+    r"had\s+been|going\s+to|are\s+going\s+to|were\s+going\s+to))?\s+"
+    r"(?:(?:also|now|then|even|just|really|still)\s+)?(?:been\s+)?"
+    r"(?:missed|miss|lost|wasted|spent|ended\s+up|got\s+stuck|had\s+to|forced|left\s+without|"
+    r"left\s+with\s+no|could\s+not|couldn't|can't|cannot|can\s+no\s+longer|unable|"
+    r"weren't\s+able|aren't\s+able|haven't\s+been\s+able|have\s+not\s+been\s+able|"
+    r"won't\s+be\s+able|will\s+not\s+be\s+able|needed|need|counting\s+on|relied\s+on|"
+    r"rely\s+on|depend\s+on|depended\s+on|relying\s+on|stuck|stranded|without|no\s+longer|"
+    r"out\s+of|ran\s+out\s+of|run\s+out\s+of|paid|hit\s+with|incurred|waiting|waited|"
+    r"took\s+(?:a|the)\s+(?:day|morning|afternoon)\s+off|took\s+time\s+off|had\s+no|have\s+no)\b"
+    r"|your\s+(?:[\w'-]+\s+){0,3}?(?:(?:was|were|is|are|has\s+been|have\s+been|had\s+been|got|"
+    r"went|sat|stayed)\b.*\b(?:offline|down|closed|dead|empty|ruined|cancell?ed|without|stuck|"
+    r"late|delayed|spoiled|wasted|lost|shut|stranded|bounced|declined|overdrawn|unusable|broken|"
+    r"frozen|cold|hungry|upset|crying|in\s+tears|missed)|bounced|(?:got\s+|was\s+)?declined|"
+    r"crashed|died|spoiled|melted|expired|ran\s+out|went\s+off)\b"
+    r"|(?:it|this|that)\s+(?:has\s+|'s\s+|had\s+)?(?:cost|ruined|wrecked|spoiled|meant|left|made|"
+    r"stopped|kept|put|caused|forced)\s+(?:you|your)\b"
+    r"|leaving\s+(?:you|your)\b)"
+)
+"""An impact clause the agent's summary states, once turned to the second person."""
+
+
+def _impact_clause(clause: str) -> str:
+    """A stated impact made to follow "I know": "that left your account overdrawn" ->
+    "it left your account overdrawn", "leaving you without heating" -> "it left you without
+    heating"; cut at the next clause break."""
+    clause = re.split(r"\s*[,;:]\s*|\s+[\u2014\u2013-]+\s+", clause.strip(), maxsplit=1)[0]
+    clause = re.sub(r"^(?:that|this)\b", "it", clause, flags=re.IGNORECASE)
+    clause = re.sub(r"^leaving\b", "it left", clause, flags=re.IGNORECASE)
+    return clause.rstrip(" .!?")
+
+
+def _lower_first(phrase: str) -> str:
+    first = phrase.split(" ", 1)[0]
+    if first == "I" or first.startswith("I'") or (len(first) > 1 and first[:2].isupper()):
+        return phrase
+    return phrase[:1].lower() + phrase[1:]
+
+
+def _joined(parts: list[str]) -> str:
+    if len(parts) == 1:
+        return parts[0]
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _without_splice(phrase: str) -> str:
+    """Join a comma splice with "and" ("arrived cracked, it leaks" -> "arrived cracked and it
+    leaks"): it reads badly after "I'm sorry that"."""
+    splices = list(re.finditer(r",\s+(?=(?:it|they|we|you|there)\s+[A-Za-z'])", phrase))
+    if not splices:
+        return phrase
+    last = splices[-1]
+    if re.search(r"\band\b", phrase[last.end() :]):
+        return phrase
+    return phrase[: last.start()] + " and " + phrase[last.end() :]
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+@functools.cache
+def _without_impact(template: str) -> str | None:
+    """The template with the clause that holds ``{impact}`` left out, or ``None`` when that
+    clause also names the issue (then there is no form without an impact)."""
+    if not re.search(r"(?<!\{)\{impact\}", template):
+        return template
+    pieces = re.split(r"(?<=[.!?;])\s+", template.strip())
+    out: list[str] = []
+    for piece in pieces:
+        found = list(re.finditer(r"(?<!\{)\{impact\}", piece))
+        if not found:
+            out.append(piece)
+            continue
+        if re.search(r"(?<!\{)\{(?:about|summary)\}", piece):
+            return None
+        rest = piece[found[-1].end() :]
+        rest = re.sub(r"^\s*(?:,\s*and\s+|,\s*|\s+and\s+|\s*[\u2014\u2013-]+\s*)", "", rest)
+        if re.fullmatch(r"[\s.!?;,]*", rest):
+            continue
+        if not out or re.search(r"[.!?]$", out[-1]):
+            rest = rest[:1].upper() + rest[1:]
+        out.append(rest)
+    text = " ".join(out).strip()
+    return re.sub(r"[;,:]$", ".", text)
+
+
+_FALLBACK_OPENINGS = (
+    "I'm sorry {about}",
+    "I'm truly sorry {about}",
+    "I'm very sorry {about}",
+    "I'm so sorry {about}",
+    "I'm really sorry {about}",
+)
+_FALLBACK_CLOSINGS = (
+    ".",
+    ". Let's fix it now.",
+    "; I'm on it.",
+    ", and I'll see it through with you.",
+    ". Here's what I can do.",
+    ". Let's put it right together.",
+)
+_FALLBACKS = tuple(
+    ("variant", opening + closing)
+    for closing in _FALLBACK_CLOSINGS
+    for opening in _FALLBACK_OPENINGS
+)
+"""Last resorts for an apology that must not repeat an earlier one's words."""
+
+
 # -- validation of the configuration ----------------------------------------------------------
 
 
@@ -506,12 +932,18 @@ def _check_templates(instance: object, attribute: attrs.Attribute[Any], value: o
                 f"got {template!r}"
             )
         try:
-            fields = [field for _, field, _, _ in string.Formatter().parse(template)]
+            parsed = list(string.Formatter().parse(template))
         except ValueError as error:
             raise ConfigError(
                 f"apology template {name!r} is not a valid format string ({error}); "
                 f"allowed placeholders: {allowed}; write literal braces as {{{{ and }}}}"
             ) from None
+        fields = [field for _, field, _, _ in parsed]
+        if any(spec or conversion for _, field, spec, conversion in parsed if field):
+            raise ConfigError(
+                f"apology template {name!r} uses a format spec or conversion; allowed "
+                f"placeholders: {allowed}, written plainly"
+            )
         used = {field for field in fields if field is not None}
         unknown = sorted(field for field in used if field not in PLACEHOLDERS)
         if unknown:
@@ -532,6 +964,12 @@ def _check_templates(instance: object, attribute: attrs.Attribute[Any], value: o
                 f"apology template {name!r} cannot be filled ({error}); allowed placeholders: "
                 f"{allowed}, without format specs"
             ) from None
+        if _without_impact(template) is None:
+            raise ConfigError(
+                f"apology template {name!r} puts {{impact}} in the clause that names the issue, "
+                f"so it cannot be said when the customer stated no impact (none is ever "
+                f"invented): put {{impact}} in a clause of its own, such as 'I know {{impact}}.'"
+            )
 
 
 def _check_patterns(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -575,6 +1013,35 @@ def _families(value: object) -> dict[str, tuple[str, ...]]:
     return families
 
 
+_SOURCE_REASONS = {
+    "confirmed_summary": Reason(
+        code="confirmed_summary",
+        text="Says what went wrong in the words of the summary the customer confirmed, "
+        "turned to 'you'.",
+    ),
+    "issue_summary": Reason(
+        code="issue_summary",
+        text="The customer has not confirmed a summary yet: says what went wrong in the words "
+        "of the issue's summary, turned to 'you'.",
+    ),
+}
+_IMPACT_REASONS = {
+    "summary_impact": Reason(
+        code="summary_impact",
+        text="Acknowledges the impact stated in the summary the customer confirmed.",
+    ),
+    "customer_impact": Reason(
+        code="customer_impact",
+        text="Acknowledges the impact the customer described, in your words.",
+    ),
+    "no_stated_impact": Reason(
+        code="no_stated_impact",
+        text="The customer stated no impact, so the apology names none: an impact is never "
+        "invented.",
+    ),
+}
+
+
 Rule = Callable[["Conversation"], Reason | None]
 Check = Callable[[str, "Conversation"], list[Finding]]
 
@@ -587,8 +1054,8 @@ class ApologyPolicy:
     """When to apologize, what to say, and what to avoid saying.
 
     Every rule is a small public method: override one to change one rule. ``decide`` runs
-    :meth:`rules`, ``compose`` fills a template from :meth:`template_for`, :meth:`about`,
-    :meth:`impact`, and ``review`` runs :meth:`checks`.
+    :meth:`rules`, ``compose`` fills a template from :meth:`forms` with :meth:`stated_problem`
+    and :meth:`stated_impact`, and ``review`` runs :meth:`checks`.
 
     Attributes:
         max_per_conversation: apologies allowed in one conversation.
@@ -596,7 +1063,9 @@ class ApologyPolicy:
             conversation has used its own.
         templates: apology templates by family or exact category; the ones given replace the
             defaults of the same name (:data:`DEFAULT_TEMPLATES`), the others stay. Each may
-            use the :data:`PLACEHOLDERS` and must use ``{about}`` or ``{summary}``.
+            use the :data:`PLACEHOLDERS` and must use ``{about}`` or ``{summary}``;
+            ``{impact}`` must sit in a clause of its own, left out when no impact was stated.
+            ``again`` and ``handover`` (:data:`FOLLOW_UP_FORMS`) word a later apology.
         families: which words of a category put it in which template family.
         excuse_patterns: what :meth:`find_excuses` flags (:data:`EXCUSE_PATTERNS`).
         blame_patterns: what :meth:`find_blame` flags (:data:`BLAME_PATTERNS`).
@@ -605,7 +1074,8 @@ class ApologyPolicy:
 
     Raises:
         ConfigError: a negative count, a template with an unknown placeholder (naming the
-            template and the allowed placeholders), a template that names nothing specific,
+            template and the allowed placeholders), a template that names nothing specific
+            or puts ``{impact}`` in the clause that names the issue,
             or a pattern that is not a valid regular expression.
     """
 
@@ -798,51 +1268,257 @@ class ApologyPolicy:
     # -- compose ---------------------------------------------------------------------------
 
     def compose(self, conversation: Conversation) -> Apology:
-        """An apology naming this issue and its impact on this customer, taking ownership.
+        """An apology naming what went wrong, in the words the customer confirmed, and only
+        the impact they stated; a later apology in other words than every earlier one.
 
         Args:
             conversation: the conversation as it stands.
 
         Returns:
             The apology (not yet given: ``by`` and ``at`` are empty), with reasons saying
-            which template and which impact it used.
+            which template it used and where what went wrong and its impact came from.
         """
         issue = conversation.issue
-        name, template = self.template_for(issue)
-        customer_impact = self.customer_impact(conversation)
-        impact = customer_impact or self.severity_impact(issue)
-        text = template.format(
-            about=self.about(issue),
-            summary=self.summary_phrase(issue),
-            impact=impact,
-            category=self.category_words(issue),
-        )
-        text = re.sub(r"\s+", " ", text).strip()
-        text = text[:1].upper() + text[1:]
+        problem, summary_impact, source = self.stated_problem(conversation)
+        impact, impact_code = self.stated_impact(conversation, problem, summary_impact)
+        fields = {
+            "about": self.about_phrase(problem),
+            "summary": problem,
+            "category": self.category_words(issue),
+        }
+        earlier = {_normal(apology.text) for apology in conversation.apologies}
+        candidates = [*self.forms(conversation), *_FALLBACKS]
+        name, template = candidates[0]
+        for name, template in candidates:  # noqa: B007 - the one taken is used below
+            text = self.render(template, impact=impact, **fields)
+            if _normal(text) not in earlier:
+                break
+        follow_up = bool(conversation.apologies)
+        uses_impact = impact is not None and re.search(r"(?<!\{)\{impact\}", template)
         reasons = [
             Reason(
                 code="specific_apology",
-                text="Names what went wrong and its impact on the customer, and takes "
-                "ownership, without excuses.",
+                text="Names what went wrong and takes ownership, without excuses; names an "
+                "impact only when the customer stated one.",
             ),
             Reason(code="apology_template", text=f"Written from the {name!r} template."),
         ]
-        if customer_impact is not None:
+        if follow_up:
             reasons.append(
                 Reason(
-                    code="customer_impact",
-                    text="Acknowledges the impact the customer described, in your words.",
+                    code="second_apology",
+                    text="An apology was given already: this one is shorter, in other words "
+                    "than every earlier one, and goes to the solution.",
+                )
+            )
+            if name == "handover":
+                reasons.append(
+                    Reason(
+                        code="after_handover",
+                        text="You took over: says so, so the customer need not repeat the story.",
+                    )
+                )
+        reasons.append(_SOURCE_REASONS[source])
+        if impact is not None and not uses_impact:
+            reasons.append(
+                Reason(
+                    code="impact_not_repeated",
+                    text="The impact the customer stated is not named again in this form.",
                 )
             )
         else:
-            reasons.append(
-                Reason(
-                    code="severity_impact",
-                    text=f"The customer named no impact; acknowledges one fitting a "
-                    f"{issue.severity.value} issue.",
-                )
-            )
+            reasons.append(_IMPACT_REASONS[impact_code])
         return Apology(text=text, reasons=reasons)
+
+    def render(
+        self, template: str, *, about: str, summary: str, impact: str | None, category: str
+    ) -> str:
+        """One template filled in; without an impact, the clause holding ``{impact}`` is left
+        out (:meth:`without_impact`).
+
+        Args:
+            template: the template.
+            about: what went wrong, ready to follow "I'm sorry".
+            summary: what went wrong as a phrase.
+            impact: the impact the customer stated, or ``None``.
+            category: the category in words.
+
+        Returns:
+            The text, one space between words, its first letter a capital.
+        """
+        if impact is None:
+            template = self.without_impact(template)
+        text = template.format(about=about, summary=summary, impact=impact or "", category=category)
+        text = re.sub(r"\s+", " ", text).strip()
+        return text[:1].upper() + text[1:]
+
+    def without_impact(self, template: str) -> str:
+        """The form of a template for when the customer stated no impact.
+
+        The clause holding ``{impact}`` is left out, from its start to the connector after
+        it: "I'm sorry {about}; that's on us. I know {impact}, and I'm going to put it right."
+        becomes "I'm sorry {about}; that's on us. I'm going to put it right." A template
+        whose ``{impact}`` shares a clause with ``{about}`` or ``{summary}`` is refused when
+        the policy is made; override this method to write the form yourself.
+
+        Args:
+            template: a template of this policy.
+
+        Returns:
+            The template without ``{impact}``.
+        """
+        form = _without_impact(template)
+        if form is None:  # pragma: no cover - refused when the policy is made
+            raise ConfigError(f"apology template {template!r} has no form without {{impact}}")
+        return form
+
+    def forms(self, conversation: Conversation) -> list[tuple[str, str]]:
+        """The templates ``compose`` tries, in order; the first whose text no earlier apology
+        in the conversation used is taken (built-in variants follow these).
+
+        Args:
+            conversation: the conversation as it stands.
+
+        Returns:
+            ``(name, template)`` pairs: the issue's template (:meth:`template_for`) for a first
+            apology; for a later one ``handover`` (when the agent took over since the last
+            apology, :meth:`took_over`) or ``again``, then the issue's template.
+        """
+        own = self.template_for(conversation.issue)
+        if not conversation.apologies:
+            return [own]
+        names = ["handover", "again"] if self.took_over(conversation) else ["again"]
+        return [*((name, self.templates[name]) for name in names), own]
+
+    def took_over(self, conversation: Conversation) -> bool:
+        """True when the current agent took the conversation over since the last apology
+        and has not apologized themselves.
+
+        Args:
+            conversation: the conversation as it stands.
+
+        Returns:
+            Whether a later apology should acknowledge the handover.
+        """
+        if not conversation.apologies or not self.is_new_agent(conversation):
+            return False
+        last = conversation.apologies[-1]
+        if last.by == conversation.agent.id:
+            return False
+        return last.at is None or last.at <= conversation.handoffs[-1].at
+
+    def stated_problem(self, conversation: Conversation) -> tuple[str, str | None, str]:
+        """What went wrong, from the summary the customer confirmed, in the second person.
+
+        The agent's summary (``conversation.summary``) counts once the customer confirmed it
+        (``conversation.understood``); until then the issue's summary is used.
+
+        Args:
+            conversation: the conversation as it stands.
+
+        Returns:
+            ``(problem, impact, source)``: what went wrong as a phrase ("you were charged
+            twice for the March invoice"); the impact the confirmed summary states ("it left
+            your account overdrawn") or ``None``; and ``"confirmed_summary"`` or
+            ``"issue_summary"``.
+        """
+        summary = conversation.summary
+        if conversation.understood and summary is not None and summary.strip():
+            read = self.read_summary(summary, by_agent=True)
+            if read is not None:
+                return (*read, "confirmed_summary")
+        return self.summary_phrase(conversation.issue), None, "issue_summary"
+
+    def read_summary(self, text: str, *, by_agent: bool) -> tuple[str, str | None] | None:
+        """A summary read as what went wrong and the impact it states, in the second person.
+
+        Personal data is masked; lead-ins ("So", "Just to check:", "If I understand
+        correctly,") and confirmation questions ("Is that right?") are dropped; the
+        customer's voice ("I", "my") and the third person ("the customer", "they") become
+        "you"; an impact clause the agent's summary states (", and that left your account
+        overdrawn", "and you needed it for Saturday") is split off.
+
+        Args:
+            text: the summary.
+            by_agent: True for the agent's summary (its "we" is the company, and the impact
+                it states is split off); False for the issue's.
+
+        Returns:
+            ``(problem, impact)``, or ``None`` when nothing but lead-ins and questions is left.
+        """
+        raw = " ".join(self.redactor.redact_text(text).split())
+        statements: list[str] = []
+        # the problem is stated up front; a long summary's tail is not read
+        for sentence in re.split(r"(?<=[.!?])\s+", raw)[:8]:
+            sentence = _pattern(_LEAD_IN).sub("", sentence).strip()
+            if sentence.endswith("?"):
+                tagged = _pattern(_TAG).search(sentence)
+                first = _words_of(sentence)[:1]
+                if first and first[0] in _QUESTION_START:
+                    continue  # a question to the customer, not a statement of the problem
+                if tagged is not None:
+                    sentence = sentence[: tagged.start()]
+            sentence = sentence.strip().rstrip(" .!?\u2026").strip()
+            if _words_of(sentence):
+                statements.append(_lower_first(_to_you(sentence, by_agent=by_agent)))
+        if not statements:
+            return None
+        problem_parts: list[str] = []
+        impact: str | None = None
+        for sentence in statements[:4]:
+            if impact is None and by_agent:
+                if problem_parts and _pattern(_YOU_IMPACT).match(sentence):
+                    impact = self._usable_impact(_impact_clause(sentence))
+                    if impact is not None:
+                        continue
+                sentence, impact = self._split_impact(sentence)
+            if len(problem_parts) < 3:
+                problem_parts.append(sentence)
+        problem = _without_splice(_joined(problem_parts))
+        return problem, impact
+
+    def _split_impact(self, sentence: str) -> tuple[str, str | None]:
+        for connector in _pattern(_IMPACT_CONNECTOR).finditer(sentence):
+            head = sentence[: connector.start()].strip(" ,;:")
+            tail = sentence[connector.end() :]
+            if not _words_of(head) or not _pattern(_YOU_IMPACT).match(tail):
+                continue
+            impact = self._usable_impact(_impact_clause(tail))
+            if impact is not None:
+                return head, impact
+        return sentence, None
+
+    def _usable_impact(self, clause: str) -> str | None:
+        words = clause.split()
+        if not 2 <= len(words) <= 20 or self._objectionable(clause):
+            return None
+        return clause
+
+    def stated_impact(
+        self, conversation: Conversation, problem: str, summary_impact: str | None
+    ) -> tuple[str | None, str]:
+        """The impact to acknowledge: only one the customer stated, never one invented.
+
+        Args:
+            conversation: the conversation as it stands.
+            problem: what went wrong (:meth:`stated_problem`), so that an impact it already
+                names is not said twice.
+            summary_impact: the impact the confirmed summary states, if any.
+
+        Returns:
+            ``(impact, code)``: the summary's impact (``summary_impact``), else the first
+            one the customer described in their messages that the problem does not already
+            name (``customer_impact``), else ``(None, "no_stated_impact")``.
+        """
+        if summary_impact is not None:
+            return summary_impact, "summary_impact"
+        named = _content_stems(problem)
+        for impact in self._customer_impacts(conversation):
+            stems = _content_stems(impact)
+            if stems and len(stems & named) * 3 >= len(stems) * 2:
+                continue  # "your shop was offline" after "that your shop was offline"
+            return impact, "customer_impact"
+        return None, "no_stated_impact"
 
     def family(self, category: str) -> str:
         """The template family of an issue category.
@@ -876,9 +1552,10 @@ class ApologyPolicy:
         return "default", self.templates["default"]
 
     def summary_phrase(self, issue: Issue) -> str:
-        """The issue's summary as a phrase: personal data masked, no final full stop, the
-        first letter lowered unless the first word is an acronym, first person turned to
-        second ("my order" becomes "your order").
+        """The issue's summary as a phrase (:meth:`read_summary`, the impact clause kept in):
+        personal data masked, no final full stop, the first letter lowered unless the first
+        word is an acronym, turned to the second person ("my order" becomes "your order",
+        "customer does not" becomes "you do not").
 
         Args:
             issue: the customer's issue.
@@ -886,22 +1563,15 @@ class ApologyPolicy:
         Returns:
             The phrase (never empty).
         """
+        read = self.read_summary(issue.summary, by_agent=False)
+        if read is not None:
+            return read[0]
         raw = " ".join(self.redactor.redact_text(issue.summary).split())
-        phrase = raw.rstrip(" .") or raw
-        first = phrase.split(" ", 1)[0]
-        if first.casefold() in ("i", "i'm", "i've", "i was", "my", "we", "our", "me"):
-            phrase = _to_second_person(phrase)
-        elif not (len(first) > 1 and first[:2].isupper()):
-            phrase = phrase[:1].lower() + phrase[1:]
-        return phrase
+        return raw.rstrip(" .") or raw
 
     def about(self, issue: Issue) -> str:
-        """What went wrong, ready to follow "I'm sorry".
-
-        A clause gets "that" ("that the parcel is two weeks late"); a summary without a
-        subject gets one ("Charged twice" becomes "that you were charged twice", "Cannot log
-        in" becomes "that you cannot log in"); a noun phrase gets "about" ("Late delivery"
-        becomes "about the late delivery").
+        """What went wrong in the issue's own summary, ready to follow "I'm sorry"
+        (:meth:`about_phrase` of :meth:`summary_phrase`).
 
         Args:
             issue: the customer's issue.
@@ -909,7 +1579,23 @@ class ApologyPolicy:
         Returns:
             The phrase with its connector.
         """
-        phrase = self.summary_phrase(issue)
+        return self.about_phrase(self.summary_phrase(issue))
+
+    def about_phrase(self, phrase: str) -> str:
+        """What went wrong, ready to follow "I'm sorry".
+
+        A clause gets "that" ("that the parcel is two weeks late"); a phrase without a
+        subject gets one ("charged twice" becomes "that you were charged twice", "cannot log
+        in" becomes "that you cannot log in"); a noun phrase gets "about" ("late delivery"
+        becomes "about the late delivery", "being charged twice" "about being charged twice").
+
+        Args:
+            phrase: what went wrong, as :meth:`stated_problem` or :meth:`summary_phrase`
+                give it.
+
+        Returns:
+            The phrase with its connector.
+        """
         words = phrase.split()
         first = words[0].casefold() if words else ""
         rest = " ".join(words[1:])
@@ -920,11 +1606,30 @@ class ApologyPolicy:
         if first.endswith("ed") and (not rest or _PARTICIPLE_NEXT.match(rest)):
             return f"that you were {phrase}"
         lowered = {word.casefold() for word in words[1:]}
-        if first in _SUBJECTS or lowered & _FINITE:
+        if first in _SUBJECTS or first.split("'")[0] in _SUBJECTS or lowered & _FINITE:
             return f"that {phrase}"
+        if first in _DETERMINERS and self._has_verb(words):
+            return f"that {phrase}"  # "your subscription renewed", "the app crashes"
         if first in _DETERMINERS:
             return f"about {phrase}"
+        following = words[1].casefold() if len(words) > 1 else ""
+        if first.endswith("ing") and (
+            first == "being" or following in _DETERMINERS or following in _OBJECT_NEXT
+        ):
+            return f"about {phrase}"
         return f"about the {phrase}"
+
+    def _has_verb(self, words: list[str]) -> bool:
+        """Whether a phrase that starts with a determiner goes on to a verb: a clause."""
+        folded = [word.casefold().strip(",;") for word in words]
+        for index in range(2, len(folded)):
+            word = folded[index]
+            following = folded[index + 1] if index + 1 < len(folded) else ""
+            if word in _PAST or word in _VERBS_S:
+                return True
+            if word.endswith("ed") and following not in ("to", "by"):
+                return True
+        return False
 
     def category_words(self, issue: Issue) -> str:
         """The issue's category in words (``"late_delivery"`` becomes ``"late delivery"``).
@@ -936,20 +1641,6 @@ class ApologyPolicy:
             The words.
         """
         return " ".join(re.split(r"[_\-\s]+", issue.category.strip())).strip() or issue.category
-
-    def severity_impact(self, issue: Issue) -> str:
-        """The impact to acknowledge when the customer described none: one per template
-        family and severity.
-
-        Args:
-            issue: the customer's issue.
-
-        Returns:
-            A clause to follow "I know".
-        """
-        family = self.family(issue.category)
-        table = _SEVERITY_IMPACTS.get(family, _SEVERITY_IMPACTS["default"])
-        return table[issue.severity]
 
     def customer_impact(self, conversation: Conversation) -> str | None:
         """The impact the customer described, in the agent's words ("I missed my flight"
@@ -965,6 +1656,9 @@ class ApologyPolicy:
         Returns:
             The first impact found, oldest message first.
         """
+        return next(self._customer_impacts(conversation), None)
+
+    def _customer_impacts(self, conversation: Conversation) -> Iterator[str]:
         customer_messages = [m for m in conversation.messages if m.from_customer]
         signals = conversation.signals
         aligned = len(signals) == len(customer_messages)
@@ -973,8 +1667,7 @@ class ApologyPolicy:
                 continue
             impact = self.impact_in(message)
             if impact is not None:
-                return impact
-        return None
+                yield impact
 
     def impact_in(self, message: Message) -> str | None:
         """The first impact clause in one customer message, in the agent's words.
@@ -1042,7 +1735,7 @@ class ApologyPolicy:
         findings: list[Finding] = []
         for check in self.checks():
             findings.extend(check(text, conversation))
-        quoted = self._quoted_spans(text, conversation.issue)
+        quoted = self._quoted_spans(text, conversation)
         kept = [
             finding
             for finding in findings
@@ -1118,10 +1811,12 @@ class ApologyPolicy:
         """
         issue = conversation.issue
         folded = text.casefold()
-        if self.summary_phrase(issue).casefold() in folded:
+        if any(phrase.casefold() in folded for phrase in self._summary_phrases(conversation)):
             return True
         mentioned = _content_stems(text)
         specific = _content_stems(issue.summary) | _content_stems(self.category_words(issue))
+        if conversation.summary is not None:
+            specific |= _content_stems(conversation.summary)
         impact = self.customer_impact(conversation)
         if impact is not None:
             specific |= _content_stems(impact)
@@ -1218,16 +1913,23 @@ class ApologyPolicy:
             if (reason := rule(conversation)) is not None
         ]
 
-    def _quoted_spans(self, text: str, issue: Issue) -> list[tuple[int, int]]:
-        phrase = self.summary_phrase(issue).casefold()
+    def _summary_phrases(self, conversation: Conversation) -> list[str]:
+        """The issue's summary and the confirmed one as ``compose`` words them."""
+        problem, impact, _ = self.stated_problem(conversation)
+        phrases = [self.summary_phrase(conversation.issue), problem]
+        return [phrase for phrase in (*phrases, impact) if phrase]
+
+    def _quoted_spans(self, text: str, conversation: Conversation) -> list[tuple[int, int]]:
         folded = text.casefold()
-        if len(folded) != len(text) or not phrase:
+        if len(folded) != len(text):
             return []  # casefolding changed offsets (rare letters): quote nothing
         spans = []
-        start = folded.find(phrase)
-        while start != -1:
-            spans.append((start, start + len(phrase)))
-            start = folded.find(phrase, start + 1)
+        for phrase in self._summary_phrases(conversation):
+            phrase = phrase.casefold()
+            start = folded.find(phrase)
+            while start != -1:
+                spans.append((start, start + len(phrase)))
+                start = folded.find(phrase, start + 1)
         return spans
 
 

@@ -820,7 +820,9 @@ class EscalationPolicy:
         else:
             now = "neutral"
         recent = [s.sentiment for s in conversation.signals[-max(2, self.sentiment_window) :]]
-        if len(recent) < 2 or abs(recent[-1] - recent[0]) < 0.2:
+        if now == "calming down":
+            trend = "improving"  # de-escalating is the trend, whatever words it took
+        elif len(recent) < 2 or abs(recent[-1] - recent[0]) < 0.2:
             trend = "steady"
         elif recent[-1] < recent[0]:
             trend = "worsening"

@@ -20,6 +20,7 @@ import functools
 import math
 import re
 import threading
+import unicodedata
 from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
@@ -895,10 +896,45 @@ class LexiconSignalDetector:
         """
         language = self.language_of(text)
         lexicon = self.lexicon_for(language)
-        if lexicon is None:
+        if lexicon is None or (language == UNDETERMINED and not self.readable(text)):
             return Signals(language=language, assessed=False)
         reader = self if lexicon is self.lexicon else self._reader_for(lexicon)
         return reader.read_signals(text, conversation, language=language)
+
+    #: Letters the languages with word lists write beyond a to z; a word with another letter
+    #: (Polish "ł", Czech "ř", Turkish "ş") is in a language the lists do not read.
+    KNOWN_LETTERS: ClassVar[frozenset[str]] = frozenset(
+        "abcdefghijklmnopqrstuvwxyzáàâãäæçéèêëíìîïñóòôõöœúùûüÿß"
+    )
+
+    def readable(self, text: str) -> bool:
+        """Whether a message whose language was not determined can be read with the English
+        lists: not when most of its letters are outside the Latin script (Russian,
+        Japanese), nor when two or more of its words hold letters none of the word lists'
+        languages write (:meth:`foreign_words`: Polish, Czech, Turkish). Such a message
+        would otherwise come out calm; it is not assessed instead, so the agent is told to
+        read it. A message without letters (digits, emoji) is readable: there is nothing the
+        lists would miss.
+        """
+        letters = latin = 0
+        for character in text:
+            if character.isalpha():
+                letters += 1
+                latin += unicodedata.name(character, "").startswith("LATIN")
+        return latin * 2 >= letters and self.foreign_words(text) < 2
+
+    def foreign_words(self, text: str) -> int:
+        """How many words of ``text`` hold a Latin letter that none of the languages with
+        word lists writes (:attr:`KNOWN_LETTERS`)."""
+        known = self.KNOWN_LETTERS
+        return sum(
+            1
+            for word in text.lower().split()
+            if any(
+                c.isalpha() and c not in known and unicodedata.name(c, "").startswith("LATIN")
+                for c in word
+            )
+        )
 
     #: Messages with fewer spaces than this are short (see :meth:`language_of`).
     SHORT_MESSAGE_WORDS: ClassVar[int] = 6
@@ -955,12 +991,16 @@ class LexiconSignalDetector:
         """The message's language as a BCP 47 tag, or ``"und"`` when it is not determined
         (a short message such as "ok", digits, emoji).
 
-        A short message (fewer spaces than :attr:`SHORT_MESSAGE_WORDS`) that the identifier
-        is not sure of (below :attr:`SHORT_MESSAGE_CONFIDENCE`) goes to
-        :meth:`short_message_language`.
+        A message the identifier is not sure of (below :attr:`SHORT_MESSAGE_CONFIDENCE`)
+        with two or more :meth:`foreign_words` is undetermined; a short one (fewer spaces
+        than :attr:`SHORT_MESSAGE_WORDS`) goes to :meth:`short_message_language`.
         """
         guess = identify(text)
         unsure = guess.language == UNDETERMINED or guess.confidence < self.SHORT_MESSAGE_CONFIDENCE
+        if unsure and self.foreign_words(text) >= 2:
+            # the identifier names the nearest of the languages it knows: Polish comes out
+            # German; letters none of them writes say it is none of them
+            return UNDETERMINED
         if unsure and text.count(" ") < self.SHORT_MESSAGE_WORDS:
             return self.short_message_language(text, guess.language)
         return guess.language

@@ -23,7 +23,12 @@ class Apology:
 
     Attributes:
         text: the words.
-        reasons: why this apology, in this form.
+        reasons: why this apology, in this form. From :meth:`ApologyPolicy.compose`:
+            ``specific_apology``, ``apology_template``; ``second_apology`` and
+            ``after_handover`` for a later one; where what went wrong came from
+            (``confirmed_summary`` or ``issue_summary``); and where the impact came from
+            (``summary_impact``, ``customer_impact``, ``no_stated_impact`` when none was
+            stated and none is named, ``impact_not_repeated`` when a later form leaves it out).
         by: the id of the agent who gave it (empty until given).
         at: when it was given.
     """

@@ -14,9 +14,10 @@ fixture; every test then runs against your policy, as it runs against the defaul
 It checks what the desk and stored conversations rely on (the shapes of the decision, the
 apology and the findings; purity) and the craft every policy keeps: no apology before the
 problem is reflected back, never two in a row without the customer in between, a bounded
-number per conversation, apologies that name the issue and pass the policy's own review,
-and no abuse or personal data quoted back. A policy that deliberately changes one of these
-overrides that one test in its subclass.
+number per conversation, apologies that name the issue (in the words the customer
+confirmed, spoken to them) and pass the policy's own review, no impact invented, a later
+apology never in the words of an earlier one, and no abuse or personal data quoted back. A
+policy that deliberately changes one of these overrides that one test in its subclass.
 
 Requires pytest (the ``dev`` extra: ``python3 -m pip install '.[dev]'`` in a checkout).
 """
@@ -59,6 +60,7 @@ def sample_conversation(
     severity: Severity = Severity.MEDIUM,
     stage: str = Stage.RESOLVING,
     reflected: bool = True,
+    agent_summary: str | None = None,
 ) -> Conversation:
     """A conversation in which the customer said ``said`` and, by default, confirmed the
     agent's summary of the problem.
@@ -69,7 +71,9 @@ def sample_conversation(
         summary: the issue's summary.
         severity: the issue's severity.
         stage: the conversation's stage.
-        reflected: whether the agent has reflected the problem back.
+        reflected: whether the agent has reflected the problem back (and the customer
+            confirmed it).
+        agent_summary: the agent's summary; by default the issue's, after "Just to check:".
 
     Returns:
         The conversation.
@@ -83,7 +87,7 @@ def sample_conversation(
         channel=Channel.CHAT,
         opened_at=T0,
         updated_at=T0,
-        summary="This is the problem as I understand it." if reflected else None,
+        summary=(agent_summary or f"Just to check: {summary}") if reflected else None,
         understood=reflected,
         messages=[
             Message(author="customer", text=text, at=T0 + timedelta(seconds=i))
@@ -189,6 +193,62 @@ class ApologyPolicyContract:
         assert apology_policy.names_the_issue(apology.text, conversation)
         codes = {finding.code for finding in apology_policy.review(apology.text, conversation)}
         assert not codes & _WORDING
+
+    def test_compose_says_what_the_customer_confirmed_in_the_second_person(
+        self, apology_policy: ApologyPolicy
+    ) -> None:
+        """What went wrong comes from the summary the customer confirmed, not from the
+        issue's label, and speaks to the customer: never "the customer" or "customer"."""
+        confirmed = sample_conversation(
+            category="wrong_item",
+            summary="Order issue",
+            agent_summary="So you ordered a USB-C cable and we sent a Lightning one",
+        )
+        text = apology_policy.compose(confirmed).text
+        assert "USB-C cable" in text
+        assert "order issue" not in text.casefold()
+        third_person = sample_conversation(
+            category="billing",
+            summary="Bill query",
+            agent_summary="The customer does not understand a new bill",
+        )
+        text = apology_policy.compose(third_person).text
+        assert "understand a new bill" in text
+        assert "customer" not in text.casefold()
+
+    def test_compose_invents_no_impact(self, apology_policy: ApologyPolicy) -> None:
+        """With no impact stated, the severity alone never changes the apology (no impact is
+        made up for it), and a stated one is acknowledged."""
+        texts = {
+            apology_policy.compose(
+                sample_conversation("It's down again.", category="outage", severity=severity)
+            ).text
+            for severity in Severity
+        }
+        assert len(texts) == 1
+        told = sample_conversation("I missed my flight because of it.", category="late_delivery")
+        assert "missed your flight" in apology_policy.compose(told).text
+
+    def test_a_later_apology_never_repeats_an_earlier_one(
+        self, apology_policy: ApologyPolicy
+    ) -> None:
+        """However many apologies were given (by this agent or before a handoff), a new one
+        differs from every earlier one's text."""
+        conversation = sample_conversation("I missed my flight.")
+        at = T0
+        for turn in range(6):
+            at += timedelta(minutes=1)
+            if turn == 3:
+                handoff = Handoff(
+                    from_agent=conversation.agent, to_agent=Agent(id="agent-2"), at=at
+                )
+                conversation = attrs.evolve(
+                    conversation, agent=handoff.to_agent, handoffs=(handoff,)
+                )
+            earlier = {" ".join(a.text.casefold().split()) for a in conversation.apologies}
+            text = apology_policy.compose(conversation).text
+            assert " ".join(text.casefold().split()) not in earlier
+            conversation = _customer(_give(apology_policy, conversation, at), at)
 
     def test_compose_varies_with_the_issue(self, apology_policy: ApologyPolicy) -> None:
         """Not one sentence for all: different issues get different apologies."""
