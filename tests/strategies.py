@@ -261,7 +261,7 @@ def customers() -> st.SearchStrategy[Customer]:
         name=small_text(),
         tier=st.sampled_from(["standard", "gold", "platinum"]) | non_blank_text(),
         timezone=st.sampled_from(TIME_ZONE_NAMES),
-        preferred_channel=_CHANNELS,
+        preferred_channel=st.none() | _CHANNELS,
         opted_out=st.frozensets(_CHANNELS, max_size=3),
         email=_OPTIONAL_TEXT,
         phone=st.none() | st.text(alphabet="+0123456789 -", max_size=15),

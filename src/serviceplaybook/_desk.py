@@ -571,7 +571,7 @@ class ServiceDesk:
             customer=customer,
             issue=issue,
             agent=agent,
-            channel=channel if channel is not None else customer.preferred_channel,
+            channel=channel or customer.preferred_channel or Channel.EMAIL,
             opened_at=now,
             updated_at=now,
             version=1,

@@ -54,6 +54,8 @@ from serviceplaybook._records.stage import Stage
 from serviceplaybook._records.validate import (
     counted,
     non_empty,
+    normal_name,
+    normal_names,
     of_type,
     require_aware,
     to_tuple,
@@ -82,11 +84,13 @@ def _kinds(value: Iterable[OfferKind | str]) -> frozenset[OfferKind]:
     return frozenset(OfferKind(kind) for kind in value)
 
 
-def _lower_set(value: Iterable[str]) -> frozenset[str]:
-    # Tiers and categories are the host app's free text: compare them without letter case.
-    if isinstance(value, str):
-        raise ValidationError(f"expected a collection of names, got the string {value!r}")
-    return frozenset(str(item).strip().lower() for item in value)
+def _categories(value: Iterable[str]) -> frozenset[str]:
+    # The host app's free text: compared as tiers are, without letter case or spaces.
+    return normal_names(value, "CompensationRule.categories")
+
+
+def _tiers(value: Iterable[str]) -> frozenset[str]:
+    return normal_names(value, "CompensationRule.tiers")
 
 
 # -- authority -------------------------------------------------------------------------------
@@ -394,8 +398,8 @@ class CompensationRule:
 
     kind: OfferKind = attrs.field(converter=OfferKind)
     description: str = attrs.field(validator=non_empty)
-    categories: frozenset[str] = attrs.field(default=frozenset(), converter=_lower_set)
-    tiers: frozenset[str] = attrs.field(default=frozenset(), converter=_lower_set)
+    categories: frozenset[str] = attrs.field(default=frozenset(), converter=_categories)
+    tiers: frozenset[str] = attrs.field(default=frozenset(), converter=_tiers)
     min_severity: Severity = attrs.field(default=Severity.LOW, converter=Severity)
     when: When | None = attrs.field(
         default=None, validator=of_type(Condition, AllOf, AnyOf, type(None))
@@ -440,8 +444,12 @@ class CompensationRule:
         severity, and the conditions of ``when``."""
         issue = conversation.issue
         return (
-            (not self.categories or issue.category.strip().lower() in self.categories)
-            and (not self.tiers or conversation.customer.tier.strip().lower() in self.tiers)
+            (
+                not self.categories
+                or normal_name(issue.category, "Issue.category") in self.categories
+            )
+            # Customer.tier is normalised on the record, as the rule's tiers are here.
+            and (not self.tiers or conversation.customer.tier in self.tiers)
             and issue.severity >= self.min_severity
             and (self.when is None or self.when.holds(conversation))
         )

@@ -19,9 +19,7 @@ from serviceplaybook._records.issue import Severity
 from serviceplaybook._records.parties import Channel, Customer
 from serviceplaybook._records.reasons import Reason
 from serviceplaybook._records.stage import Stage
-from serviceplaybook._records.validate import (
-    non_empty,
-)
+from serviceplaybook._records.validate import non_empty, normal_keyed, normal_names
 
 if TYPE_CHECKING:
     from serviceplaybook._records.conversation import Conversation
@@ -35,6 +33,22 @@ def _delays(value: Mapping[Any, timedelta]) -> dict[Severity, timedelta]:
     if any(not isinstance(d, timedelta) or d < timedelta(0) for d in delays.values()):
         raise ConfigError("FollowUpPolicy.delays must be durations of 0 or more")
     return delays
+
+
+def _tier_delays(value: object) -> dict[str, timedelta]:
+    def delay(tier: str, value: object) -> timedelta:
+        if not isinstance(value, timedelta) or value < timedelta(0):
+            raise ConfigError(
+                f"FollowUpPolicy.tier_delays[{tier!r}] must be a duration of 0 or more, got "
+                f"{value!r}"
+            )
+        return value
+
+    return normal_keyed(value, "FollowUpPolicy.tier_delays", delay, error=ConfigError)
+
+
+def _call_tiers(value: object) -> frozenset[str]:
+    return normal_names(value, "FollowUpPolicy.call_tiers", error=ConfigError)
 
 
 def _windows(value: Mapping[Any, timedelta]) -> dict[Channel, timedelta]:
@@ -59,7 +73,9 @@ class FollowUpPolicy:
         delays: how long after the resolution to follow up, per severity.
         tier_delays: a shorter delay for some tiers (the shorter of the two applies).
         call_from: from this severity on, call (if the customer can be called).
-        call_tiers: tiers that get a call whatever the severity.
+        call_tiers: tiers that get a call whatever the severity. Tier names here and in
+            ``tier_delays`` are kept as :attr:`Customer.tier <serviceplaybook.Customer.tier>`
+            keeps them (no surrounding spaces, no letter case): ``"VIP"`` matches ``"vip"``.
         cooldown: no follow-up within this long of another one to the same customer.
         channel_windows: channels that allow a business-initiated message only this long
             after the customer's last message (24 hours for ``MESSAGING``).
@@ -82,10 +98,11 @@ class FollowUpPolicy:
         },
     )
     tier_delays: dict[str, timedelta] = attrs.field(
-        factory=lambda: {"gold": timedelta(days=1), "platinum": timedelta(days=1)}
+        factory=lambda: {"gold": timedelta(days=1), "platinum": timedelta(days=1)},
+        converter=_tier_delays,
     )
     call_from: Severity = attrs.field(default=Severity.HIGH, converter=Severity)
-    call_tiers: frozenset[str] = attrs.field(default=frozenset({"platinum"}), converter=frozenset)
+    call_tiers: frozenset[str] = attrs.field(default=frozenset({"platinum"}), converter=_call_tiers)
     cooldown: timedelta = timedelta(days=30)
     channel_windows: dict[Channel, timedelta] = attrs.field(
         converter=_windows, factory=lambda: {Channel.MESSAGING: timedelta(hours=24)}
@@ -180,9 +197,13 @@ class FollowUpPolicy:
         return resolved + self.delay(conversation)
 
     def channels(self, conversation: Conversation) -> list[Channel]:
-        """The channels to try, best first, without those the customer opted out of."""
+        """The channels to try, best first, without those the customer opted out of: a call
+        for severe issues or call tiers, then the channel the customer said they prefer (if
+        they stated one), the conversation's own channel, and email last."""
         customer = conversation.customer
-        candidates = [customer.preferred_channel, conversation.channel, Channel.EMAIL]
+        candidates = [conversation.channel, Channel.EMAIL]
+        if customer.preferred_channel is not None:
+            candidates.insert(0, customer.preferred_channel)
         if conversation.issue.severity >= self.call_from or customer.tier in self.call_tiers:
             candidates.insert(0, Channel.PHONE)
         unique = dict.fromkeys(candidates)
