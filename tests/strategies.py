@@ -491,6 +491,7 @@ def follow_ups(
         due_at=aware_datetimes(),
         purpose=st.just("check_fix_and_feedback") | codes(),
         attempts=st.integers(0, 5),
+        text=st.just("") | small_text(max_size=40),
     )
 
 
