@@ -316,6 +316,7 @@ def issues() -> st.SearchStrategy[Issue]:
 # -- offers, reasons, signals, apologies ---------------------------------------------------
 
 _MONETARY = (OfferKind.REFUND, OfferKind.PARTIAL_REFUND, OfferKind.CREDIT, OfferKind.DISCOUNT)
+DESCRIBED_KINDS = (OfferKind.FREE_SERVICE, OfferKind.UPGRADE, OfferKind.OTHER)
 
 
 _OPTIONAL_POSITIVE_MONEY = st.none() | positive_money()
@@ -326,7 +327,8 @@ _OFFER_IDS = identifiers().map(lambda ident: f"offer-{ident}")
 def _offers(draw: st.DrawFn) -> Offer:
     kind = draw(_OFFER_KINDS)
     value = draw(positive_money() if kind in _MONETARY else _OPTIONAL_POSITIVE_MONEY)
-    return Offer(kind=kind, value=value, description=draw(small_text()), id=draw(_OFFER_IDS))
+    text = draw(non_blank_text() if kind in DESCRIBED_KINDS else small_text())
+    return Offer(kind=kind, value=value, description=text, id=draw(_OFFER_IDS))
 
 
 @functools.cache
