@@ -300,6 +300,8 @@ class FollowUpPolicy:
         about = _clip(" ".join(second_person(summary).split()), _TEXT_LENGTH).rstrip(" .!;:")
         if not about:
             return ""
+        if re.match(r"Your?\b", about):  # "You were charged twice", as the agent said it
+            about = about[0].lower() + about[1:]
         return f"We're checking in about the problem you told us about: {about}."
 
     def what_was_done(self, conversation: Conversation) -> str:
@@ -315,12 +317,15 @@ class FollowUpPolicy:
         return "We resolved it together when we last spoke."
 
     def agent_last_words(self, conversation: Conversation) -> str:
-        """The agent's last message up to the resolution, when it says something rather
-        than asks (no question mark), clipped; else ``""``."""
+        """The agent's last message up to the resolution and after their summary of the
+        problem (the summary says what went wrong, not what was done), when it says
+        something rather than asks (no question mark), clipped; else ``""``."""
         resolved = conversation.resolved_at
         for message in reversed(conversation.messages):
             if message.from_customer or (resolved is not None and message.at > resolved):
                 continue
+            if message.text == conversation.summary:
+                return ""
             text = " ".join(message.text.split())
             if _QUESTION.search(text):
                 return ""
