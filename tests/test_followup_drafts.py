@@ -190,6 +190,16 @@ def test_without_an_offer_the_agents_last_statement_says_what_was_done() -> None
     assert draft.startswith("Hello,")
 
 
+def test_the_agents_summary_is_not_taken_for_what_was_done() -> None:
+    summary = "You were charged twice for March."
+    conversation = attrs.evolve(
+        _resolved(Customer(id="c"), agent_said=summary), summary=summary, understood=True
+    )
+    draft = FollowUpPolicy().draft(conversation)
+    assert "What we did" not in draft
+    assert "you told us about: you were charged twice for March." in draft
+
+
 def test_a_subclass_words_its_own_draft(clock: FakeClock) -> None:
     class Warm(FollowUpPolicy):
         def question(self, conversation: Conversation) -> str:
