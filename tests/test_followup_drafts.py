@@ -310,6 +310,25 @@ def test_postgres_keeps_the_draft() -> None:
         assert planned.text.startswith("Hi Jordan,")
 
 
+def test_a_version_1_postgres_database_is_migrated_and_keeps_its_follow_ups() -> None:
+    import psycopg
+
+    from serviceplaybook import StorageError
+    from serviceplaybook.adapters.postgres import PostgresStorage
+
+    dsn = postgres_server.server().fresh_schema()
+    with ServiceDesk(storage=PostgresStorage(dsn), clock=FakeClock()) as desk:
+        planned, _ = _drafted_and_reloaded(desk)
+    with psycopg.connect(dsn, autocommit=True) as raw:  # the database as release 1 made it
+        raw.execute("ALTER TABLE follow_ups DROP COLUMN text")
+        raw.execute("UPDATE serviceplaybook_meta SET value = '1' WHERE key = 'schema_version'")
+    with pytest.raises(StorageError, match="open with migrate=True"):
+        PostgresStorage(dsn, migrate=False)
+    with ServiceDesk(storage=PostgresStorage(dsn), clock=FakeClock()) as desk:
+        [held] = desk.storage.follow_ups.for_customer("cust-1")
+        assert held == attrs.evolve(planned, text="")
+
+
 def test_a_version_2_sqlite_file_keeps_its_follow_ups(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     clock = FakeClock()
