@@ -571,7 +571,7 @@ class ServiceDesk:
             customer=customer,
             issue=issue,
             agent=agent,
-            channel=channel if channel is not None else customer.preferred_channel,
+            channel=channel or customer.preferred_channel or Channel.EMAIL,
             opened_at=now,
             updated_at=now,
             version=1,
@@ -1496,8 +1496,11 @@ class ServiceDesk:
 
     def counter_offer(self, conversation_id: str, requested: Offer) -> CounterOffer:
         """For a demand beyond policy: the best offer the conversation's agent may make now,
-        with the reasons to explain it politely and alternatives. Nothing is recorded: the
-        agent proposes the counter-offer (:meth:`propose`) if they use it."""
+        the reasons, alternatives, what to tell the customer (what can be done and why the
+        rest can't, in their words) and the guidance to ask what substitute would be
+        acceptable. A demand that is not money is an offer too (``OfferKind.FREE_SERVICE``,
+        ``UPGRADE``, ``OTHER``). Nothing is recorded: the agent proposes the counter-offer
+        (:meth:`propose`) if they use it."""
         arguments.conversation_id("counter_offer", conversation_id)
         arguments.instance("counter_offer", "requested", requested, Offer)
         conversation = self.get(conversation_id)
