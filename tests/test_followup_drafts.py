@@ -135,6 +135,18 @@ def test_the_draft_names_the_problem_the_fix_and_asks_one_question(clock: FakeCl
     assert desk.get(cid).follow_ups == (outcome.follow_up,)
 
 
+def test_the_resolve_note_says_what_was_done(clock: FakeClock) -> None:
+    desk = ServiceDesk.in_memory(clock=clock, ids=SequentialIds("c"))
+    cid = open_case(desk, channel=Channel.CHAT)
+    understood(desk, cid, "Your new phone arrived with a cracked screen")
+    outcome = desk.resolve(cid, "Re-sent by express.")
+    assert outcome.follow_up is not None
+    assert "What we did: Re-sent by express. Is everything working" in outcome.follow_up.text
+    assert outcome.conversation.resolution_note == "Re-sent by express."
+    clock.advance(days=1)
+    assert desk.reopen(cid, "The new one is cracked too.").conversation.resolution_note is None
+
+
 def test_the_dispatcher_receives_the_draft(clock: FakeClock, tmp_path: Path) -> None:
     sent: list[FollowUp] = []
 

@@ -1071,6 +1071,7 @@ class ServiceDesk:
                 work.event("resolve", work.acting(by).id),
                 {"note": note} if note else None,
                 resolved_at=work.now,
+                resolution_note=note or None,
             )
             return self._plan_follow_up(work)
 
@@ -1296,6 +1297,7 @@ class ServiceDesk:
                 reopens=conversation.reopens + 1,
                 reopened_at=work.now,
                 resolved_at=None,
+                resolution_note=None,
                 closed_at=None,
             )
             self.storage.follow_ups.cancel(conversation_id)

@@ -306,11 +306,16 @@ class FollowUpPolicy:
 
     def what_was_done(self, conversation: Conversation) -> str:
         """What was done: the offers the customer accepted ("We arranged a replacement sent
-        at no cost for you."); without one, the agent's last words before the resolution
-        when they were a statement; else that the problem was resolved."""
+        at no cost for you."); without one, the note the agent resolved it with
+        (``resolve(note=...)``), then the agent's last words before the resolution when
+        they were a statement; else that the problem was resolved."""
         accepted = [p.offer for p in conversation.offers if p.status is OfferStatus.ACCEPTED]
         if accepted:
             return f"We arranged {_and(_offer_words(offer) for offer in accepted)} for you."
+        note = " ".join((conversation.resolution_note or "").split())
+        if note and not _QUESTION.search(note):
+            note = _clip(note, _TEXT_LENGTH)
+            return f"What we did: {note if note[-1:] in '.!' else note + '.'}"
         said = self.agent_last_words(conversation)
         if said:
             return f"What we did: {said}"
