@@ -145,7 +145,7 @@ _GAVE = (
     r"(?:offered|given|refunded|credited|sent|added|applied|issued|arranged|processed|put|"
     r"knocked|waived|reimbursed|compensated|provided|extended|upgraded)"
 )
-_NOT = r"(?!n't|\s+not\b|\s+never\b)"
+_NOT = r"(?!n't|'t|not\b|\s+not\b|\s+never\b)"
 _SOFTENERS = (
     r"(?:also|just|happily|gladly|certainly|definitely|absolutely|personally|now|today|"
     r"immediately|right away|going to|like to|love to|happy to|glad to|able to|pleased to|"
@@ -313,7 +313,7 @@ _FULL_REFUND = re.compile(
     re.IGNORECASE,
 )
 _REPLACEMENT = re.compile(
-    r"\b(?:a\s+|an\s+)?(?:free\s+|brand[- ]new\s+)?replacement\b"
+    r"\b(?:an?\s+(?:free\s+|brand[- ]new\s+|new\s+)?|free\s+)replacement\b"
     r"|\breplace\s+(?:it|them|the\s+\w+|your\s+\w+)\b"
     r"|\bsend\s+(?:you\s+)?(?:a\s+)?(?:new|another)\s+(?:one|\w+)\b",
     re.IGNORECASE,
@@ -342,6 +342,7 @@ _KIND_WORDS: tuple[tuple[OfferKind, re.Pattern[str]], ...] = (
 _CLAUSE_BREAK = re.compile(
     r"[.!?]+(?=\s|$)|[;\n]|,?\s+but\s+|,\s+(?:and|so|though|although|while)\s+", re.IGNORECASE
 )
+_STRAIGHT = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
 _SENTENCE = re.compile(r"[^.!?\n]*(?:[.!?]+|$)")
 
 
@@ -424,6 +425,12 @@ class AgentDraft:
     )
     history: tuple[Grant | Offer, ...] = attrs.field(default=(), converter=_history)
     now: datetime | None = attrs.field(default=None, validator=optional_aware)
+
+    @property
+    def plain(self) -> str:
+        """The text as the checks read it: typographic apostrophes and quotes made straight
+        (one character for one, so a match's span is also the span in :attr:`text`)."""
+        return self.text.translate(_STRAIGHT)
 
     @property
     def last_signals(self) -> Signals | None:
@@ -701,19 +708,26 @@ class DraftReview:
                         promise.span,
                     )
                 )
-        folded = draft.text.casefold()
+        folded = draft.plain.casefold()
+        # A clause with a promise was judged on its kind and amount above: "$40 in store
+        # credit" is not the declined 20 of store credit.
+        promised = [promise.span for promise in self.promises(draft)]
+        clauses = _clauses(draft.plain)
         if len(folded) == len(draft.text):  # casefolding kept the offsets
             for offer in declined:
                 description = offer.description.strip().casefold()
                 start = folded.find(description) if len(description) >= 8 else -1
-                if start != -1:
+                span = (start, start + len(description))
+                if start != -1 and not any(
+                    _overlaps(clause, promised) and _overlaps(clause, [span]) for clause in clauses
+                ):
                     findings.append(
                         self.finding(
                             "promise_already_declined",
                             f"The customer already turned down {self.describe(offer)}; ask "
                             f"what would be acceptable instead.",
                             draft,
-                            (start, start + len(description)),
+                            span,
                         )
                     )
         return findings
@@ -727,7 +741,7 @@ class DraftReview:
         """
         if draft.conversation.understood:
             return []
-        text = draft.text
+        text = draft.plain
         spans = [promise.span for promise in self.promises(draft)]
         spans += [match.span() for match in self._matches(self.fixes, text)]
         findings = []
@@ -755,9 +769,9 @@ class DraftReview:
         signals = draft.last_signals
         if signals is None or not self.customer_upset(signals):
             return []
-        if self.acknowledges(draft.text) or self.acknowledged_since(draft):
+        if self.acknowledges(draft.plain) or self.acknowledged_since(draft):
             return []
-        first = _SENTENCE.match(draft.text)
+        first = _SENTENCE.match(draft.plain)
         span = first.span() if first is not None and first.end() > 0 else (0, len(draft.text))
         if signals.sarcastic:
             advice = (
@@ -785,7 +799,7 @@ class DraftReview:
             pattern = _term(term)
             if pattern.search(theirs):
                 continue
-            for match in pattern.finditer(draft.text):
+            for match in pattern.finditer(draft.plain):
                 instead = f' say "{plain}" instead' if plain else " leave it out"
                 findings.append(
                     self.finding(
@@ -806,7 +820,7 @@ class DraftReview:
         A clause that commits (:attr:`offer_cues`) promises each amount, full refund, free
         period, replacement or faster shipping it names (:meth:`promises_in`).
         """
-        text = draft.text
+        text = draft.plain
         cues = [match.span() for match in self._matches(self.offer_cues, text)]
         found: list[DraftPromise] = []
         for start, end in _clauses(text):
@@ -816,7 +830,7 @@ class DraftReview:
 
     def promises_in(self, draft: AgentDraft, start: int, end: int) -> list[DraftPromise]:
         """The promises named in ``draft.text[start:end]``, a clause that commits."""
-        text = draft.text
+        text = draft.plain
         found: list[DraftPromise] = []
         taken: list[tuple[int, int]] = []
         for pattern in _MONEY:
@@ -861,7 +875,7 @@ class DraftReview:
             return None
         stated = _money(Decimal(match.group("num").replace(",", "")), code)
         value, note = self.in_policy_currency(stated, draft.currency)
-        kind = self.kind_near(draft.text, match.span(), start, end, value, draft.conversation)
+        kind = self.kind_near(draft.plain, match.span(), start, end, value, draft.conversation)
         offer = None
         if value is not None and not value.is_zero:
             offer = Offer(kind=kind, value=value, description=match.group())
@@ -904,7 +918,8 @@ class DraftReview:
         note = f"no monthly price: the issue has none of the facts {', '.join(self.price_facts)}"
         if price is not None and count > 0:
             value = _money(price.amount * months, price.currency)
-            note = f"{count.normalize()} {unit}(s) at {price} a month"
+            plural = "" if count == 1 else "s"
+            note = f"{count.normalize()} {unit}{plural} at {price} a month, {value}"
             offer = Offer(kind=OfferKind.CREDIT, value=value, description=excerpt)
         return DraftPromise(
             kind=OfferKind.CREDIT, offer=offer, span=match.span(), excerpt=excerpt, note=note
@@ -1026,14 +1041,15 @@ class DraftReview:
             why = authorization.reasons[0].text if authorization.reasons else ""
             return f"Don't promise {what}: {why} Ask {approver} first."
         room = authorization.remaining
-        can = (
-            f"you may offer up to {room} on your own now"
-            if room is not None and not room.is_zero
-            else f"you may not offer {_article(_words(promise.kind.value))} on your own"
-        )
+        if room is None or room.is_zero or promise.offer is None or promise.offer.value is None:
+            return (
+                f"{what} is above your authority: you may not offer "
+                f"{_article(_words(promise.kind.value))} on your own. Ask {approver} to approve "
+                f"it before promising it."
+            )
         return (
-            f"{what} is above your authority: {can}. Offer that, or ask {approver} to approve "
-            f"it before promising it."
+            f"{what} is above your authority: you may offer up to {room} on your own now. "
+            f"Offer that, or ask {approver} to approve it before promising it."
         )
 
     # -- declined offers -------------------------------------------------------------------------
@@ -1064,7 +1080,7 @@ class DraftReview:
 
     def acknowledges(self, text: str) -> bool:
         """True when ``text`` acknowledges the customer's feeling (:attr:`acknowledgements`)."""
-        return any(True for _ in self._matches(self.acknowledgements, text))
+        return any(True for _ in self._matches(self.acknowledgements, text.translate(_STRAIGHT)))
 
     def acknowledged_since(self, draft: AgentDraft) -> bool:
         """True when an agent message after the customer's latest one acknowledged it."""
