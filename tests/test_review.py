@@ -134,7 +134,7 @@ def review(situation: str, draft: str, **options: object) -> tuple[Finding, ...]
     return desk.review(cid, draft)
 
 
-# -- good drafts: no finding at all ---------------------------------------------------------------
+# -- good drafts: no finding at all -------------------------------------------------------------
 
 GOOD: list[tuple[str, str]] = [
     # listening: short acknowledgements, open questions, nothing proposed yet
@@ -190,7 +190,7 @@ def test_good_drafts_give_no_finding(situation: str, draft: str) -> None:
     assert review(situation, draft) == ()
 
 
-# -- bad drafts: exactly the codes a support lead would mark ---------------------------------------
+# -- bad drafts: exactly the codes a support lead would mark ------------------------------------
 
 BAD: list[tuple[str, str, list[str]]] = [
     # the apology policy's own review
@@ -223,7 +223,8 @@ BAD: list[tuple[str, str, list[str]]] = [
     ("calm_listening", "I'll send you a replacement today.", ["fix_before_confirmed"]),
     ("calm_listening", "Please try restarting it.", ["fix_before_confirmed"]),
     ("calm_listening", "Let me refund $30 for the trouble.", ["fix_before_confirmed"]),
-    ("calm_listening", "I'll refund $80 today.", ["fix_before_confirmed", "promise_above_authority"]),
+    ("calm_listening", "I'll refund $80 today.",
+     ["fix_before_confirmed", "promise_above_authority"]),
     # an upset customer's feeling not acknowledged
     ("upset_listening", "What's your order number?", ["no_acknowledgement"]),
     ("upset_listening", "I'll send a replacement right away.",
@@ -432,8 +433,8 @@ def test_promises_read_from_a_draft() -> None:
         (OfferKind.REPLACEMENT, "a free replacement"),
         (OfferKind.REFUND, "a full refund"),
     ]
-    assert promises[0].offer is not None and promises[0].offer.value == Money(40, "USD")
-    assert promises[2].offer is not None and promises[2].offer.value == Money(120, "USD")
+    values = [p.offer.value if p.offer is not None else None for p in promises]
+    assert values == [Money(40, "USD"), None, Money(120, "USD")]
 
 
 @pytest.mark.parametrize(
@@ -473,7 +474,7 @@ def test_what_is_not_a_promise(draft: str) -> None:
     )
 
 
-# -- declined, fixes, feelings, jargon ---------------------------------------------------------------
+# -- declined, fixes, feelings, jargon ----------------------------------------------------------
 
 
 def test_a_larger_offer_of_a_declined_kind_is_not_a_repeat() -> None:
@@ -524,7 +525,7 @@ def test_calm_or_clear_customers_get_no_feeling_or_jargon_findings() -> None:
     assert review("calm_listening", "What's the order number? Our backend shows two SKUs.") == ()
 
 
-# -- records nothing; bad input ---------------------------------------------------------------------
+# -- records nothing; bad input -----------------------------------------------------------------
 
 
 def test_review_records_nothing() -> None:
@@ -582,7 +583,7 @@ def test_bad_configuration_is_refused(options: dict[str, object]) -> None:
         DraftReview(**options)  # type: ignore[arg-type]
 
 
-# -- integrators subclass it ----------------------------------------------------------------------
+# -- integrators subclass it --------------------------------------------------------------------
 
 
 @attrs.define(kw_only=True)
