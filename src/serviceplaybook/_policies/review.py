@@ -160,7 +160,7 @@ OFFER_CUES: tuple[str, ...] = (
     rf"\blet me\s+(?:just\s+)?{_GIVE}\b",
     r"\b(?:how|what) about\b",
     r"\bwould you (?:accept|take|like|prefer|be happy with|settle for|consider)\b",
-    r"\bwould\b[^.!?]{0,80}\b(?:help|work|do|be (?:ok|okay|acceptable|fair|enough))\b",
+    r"\bwould\b(?:[^.!?]|\.(?=\d)){0,80}\b(?:help|work|do|be (?:ok|okay|acceptable|fair|enough))\b",
     r"\byou(?:'ll| will|'re going to| are going to|'d| would)\s+(?:\w+\s+)?(?:get|receive|"
     r"have|be (?:given|sent|refunded|credited|offered))\b",
     r"\byou(?:'re| are) (?:entitled|eligible) (?:to|for)\b",
@@ -343,7 +343,7 @@ _CLAUSE_BREAK = re.compile(
     r"[.!?]+(?=\s|$)|[;\n]|,?\s+but\s+|,\s+(?:and|so|though|although|while)\s+", re.IGNORECASE
 )
 _STRAIGHT = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
-_SENTENCE = re.compile(r"[^.!?\n]*(?:[.!?]+|$)")
+_SENTENCE = re.compile(r"(?:[^.!?\n]|\.(?=\d))*(?:[.!?]+|$)")
 
 
 @functools.cache
@@ -573,14 +573,14 @@ class DraftReview:
         rates: exchange rates into the compensation policy's currency (``{"EUR":
             Decimal("1.08")}``: one euro is worth 1.08 of it). A promise in another currency
             is converted at its rate, rounded up to the minor unit, and checked like any
-            other; without a rate it cannot be checked against the limits, so it counts as
-            needing ``unpriced_approver``.
+            other; without a rate it cannot be compared with anyone's limits, so it is a finding
+            whoever sends it (promise it in the policy's currency).
         price_facts: issue facts that hold the monthly price of the customer's service, in
             the policy's currency; the first one present values a free period ("a free
             year" is twelve times it).
         unpriced_approver: the lowest role that may promise on their own something whose
             value the draft leaves unknown (a free month without a price, a full refund
-            without an order value, an amount in a currency without a rate).
+            without an order value).
 
     Raises:
         ConfigError: a pattern that is not a regular expression, a jargon term that is not a
@@ -1005,6 +1005,14 @@ class DraftReview:
         """Why the agent may not make ``promise`` on their own, as advice; ``None`` if they
         may."""
         agent = draft.agent
+        stated = promise.stated
+        if promise.offer is None and stated is not None and stated.currency != draft.currency:
+            # Not even the approver's limits can be compared with it: no role is enough.
+            return (
+                f"{promise.excerpt!r} is in {stated.currency} and the limits are in "
+                f"{draft.currency}, with no exchange rate for {stated.currency} "
+                f"(DraftReview.rates): promise it in {draft.currency}, within your limits."
+            )
         if promise.offer is None:
             if self.may_promise_unpriced(agent.role):
                 return None
