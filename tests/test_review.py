@@ -178,6 +178,25 @@ GOOD: list[tuple[str, str]] = [
     ("calm_resolving", "The replacement ships today and should reach you by Thursday."),
     ("calm_resolving", "I\u2019ll send a replacement today, and I can\u2019t promise more "
                        "than $50 myself."),
+    ("upset_listening", "Three weeks is far too long to wait. What's the order number?"),
+    ("upset_listening", "You shouldn't have had to chase us. Which order is it?"),
+    ("upset_listening", "I'd be upset too. Let me find your order."),
+    # amounts that name money already there are no promise, and not every "I'll" is a fix
+    ("calm_resolving", "Here's what happened: you were charged $120 twice."),
+    ("calm_resolving", "How about I check the $120 charge first?"),
+    ("calm_resolving", "Would it help if I explained the $120 charge?"),
+    ("calm_resolving", "I'll do my best to sort out the $120 charge."),
+    ("calm_resolving", "I'll take a look at the $120 order."),
+    ("calm_resolving", "I'll add a note about the $120 charge."),
+    ("calm_resolving", "I'll send you the $120 invoice again."),
+    ("calm_resolving", "I'll look into why you were charged $120."),
+    ("calm_resolving", "I can see a charge of $120 on the 3rd."),
+    ("calm_resolving", "I'll give you the $20 credit we talked about."),
+    ("calm_listening", "I'll send you a link to upload a photo."),
+    ("calm_listening", "I'll send you a confirmation email once we're done."),
+    ("calm_listening", "I'm going to ask a few questions so I can get this right."),
+    ("calm_listening", "Please update me if anything changes."),
+    ("calm_listening", "I'll look into it right now."),
     # after a declined offer: something else, and ask what would help
     ("credit_declined", "I understand the credit isn't what you wanted. Would a replacement "
                         "work better?"),
@@ -215,6 +234,11 @@ BAD: list[tuple[str, str, list[str]]] = [
      ["promise_above_authority"]),
     ("calm_resolving", "I can do $40 back, or a $90 credit if you prefer.",
      ["promise_above_authority"]),
+    ("calm_resolving", "I'll refund the $120 charge today.", ["promise_above_authority"]),
+    ("calm_resolving", "I can waive the $75 fee.", ["promise_above_authority"]),
+    ("calm_resolving", "How about I refund $80?", ["promise_above_authority"]),
+    ("calm_resolving", "Would a $90 credit help?", ["promise_above_authority"]),
+    ("calm_resolving", "Here's a $70 voucher for the trouble.", ["promise_above_authority"]),
     # offered again after the customer declined it
     ("credit_declined", "I can offer you $20 in store credit.", ["promise_already_declined"]),
     ("credit_declined", "How about $15 of credit instead?", ["promise_already_declined"]),

@@ -123,6 +123,8 @@ ACKNOWLEDGEMENT_PATTERNS: tuple[str, ...] = (
     r"\b(?:that's|that is|this is|it's|it is) (?:really |just |simply )?(?:not (?:ok|okay|"
     r"good enough|acceptable|right|fair)|unacceptable)\b",
     r"\bnot the (?:experience|service) you\b",
+    r"\b(?:far|way|much|simply|just) too (?:long|slow|much)\b",
+    r"\byou (?:shouldn't|should not|should never|shouldn't ever) (?:have (?:had )?to|need to)\b",
     r"\b(?:that's|that is|this is|it's|it is) (?:so |really |very )?(?:frustrating|annoying|"
     r"stressful|upsetting|disappointing)\b",
 )
@@ -130,12 +132,19 @@ ACKNOWLEDGEMENT_PATTERNS: tuple[str, ...] = (
 is", "that sounds stressful", "I'm sorry you've", "you're right to be", "I get why"); an
 apology counts too (a generic one is flagged by the apology checks)."""
 
-_GIVE = (
-    r"(?:offer|give|refund|credit|send|add|apply|issue|arrange|process|put|take|knock|waive|"
-    r"reimburse|compensate|provide|extend|include|do|get|comp|pay|throw in|cover|ship|replace|"
-    r"upgrade|match|honou?r|make (?:that|it|this) (?:right )?with|set you up with|sort you out "
-    r"with)"
+_ITEM_NEXT = (
+    r"(?=\s+(?:you\s+)?(?:a\s+|an\s+)?(?:[A-Z]{0,2}\$|[€£¥₹₩₺₪₱₽]|[A-Z]{3}\s?\d|\d|free\b|"
+    r"full\b|partial\b))"
 )
+"""After a verb that gives only with an amount next: a sign, a code, a figure, "free"."""
+_GIVE = (
+    r"(?:offer|give|refund|credit|send|add(?!\s+(?:a\s+)?(?:note|comment|remark))|apply|issue|"
+    r"arrange|process|knock|waive|reimburse|compensate|provide|extend|comp|pay|throw in|cover|"
+    r"ship|replace|upgrade|get you|set you up with|sort you out with|"
+    rf"(?:do|take|put){_ITEM_NEXT})"
+)
+"""Verbs that give ("refund", "offer", "send"); "do", "take" and "put" only when the amount
+follows ("I can do $40", not "I'll do my best with the $120 charge")."""
 _GIVING = (
     r"(?:offering|giving|refunding|crediting|sending|adding|applying|issuing|arranging|"
     r"processing|putting|taking|knocking|waiving|reimbursing|compensating|providing|extending|"
@@ -158,27 +167,35 @@ OFFER_CUES: tuple[str, ...] = (
     rf"\b(?:I'm|I am|we're|we are)\s+(?:\w+\s+)?{_GIVING}\b",
     rf"\b(?:I've|I have)\s+(?:just\s+|now\s+|already\s+)?{_GAVE}\b",
     rf"\blet me\s+(?:just\s+)?{_GIVE}\b",
-    r"\b(?:how|what) about\b",
+    r"\b(?:how|what) about\s+(?!I\b|we\b|you\b|it\b|that\b|this\b)",
+    rf"\b(?:how|what) about (?:I|we) {_GIVE}\b",
     r"\bwould you (?:accept|take|like|prefer|be happy with|settle for|consider)\b",
-    r"\bwould\b(?:[^.!?]|\.(?=\d)){0,80}\b(?:help|work|do|be (?:ok|okay|acceptable|fair|enough))\b",
-    r"\byou(?:'ll| will|'re going to| are going to|'d| would)\s+(?:\w+\s+)?(?:get|receive|"
-    r"have|be (?:given|sent|refunded|credited|offered))\b",
+    rf"\bwould(?:{_ITEM_NEXT}|(?=\s+(?:a\s+|an\s+|some\s+)?(?:credit|voucher|discount|refund|"
+    r"replacement|express|expedited|gift)\b))",
+    r"\byou(?:'ll| will|'re going to| are going to)\s+(?:\w+\s+)?(?:get|receive|"
+    r"have(?!\s+been)|be (?:given|sent|refunded|credited|offered))\b",
     r"\byou(?:'re| are) (?:entitled|eligible) (?:to|for)\b",
-    r"\bhere(?:'s| is)\b",
+    r"\bwhat (?:I|we) (?:can|could) (?:do|offer)(?: for you)?(?: today| now| right now)? is\b",
+    rf"\bhere(?:'s| is)(?:{_ITEM_NEXT}|(?=\s+(?:a\s+|an\s+|your\s+|some\s+)?(?:credit|voucher|"
+    r"discount|refund|gift|coupon|code)\b))",
     r"\b(?:it's|that's|this is|it is|that is|this one's) on (?:us|me|the house)\b",
     r"\b(?:can|could|may|shall) (?:I|we) (?:offer|give|send|refund|credit|add|apply|arrange)\b",
 )
 """What commits the agent to what the same clause names ("I'll refund", "I can offer",
 "how about", "you'll get", "here's"); negated forms ("I can't offer") commit to nothing."""
 
+_SEND_FIX = (
+    r"(?:send|resend|re-send|reship|ship|issue)\s+(?:you\s+)?(?:out\s+)?(?:a\s+|an\s+|the\s+)?"
+    r"(?:new|replacement|another|refund|credit|voucher|it again|them again|one)"
+)
+
 FIX_PATTERNS: tuple[str, ...] = (
     rf"\b(?:I|we)(?:'ll|'m going to|'re going to|\s+(?:will|can|am going to|are going to)){_NOT}"
-    r"\s+(?:just\s+|now\s+|go ahead and\s+)?(?:send|replace|refund|fix|reset|reship|resend|"
-    r"re-send|cancel|issue|arrange|credit|reverse|restore|unlock|reactivate|repair|swap|"
-    r"exchange|waive|remove the|correct|process|expedite|upgrade|book a|schedule a|"
-    r"refer you)\b",
-    r"\blet me\s+(?:just\s+)?(?:send|replace|refund|fix|reset|reship|resend|cancel|issue|"
-    r"arrange|credit|reverse|restore|unlock|reactivate|waive|process|expedite|upgrade)\b",
+    rf"\s+(?:just\s+|now\s+|go ahead and\s+)?(?:{_SEND_FIX}|replace|refund|fix|reset|cancel|"
+    r"arrange|credit|reverse|restore|unlock|reactivate|repair|swap|exchange|waive|remove the "
+    r"charge|correct the|expedite|upgrade|book a|schedule a)\b",
+    rf"\blet me\s+(?:just\s+)?(?:{_SEND_FIX}|replace|refund|fix|reset|cancel|arrange|credit|"
+    r"reverse|restore|unlock|reactivate|waive|expedite|upgrade)\b",
     r"\b(?:I've|I have|we've|we have)\s+(?:just\s+|already\s+|now\s+)?(?:sent|replaced|"
     r"refunded|fixed|reset|reshipped|resent|cancell?ed|issued|arranged|credited|reversed|"
     r"restored|unlocked|reactivated|waived|processed|expedited|upgraded)\b",
@@ -186,7 +203,7 @@ FIX_PATTERNS: tuple[str, ...] = (
     r"\bhere(?:'s| is) what (?:I|we)(?:'ll| will| can| am going to|'m going to)\b",
     r"\bwhat (?:I|we) can do (?:is|for you)\b",
     r"\b(?:please\s+|just\s+|try\s+|you\s+(?:can|could|should|might want to|need to|'ll need "
-    r"to|will need to)\s+)(?:try\s+)?(?:restart|reboot|reset|clear|reinstall|update|log out|"
+    r"to|will need to)\s+)(?:try\s+)?(?:restart|reboot|reset|clear|reinstall|log out|"
     r"sign out|unplug|turn (?:it|the \w+) off)\w*\b",
 )
 """What proposes a fix or a remedy ("I'll send a new one", "let me refund", "I've reset
@@ -341,6 +358,25 @@ _KIND_WORDS: tuple[tuple[OfferKind, re.Pattern[str]], ...] = (
 )
 _CLAUSE_BREAK = re.compile(
     r"[.!?]+(?=\s|$)|[;\n]|,?\s+but\s+|,\s+(?:and|so|though|although|while)\s+", re.IGNORECASE
+)
+_REFERENTS = (
+    r"(?:charge|invoice|bill|order|payment|fee|purchase|subscription|plan|transaction|deposit|"
+    r"balance|statement|receipt|price|item|product|booking|ticket|total|amount|debit)"
+)
+_EXISTING_BEFORE = re.compile(
+    r"\b(?:paid|pay|charged|charge|cost|costs|costing|spent|spend|priced at|billed|worth|"
+    r"totall?(?:ed|ing)?|totals|owe|owed|debited|withdrew|withdrawn|deducted|"
+    rf"{_REFERENTS}s?\s+(?:of|for))\s*$",
+    re.IGNORECASE,
+)
+_EXISTING_AFTER = re.compile(
+    rf"\s*(?:[\w-]+\s+)?{_REFERENTS}s?\b(?!\s+(?:credit|refund))", re.IGNORECASE
+)
+_GIVEN_BACK = re.compile(
+    r"\b(?:refund|reimburse|reverse|waive|cover|cancel|credit back|pay back|give you back|"
+    r"return|void|remove)(?:ed|ing|s)?\s+(?:you\s+)?(?:for\s+)?(?:the\s+|your\s+|that\s+|"
+    r"this\s+)?(?:full\s+|whole\s+|entire\s+)?(?:[\w-]+\s+)?$",
+    re.IGNORECASE,
 )
 _STRAIGHT = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
 _SENTENCE = re.compile(r"(?:[^.!?\n]|\.(?=\d))*(?:[.!?]+|$)")
@@ -835,7 +871,9 @@ class DraftReview:
         taken: list[tuple[int, int]] = []
         for pattern in _MONEY:
             for match in pattern.finditer(text, start, end):
-                if _overlaps(match.span(), taken):
+                if _overlaps(match.span(), taken) or self.names_an_existing_amount(
+                    text, match.span(), start, end
+                ):
                     continue
                 promise = self.money_promise(draft, match, start, end)
                 if promise is not None:
@@ -863,6 +901,17 @@ class DraftReview:
                     )
                 )
         return sorted(found, key=lambda promise: promise.span)
+
+    def names_an_existing_amount(
+        self, text: str, span: tuple[int, int], start: int, end: int
+    ) -> bool:
+        """True when the amount at ``span`` names money that exists already ("you paid $120",
+        "the $120 charge", "a charge of $35"), unless the clause gives it back ("I'll refund
+        the $120 charge", "waive the $15 fee")."""
+        before = text[start : span[0]]
+        after = text[span[1] : end]
+        existing = _EXISTING_BEFORE.search(before) or _EXISTING_AFTER.match(after)
+        return existing is not None and _GIVEN_BACK.search(before) is None
 
     def money_promise(
         self, draft: AgentDraft, match: re.Match[str], start: int, end: int
