@@ -246,6 +246,8 @@ BAD: list[tuple[str, str, list[str]]] = [
     # a fix before the customer confirmed the problem
     ("calm_listening", "I'll send you a replacement today.", ["fix_before_confirmed"]),
     ("calm_listening", "Please try restarting it.", ["fix_before_confirmed"]),
+    ("calm_listening", "I've booked a technician for tomorrow.", ["fix_before_confirmed"]),
+    ("calm_listening", "For security reasons our system won't let me unlock it.", ["excuse"]),
     ("calm_listening", "Let me refund $30 for the trouble.", ["fix_before_confirmed"]),
     ("calm_listening", "I'll refund $80 today.",
      ["fix_before_confirmed", "promise_above_authority"]),
@@ -524,6 +526,20 @@ def test_an_acknowledgement_already_sent_counts() -> None:
     assert [f.code for f in desk.review(cid, "Thanks. Checking order 4411.")] == [
         "no_acknowledgement"
     ]
+
+
+def test_no_empathy_script_after_a_threat_but_always_after_self_harm() -> None:
+    desk = new_desk()
+    cid = opened(desk)
+    outcome = desk.hear(cid, "If you don't fix this I will come to your office and kill you.")
+    assert outcome.conversation.stage == "terminated"
+    assert desk.review(cid, "This conversation has ended.") == ()
+    cid = opened(desk, customer="bo")
+    outcome = desk.hear(cid, "I can't take this anymore, I want to end my life.")
+    assert outcome.signals is not None
+    assert outcome.signals.self_harm
+    assert [f.code for f in desk.review(cid, "What's your order number?")] == ["no_acknowledgement"]
+    assert desk.review(cid, "I'm really glad you told me, and I'm here with you.") == ()
 
 
 def test_no_acknowledgement_points_at_the_first_sentence() -> None:

@@ -41,6 +41,7 @@ from serviceplaybook._records.money import CURRENCY_MINOR_UNITS, Money
 from serviceplaybook._records.offers import Offer, OfferKind, OfferStatus
 from serviceplaybook._records.parties import Agent, Role
 from serviceplaybook._records.signals import Signals
+from serviceplaybook._records.stage import Stage
 from serviceplaybook._records.validate import check_text, of_type, optional_aware, to_tuple
 
 if TYPE_CHECKING:
@@ -124,6 +125,8 @@ ACKNOWLEDGEMENT_PATTERNS: tuple[str, ...] = (
     r"good enough|acceptable|right|fair)|unacceptable)\b",
     r"\bnot the (?:experience|service) you\b",
     r"\b(?:far|way|much|simply|just) too (?:long|slow|much)\b",
+    r"\bI(?:'m| am) (?:really |so |very )?glad you (?:told|reached out|said|shared)\b",
+    r"\bI(?:'m| am) (?:right )?here (?:with|for) you\b",
     r"\byou (?:shouldn't|should not|should never|shouldn't ever) (?:have (?:had )?to|need to)\b",
     r"\b(?:that's|that is|this is|it's|it is) (?:so |really |very )?(?:frustrating|annoying|"
     r"stressful|upsetting|disappointing)\b",
@@ -166,7 +169,7 @@ OFFER_CUES: tuple[str, ...] = (
     rf"(?:\s+{_SOFTENERS}){{0,3}}\s+{_GIVE}\b",
     rf"\b(?:I'm|I am|we're|we are)\s+(?:\w+\s+)?{_GIVING}\b",
     rf"\b(?:I've|I have)\s+(?:just\s+|now\s+|already\s+)?{_GAVE}\b",
-    rf"\blet me\s+(?:just\s+)?{_GIVE}\b",
+    rf"(?<!n't )(?<!not )\blet me\s+(?:just\s+)?{_GIVE}\b",
     r"\b(?:how|what) about\s+(?!I\b|we\b|you\b|it\b|that\b|this\b)",
     rf"\b(?:how|what) about (?:I|we) {_GIVE}\b",
     r"\bwould you (?:accept|take|like|prefer|be happy with|settle for|consider)\b",
@@ -194,11 +197,12 @@ FIX_PATTERNS: tuple[str, ...] = (
     rf"\s+(?:just\s+|now\s+|go ahead and\s+)?(?:{_SEND_FIX}|replace|refund|fix|reset|cancel|"
     r"arrange|credit|reverse|restore|unlock|reactivate|repair|swap|exchange|waive|remove the "
     r"charge|correct the|expedite|upgrade|book a|schedule a)\b",
-    rf"\blet me\s+(?:just\s+)?(?:{_SEND_FIX}|replace|refund|fix|reset|cancel|arrange|credit|"
-    r"reverse|restore|unlock|reactivate|waive|expedite|upgrade)\b",
+    rf"(?<!n't )(?<!not )\blet me\s+(?:just\s+)?(?:{_SEND_FIX}|replace|refund|fix|reset|cancel|"
+    r"arrange|credit|reverse|restore|unlock|reactivate|waive|expedite|upgrade)\b",
     r"\b(?:I've|I have|we've|we have)\s+(?:just\s+|already\s+|now\s+)?(?:sent|replaced|"
     r"refunded|fixed|reset|reshipped|resent|cancell?ed|issued|arranged|credited|reversed|"
-    r"restored|unlocked|reactivated|waived|processed|expedited|upgraded)\b",
+    r"restored|unlocked|reactivated|waived|processed|expedited|upgraded|booked|rebooked|"
+    r"rescheduled)\b",
     r"\b(?:the|a|one|my) (?:fix|solution|workaround|remedy) (?:is|would be|will be|here)\b",
     r"\bhere(?:'s| is) what (?:I|we)(?:'ll| will| can| am going to|'m going to)\b",
     r"\bwhat (?:I|we) can do (?:is|for you)\b",
@@ -800,16 +804,22 @@ class DraftReview:
 
     def find_no_acknowledgement(self, draft: AgentDraft) -> list[Finding]:
         """``no_acknowledgement``: the customer's latest message was upset (angry, shouting,
-        sarcastic, clearly negative) and neither the draft nor an agent message since
-        acknowledges the feeling. The span is the draft's first sentence, where it belongs."""
+        sarcastic, clearly negative; :meth:`needs_acknowledgement`) and neither the draft nor
+        an agent message since acknowledges the feeling. The span is the draft's first
+        sentence, where it belongs."""
         signals = draft.last_signals
-        if signals is None or not self.customer_upset(signals):
+        if signals is None or not self.needs_acknowledgement(draft, signals):
             return []
         if self.acknowledges(draft.plain) or self.acknowledged_since(draft):
             return []
         first = _SENTENCE.match(draft.plain)
         span = first.span() if first is not None and first.end() > 0 else (0, len(draft.text))
-        if signals.sarcastic:
+        if signals.self_harm:
+            advice = (
+                "The customer shared something painful: stay with them and acknowledge it "
+                "first (\"I'm really glad you told me, and I'm here with you\")."
+            )
+        elif signals.sarcastic:
             advice = (
                 "Sarcasm is anger: acknowledge the feeling before the facts, as you would a "
                 'plain complaint ("I can hear how frustrating this has been").'
@@ -1131,9 +1141,16 @@ class DraftReview:
 
     # -- feelings ------------------------------------------------------------------------------
 
-    def customer_upset(self, signals: Signals) -> bool:
-        """True when a message with these signals needs its feeling acknowledged."""
-        return signals.upset or signals.sarcastic
+    def needs_acknowledgement(self, draft: AgentDraft, signals: Signals) -> bool:
+        """True when the customer's latest message (with ``signals``) needs its feeling
+        acknowledged: it was upset or sarcastic, and it was no threat of violence (safety
+        first, not empathy scripts) in a conversation still open (never after a
+        termination). A disclosure of self-harm always needs it."""
+        if draft.conversation.stage == Stage.TERMINATED:
+            return False
+        if signals.threat and not signals.self_harm:
+            return False
+        return signals.upset or signals.sarcastic or signals.self_harm
 
     def acknowledges(self, text: str) -> bool:
         """True when ``text`` acknowledges the customer's feeling (:attr:`acknowledgements`)."""
