@@ -1473,15 +1473,20 @@ class ServiceDesk:
         arguments.text("review", "draft", draft)
         arguments.optional_agent("review", "by", by)
         conversation = self.get(conversation_id)
-        now = self._now()
+        agent = conversation.agent
+        if by is not None:
+            refusal = self.escalation.ladder.may_act(conversation, by)
+            if refusal is not None:
+                raise PolicyViolation(refusal.text, [refusal])
+            agent = by
         return self.reviewer.review(
             draft,
             conversation,
-            agent=_Work(self, conversation, now).acting(by),
+            agent=agent,
             apology=self.apology,
             compensation=self.compensation,
             history=self.storage.ledger.grants(conversation.customer.id),
-            now=now,
+            now=self._now(),
         )
 
     # -- queries ---------------------------------------------------------------------------------
