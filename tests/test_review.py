@@ -239,6 +239,9 @@ BAD: list[tuple[str, str, list[str]]] = [
     ("calm_resolving", "How about I refund $80?", ["promise_above_authority"]),
     ("calm_resolving", "Would a $90 credit help?", ["promise_above_authority"]),
     ("calm_resolving", "Here's a $70 voucher for the trouble.", ["promise_above_authority"]),
+    ("calm_resolving", "I'll pay you $60 for the trouble.", ["promise_above_authority"]),
+    ("calm_resolving", "I can send a voucher worth $60.", ["promise_above_authority"]),
+    ("calm_resolving", "I'll add a $60 goodwill fee waiver.", ["promise_above_authority"]),
     # offered again after the customer declined it
     ("credit_declined", "I can offer you $20 in store credit.", ["promise_already_declined"]),
     ("credit_declined", "How about $15 of credit instead?", ["promise_already_declined"]),

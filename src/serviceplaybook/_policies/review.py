@@ -365,16 +365,18 @@ _CLAUSE_BREAK = re.compile(
 )
 _REFERENTS = (
     r"(?:charge|invoice|bill|order|payment|fee|purchase|subscription|plan|transaction|deposit|"
-    r"balance|statement|receipt|price|item|product|booking|ticket|total|amount|debit)"
+    r"balance|statement|receipt|price|item|product|booking|ticket|total|debit)"
 )
 _EXISTING_BEFORE = re.compile(
-    r"\b(?:paid|pay|charged|charge|cost|costs|costing|spent|spend|priced at|billed|worth|"
-    r"totall?(?:ed|ing)?|totals|owe|owed|debited|withdrew|withdrawn|deducted|"
+    r"\b(?:paid|charged|cost|costs|costing|spent|priced at|billed|totall?(?:ed|ing)|totals|"
+    r"owed|debited|withdrew|withdrawn|deducted|"
     rf"{_REFERENTS}s?\s+(?:of|for))\s*$",
     re.IGNORECASE,
 )
 _EXISTING_AFTER = re.compile(
-    rf"\s*(?:[\w-]+\s+)?{_REFERENTS}s?\b(?!\s+(?:credit|refund))", re.IGNORECASE
+    r"\s*(?:(?!goodwill|compensation|courtesy|bonus|extra|additional|one-off|thank)[\w-]+\s+)?"
+    rf"{_REFERENTS}s?\b(?!\s+(?:credit|refund))",
+    re.IGNORECASE,
 )
 _GIVEN_BACK = re.compile(
     r"\b(?:refund|reimburse|reverse|waive|cover|cancel|credit back|pay back|give you back|"
