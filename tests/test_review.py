@@ -545,6 +545,25 @@ def test_no_empathy_script_after_a_threat_but_always_after_self_harm() -> None:
     assert desk.review(cid, "I'm really glad you told me, and I'm here with you.") == ()
 
 
+def test_replies_in_other_languages_are_not_held_to_english_lists() -> None:
+    desk = new_desk()
+    cid = opened(desk)
+    outcome = desk.hear(cid, "Esto es ridículo, llevo TRES SEMANAS esperando y nadie me ayuda!!")
+    assert outcome.signals is not None
+    assert outcome.signals.language == "es"
+    assert outcome.signals.upset
+    assert desk.review(cid, "Entiendo lo frustrante que es. ¿Cuál es su pedido?") == ()
+    spanish = DraftReview(languages={"en", "es"}, acknowledgements=(r"\bentiendo\b",))
+    assert review_with(desk, cid, spanish, "¿Cuál es su número de pedido?") == [
+        "no_acknowledgement"
+    ]
+    assert review_with(desk, cid, spanish, "Entiendo. ¿Cuál es su pedido?") == []
+
+
+def review_with(desk: ServiceDesk, cid: str, reviewer: DraftReview, draft: str) -> list[str]:
+    return [f.code for f in reviewer.review(draft, desk.get(cid))]
+
+
 def test_no_acknowledgement_points_at_the_first_sentence() -> None:
     [finding] = review("upset_listening", "What's your order number? I'll look.")
     assert finding.excerpt == "What's your order number?"
@@ -619,6 +638,8 @@ def test_the_desk_checks_its_reviewer() -> None:
         {"rates": {"EUR": Decimal(0)}},
         {"price_facts": "monthly_price"},
         {"unpriced_approver": Role.SECURITY},
+        {"languages": "en"},
+        {"languages": {""}},
     ],
 )
 def test_bad_configuration_is_refused(options: dict[str, object]) -> None:

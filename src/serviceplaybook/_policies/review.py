@@ -585,6 +585,15 @@ def _names(value: object) -> tuple[str, ...]:
     return names
 
 
+def _languages(value: object) -> frozenset[str]:
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise ConfigError(f"DraftReview.languages must be a set of language tags, got {value!r}")
+    tags = frozenset(value)
+    if not all(isinstance(tag, str) and tag.strip() for tag in tags):
+        raise ConfigError(f"DraftReview.languages must hold tags such as 'en', got {value!r}")
+    return frozenset(tag.strip().lower() for tag in tags)
+
+
 def _ladder_role(value: object) -> Role:
     role = Role(value)  # type: ignore[arg-type]
     if not role.on_ladder:
@@ -620,6 +629,10 @@ class DraftReview:
         price_facts: issue facts that hold the monthly price of the customer's service, in
             the policy's currency; the first one present values a free period ("a free
             year" is twelve times it).
+        languages: the languages (BCP 47 primary tags) that :attr:`acknowledgements` and
+            :attr:`jargon` are written in: a customer who wrote in another one gets no
+            ``no_acknowledgement`` or ``jargon_to_confused`` finding, since the reply is not
+            in words these lists know.
         unpriced_approver: the lowest role that may promise on their own something whose
             value the draft leaves unknown (a free month without a price, a full refund
             without an order value).
@@ -641,6 +654,7 @@ class DraftReview:
         default=("monthly_price", "monthly_fee", "plan_price"), converter=_names
     )
     unpriced_approver: Role = attrs.field(default=Role.SUPERVISOR, converter=_ladder_role)
+    languages: frozenset[str] = attrs.field(default=frozenset({"en"}), converter=_languages)
 
     # -- entry point -----------------------------------------------------------------------------
 
@@ -838,7 +852,7 @@ class DraftReview:
         uses a term of :attr:`jargon`, one finding per use; a term the customer used
         themselves in that message is theirs, not jargon."""
         signals = draft.last_signals
-        if signals is None or not signals.confused:
+        if signals is None or not signals.confused or not self.reads(signals):
             return []
         said = draft.conversation.last_customer_message
         theirs = said.text if said is not None else ""
@@ -1148,11 +1162,17 @@ class DraftReview:
         acknowledged: it was upset or sarcastic, and it was no threat of violence (safety
         first, not empathy scripts) in a conversation still open (never after a
         termination). A disclosure of self-harm always needs it."""
-        if draft.conversation.stage == Stage.TERMINATED:
+        if draft.conversation.stage == Stage.TERMINATED or not self.reads(signals):
             return False
         if signals.threat and not signals.self_harm:
             return False
         return signals.upset or signals.sarcastic or signals.self_harm
+
+    def reads(self, signals: Signals) -> bool:
+        """True when the customer wrote in one of :attr:`languages` (or the detector could not
+        tell), so a reply to them is in words the lists know."""
+        primary = signals.language.split("-")[0].lower()
+        return primary == "und" or primary in self.languages
 
     def acknowledges(self, text: str) -> bool:
         """True when ``text`` acknowledges the customer's feeling (:attr:`acknowledgements`)."""
