@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from decimal import ROUND_CEILING, Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
@@ -37,16 +38,13 @@ from serviceplaybook._policies.apology import ApologyPolicy
 from serviceplaybook._policies.compensation import CompensationPolicy
 from serviceplaybook._records.apology import Finding
 from serviceplaybook._records.compensation import Authorization, Grant
+from serviceplaybook._records.conversation import Conversation
 from serviceplaybook._records.money import CURRENCY_MINOR_UNITS, Money
 from serviceplaybook._records.offers import Offer, OfferKind, OfferStatus
 from serviceplaybook._records.parties import Agent, Role
 from serviceplaybook._records.signals import Signals
 from serviceplaybook._records.stage import Stage
 from serviceplaybook._records.validate import check_text, of_type, optional_aware, to_tuple
-
-if TYPE_CHECKING:
-    from serviceplaybook._records.conversation import Conversation
-
 
 # -- defaults ----------------------------------------------------------------------------------
 
@@ -289,15 +287,40 @@ _NUMBER_WORDS = {
 
 # -- reading promises ---------------------------------------------------------------------------
 
+
+class _Lazy:
+    """A regular expression compiled on first use: compiled at import, the review's patterns
+    would add to every ``import serviceplaybook``, needed or not."""
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self.pattern = pattern
+        self.flags = flags
+
+    @functools.cached_property
+    def compiled(self) -> re.Pattern[str]:
+        return re.compile(self.pattern, self.flags)
+
+    def finditer(
+        self, text: str, pos: int = 0, endpos: int = sys.maxsize
+    ) -> Iterator[re.Match[str]]:
+        return self.compiled.finditer(text, pos, endpos)
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return self.compiled.search(text)
+
+    def match(self, text: str) -> re.Match[str] | None:
+        return self.compiled.match(text)
+
+
 _NUM = r"(?<![\d.,])(?P<num>\d{1,3}(?:,\d{3}){1,4}(?:\.\d+)?|\d{1,15}(?:\.\d+)?)(?![\d,]*\d)"
 _SIGNS = "|".join(re.escape(sign) for sign in sorted(CURRENCY_SIGNS, key=len, reverse=True))
 _CURRENCY_WORD = "|".join(sorted(CURRENCY_WORDS, key=len, reverse=True))
-_MONEY: tuple[re.Pattern[str], ...] = (
-    re.compile(rf"(?<![\w$])(?P<sign>{_SIGNS})\s?{_NUM}(?!\s?%)"),
-    re.compile(rf"\b(?P<code>[A-Z]{{3}})\s?{_NUM}"),
-    re.compile(rf"{_NUM}\s?(?P<after>€|£|\$)"),
-    re.compile(rf"{_NUM}\s?(?P<code_after>[A-Z]{{3}})\b"),
-    re.compile(rf"{_NUM}\s(?P<word>{_CURRENCY_WORD})\b(?!\s+of\b)", re.IGNORECASE),
+_MONEY: tuple[_Lazy, ...] = (
+    _Lazy(rf"(?<![\w$])(?P<sign>{_SIGNS})\s?{_NUM}(?!\s?%)"),
+    _Lazy(rf"\b(?P<code>[A-Z]{{3}})\s?{_NUM}"),
+    _Lazy(rf"{_NUM}\s?(?P<after>€|£|\$)"),
+    _Lazy(rf"{_NUM}\s?(?P<code_after>[A-Z]{{3}})\b"),
+    _Lazy(rf"{_NUM}\s(?P<word>{_CURRENCY_WORD})\b(?!\s+of\b)", re.IGNORECASE),
 )
 """An amount with its currency: a sign before or after it, an ISO code, or a word."""
 _UNIT = r"(?P<unit>day|week|month|year)s?(?:'s?)?"
@@ -309,21 +332,21 @@ _SERVICE = (
     r"(?:\s+of\s+(?:your\s+|the\s+)?(?:free\s+)?[\w-]+"
     r"(?:\s+(?:service|subscription|plan|membership|access))?)?"
 )
-_FREE_PERIOD: tuple[re.Pattern[str], ...] = (
-    re.compile(rf"\b{_HOW_MANY}?{_FREE}\s+{_UNIT}{_SERVICE}", re.IGNORECASE),
-    re.compile(
+_FREE_PERIOD: tuple[_Lazy, ...] = (
+    _Lazy(rf"\b{_HOW_MANY}?{_FREE}\s+{_UNIT}{_SERVICE}", re.IGNORECASE),
+    _Lazy(
         rf"\b{_HOW_MANY}{_UNIT}{_SERVICE}\s+(?:{_FREE}(?: of charge)?|for free|on us|"
         r"on the house|at no (?:cost|charge))\b",
         re.IGNORECASE,
     ),
-    re.compile(
+    _Lazy(
         r"\bwaive\s+(?:your\s+|the\s+)?(?:next\s+|this\s+)?(?P<unit>month|year)(?:'s|ly)?\s+"
         r"(?:fee|bill|charge|payment|subscription)\b",
         re.IGNORECASE,
     ),
 )
 """A free period of service: "a free month", "two months free", "a free year of service"."""
-_FULL_REFUND = re.compile(
+_FULL_REFUND = _Lazy(
     r"\b(?:a\s+|the\s+)?(?:full|complete|total|100%|whole|entire)\s+refund\b"
     r"|\brefund\s+(?:you\s+)?(?:for\s+)?(?:the|your)\s+(?:whole|entire|full|complete)\s+"
     r"(?:order|amount|purchase|price|cost|payment)\b"
@@ -333,59 +356,59 @@ _FULL_REFUND = re.compile(
     r"|\b(?:all\s+(?:of\s+)?)?your money back\b",
     re.IGNORECASE,
 )
-_REPLACEMENT = re.compile(
+_REPLACEMENT = _Lazy(
     r"\b(?:an?\s+(?:free\s+|brand[- ]new\s+|new\s+)?|free\s+)replacement\b"
     r"|\breplace\s+(?:it|them|the\s+\w+|your\s+\w+)\b"
     r"|\bsend\s+(?:you\s+)?(?:a\s+)?(?:new|another)\s+(?:one|\w+)\b",
     re.IGNORECASE,
 )
-_EXPEDITED = re.compile(
+_EXPEDITED = _Lazy(
     r"\b(?:free\s+|complimentary\s+)?(?:expedited|express|priority|next[- ]day|overnight)\s+"
     r"(?:shipping|delivery|postage)\b"
     r"|\bupgrade\s+(?:your\s+|the\s+)?(?:shipping|delivery)\b",
     re.IGNORECASE,
 )
-_KIND_WORDS: tuple[tuple[OfferKind, re.Pattern[str]], ...] = (
-    (OfferKind.PARTIAL_REFUND, re.compile(r"\bpartial(?:ly)?\s+refund\w*", re.IGNORECASE)),
+_KIND_WORDS: tuple[tuple[OfferKind, _Lazy], ...] = (
+    (OfferKind.PARTIAL_REFUND, _Lazy(r"\bpartial(?:ly)?\s+refund\w*", re.IGNORECASE)),
     (
         OfferKind.REFUND,
-        re.compile(r"\b(?:refund\w*|reimburs\w*|money back|back\b|repa(?:y|id))", re.IGNORECASE),
+        _Lazy(r"\b(?:refund\w*|reimburs\w*|money back|back\b|repa(?:y|id))", re.IGNORECASE),
     ),
     (
         OfferKind.DISCOUNT,
-        re.compile(r"\b(?:discount\w*|off\b|coupon\w*|promo(?:tion)?(?:al)? code)", re.IGNORECASE),
+        _Lazy(r"\b(?:discount\w*|off\b|coupon\w*|promo(?:tion)?(?:al)? code)", re.IGNORECASE),
     ),
     (
         OfferKind.CREDIT,
-        re.compile(r"\b(?:credit\w*|voucher\w*|gift\s?card\w*|compensation)", re.IGNORECASE),
+        _Lazy(r"\b(?:credit\w*|voucher\w*|gift\s?card\w*|compensation)", re.IGNORECASE),
     ),
 )
-_CLAUSE_BREAK = re.compile(
+_CLAUSE_BREAK = _Lazy(
     r"[.!?]+(?=\s|$)|[;\n]|,?\s+but\s+|,\s+(?:and|so|though|although|while)\s+", re.IGNORECASE
 )
 _REFERENTS = (
     r"(?:charge|invoice|bill|order|payment|fee|purchase|subscription|plan|transaction|deposit|"
     r"balance|statement|receipt|price|item|product|booking|ticket|total|debit)"
 )
-_EXISTING_BEFORE = re.compile(
+_EXISTING_BEFORE = _Lazy(
     r"\b(?:paid|charged|cost|costs|costing|spent|priced at|billed|totall?(?:ed|ing)|totals|"
     r"owed|debited|withdrew|withdrawn|deducted|"
     rf"{_REFERENTS}s?\s+(?:of|for))\s*$",
     re.IGNORECASE,
 )
-_EXISTING_AFTER = re.compile(
+_EXISTING_AFTER = _Lazy(
     r"\s*(?:(?!goodwill|compensation|courtesy|bonus|extra|additional|one-off|thank)[\w-]+\s+)?"
     rf"{_REFERENTS}s?\b(?!\s+(?:credit|refund))",
     re.IGNORECASE,
 )
-_GIVEN_BACK = re.compile(
+_GIVEN_BACK = _Lazy(
     r"\b(?:refund|reimburse|reverse|waive|cover|cancel|credit back|pay back|give you back|"
     r"return|void|remove)(?:ed|ing|s)?\s+(?:you\s+)?(?:for\s+)?(?:the\s+|your\s+|that\s+|"
     r"this\s+)?(?:full\s+|whole\s+|entire\s+)?(?:[\w-]+\s+)?$",
     re.IGNORECASE,
 )
 _STRAIGHT = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
-_SENTENCE = re.compile(r"(?:[^.!?\n]|\.(?=\d))*(?:[.!?]+|$)")
+_SENTENCE = _Lazy(r"(?:[^.!?\n]|\.(?=\d))*(?:[.!?]+|$)")
 
 
 @functools.cache
@@ -459,7 +482,7 @@ class AgentDraft:
     """
 
     text: str = attrs.field(validator=_draft_text)
-    conversation: Conversation = attrs.field()
+    conversation: Conversation = attrs.field(validator=of_type(Conversation))
     agent: Agent = attrs.field(validator=of_type(Agent))
     apology: ApologyPolicy = attrs.field(factory=ApologyPolicy, validator=of_type(ApologyPolicy))
     compensation: CompensationPolicy = attrs.field(
