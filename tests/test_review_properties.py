@@ -2,12 +2,13 @@
 
 ``review`` finds ``promise_above_authority`` in any draft that promises an amount above the
 sender's authority, whatever the amount, its currency and how it is written, the words that
-commit to it and the sentences around it; and never in one whose promise is within it.
+commit to it and the sentences around it; never in one whose promise is within it; and it
+counts the customer's past grants (the window total, repeat claims) as the limits say.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from hypothesis import given
@@ -20,8 +21,11 @@ from serviceplaybook import (
     Conversation,
     Customer,
     DraftReview,
+    Grant,
     Issue,
     Money,
+    Offer,
+    OfferKind,
     Role,
     ServiceDesk,
 )
@@ -149,3 +153,44 @@ def test_a_promise_within_authority_is_never_flagged(case: tuple[str, Role, int,
         draft, CONVERSATION, agent=Agent(id="x", role=role), compensation=COMPENSATION
     )
     assert [f for f in findings if f.code == "promise_above_authority"] == [], draft
+
+
+@st.composite
+def ledgers(draw: st.DrawFn) -> tuple[list[Grant], Decimal, Role]:
+    """Past grants to the customer within the window, a promised amount, the sender's role."""
+    role = draw(st.sampled_from([Role.AGENT, Role.SENIOR_AGENT]))
+    amounts = draw(st.lists(st.integers(1, 60), max_size=4))
+    grants = [
+        Grant(
+            key=f"g{index}",
+            customer_id="ann",
+            conversation_id=f"old-{index}",
+            offer=Offer(kind=OfferKind.CREDIT, value=Money(amount, "USD")),
+            granted_by="sam",
+            at=NOW - timedelta(days=index + 1),
+        )
+        for index, amount in enumerate(amounts)
+    ]
+    promised = Decimal(draw(st.integers(1, 20_000))) / 100
+    return grants, promised, role
+
+
+@given(ledgers())
+def test_the_customers_grants_count_as_the_compensation_policy_counts_them(
+    case: tuple[list[Grant], Decimal, Role],
+) -> None:
+    grants, promised, role = case
+    authority = MATRIX.authority(role)
+    granted = sum((grant.offer.value.amount for grant in grants if grant.offer.value), Decimal(0))
+    room = min(authority.single.amount, authority.window_total.amount - granted)
+    repeat_claims = len(grants) >= COMPENSATION.max_claims
+    expected = promised > room or repeat_claims
+    findings = REVIEW.review(
+        f"I'll add a ${promised:.2f} credit to your account.",
+        CONVERSATION,
+        agent=Agent(id="x", role=role),
+        compensation=COMPENSATION,
+        history=grants,
+        now=NOW,
+    )
+    assert any(f.code == "promise_above_authority" for f in findings) is expected
