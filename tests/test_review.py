@@ -697,6 +697,15 @@ def test_the_policy_runs_without_a_desk() -> None:
     assert DraftReview().review("I'll refund $80.", conversation, agent=SENIOR) == ()
 
 
+def test_the_policy_names_a_bad_draft() -> None:
+    desk = new_desk()
+    conversation = desk.get(calm_resolving(desk))
+    with pytest.raises(WrongType, match=r"DraftReview.review\(text\) must be a str"):
+        DraftReview().review(None, conversation)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match=r"DraftReview.review\(text\) must not be blank"):
+        DraftReview().review("  ", conversation)
+
+
 def test_a_promise_record_checks_its_span() -> None:
     with pytest.raises(ValidationError):
         DraftPromise(kind=OfferKind.CREDIT, offer=None, span=(5, 2), excerpt="")

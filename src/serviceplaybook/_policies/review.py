@@ -710,6 +710,7 @@ class DraftReview:
             WrongType: ``text`` is not a str.
             ValidationError: ``text`` is blank or cannot be stored.
         """
+        check_text(text, "DraftReview.review(text)")
         draft = AgentDraft(
             text=text,
             conversation=conversation,
