@@ -493,6 +493,7 @@ def test_the_kind_of_a_promise_comes_from_the_words_near_it(draft: str, kind: Of
         "Your order total was $120 and the jug cost $35.",
         "I won't promise $90 I can't give you.",
         "The SKU 12345 is out of stock.",
+        "I can do $0 shipping on the replacement.",
     ],
 )
 def test_what_is_not_a_promise(draft: str) -> None:

@@ -929,9 +929,12 @@ class DraftReview:
                 if promise is not None:
                     found.append(promise)
                     taken.append(match.span())
+        order = draft.conversation.issue.order_value
         for match in _FULL_REFUND.finditer(text, start, end):
-            # "a full refund of $120": the amount said it already
-            if not any(match.start() <= s0 <= match.end() + 6 for s0, _ in taken):
+            # "a full refund of $120": the amount said it already; a free order refunds nothing
+            if (order is None or not order.is_zero) and not any(
+                match.start() <= s0 <= match.end() + 6 for s0, _ in taken
+            ):
                 found.append(self.full_refund_promise(draft, match.span()))
         for pattern in _FREE_PERIOD:
             for match in pattern.finditer(text, start, end):
@@ -968,11 +971,14 @@ class DraftReview:
     ) -> DraftPromise | None:
         """An amount in a committing clause, as a promise: its currency read from the sign,
         code or word, its kind from the words around it (:meth:`kind_near`). ``None`` when
-        the letters next to the number are no currency ("SKU 1234")."""
+        the letters next to the number are no currency ("SKU 1234"), or for nothing ("$0
+        shipping")."""
         code = self.currency_of(match, draft.currency)
         if code is None:
             return None
         stated = _money(Decimal(match.group("num").replace(",", "")), code)
+        if stated.is_zero:
+            return None
         value, note = self.in_policy_currency(stated, draft.currency)
         kind = self.kind_near(draft.plain, match.span(), start, end, value, draft.conversation)
         offer = None
