@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from serviceplaybook import (
@@ -29,6 +29,7 @@ from serviceplaybook import (
     Role,
     ServiceDesk,
 )
+from serviceplaybook._records.validate import blank, text_problem
 from serviceplaybook.testing import FakeClock
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -194,3 +195,29 @@ def test_the_customers_grants_count_as_the_compensation_policy_counts_them(
         now=NOW,
     )
     assert any(f.code == "promise_above_authority" for f in findings) is expected
+
+
+FRAGMENTS = [
+    "I'll", "I can", "I can't", "how about", "would", "here's", "let me", "refund", "give you",
+    "a full refund", "a free month", "two years free", "a replacement", "express shipping",
+    "$", "US$", "\u20ac", "\u00a3", "USD", "EUR", "dollars", "euros", "0", "1", "5", "50",
+    "120.99", "1,000", "99999999999999", ".", ",", ";", "!", "?", "\n", " but ", " and ",
+    "the", "charge", "paid", "credit", "off", "back", "sorry", "that sounds", "SKU", "API",
+    "please try restarting", "\u2019", "once you confirm",
+]  # fmt: skip
+
+
+@given(
+    st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=6)), min_size=1, max_size=25),
+    st.sampled_from([Role.BOT, Role.AGENT, Role.SUPERVISOR]),
+)
+def test_any_text_gets_findings_that_point_into_it(parts: list[str], role: Role) -> None:
+    draft = " ".join(parts)
+    assume(text_problem(draft) is None and not blank(draft))  # refused: tests/test_review.py
+    for finding in REVIEW.review(
+        draft, CONVERSATION, agent=Agent(id="x", role=role), compensation=COMPENSATION
+    ):
+        start, end = finding.span
+        assert 0 <= start <= end <= len(draft)
+        assert draft[start:end] == finding.excerpt
+        assert finding.text.strip()
