@@ -423,21 +423,23 @@ def test_a_dollar_sign_is_the_policys_own_dollar() -> None:
     ]
 
 
-def test_a_free_period_is_valued_at_the_monthly_price() -> None:
+def test_free_service_is_the_authority_matrix_s_to_grant_at_the_monthly_price() -> None:
     desk = new_desk()
-    cid = opened(desk, BILL)
+    cid = opened(desk, BILL, agent=SUPERVISOR)
     desk.hear(cid, "There's a line on my bill I don't recognise.")
     desk.summarize(cid, "There's a charge on your bill you don't recognise?")
     desk.confirm(cid)
-    assert desk.review(cid, "I can give you a free month of service.") == ()  # 12
-    assert desk.review(cid, "I can give you two months free.") == ()  # 24
-    [finding] = desk.review(cid, "I can give you a free year of service.")  # 144
-    assert finding.code == "promise_above_authority"
-    assert "144.00 USD" in finding.text
-    assert desk.review(cid, "I can give you a free year of service.", by=SENIOR) == ()
+    for draft in ("I can give you a free month of service.", "I can give you two months free."):
+        assert desk.review(cid, draft) == ()  # 12 and 24, within a supervisor's 500
+        [finding] = desk.review(cid, draft, by=SENIOR)
+        assert finding.code == "promise_above_authority"
+        assert "supervisor" in finding.text
+    assert desk.review(cid, "I can give you three years free.") == ()  # 432
+    [finding] = desk.review(cid, "I can give you four years free.")  # 576, above 500
+    assert "576.00 USD" in finding.text
 
 
-def test_without_a_price_a_free_period_needs_the_unpriced_approver() -> None:
+def test_without_a_price_free_service_is_still_the_matrix_s() -> None:
     desk = new_desk()
     cid = calm_resolving(desk)
     [finding] = desk.review(cid, "How about a free year of service?")
@@ -680,7 +682,12 @@ def test_a_subclass_overrides_one_rule() -> None:
         def may_promise_unpriced(self, role: Role) -> bool:
             return True
 
-    assert review("calm_resolving", "How about a free month?", reviewer=TrustingReview()) == ()
+    desk = new_desk(reviewer=TrustingReview())
+    cid = opened(desk, Issue(category="damaged_item", severity="medium", summary="Cracked jug"))
+    desk.hear(cid, "My jug arrived cracked.")
+    desk.summarize(cid, "Your jug arrived cracked?")
+    desk.confirm(cid)
+    assert desk.review(cid, "I can offer you a full refund.") == ()  # no order value
 
 
 def test_own_jargon_replaces_the_list() -> None:

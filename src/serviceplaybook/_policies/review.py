@@ -525,8 +525,9 @@ class DraftPromise:
     Attributes:
         kind: what kind of offer the words promise.
         offer: the promise as an offer in the policy's currency, or ``None`` when its value
-            could not be found (a full refund without an order value, a free month without a
-            price, an amount in a currency without an exchange rate).
+            could not be found (a full refund without an order value, an amount in a currency
+            without an exchange rate). A free period is free service, valued when the issue
+            holds a monthly price.
         span: ``(start, end)`` of the promising words in the draft.
         excerpt: the promising words.
         stated: the amount as written, when the draft gave one.
@@ -651,14 +652,14 @@ class DraftReview:
             whoever sends it (promise it in the policy's currency).
         price_facts: issue facts that hold the monthly price of the customer's service, in
             the policy's currency; the first one present values a free period ("a free
-            year" is twelve times it).
+            year" is twelve times it). Free service is granted only by the roles the authority
+            matrix lists it for (a supervisor and up by default), whatever its value.
         languages: the languages (BCP 47 primary tags) that :attr:`acknowledgements` and
             :attr:`jargon` are written in: a customer who wrote in another one gets no
             ``no_acknowledgement`` or ``jargon_to_confused`` finding, since the reply is not
             in words these lists know.
         unpriced_approver: the lowest role that may promise on their own something whose
-            value the draft leaves unknown (a free month without a price, a full refund
-            without an order value).
+            value the draft leaves unknown (a full refund without an order value).
 
     Raises:
         ConfigError: a pattern that is not a regular expression, a jargon term that is not a
@@ -1010,8 +1011,9 @@ class DraftReview:
         )
 
     def free_period_promise(self, draft: AgentDraft, match: re.Match[str]) -> DraftPromise:
-        """A free period of service ("a free month", "a free year of service"): a credit worth
-        that many months at the monthly price (:meth:`monthly_price`)."""
+        """A free period of service ("a free month", "a free year of service"): free service,
+        worth that many months at the monthly price (:meth:`monthly_price`) when the issue
+        holds one; the authority matrix says who may grant it."""
         groups = match.groupdict()
         unit = (groups.get("unit") or "month").lower()
         how_many = (groups.get("n") or "a").lower()
@@ -1019,15 +1021,19 @@ class DraftReview:
         months = count * PERIOD_MONTHS[unit]
         excerpt = match.group()
         price = self.monthly_price(draft)
-        offer = None
-        note = f"no monthly price: the issue has none of the facts {', '.join(self.price_facts)}"
+        value = None
+        note = ""
         if price is not None and count > 0:
             value = _money(price.amount * months, price.currency)
             plural = "" if count == 1 else "s"
             note = f"{count.normalize()} {unit}{plural} at {price} a month, {value}"
-            offer = Offer(kind=OfferKind.CREDIT, value=value, description=excerpt)
+        offer = Offer(kind=OfferKind.FREE_SERVICE, value=value, description=excerpt)
         return DraftPromise(
-            kind=OfferKind.CREDIT, offer=offer, span=match.span(), excerpt=excerpt, note=note
+            kind=OfferKind.FREE_SERVICE,
+            offer=offer,
+            span=match.span(),
+            excerpt=excerpt,
+            note=note,
         )
 
     def currency_of(self, match: re.Match[str], policy_currency: str) -> str | None:
