@@ -261,7 +261,7 @@ def customers() -> st.SearchStrategy[Customer]:
         name=small_text(),
         tier=st.sampled_from(["standard", "gold", "platinum"]) | non_blank_text(),
         timezone=st.sampled_from(TIME_ZONE_NAMES),
-        preferred_channel=_CHANNELS,
+        preferred_channel=st.none() | _CHANNELS,
         opted_out=st.frozensets(_CHANNELS, max_size=3),
         email=_OPTIONAL_TEXT,
         phone=st.none() | st.text(alphabet="+0123456789 -", max_size=15),
@@ -316,6 +316,7 @@ def issues() -> st.SearchStrategy[Issue]:
 # -- offers, reasons, signals, apologies ---------------------------------------------------
 
 _MONETARY = (OfferKind.REFUND, OfferKind.PARTIAL_REFUND, OfferKind.CREDIT, OfferKind.DISCOUNT)
+DESCRIBED_KINDS = (OfferKind.FREE_SERVICE, OfferKind.UPGRADE, OfferKind.OTHER)
 
 
 _OPTIONAL_POSITIVE_MONEY = st.none() | positive_money()
@@ -326,7 +327,8 @@ _OFFER_IDS = identifiers().map(lambda ident: f"offer-{ident}")
 def _offers(draw: st.DrawFn) -> Offer:
     kind = draw(_OFFER_KINDS)
     value = draw(positive_money() if kind in _MONETARY else _OPTIONAL_POSITIVE_MONEY)
-    return Offer(kind=kind, value=value, description=draw(small_text()), id=draw(_OFFER_IDS))
+    text = draw(non_blank_text() if kind in DESCRIBED_KINDS else small_text())
+    return Offer(kind=kind, value=value, description=text, id=draw(_OFFER_IDS))
 
 
 @functools.cache
@@ -491,6 +493,7 @@ def follow_ups(
         due_at=aware_datetimes(),
         purpose=st.just("check_fix_and_feedback") | codes(),
         attempts=st.integers(0, 5),
+        text=st.just("") | small_text(max_size=40),
     )
 
 

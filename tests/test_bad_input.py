@@ -188,6 +188,7 @@ def valid_arguments(desk: ServiceDesk, method: str, cid: str) -> dict[str, Any]:
     by_name: dict[str, Any] = {
         "conversation_id": cid,
         "text": "Thank you, that helps.",
+        "draft": "I'm sorry the jug arrived cracked; I'll send a new one today.",
         "offer": Offer(kind=OfferKind.CREDIT, value=Money("5.00", "USD"), id="offer-2"),
         "requested": Offer(kind=OfferKind.REFUND, value=Money("120.00", "USD")),
         "offer_id": "offer-1",
@@ -463,7 +464,9 @@ def test_the_matrix_covers_every_public_method() -> None:
         if not name.startswith("_") and (callable(member) or isinstance(member, classmethod))
     }
     assert defined - set(CONSTRUCTORS) == set(public_methods())
-    assert {"hear", "open", "propose", "fire", "get", "run_follow_ups"} <= set(public_methods())
+    assert {"hear", "open", "propose", "fire", "get", "run_follow_ups", "review"} <= set(
+        public_methods()
+    )
     for method in public_methods():
         for parameter in parameters(getattr(ServiceDesk, method)):
             assert len(bad_values(str(parameter.annotation))) >= 4, (method, parameter.name)

@@ -612,8 +612,14 @@ def test_a_demand_beyond_policy_gets_the_best_offer_within_it() -> None:
     ]
     assert counter.escalate_to is Role.SUPERVISOR
     assert [o.kind for o in counter.alternatives] == [OfferKind.REPLACEMENT, OfferKind.GOODWILL]
-    assert "What I can do for you today is a partial refund (50.00 USD)" in counter.explanation
-    assert "policy" not in counter.explanation.lower()
+    assert counter.explanation == (
+        "I can offer you a partial refund (50.00 USD) today. Full refund and more (500.00 USD) "
+        "isn't something I can do, because a refund can't be more than the order itself cost "
+        "(120.00 USD). If you'd prefer, I could offer a replacement sent at no cost or a "
+        "handwritten apology note from the team instead. If that doesn't feel like enough, I "
+        "can ask a supervisor to look at your full request and come back to you."
+    )
+    assert [g.code for g in counter.guidance] == ["ask_for_substitute"]
     # a senior agent with room left in the window offers up to the order value
     senior = POLICY.counter_offer(demand, conversation, agent=agent(Role.SENIOR_AGENT), now=NOW)
     assert senior.offer is not None
@@ -658,8 +664,8 @@ def test_a_bot_cannot_counter_with_money() -> None:
     assert nothing.offer is None
     assert nothing.escalate_to is Role.AGENT
     assert nothing.explanation == (
-        "I can not arrange that myself; I can ask an agent to review your full request and "
-        "come back to you."
+        "A credit of 10.00 USD isn't something I can arrange myself; that's a decision for an "
+        "agent. I can ask an agent to look at your request and come back to you."
     )
 
 

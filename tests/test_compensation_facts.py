@@ -37,6 +37,7 @@ from serviceplaybook import (
     from_dict,
     to_dict,
 )
+from serviceplaybook._serialization import RECORD_FORMAT_VERSION
 from serviceplaybook.testing import FakeClock
 from serviceplaybook.testing.compensation_contract import (
     CompensationPolicyContract,
@@ -128,7 +129,7 @@ def test_facts_keep_their_types_through_json(facts: dict[str, Any]) -> None:
 
 def test_a_conversation_of_format_1_still_loads_without_facts() -> None:
     data = to_dict(case({"passengers": 2}))
-    assert data["schema_version"] == 2
+    assert data["schema_version"] == RECORD_FORMAT_VERSION
     assert data["issue"]["facts"] == {"passengers": 2}
     data["schema_version"] = 1
     del data["issue"]["facts"]

@@ -162,6 +162,7 @@ def test_a_version_1_file_is_migrated_with_its_queue_columns(
             "sla_due_at",
         ):
             raw.execute(f"ALTER TABLE conversations DROP COLUMN {column}")
+        raw.execute("ALTER TABLE follow_ups DROP COLUMN text")  # added by version 3
         raw.execute("UPDATE serviceplaybook_meta SET value = '1' WHERE key = 'schema_version'")
     with ServiceDesk.sqlite(path, clock=clock) as desk:
         storage = desk.storage

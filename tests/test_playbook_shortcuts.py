@@ -50,10 +50,10 @@ class Repeating(Playbook):
 
 
 def _deduplicated(playbook: Playbook, conversation: Conversation, latest: Signals | None) -> Any:
-    steps = [
-        *playbook.signal_guidance(conversation, latest),
-        *playbook.stage_guidance(conversation),
-    ]
+    called_for = playbook.signal_guidance(conversation, latest)
+    if conversation.stage == Stage.TERMINATED:  # only what safety needs, no empathy script
+        called_for = [step for step in called_for if step.code == "safety_first"]
+    steps = [*called_for, *playbook.stage_guidance(conversation)]
     return tuple({step.code: step for step in steps}.values())
 
 

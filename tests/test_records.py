@@ -66,7 +66,10 @@ MONETARY_KINDS = [
     OfferKind.CREDIT,
     OfferKind.DISCOUNT,
 ]
-OTHER_KINDS = [kind for kind in OfferKind if kind not in MONETARY_KINDS]
+DESCRIBED_KINDS = [OfferKind.FREE_SERVICE, OfferKind.UPGRADE, OfferKind.OTHER]
+OTHER_KINDS = [
+    kind for kind in OfferKind if kind not in MONETARY_KINDS and kind not in DESCRIBED_KINDS
+]
 
 CHOICES: list[type[Any]] = [
     Role,
@@ -469,21 +472,33 @@ def test_other_offers_need_no_value(kind: OfferKind) -> None:
     assert Offer(kind=kind, value=Money(30, "EUR")).value == Money(30, "EUR")
 
 
+@pytest.mark.parametrize("kind", DESCRIBED_KINDS, ids=lambda kind: kind.value)
+def test_a_demand_that_is_not_money_says_what_it_is(kind: OfferKind) -> None:
+    with pytest.raises(ValidationError, match=f"offer of kind '{kind.value}' needs a description"):
+        Offer(kind=kind)
+    with pytest.raises(ValidationError, match="needs a description"):
+        Offer(kind=kind, description=" \u200b ")
+    year = Offer(kind=kind, description="a free year of service")
+    assert year.value is None
+    worth = Offer(kind=kind, description="an upgrade to business class", value=Money(900, "EUR"))
+    assert worth.value == Money(900, "EUR")
+
+
 @pytest.mark.parametrize("kind", list(OfferKind), ids=lambda kind: kind.value)
 @given(amount=sts.money())
 def test_offer_value_must_be_positive(kind: OfferKind, amount: Money) -> None:
     if amount.is_zero or amount.is_negative:
         with pytest.raises(ValidationError, match=r"Offer\.value must be more than zero"):
-            Offer(kind=kind, value=amount)
+            Offer(kind=kind, value=amount, description="something")
     else:
-        assert Offer(kind=kind, value=amount).value == amount
+        assert Offer(kind=kind, value=amount, description="something").value == amount
 
 
 @pytest.mark.parametrize("kind", list(OfferKind), ids=lambda kind: kind.value)
 @pytest.mark.parametrize("amount", [Money(0, "USD"), Money("-0.01", "USD"), Money(-5, "JPY")])
 def test_offer_refuses_zero_and_negative_values(kind: OfferKind, amount: Money) -> None:
     with pytest.raises(ValidationError, match="more than zero"):
-        Offer(kind=kind, value=amount)
+        Offer(kind=kind, value=amount, description="something")
 
 
 @pytest.mark.parametrize("value", [Decimal("10.00"), 10, "10.00"])

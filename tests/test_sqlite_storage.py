@@ -214,7 +214,7 @@ def test_a_desk_on_a_file_survives_reopening(tmp_path: Path) -> None:
 
     again = ServiceDesk.sqlite(path)
     assert (again.get("c-1"), again.history("c-1")) == before
-    assert again.get("c-1").version == len(again.history("c-1")) == 17
+    assert again.get("c-1").version == len(again.history("c-1")) == 18
     [pending] = again.storage.follow_ups.pending()  # type: ignore[attr-defined]
     assert pending.conversation_id == "c-1"
 

@@ -44,6 +44,7 @@ from serviceplaybook._policies.escalation import EscalationLadder, EscalationPol
 from serviceplaybook._policies.followup import FollowUpPolicy
 from serviceplaybook._policies.model_signals import ModelSignalDetector
 from serviceplaybook._policies.redaction import RedactingFilter, Redactor
+from serviceplaybook._policies.review import AgentDraft, DraftPromise, DraftReview
 from serviceplaybook._policies.signals import (
     Lexicon,
     LexiconSignalDetector,
@@ -126,6 +127,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "Agent",
+    "AgentDraft",
     "AllOf",
     "AnyOf",
     "Apology",
@@ -153,6 +155,8 @@ __all__ = [
     "CounterOffer",
     "CurrencyMismatch",
     "Customer",
+    "DraftPromise",
+    "DraftReview",
     "Erasure",
     "EscalationDecision",
     "EscalationLadder",

@@ -27,6 +27,7 @@ from serviceplaybook._policies.compensation import CompensationPolicy
 from serviceplaybook._policies.escalation import EscalationPolicy
 from serviceplaybook._policies.followup import FollowUpPolicy
 from serviceplaybook._policies.redaction import Redactor
+from serviceplaybook._policies.review import DraftReview
 from serviceplaybook._policies.signals import LexiconSignalDetector, SignalDetector
 from serviceplaybook._policies.sla import SlaPolicy
 from serviceplaybook._ports import Clock, FollowUpDispatcher, Storage
@@ -39,7 +40,7 @@ from serviceplaybook._privacy import (
     export_data,
     new_pseudonym,
 )
-from serviceplaybook._records.apology import Apology, ApologyDecision
+from serviceplaybook._records.apology import Apology, ApologyDecision, Finding
 from serviceplaybook._records.compensation import Approval, Authorization, CounterOffer, Grant
 from serviceplaybook._records.conversation import Conversation, Handoff, Message
 from serviceplaybook._records.erasure import Erasure
@@ -216,6 +217,7 @@ class ServiceDesk:
         follow_up: plans follow-ups after a resolution.
         sla: the SLA targets and escalation steps, counted in business time.
         redactor: masks personal data in the journal and in log messages.
+        reviewer: checks agent drafts against the playbook (:meth:`review`).
         clock: the current time, timezone-aware.
         ids: makes new ids (conversations, approvals).
         max_delivery_attempts: a follow-up that failed this often ends as failed.
@@ -241,6 +243,7 @@ class ServiceDesk:
         follow_up: FollowUpPolicy | None = None,
         sla: SlaPolicy | None = None,
         redactor: Redactor | None = None,
+        reviewer: DraftReview | None = None,
         clock: Clock | None = None,
         ids: Callable[[], str] | None = None,
         max_delivery_attempts: int = 5,
@@ -258,6 +261,7 @@ class ServiceDesk:
                 "follow_up": follow_up,
                 "sla": sla,
                 "redactor": redactor,
+                "reviewer": reviewer,
                 "clock": clock,
                 "ids": ids,
                 "max_delivery_attempts": max_delivery_attempts,
@@ -276,6 +280,7 @@ class ServiceDesk:
         self.follow_up = follow_up or FollowUpPolicy()
         self.sla = sla or SlaPolicy()
         self.redactor = redactor or Redactor.standard()
+        self.reviewer = reviewer or DraftReview()
         self.clock: Clock = clock or _utc_now
         self.ids = ids or _new_id
         self.max_delivery_attempts = max_delivery_attempts
@@ -571,7 +576,7 @@ class ServiceDesk:
             customer=customer,
             issue=issue,
             agent=agent,
-            channel=channel if channel is not None else customer.preferred_channel,
+            channel=channel or customer.preferred_channel or Channel.EMAIL,
             opened_at=now,
             updated_at=now,
             version=1,
@@ -1071,6 +1076,7 @@ class ServiceDesk:
                 work.event("resolve", work.acting(by).id),
                 {"note": note} if note else None,
                 resolved_at=work.now,
+                resolution_note=note or None,
             )
             return self._plan_follow_up(work)
 
@@ -1296,6 +1302,7 @@ class ServiceDesk:
                 reopens=conversation.reopens + 1,
                 reopened_at=work.now,
                 resolved_at=None,
+                resolution_note=None,
                 closed_at=None,
             )
             self.storage.follow_ups.cancel(conversation_id)
@@ -1496,14 +1503,59 @@ class ServiceDesk:
 
     def counter_offer(self, conversation_id: str, requested: Offer) -> CounterOffer:
         """For a demand beyond policy: the best offer the conversation's agent may make now,
-        with the reasons to explain it politely and alternatives. Nothing is recorded: the
-        agent proposes the counter-offer (:meth:`propose`) if they use it."""
+        the reasons, alternatives, what to tell the customer (what can be done and why the
+        rest can't, in their words) and the guidance to ask what substitute would be
+        acceptable. A demand that is not money is an offer too (``OfferKind.FREE_SERVICE``,
+        ``UPGRADE``, ``OTHER``). Nothing is recorded: the agent proposes the counter-offer
+        (:meth:`propose`) if they use it."""
         arguments.conversation_id("counter_offer", conversation_id)
         arguments.instance("counter_offer", "requested", requested, Offer)
         conversation = self.get(conversation_id)
         return self.compensation.counter_offer(
             requested,
             conversation,
+            history=self.storage.ledger.grants(conversation.customer.id),
+            now=self._now(),
+        )
+
+    def review(
+        self, conversation_id: str, draft: str, *, by: Agent | None = None
+    ) -> tuple[Finding, ...]:
+        """Check an agent's draft reply (a person's or a language model's) against the
+        playbook before it is sent. Nothing is recorded.
+
+        Findings (:class:`~serviceplaybook.Finding`, by position) name the words to change and
+        say why: the apology policy's own review (generic apology, excuse, blame, repeated
+        sorry, an apology over the cap or twice in a row), compensation promised beyond what
+        the sender may grant alone or already declined, a fix proposed before the customer
+        confirmed the problem, no acknowledgement of an upset customer, jargon to a confused
+        one. The desk's :class:`~serviceplaybook.DraftReview` (``reviewer=``) decides.
+
+        Args:
+            conversation_id: the conversation the draft answers.
+            draft: the draft's words.
+            by: who would send it; the conversation's owner by default.
+
+        Raises:
+            PolicyViolation: ``by`` may not act on the conversation now (a bot while a
+                person owns it).
+        """
+        arguments.conversation_id("review", conversation_id)
+        arguments.text("review", "draft", draft)
+        arguments.optional_agent("review", "by", by)
+        conversation = self.get(conversation_id)
+        agent = conversation.agent
+        if by is not None:
+            refusal = self.escalation.ladder.may_act(conversation, by)
+            if refusal is not None:
+                raise PolicyViolation(refusal.text, [refusal])
+            agent = by
+        return self.reviewer.review(
+            draft,
+            conversation,
+            agent=agent,
+            apology=self.apology,
+            compensation=self.compensation,
             history=self.storage.ledger.grants(conversation.customer.id),
             now=self._now(),
         )

@@ -30,6 +30,7 @@ from serviceplaybook._policies.compensation import CompensationPolicy
 from serviceplaybook._policies.escalation import EscalationPolicy
 from serviceplaybook._policies.followup import FollowUpPolicy
 from serviceplaybook._policies.redaction import Redactor
+from serviceplaybook._policies.review import DraftReview
 from serviceplaybook._policies.sla import SlaPolicy
 from serviceplaybook._ports import Storage
 from serviceplaybook._records.parties import Agent, Role
@@ -255,6 +256,7 @@ _POLICIES: Mapping[str, type] = {
     "follow_up": FollowUpPolicy,
     "sla": SlaPolicy,
     "redactor": Redactor,
+    "reviewer": DraftReview,
 }
 
 _OPTIONS = frozenset(

@@ -29,7 +29,9 @@ EXPORT_FORMAT = "serviceplaybook.customer-export/1"
 
 # Free text anywhere in a conversation: the customer's words, and what agents and policies
 # wrote about them (summaries, apologies composed from the issue, briefs, reason sentences).
-_TEXT_KEYS = frozenset({"text", "summary", "feedback", "description", "decline_reason", "excerpt"})
+_TEXT_KEYS = frozenset(
+    {"text", "summary", "feedback", "description", "decline_reason", "excerpt", "resolution_note"}
+)
 _TEXT_LIST_KEYS = frozenset({"tried", "facts"})
 _CONTACT_KEYS = {"name": "", "email": None, "phone": None}
 

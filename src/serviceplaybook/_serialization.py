@@ -33,15 +33,20 @@ from serviceplaybook._records.journal import JournalEntry
 from serviceplaybook._records.parties import Channel
 from serviceplaybook._records.validate import require_aware
 
-RECORD_FORMAT_VERSION = 2
+RECORD_FORMAT_VERSION = 3
 """The version of the serialized conversation's shape (its JSON, as :func:`to_dict` gives it)
 written by this release; stored under the key ``"schema_version"``.
 
 Version 2 added the issue's ``facts``. A release that reads only version 1 refuses a version 2
-conversation instead of dropping its facts (the compensation rules read them); this release
-reads both (:data:`READABLE_FORMAT_VERSIONS`), a version 1 issue having no facts."""
+conversation instead of dropping its facts (the compensation rules read them). Version 3 added
+a follow-up's drafted ``text``, offers of kinds ``free_service``, ``upgrade`` and ``other``,
+and a customer's ``preferred_channel`` of ``null`` (no stated preference); a release that
+reads only versions 1 and 2 refuses it rather than dropping the drafts. This release reads all
+three (:data:`READABLE_FORMAT_VERSIONS`): an older follow-up has no text, and an older
+customer's preferred channel stays what was stored (``"email"`` when none was given, the
+default then)."""
 
-READABLE_FORMAT_VERSIONS = frozenset({1, 2})
+READABLE_FORMAT_VERSIONS = frozenset({1, 2, 3})
 """The conversation formats this release reads."""
 
 T = TypeVar("T")

@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from serviceplaybook._errors import ConfigError, ValidationError
+from serviceplaybook._errors import ConfigError, ValidationError, WrongType
 from serviceplaybook._playbook import SAME
 from serviceplaybook._playbook_file.problems import Bad, article, kind, suggest
 from serviceplaybook._policies.calendar import WEEKDAYS, Shift, parse_time
@@ -30,7 +30,7 @@ from serviceplaybook._records.money import CURRENCY_MINOR_UNITS, Money
 from serviceplaybook._records.offers import OfferKind
 from serviceplaybook._records.parties import Channel, Role
 from serviceplaybook._records.reasons import Guidance, Reason
-from serviceplaybook._records.validate import SNAKE_CASE
+from serviceplaybook._records.validate import SNAKE_CASE, normal_name
 
 # -- numbers, text, booleans ----------------------------------------------------------------------
 
@@ -86,6 +86,17 @@ def key_name(value: str) -> str:
     if not value.strip():
         raise Bad("a name must not be empty")
     return value
+
+
+def name(value: Any) -> str:
+    """A name the host writes freely (a customer tier, an issue category), kept as the records
+    and policies keep it: without surrounding spaces or letter case (``"VIP"`` is ``"vip"``)."""
+    try:
+        return normal_name(value, "a name")
+    except WrongType:
+        raise Bad(f"must be a string, got {kind(value)}") from None
+    except ValidationError as error:
+        raise Bad(str(error)) from None
 
 
 def pattern(value: Any) -> str:

@@ -219,6 +219,7 @@ class Reader:
         if table is None:
             return None
         result: dict[Any, Any] = {}
+        written: dict[Any, str] = {}  # two keys may parse to one ("VIP" and "vip")
         ok = True
         for name, entry in table.items():
             where = join(key, name)
@@ -228,6 +229,11 @@ class Reader:
                 self.add(where, str(bad))
                 ok = False
                 continue
+            if parsed_key in result:
+                self.add(where, f"the same key as {written[parsed_key]!r}; keep one")
+                ok = False
+                continue
+            written[parsed_key] = name
             try:
                 result[parsed_key] = parse_value(entry)
             except Bad as bad:

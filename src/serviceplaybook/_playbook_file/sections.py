@@ -283,7 +283,7 @@ def read_escalation(r: Reader, table: dict[str, Any]) -> dict[str, Any]:
         r.put(table, path, name, formats.integer(0, MAX_COUNT), out)
     r.put(table, path, "sentiment_floor", formats.number(-1, 1), out)
     if "high_value_tiers" in table:
-        tiers = r.array(table["high_value_tiers"], "escalation.high_value_tiers", formats.text)
+        tiers = r.array(table["high_value_tiers"], "escalation.high_value_tiers", formats.name)
         if tiers is not None:
             out["high_value_tiers"] = frozenset(tiers)
     if "high_value_orders" in table:
@@ -522,7 +522,7 @@ def _read_rule(r: Reader, value: object, key: str, currency: str) -> Compensatio
             values["when"] = when
     for name in ("categories", "tiers"):
         if name in table:
-            names = r.array(table[name], join(key, name), formats.text)
+            names = r.array(table[name], join(key, name), formats.name)
             if names is not None:
                 values[name] = frozenset(names)
     if len(r.problems) > before:
@@ -610,9 +610,7 @@ def read_follow_up(r: Reader, table: dict[str, Any]) -> dict[str, Any]:
         if delays is not None:
             out["delays"] = delays
     if "tier_delays" in table:
-        tiers = r.mapping(
-            table["tier_delays"], "follow_up.tier_delays", formats.key_name, nonnegative
-        )
+        tiers = r.mapping(table["tier_delays"], "follow_up.tier_delays", formats.name, nonnegative)
         if tiers is not None:
             out["tier_delays"] = tiers
     if "channel_windows" in table:
@@ -626,7 +624,7 @@ def read_follow_up(r: Reader, table: dict[str, Any]) -> dict[str, Any]:
             out["channel_windows"] = windows
     r.put(table, path, "call_from", formats.severity, out)
     if "call_tiers" in table:
-        tiers_list = r.array(table["call_tiers"], "follow_up.call_tiers", formats.text)
+        tiers_list = r.array(table["call_tiers"], "follow_up.call_tiers", formats.name)
         if tiers_list is not None:
             out["call_tiers"] = frozenset(tiers_list)
     r.put(table, path, "cooldown", nonnegative, out)
@@ -658,14 +656,21 @@ def read_sla(r: Reader, table: dict[str, Any]) -> dict[str, Any]:
         tiers = r.table(table["tier_targets"], "sla.tier_targets", None)
         if tiers is not None:
             found: dict[str, dict[Severity, dict[str, timedelta | None]]] = {}
+            written: dict[str, str] = {}
             for tier, entry in tiers.items():
                 where = join("sla.tier_targets", tier)
-                if not tier.strip():
-                    r.add(where, "a tier name must not be empty")
+                try:
+                    name = formats.name(tier)
+                except Bad as bad:
+                    r.add(where, str(bad))
                     continue
+                if name in written:
+                    r.add(where, f"the same tier as {written[name]!r}; keep one")
+                    continue
+                written[name] = tier
                 targets = _read_severity_targets(r, entry, where)
                 if targets is not None:
-                    found[tier] = targets
+                    found[tier] = targets  # SlaPolicy keeps it as Customer.tier is kept
             out["tier_targets"] = found
     _check_resolution_after_first_response(r, out)
     if "steps" in table:

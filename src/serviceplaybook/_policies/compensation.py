@@ -27,6 +27,7 @@ authority matrix raises :class:`~serviceplaybook.CurrencyMismatch`, never conver
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -46,7 +47,13 @@ from serviceplaybook._records.compensation import (
 from serviceplaybook._records.facts import fact_name
 from serviceplaybook._records.issue import Severity
 from serviceplaybook._records.money import Money
-from serviceplaybook._records.offers import MONETARY_KINDS, Offer, OfferKind, OfferStatus
+from serviceplaybook._records.offers import (
+    DESCRIBED_KINDS,
+    MONETARY_KINDS,
+    Offer,
+    OfferKind,
+    OfferStatus,
+)
 from serviceplaybook._records.parties import Agent, Role
 from serviceplaybook._records.reasons import Guidance, Reason
 from serviceplaybook._records.signals import Signals
@@ -54,6 +61,8 @@ from serviceplaybook._records.stage import Stage
 from serviceplaybook._records.validate import (
     counted,
     non_empty,
+    normal_name,
+    normal_names,
     of_type,
     require_aware,
     to_tuple,
@@ -64,7 +73,10 @@ if TYPE_CHECKING:
 
 
 _LADDER = tuple(sorted((r for r in Role if r.on_ladder), key=lambda r: r.rank or 0))
-_ALL_KINDS = frozenset(OfferKind)
+STANDARD_KINDS = frozenset(OfferKind) - DESCRIBED_KINDS
+"""The kinds a :class:`RoleAuthority` allows unless told otherwise: every kind but free
+service, upgrades and other remedies, which have no bounded value, so a matrix grants them
+only to the roles it lists them for."""
 
 
 def _words(value: str) -> str:
@@ -82,11 +94,13 @@ def _kinds(value: Iterable[OfferKind | str]) -> frozenset[OfferKind]:
     return frozenset(OfferKind(kind) for kind in value)
 
 
-def _lower_set(value: Iterable[str]) -> frozenset[str]:
-    # Tiers and categories are the host app's free text: compare them without letter case.
-    if isinstance(value, str):
-        raise ValidationError(f"expected a collection of names, got the string {value!r}")
-    return frozenset(str(item).strip().lower() for item in value)
+def _categories(value: Iterable[str]) -> frozenset[str]:
+    # The host app's free text: compared as tiers are, without letter case or spaces.
+    return normal_names(value, "CompensationRule.categories")
+
+
+def _tiers(value: Iterable[str]) -> frozenset[str]:
+    return normal_names(value, "CompensationRule.tiers")
 
 
 # -- authority -------------------------------------------------------------------------------
@@ -100,7 +114,11 @@ class RoleAuthority:
         single: the largest single offer (inclusive: an offer of exactly this much is fine).
         window_total: the largest total one customer may have received within the window,
             this offer included (inclusive).
-        kinds: the kinds of offer the role may make at all.
+        kinds: the kinds of offer the role may make at all; by default
+            :data:`STANDARD_KINDS`: every kind but free service, upgrades and other
+            remedies. Those are granted by kind alone (a free year of service has no amount
+            to check unless its worth is given), so a role may make them only when they are
+            listed here.
 
     Raises:
         ConfigError: a negative limit, or a single limit above the window total (such an
@@ -110,7 +128,7 @@ class RoleAuthority:
 
     single: Money = attrs.field(validator=of_type(Money))
     window_total: Money = attrs.field(validator=of_type(Money))
-    kinds: frozenset[OfferKind] = attrs.field(default=_ALL_KINDS, converter=_kinds)
+    kinds: frozenset[OfferKind] = attrs.field(default=STANDARD_KINDS, converter=_kinds)
 
     def __attrs_post_init__(self) -> None:
         if self.single.is_negative or self.window_total.is_negative:
@@ -211,8 +229,11 @@ class AuthorityMatrix:
 
         Single offer / total per customer per window: agent 50 / 150, senior agent 150 /
         400, supervisor 500 / 1,500, manager 2,000 / 5,000. A bot may offer expedited
-        shipping or a goodwill gesture, nothing with a value.
+        shipping or a goodwill gesture, nothing with a value. Free service and upgrades
+        are a supervisor's decision (and a manager's); anything else a customer asks for
+        (``other``) is a manager's.
         """
+        beyond = STANDARD_KINDS | {OfferKind.FREE_SERVICE, OfferKind.UPGRADE}
         return cls(
             currency=currency,
             window=window,
@@ -229,10 +250,12 @@ class AuthorityMatrix:
                     single=Money(150, currency), window_total=Money(400, currency)
                 ),
                 Role.SUPERVISOR: RoleAuthority(
-                    single=Money(500, currency), window_total=Money(1500, currency)
+                    single=Money(500, currency), window_total=Money(1500, currency), kinds=beyond
                 ),
                 Role.MANAGER: RoleAuthority(
-                    single=Money(2000, currency), window_total=Money(5000, currency)
+                    single=Money(2000, currency),
+                    window_total=Money(5000, currency),
+                    kinds=beyond | {OfferKind.OTHER},
                 ),
             },
         )
@@ -394,8 +417,8 @@ class CompensationRule:
 
     kind: OfferKind = attrs.field(converter=OfferKind)
     description: str = attrs.field(validator=non_empty)
-    categories: frozenset[str] = attrs.field(default=frozenset(), converter=_lower_set)
-    tiers: frozenset[str] = attrs.field(default=frozenset(), converter=_lower_set)
+    categories: frozenset[str] = attrs.field(default=frozenset(), converter=_categories)
+    tiers: frozenset[str] = attrs.field(default=frozenset(), converter=_tiers)
     min_severity: Severity = attrs.field(default=Severity.LOW, converter=Severity)
     when: When | None = attrs.field(
         default=None, validator=of_type(Condition, AllOf, AnyOf, type(None))
@@ -440,8 +463,12 @@ class CompensationRule:
         severity, and the conditions of ``when``."""
         issue = conversation.issue
         return (
-            (not self.categories or issue.category.strip().lower() in self.categories)
-            and (not self.tiers or conversation.customer.tier.strip().lower() in self.tiers)
+            (
+                not self.categories
+                or normal_name(issue.category, "Issue.category") in self.categories
+            )
+            # Customer.tier is normalised on the record, as the rule's tiers are here.
+            and (not self.tiers or conversation.customer.tier in self.tiers)
             and issue.severity >= self.min_severity
             and (self.when is None or self.when.holds(conversation))
         )
@@ -526,9 +553,52 @@ def standard_rules(currency: str = "USD") -> tuple[CompensationRule, ...]:
 # -- counter offers --------------------------------------------------------------------------
 
 
-def _describe(offer: Offer) -> str:
-    text = offer.description or _words(offer.kind.value)
-    return f"{text} ({offer.value})" if offer.value is not None else text
+def _phrase(offer: Offer) -> str:
+    """The offer as a customer reads it: "a free year of service", "a partial refund (50.00
+    USD)", "a refund of 900.00 USD"."""
+    if not offer.description.strip():
+        words = _words(offer.kind.value)
+        value = "" if offer.value is None else f" of {offer.value}"
+        return f"{_article(words)}{value}"
+    text = " ".join(offer.description.split())
+    if offer.value is not None and str(offer.value) not in text:
+        return f"{text} ({offer.value})"
+    return text
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+# -- what the customer asks for ---------------------------------------------------------------
+
+_CURRENCY_WORDS = {
+    "$": "USD",
+    "€": "EUR",
+    "£": "GBP",
+    "¥": "JPY",
+    "dollar": "USD",
+    "dollars": "USD",
+    "bucks": "USD",
+    "euro": "EUR",
+    "euros": "EUR",
+    "pound": "GBP",
+    "pounds": "GBP",
+    "quid": "GBP",
+}
+# A currency code counts only in capitals ("USD 40", "40 EUR"): "for 40" names no currency.
+_AMOUNT = re.compile(
+    r"(?:(?P<before>[$€£¥]|(?-i:\b[A-Z]{3}\b))\s?(?P<number>\d[\d,]*(?:\.\d+)?)"
+    r"|(?P<number2>\d[\d,]*(?:\.\d+)?)\s?(?P<after>[$€£¥]|(?-i:\b[A-Z]{3}\b)|"
+    r"\b(?:dollars?|bucks|euros?|pounds?|quid)\b))",
+    re.IGNORECASE,
+)
+_WHOLE_ORDER = re.compile(
+    r"\b(?:full|whole|entire|complete|total)\s+(?:refund|order|amount|price|cost)\b"
+    r"|\b(?:refund|money back)\s+(?:for\s+)?(?:everything|all of it|the lot|in full)\b"
+    r"|\ball (?:of )?my money back\b",
+    re.IGNORECASE,
+)
 
 
 # -- the policy ------------------------------------------------------------------------------
@@ -680,12 +750,14 @@ class CompensationPolicy:
         """Advice on compensation for the agent, added to the playbook's by the desk.
 
         When the customer's latest message asks for compensation: find out what the policy
-        gives before promising anything. With :attr:`on_request`, while the customer has not
+        gives before promising anything; and when they ask for more than the agent can offer
+        (:meth:`asks_beyond`), ask what would be an acceptable substitute
+        (``ask_for_substitute``). With :attr:`on_request`, while the customer has not
         asked and the conversation is resolving: solve the problem and don't offer
         compensation unprompted.
         """
         if signals is not None and signals.asks_for_compensation:
-            return (
+            requested = (
                 Guidance(
                     code="compensation_requested",
                     text="The customer asked to be compensated: confirm the problem first, "
@@ -693,6 +765,9 @@ class CompensationPolicy:
                     "authority; don't promise an amount before you know it.",
                 ),
             )
+            if self.asks_beyond(conversation):
+                return (*requested, ASK_FOR_SUBSTITUTE)
+            return requested
         if (
             self.on_request
             and conversation.stage == Stage.RESOLVING
@@ -706,6 +781,48 @@ class CompensationPolicy:
                 ),
             )
         return ()
+
+    def asks_beyond(self, conversation: Conversation) -> bool:
+        """True when the customer asks for more than the agent can offer: they already
+        declined an offer in this conversation, or their latest message names an amount
+        (:meth:`amounts_in`) above the agent's single-offer limit, or the whole order when
+        it is worth more than that. Override to read the demand elsewhere (a form field)."""
+        if conversation.declined_offers:
+            return True
+        last = conversation.last_customer_message
+        if last is None:
+            return False
+        limit = self.authority.authority(conversation.agent.role).single
+        if any(amount > limit for amount in self.amounts_in(last.text)):
+            return True
+        order = conversation.issue.order_value
+        return (
+            order is not None
+            and order.currency == limit.currency
+            and order > limit
+            and _WHOLE_ORDER.search(last.text) is not None
+        )
+
+    def amounts_in(self, text: str) -> list[Money]:
+        """The amounts of money ``text`` names in the authority matrix's currency ("$900",
+        "900 dollars", "€ 45,50", "120 EUR"); amounts in other currencies are left out, never
+        converted."""
+        found: list[Money] = []
+        currency = self.authority.currency
+        for match in _AMOUNT.finditer(text):
+            named = match.group("before") or match.group("after") or ""
+            code = _CURRENCY_WORDS.get(named.casefold(), named.upper())
+            number = match.group("number") or match.group("number2") or ""
+            if "," in number and "." not in number and len(number.rpartition(",")[2]) == 2:
+                number = number.replace(",", ".")  # "45,50": a decimal comma
+            number = number.replace(",", "")
+            if code != currency or not number:
+                continue
+            try:
+                found.append(Money(Decimal(number), currency))
+            except (ArithmeticError, ValidationError):
+                continue
+        return found
 
     # -- the window ------------------------------------------------------------------------
 
@@ -738,10 +855,14 @@ class CompensationPolicy:
         return total
 
     def counts_as_claim(self, offer: Offer) -> bool:
-        """True if ``offer`` counts toward repeat claims: anything with a value, and
-        replacements. Expedited shipping and goodwill gestures rebuild trust and cost little,
-        so they do not."""
-        return offer.value is not None or offer.kind is OfferKind.REPLACEMENT
+        """True if ``offer`` counts toward repeat claims: anything with a value,
+        replacements, free service, upgrades and other remedies. Expedited shipping and
+        goodwill gestures rebuild trust and cost little, so they do not."""
+        return (
+            offer.value is not None
+            or offer.kind is OfferKind.REPLACEMENT
+            or offer.kind in DESCRIBED_KINDS
+        )
 
     def claims(self, history: Iterable[Grant | Offer]) -> int:
         """How many items of ``history`` count as claims."""
@@ -1030,7 +1151,7 @@ class CompensationPolicy:
                         text="The request is within your authority; you can agree to it.",
                     ),
                 ),
-                explanation=f"I can arrange {_describe(requested)} for you right away.",
+                explanation=f"I can arrange {_phrase(requested)} for you right away.",
             )
         granted = asked.granted_in_window or Money.zero(self.authority.currency)
         reasons: list[Reason] = [r for r in asked.reasons if r.code != "offer_within_policy"]
@@ -1067,7 +1188,15 @@ class CompensationPolicy:
             reasons=reasons,
             alternatives=alternatives,
             escalate_to=escalate_to,
-            explanation=self.explain(requested, offer, alternatives, escalate_to),
+            explanation=self.explain(
+                requested,
+                offer,
+                alternatives,
+                escalate_to,
+                reasons=reasons,
+                conversation=conversation,
+            ),
+            guidance=self.counter_guidance(requested, conversation),
         )
 
     def ceiling(self, requested: Offer, conversation: Conversation) -> Money | None:
@@ -1153,23 +1282,126 @@ class CompensationPolicy:
         offer: Offer | None,
         alternatives: Sequence[Offer],
         escalate_to: Role | None,
+        *,
+        reasons: Sequence[Reason] = (),
+        conversation: Conversation | None = None,
     ) -> str:
-        """A polite sentence for the customer: what can be done now, and what else; no excuse."""
+        """What to tell the customer: what can be done now, what of their request cannot and
+        why (:meth:`why_not`, in their words, never "policy" or "system"), the alternatives,
+        and who could review the rest.
+
+        Args:
+            requested: what the customer asked for.
+            offer: the best offer the agent may make now, if any.
+            alternatives: other offers the agent may make now.
+            escalate_to: the role that could review the full request, if any.
+            reasons: the counter-offer's reasons (their codes say what cut the request).
+            conversation: the conversation, for the order and the problem.
+        """
         parts: list[str] = []
         if offer is not None:
-            parts.append(f"What I can do for you today is {_describe(offer)}.")
+            parts.append(f"I can offer you {_phrase(offer)} today.")
+        why = self.why_not(requested, reasons, conversation, escalate_to)
+        if why:
+            parts.append(why)
         if alternatives:
             parts.append(
-                "If you prefer, I can offer "
-                + " or ".join(_describe(alternative) for alternative in alternatives)
+                "If you'd prefer, I could offer "
+                + " or ".join(_phrase(alternative) for alternative in alternatives)
                 + " instead."
             )
         if escalate_to is not None:
-            also = "also " if parts else "not arrange that myself; I can "
-            parts.append(
-                f"I can {also}ask {_article(_words(escalate_to.value))} to review your full "
-                f"request and come back to you."
-            )
+            who = _article(_words(escalate_to.value))
+            if offer is not None or alternatives:
+                parts.append(
+                    f"If that doesn't feel like enough, I can ask {who} to look at your full "
+                    f"request and come back to you."
+                )
+            else:
+                parts.append(f"I can ask {who} to look at your request and come back to you.")
         if not parts:
-            parts.append("I can't arrange that myself; let me find who can help you further.")
+            parts.append("Let me find out who can help you further with this.")
         return " ".join(parts)
+
+    def why_not(
+        self,
+        requested: Offer,
+        reasons: Sequence[Reason],
+        conversation: Conversation | None,
+        escalate_to: Role | None,
+    ) -> str:
+        """The sentence that says what of the request cannot be done and why, in the
+        customer's words: the reason the policy applied, never the word "policy" nor an
+        excuse. ``""`` when nothing needs saying.
+
+        The reasons, most fundamental first: no role may grant it (``beyond_any_authority``);
+        a refund above the order (``above_order_value``); repeat claims (``repeat_claims``);
+        a kind the agent may not offer (``kind_not_allowed``); an amount above the agent's
+        authority. Override to give the reason of your business ("because the order itself
+        was delivered").
+
+        Args:
+            requested: what the customer asked for.
+            reasons: the counter-offer's reasons.
+            conversation: the conversation, for the order value.
+            escalate_to: the role that could review it.
+        """
+        codes = {reason.code for reason in reasons}
+        asked = _capitalised(_phrase(requested))
+        days = self.authority.window.days
+        if "beyond_any_authority" in codes:
+            top = self.authority.authority(_LADDER[-1])
+            if requested.kind not in top.kinds:
+                because = "it isn't something we give to put a problem right"
+            elif requested.value is not None and requested.value > top.single:
+                because = "it's more than we can give back for any one problem"
+            else:
+                because = (
+                    f"together with what we've already given you in the last {days} days, it "
+                    f"would go past the most we can give any one customer"
+                )
+            return f"{asked} isn't something we can offer, because {because}."
+        ceiling = None if conversation is None else self.ceiling(requested, conversation)
+        if "above_order_value" in codes and ceiling is not None:
+            return (
+                f"{asked} isn't something I can do, because a refund can't be more than the "
+                f"order itself cost ({ceiling})."
+            )
+        if "repeat_claims" in codes:
+            who = _article(_words(self.claim_review_role.value))
+            return (
+                f"{asked} isn't something I can arrange myself: we've already put things right "
+                f"for you several times in the last {days} days, and {who} looks at anything "
+                f"further."
+            )
+        if "kind_not_allowed" in codes:
+            decides = (
+                f"that's a decision for {_article(_words(escalate_to.value))}"
+                if escalate_to is not None
+                else "that's a decision for someone else on the team"
+            )
+            return f"{asked} isn't something I can arrange myself; {decides}."
+        if codes & _AUTHORITY_CODES:
+            return f"{asked} is more than I can agree to on my own."
+        return ""
+
+    def counter_guidance(
+        self, requested: Offer, conversation: Conversation
+    ) -> tuple[Guidance, ...]:
+        """Advice carried on a counter-offer whose request cannot be met as asked:
+        ``ask_for_substitute`` (say what you can do and why not the rest, then ask what would
+        be an acceptable substitute). Override to add your own."""
+        return (ASK_FOR_SUBSTITUTE,)
+
+
+ASK_FOR_SUBSTITUTE = Guidance(
+    code="ask_for_substitute",
+    text="The request can't be met as asked: say what you can do and why the rest isn't "
+    "possible, in the customer's terms, then ask what would be an acceptable substitute, e.g. "
+    "'What else would help put this right for you?'",
+)
+"""The guidance when a customer's demand cannot be met as asked."""
+
+_AUTHORITY_CODES = frozenset(
+    {"above_single_limit", "above_window_limit", "capped_at_authority", "above_authority"}
+)

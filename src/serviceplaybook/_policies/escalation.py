@@ -27,7 +27,7 @@ from serviceplaybook._records.offers import OfferStatus, ProposedOffer
 from serviceplaybook._records.parties import Agent, Role
 from serviceplaybook._records.reasons import Reason
 from serviceplaybook._records.stage import Stage
-from serviceplaybook._records.validate import counted, of_type, to_tuple
+from serviceplaybook._records.validate import counted, normal_names, of_type, to_tuple
 
 if TYPE_CHECKING:
     from serviceplaybook._records.compensation import Approval
@@ -226,12 +226,8 @@ def _roles_by_code(value: Mapping[str, Role | str]) -> dict[str, Role]:
 
 
 def _tiers(value: Iterable[str]) -> frozenset[str]:
-    if isinstance(value, str):
-        raise ConfigError(
-            f"EscalationPolicy.high_value_tiers must be a collection of tier names, got the "
-            f"string {value!r}; write {{{value!r}}}"
-        )
-    return frozenset(value)
+    # Compared with Customer.tier, which is normalised the same way on the record.
+    return normal_names(value, "EscalationPolicy.high_value_tiers", error=ConfigError)
 
 
 def _thresholds(value: Money | Iterable[Money]) -> tuple[Money, ...]:

@@ -6,7 +6,8 @@ too often; never follow up after a termination; a reply or a reopen cancels the 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -16,12 +17,11 @@ from serviceplaybook._errors import ConfigError
 from serviceplaybook._policies.calendar import BusinessCalendar
 from serviceplaybook._records.followup import FollowUp, FollowUpDecision
 from serviceplaybook._records.issue import Severity
+from serviceplaybook._records.offers import Offer, OfferKind, OfferStatus
 from serviceplaybook._records.parties import Channel, Customer
 from serviceplaybook._records.reasons import Reason
 from serviceplaybook._records.stage import Stage
-from serviceplaybook._records.validate import (
-    non_empty,
-)
+from serviceplaybook._records.validate import non_empty, normal_keyed, normal_names
 
 if TYPE_CHECKING:
     from serviceplaybook._records.conversation import Conversation
@@ -35,6 +35,22 @@ def _delays(value: Mapping[Any, timedelta]) -> dict[Severity, timedelta]:
     if any(not isinstance(d, timedelta) or d < timedelta(0) for d in delays.values()):
         raise ConfigError("FollowUpPolicy.delays must be durations of 0 or more")
     return delays
+
+
+def _tier_delays(value: object) -> dict[str, timedelta]:
+    def delay(tier: str, value: object) -> timedelta:
+        if not isinstance(value, timedelta) or value < timedelta(0):
+            raise ConfigError(
+                f"FollowUpPolicy.tier_delays[{tier!r}] must be a duration of 0 or more, got "
+                f"{value!r}"
+            )
+        return value
+
+    return normal_keyed(value, "FollowUpPolicy.tier_delays", delay, error=ConfigError)
+
+
+def _call_tiers(value: object) -> frozenset[str]:
+    return normal_names(value, "FollowUpPolicy.call_tiers", error=ConfigError)
 
 
 def _windows(value: Mapping[Any, timedelta]) -> dict[Channel, timedelta]:
@@ -53,13 +69,17 @@ class FollowUpPolicy:
     :meth:`channels` (a call for severe issues or top tiers, then the customer's preferred
     channel, the conversation's, email; opt-outs removed), :meth:`calendar` (the customer's
     business hours), :meth:`window` (a channel that may only answer the customer's last
-    message for so long), :meth:`in_cooldown` (no second survey within ``cooldown``).
+    message for so long), :meth:`in_cooldown` (no second survey within ``cooldown``), and
+    :meth:`draft` (the personal message the follow-up carries: :meth:`greeting`,
+    :meth:`what_went_wrong`, :meth:`what_was_done` and one :meth:`question`).
 
     Attributes:
         delays: how long after the resolution to follow up, per severity.
         tier_delays: a shorter delay for some tiers (the shorter of the two applies).
         call_from: from this severity on, call (if the customer can be called).
-        call_tiers: tiers that get a call whatever the severity.
+        call_tiers: tiers that get a call whatever the severity. Tier names here and in
+            ``tier_delays`` are kept as :attr:`Customer.tier <serviceplaybook.Customer.tier>`
+            keeps them (no surrounding spaces, no letter case): ``"VIP"`` matches ``"vip"``.
         cooldown: no follow-up within this long of another one to the same customer.
         channel_windows: channels that allow a business-initiated message only this long
             after the customer's last message (24 hours for ``MESSAGING``).
@@ -82,10 +102,11 @@ class FollowUpPolicy:
         },
     )
     tier_delays: dict[str, timedelta] = attrs.field(
-        factory=lambda: {"gold": timedelta(days=1), "platinum": timedelta(days=1)}
+        factory=lambda: {"gold": timedelta(days=1), "platinum": timedelta(days=1)},
+        converter=_tier_delays,
     )
     call_from: Severity = attrs.field(default=Severity.HIGH, converter=Severity)
-    call_tiers: frozenset[str] = attrs.field(default=frozenset({"platinum"}), converter=frozenset)
+    call_tiers: frozenset[str] = attrs.field(default=frozenset({"platinum"}), converter=_call_tiers)
     cooldown: timedelta = timedelta(days=30)
     channel_windows: dict[Channel, timedelta] = attrs.field(
         converter=_windows, factory=lambda: {Channel.MESSAGING: timedelta(hours=24)}
@@ -180,9 +201,13 @@ class FollowUpPolicy:
         return resolved + self.delay(conversation)
 
     def channels(self, conversation: Conversation) -> list[Channel]:
-        """The channels to try, best first, without those the customer opted out of."""
+        """The channels to try, best first, without those the customer opted out of: a call
+        for severe issues or call tiers, then the channel the customer said they prefer (if
+        they stated one), the conversation's own channel, and email last."""
         customer = conversation.customer
-        candidates = [customer.preferred_channel, conversation.channel, Channel.EMAIL]
+        candidates = [conversation.channel, Channel.EMAIL]
+        if customer.preferred_channel is not None:
+            candidates.insert(0, customer.preferred_channel)
         if conversation.issue.severity >= self.call_from or customer.tier in self.call_tiers:
             candidates.insert(0, Channel.PHONE)
         unique = dict.fromkeys(candidates)
@@ -232,7 +257,183 @@ class FollowUpPolicy:
             due_at=due,
             purpose=self.purpose,
             expires_at=expires,
+            text=self.draft(conversation),
         )
+
+    # -- the draft ------------------------------------------------------------------------
+
+    def draft(self, conversation: Conversation) -> str:
+        """The personal message the follow-up carries (:attr:`FollowUp.text
+        <serviceplaybook.FollowUp.text>`): the :meth:`greeting`, then what went wrong, what
+        was done, and exactly one question.
+
+        The craft: a personal follow-up names what went wrong and what was done, and asks
+        one question. Override one part (or this method) to word it your way; the parts'
+        own question marks are taken out, so the draft asks only :meth:`question`.
+
+        Args:
+            conversation: the conversation, resolved.
+        """
+        body = " ".join(
+            _statement(part)
+            for part in (self.what_went_wrong(conversation), self.what_was_done(conversation))
+            if part
+        )
+        question = _statement(self.question(conversation)).rstrip(".!") + "?"
+        greeting = _statement(self.greeting(conversation))
+        return "\n\n".join(part for part in (greeting, f"{body} {question}".strip()) if part)
+
+    def greeting(self, conversation: Conversation) -> str:
+        """``"Hi Jordan,"``, or ``"Hello,"`` when the customer's name is unknown."""
+        name = _clip(" ".join(conversation.customer.name.split()), _NAME_LENGTH)
+        return f"Hi {name}," if name else "Hello,"
+
+    def what_went_wrong(self, conversation: Conversation) -> str:
+        """What went wrong, in the second person: the summary the customer confirmed (else
+        the issue's summary), e.g. "We're checking in about the problem you told us about:
+        you were charged twice for March."."""
+        summary = (
+            conversation.summary
+            if conversation.understood and conversation.summary
+            else conversation.issue.summary
+        )
+        about = _clip(" ".join(second_person(summary).split()), _TEXT_LENGTH).rstrip(" .!;:")
+        if not about:
+            return ""
+        if re.match(r"Your?\b", about):  # "You were charged twice", as the agent said it
+            about = about[0].lower() + about[1:]
+        return f"We're checking in about the problem you told us about: {about}."
+
+    def what_was_done(self, conversation: Conversation) -> str:
+        """What was done: the offers the customer accepted ("We arranged a replacement sent
+        at no cost for you."); without one, the note the agent resolved it with
+        (``resolve(note=...)``), then the agent's last words before the resolution when
+        they were a statement; else that the problem was resolved."""
+        accepted = [p.offer for p in conversation.offers if p.status is OfferStatus.ACCEPTED]
+        if accepted:
+            return f"We arranged {_and(_offer_words(offer) for offer in accepted)} for you."
+        note = " ".join((conversation.resolution_note or "").split())
+        if note and not _QUESTION.search(note):
+            note = _clip(note, _TEXT_LENGTH)
+            return f"What we did: {note if note[-1:] in '.!' else note + '.'}"
+        said = self.agent_last_words(conversation)
+        if said:
+            return f"What we did: {said}"
+        return "We resolved it together when we last spoke."
+
+    def agent_last_words(self, conversation: Conversation) -> str:
+        """The agent's last message up to the resolution and after their summary of the
+        problem (the summary says what went wrong, not what was done), when it says
+        something rather than asks (no question mark), clipped; else ``""``."""
+        resolved = conversation.resolved_at
+        for message in reversed(conversation.messages):
+            if message.from_customer or (resolved is not None and message.at > resolved):
+                continue
+            if message.text == conversation.summary:
+                return ""
+            text = " ".join(message.text.split())
+            if _QUESTION.search(text):
+                return ""
+            text = _clip(text, _TEXT_LENGTH)
+            return text if text[-1:] in ".!" else f"{text}."
+        return ""
+
+    def question(self, conversation: Conversation) -> str:
+        """The one question, about the fix: "Is the replacement working as it should?",
+        "Has the refund reached you?", else "Is everything working as it should now?"."""
+        kinds = {p.offer.kind for p in conversation.offers if p.status is OfferStatus.ACCEPTED}
+        if OfferKind.REPLACEMENT in kinds:
+            return "Is the replacement working as it should?"
+        for kind in (OfferKind.REFUND, OfferKind.PARTIAL_REFUND):
+            if kind in kinds:
+                return "Has the refund reached you?"
+        if OfferKind.CREDIT in kinds:
+            return "Has the credit reached your account?"
+        return "Is everything working as it should now?"
+
+
+# -- the draft's wording ---------------------------------------------------------------------
+
+_NAME_LENGTH = 60
+_TEXT_LENGTH = 300  # a draft quotes a summary, never a whole transcript
+_QUESTION = re.compile("[?\uff1f\u00bf\u2e2e\u061f\u037e\ufe56\ufe16]")
+"""Question marks of any script (the Greek one looks like a semicolon)."""
+
+_PERSON = (
+    (r"\b(?:the )?customer's\b", "your"),
+    (r"\b(?:the )?customer (?:was|were)\b", "you were"),
+    (r"\b(?:the )?customer (?:wasn't|weren't)\b", "you weren't"),
+    (r"\b(?:the )?customer is\b", "you are"),
+    (r"\b(?:the )?customer isn't\b", "you aren't"),
+    (r"\b(?:the )?customer has\b", "you have"),
+    (r"\b(?:the )?customer hasn't\b", "you haven't"),
+    (r"\b(?:the )?customer does\b", "you do"),
+    (r"\b(?:the )?customer doesn't\b", "you don't"),
+    (r"\b(?:the )?customer\b", "you"),
+    (r"\bI was\b", "you were"),
+    (r"\bI wasn't\b", "you weren't"),
+    (r"\bI am\b", "you are"),
+    (r"\bI'm\b", "you're"),
+    (r"\bI've\b", "you've"),
+    (r"\bI\b", "you"),
+    (r"\bmy\b", "your"),
+    (r"\bme\b", "you"),
+)
+_PERSON_PATTERNS = tuple((re.compile(p, re.IGNORECASE), r) for p, r in _PERSON)
+# After "the customer", "they" is the customer too.
+_THEY = (
+    (r"\bthey're\b", "you're"),
+    (r"\bthey've\b", "you've"),
+    (r"\bthey (?:was|were)\b", "you were"),
+    (r"\bthey\b", "you"),
+    (r"\btheir\b", "your"),
+    (r"\bthem(?:selves)?\b", "you"),
+)
+_THEY_PATTERNS = tuple((re.compile(p, re.IGNORECASE), r) for p, r in _THEY)
+_CUSTOMER = re.compile(r"\bcustomer\b", re.IGNORECASE)
+
+
+def second_person(text: str) -> str:
+    """A summary turned to the customer: "the customer was charged twice" and "I was charged
+    twice" both read "you were charged twice" (and, in a summary about "the customer",
+    "they" and "their" read "you" and "your"). A simple turn of the common forms; anything
+    else is left as written."""
+    about_customer = _CUSTOMER.search(text) is not None
+    for pattern, replacement in _PERSON_PATTERNS:
+        text = pattern.sub(replacement, text)
+    if about_customer:
+        for pattern, replacement in _THEY_PATTERNS:
+            text = pattern.sub(replacement, text)
+    return text
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
+
+
+def _statement(text: str) -> str:
+    """``text`` with its question marks taken out: the draft asks one question only."""
+    return _QUESTION.sub(".", text).strip()
+
+
+def _offer_words(offer: Offer) -> str:
+    """ "a replacement sent at no cost", "store credit (25.00 USD)", "a refund of 40.00 USD"."""
+    if not offer.description.strip():
+        words = offer.kind.value.replace("_", " ")
+        article = "an" if words[0] in "aeiou" else "a"
+        value = "" if offer.value is None else f" of {offer.value}"
+        return f"{article} {words}{value}"
+    words = _clip(" ".join(offer.description.split()), _TEXT_LENGTH)
+    if offer.value is not None and str(offer.value) not in words:
+        return f"{words} ({offer.value})"
+    return words
+
+
+def _and(items: Iterable[str]) -> str:
+    found = list(items)
+    if len(found) <= 1:
+        return "".join(found)
+    return ", ".join(found[:-1]) + " and " + found[-1]
 
 
 _TERMINATED = Reason(

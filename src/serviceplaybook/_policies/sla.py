@@ -50,9 +50,7 @@ from serviceplaybook._records.sla import (
     hours,
 )
 from serviceplaybook._records.stage import Stage
-from serviceplaybook._records.validate import (
-    require_aware,
-)
+from serviceplaybook._records.validate import normal_keyed, require_aware
 
 if TYPE_CHECKING:
     from serviceplaybook._records.conversation import Conversation, Message
@@ -115,14 +113,14 @@ def _tier_targets(value: object) -> dict[str, dict[Severity, SlaTargets]]:
         raise ConfigError(
             f"SlaPolicy.tier_targets must map a tier to {{severity: SlaTargets}}, got {value!r}"
         )
-    tiers: dict[str, dict[Severity, SlaTargets]] = {}
-    for tier, targets in value.items():
-        if not isinstance(tier, str) or not tier.strip():
-            raise ConfigError(f"SlaPolicy.tier_targets keys must be tier names, got {tier!r}")
-        tiers[tier] = _severity_targets(
+    return normal_keyed(
+        value,
+        "SlaPolicy.tier_targets",
+        lambda tier, targets: _severity_targets(
             targets, f"SlaPolicy.tier_targets[{tier!r}]", complete=False
-        )
-    return tiers
+        ),
+        error=ConfigError,
+    )
 
 
 def _steps(value: object) -> tuple[SlaStep, ...]:
@@ -202,7 +200,9 @@ class SlaPolicy:
         targets: targets per severity (every severity needs one).
         tier_targets: per customer tier, targets that replace the severity's, e.g.
             ``{"platinum": {"high": SlaTargets(...)}}``; severities not listed keep
-            ``targets``.
+            ``targets``. Tier names are kept as :attr:`Customer.tier
+            <serviceplaybook.Customer.tier>` keeps them (no surrounding spaces, no letter
+            case), so ``"VIP"`` here matches a customer of tier ``" vip "``.
         warning_at: the share of a target after which a running clock warns (0.75: with a
             quarter of the target left).
         steps: escalation steps on the resolution clock, thresholds strictly increasing and

@@ -74,11 +74,14 @@ def _span(value: object) -> tuple[int, int]:
 
 @attrs.frozen(kw_only=True)
 class Finding:
-    """Something to change in an agent's wording, found by :meth:`ApologyPolicy.review`.
+    """Something to change in an agent's wording, found by :meth:`ApologyPolicy.review`
+    or, for a whole draft, by :meth:`DraftReview.review` (``ServiceDesk.review``).
 
     Attributes:
         code: stable snake_case code (``generic_apology``, ``excuse``, ``blame_shifting``,
-            ``repeated_sorry``, ``apology_cap_reached``, ``apologized_already``).
+            ``repeated_sorry``, ``apology_cap_reached``, ``apologized_already``; and from
+            the draft review ``promise_above_authority``, ``promise_already_declined``,
+            ``fix_before_confirmed``, ``no_acknowledgement``, ``jargon_to_confused``).
         text: one sentence of advice for the agent.
         span: ``(start, end)`` offsets of the offending words in the reviewed text.
         excerpt: the offending words themselves (``text[start:end]`` of the reviewed text).

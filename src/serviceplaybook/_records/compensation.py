@@ -10,7 +10,7 @@ from serviceplaybook._records.enums import Choice
 from serviceplaybook._records.money import Money
 from serviceplaybook._records.offers import Offer
 from serviceplaybook._records.parties import Agent, Role
-from serviceplaybook._records.reasons import Reason
+from serviceplaybook._records.reasons import Guidance, Reason
 from serviceplaybook._records.validate import (
     aware,
     non_empty,
@@ -186,7 +186,11 @@ class CounterOffer:
             sentences); the last one is the advice on how to say it.
         alternatives: other offers the agent may make now, best first.
         escalate_to: the role that could review the full request, when there is one.
-        explanation: a polite sentence for the customer: what can be done, not an excuse.
+        explanation: what to tell the customer: what can be done, what of the request
+            cannot and why, in their words (never "policy" or "system"), the alternatives
+            and who could review the rest.
+        guidance: advice for the agent; ``ask_for_substitute`` (ask what would be an
+            acceptable substitute) whenever the request cannot be met as asked.
     """
 
     requested: Offer = attrs.field(validator=of_type(Offer))
@@ -195,6 +199,7 @@ class CounterOffer:
     alternatives: tuple[Offer, ...] = attrs.field(default=(), converter=to_tuple)
     escalate_to: Role | None = attrs.field(default=None, converter=_optional_role)
     explanation: str = attrs.field(default="", validator=of_type(str))
+    guidance: tuple[Guidance, ...] = attrs.field(default=(), converter=to_tuple)
 
     @property
     def meets_request(self) -> bool:

@@ -125,6 +125,8 @@ class Conversation:
         follow_ups: follow-ups planned.
         reopens: how many times it was reopened.
         reopened_at: when it was last reopened.
+        resolution_note: what the agent noted was done at the last resolution without an
+            offer (``ServiceDesk.resolve(note=...)``): the follow-up's draft says it.
         corrections: how many times the customer said the agent's summary was wrong.
         resolved_at: when it was last resolved.
         closed_at: when it was closed or terminated.
@@ -161,6 +163,7 @@ class Conversation:
     follow_ups: tuple[FollowUp, ...] = attrs.field(default=(), converter=_items, repr=False)
     reopens: int = attrs.field(default=0, validator=non_negative_int)
     reopened_at: datetime | None = attrs.field(default=None, validator=optional_aware, repr=False)
+    resolution_note: str | None = attrs.field(default=None, repr=False)
     corrections: int = attrs.field(default=0, validator=non_negative_int, repr=False)
     resolved_at: datetime | None = attrs.field(default=None, validator=optional_aware)
     closed_at: datetime | None = attrs.field(default=None, validator=optional_aware)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import attrs
 
 from serviceplaybook._records.compensation import Grant
+from serviceplaybook._records.followup import FollowUp
 
 ERASED = "Erased."
 """What an erased text reads (a sentence, so records that need one still validate)."""
@@ -17,6 +18,13 @@ def erased_grant(grant: Grant, pseudonym: str) -> Grant:
     if offer.description:
         offer = attrs.evolve(offer, description=ERASED)
     return attrs.evolve(grant, customer_id=pseudonym, offer=offer)
+
+
+def erased_follow_up(follow_up: FollowUp, pseudonym: str) -> FollowUp:
+    """``follow_up`` moved to ``pseudonym``, its drafted text (the customer's name, their
+    problem) erased; its key, channel and times stay."""
+    text = ERASED if follow_up.text else ""
+    return attrs.evolve(follow_up, customer_id=pseudonym, text=text)
 
 
 @attrs.frozen(kw_only=True)

@@ -15,6 +15,7 @@ from serviceplaybook._records.validate import (
     aware,
     non_empty,
     non_negative_int,
+    of_type,
     optional_aware,
     to_tuple,
 )
@@ -46,6 +47,10 @@ class FollowUp:
         attempts: delivery attempts so far (a claim counts one).
         expires_at: when it may no longer be sent, if ever (a messaging channel's window
             for a business-initiated message): a delivery after it must not happen.
+        text: the message to send, drafted for this customer by
+            :meth:`FollowUpPolicy.draft <serviceplaybook.FollowUpPolicy.draft>` (what went
+            wrong, what was done, one question); the dispatcher sends it as it is or edits
+            it. Empty for follow-ups planned without a draft (and by older releases).
     """
 
     id: str = attrs.field(validator=non_empty)
@@ -57,6 +62,7 @@ class FollowUp:
     purpose: str = attrs.field(default="check_fix_and_feedback", validator=non_empty)
     attempts: int = attrs.field(default=0, validator=non_negative_int)
     expires_at: datetime | None = attrs.field(default=None, validator=optional_aware)
+    text: str = attrs.field(default="", validator=of_type(str), repr=False)
 
     @expires_at.validator
     def _after_due(self, attribute: attrs.Attribute[Any], value: datetime | None) -> None:

@@ -11,11 +11,24 @@ from serviceplaybook._errors import ValidationError
 from serviceplaybook._records.enums import Choice
 from serviceplaybook._records.money import Money
 from serviceplaybook._records.parties import Role
-from serviceplaybook._records.validate import aware, identifier, non_empty, of_type, optional_aware
+from serviceplaybook._records.validate import (
+    aware,
+    blank,
+    identifier,
+    non_empty,
+    of_type,
+    optional_aware,
+)
 
 
 class OfferKind(Choice):
-    """The kinds of remedy an agent can offer."""
+    """The kinds of remedy an agent can offer, or a customer can ask for.
+
+    The last three name what customers ask for beyond money and goods: they say what they
+    are only in words (``description``), may carry what they are worth (``value``), and an
+    :class:`~serviceplaybook.AuthorityMatrix` grants them only to the roles it lists them
+    for.
+    """
 
     REFUND = "refund"
     PARTIAL_REFUND = "partial_refund"
@@ -24,12 +37,29 @@ class OfferKind(Choice):
     REPLACEMENT = "replacement"
     EXPEDITED_SHIPPING = "expedited_shipping"
     GOODWILL = "goodwill"
+    FREE_SERVICE = "free_service"
+    """A period of the service at no charge: "a free year of service"."""
+    UPGRADE = "upgrade"
+    """A better class, plan or model: "an upgrade to business class"."""
+    OTHER = "other"
+    """Anything else, described in words: "a personal call from the CEO"."""
 
 
 MONETARY_KINDS = frozenset(
     {OfferKind.REFUND, OfferKind.PARTIAL_REFUND, OfferKind.CREDIT, OfferKind.DISCOUNT}
 )
 """Kinds that are an amount of money and so must carry a ``value``."""
+
+DESCRIBED_KINDS = frozenset({OfferKind.FREE_SERVICE, OfferKind.UPGRADE, OfferKind.OTHER})
+"""Kinds that say what they are only in words, and so must carry a ``description``; their
+``value``, when given, is what they are worth."""
+
+
+_EXAMPLES = {
+    OfferKind.FREE_SERVICE: "a free year of service",
+    OfferKind.UPGRADE: "an upgrade to business class",
+    OfferKind.OTHER: "a personal call from the head of support",
+}
 
 
 def _new_offer_id() -> str:
@@ -40,11 +70,18 @@ def _new_offer_id() -> str:
 class Offer:
     """A concrete remedy: a refund, a credit, a replacement...
 
+    A demand that is not money is an offer too: ``Offer(kind=OfferKind.FREE_SERVICE,
+    description="a free year of service")``, ``Offer(kind=OfferKind.UPGRADE,
+    description="an upgrade to business class", value=Money(900, "EUR"))``,
+    ``Offer(kind=OfferKind.REPLACEMENT, description="a new phone")``.
+
     Attributes:
         kind: what sort of remedy it is.
         value: its value in money: required for refunds, partial refunds, credits and
-            discounts; optional for the others (the cost of a replacement, say).
-        description: what the customer is offered, in words they understand.
+            discounts; optional for the others (the cost of a replacement, what a free year
+            of service is worth).
+        description: what the customer is offered, in words they understand; required for
+            free service, upgrades and other remedies (:data:`DESCRIBED_KINDS`).
         id: stable identifier; pass your own for deterministic ids, otherwise one is made.
     """
 
@@ -58,6 +95,12 @@ class Offer:
             raise ValidationError(
                 f"an offer of kind {self.kind.value!r} needs a value, e.g. "
                 f"Offer(kind=OfferKind.{self.kind.name}, value=Money('25.00', 'USD'))"
+            )
+        if self.kind in DESCRIBED_KINDS and blank(self.description):
+            raise ValidationError(
+                f"an offer of kind {self.kind.value!r} needs a description that says what it "
+                f"is, e.g. Offer(kind=OfferKind.{self.kind.name}, "
+                f"description={_EXAMPLES[self.kind]!r})"
             )
         if self.value is not None and (self.value.is_negative or self.value.is_zero):
             raise ValidationError(

@@ -10,7 +10,7 @@ import attrs
 
 from serviceplaybook._errors import ValidationError
 from serviceplaybook._records.enums import Choice, Ranked
-from serviceplaybook._records.validate import identifier, non_empty, of_type
+from serviceplaybook._records.validate import identifier, normal_name, of_type
 
 CUSTOMER = "customer"
 """The author of every message the customer writes (agents write under their own ids)."""
@@ -83,6 +83,14 @@ def _channels(value: object) -> frozenset[Channel]:
     return channels or _NO_CHANNELS
 
 
+def _tier(value: object) -> str:
+    return normal_name(value, "Customer.tier")
+
+
+def _optional_channel(value: Channel | str | None) -> Channel | None:
+    return None if value is None else Channel(value)
+
+
 def _hidden(value: object) -> str:
     return "<hidden>" if value else repr(value)
 
@@ -97,8 +105,11 @@ class Customer:
         id: the host application's identifier for the customer.
         name: how to address them.
         tier: the customer's tier ("standard", "gold"...); policies key their rules on it.
+            Kept as every policy compares tiers: without surrounding spaces or letter case
+            (``Customer(id="c", tier=" VIP ").tier == "vip"``).
         timezone: IANA time-zone name, used to place follow-ups at a sensible hour.
-        preferred_channel: how they like to be reached.
+        preferred_channel: how they said they like to be reached, or ``None`` when they
+            stated no preference (a follow-up then goes on the conversation's channel).
         opted_out: channels they asked not to be contacted on.
         email: contact address, if the host app shares it.
         phone: contact number, if the host app shares it.
@@ -106,9 +117,9 @@ class Customer:
 
     id: str = attrs.field(validator=identifier)
     name: str = attrs.field(default="", validator=of_type(str), repr=_hidden)
-    tier: str = attrs.field(default="standard", validator=non_empty)
+    tier: str = attrs.field(default="standard", converter=_tier)
     timezone: str = attrs.field(default="UTC", validator=_timezone)
-    preferred_channel: Channel = attrs.field(default=Channel.EMAIL, converter=Channel)
+    preferred_channel: Channel | None = attrs.field(default=None, converter=_optional_channel)
     opted_out: frozenset[Channel] = attrs.field(default=frozenset(), converter=_channels)
     email: str | None = attrs.field(default=None, validator=of_type(str, type(None)), repr=_hidden)
     phone: str | None = attrs.field(default=None, validator=of_type(str, type(None)), repr=_hidden)

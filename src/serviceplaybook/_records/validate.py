@@ -27,11 +27,11 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
-from serviceplaybook._errors import ValidationError, WrongType
+from serviceplaybook._errors import PlaybookError, ValidationError, WrongType
 
 MAX_TEXT_LENGTH = 100_000
 """The longest text accepted, in characters (a long e-mail with its quotes is ~20,000)."""
@@ -57,6 +57,8 @@ MAX_RETRY_BACKOFF = timedelta(days=7)
 
 MAX_LEASE = timedelta(days=7)
 """The longest a worker may hold a claimed follow-up."""
+
+V = TypeVar("V")
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
@@ -155,6 +157,77 @@ def check_count(value: object, what: str, low: int = 0, high: int = MAX_COUNT) -
             f"{what} must be a whole number from {low} to {high}, got {shown(value)}"
         )
     return value
+
+
+def normal_name(value: object, what: str) -> str:
+    """A name the host application writes freely (a customer tier, an issue category) as
+    every record and policy compares it: without white space at either end and without letter
+    case (``str.casefold``), so ``"VIP"``, ``"vip"`` and ``" Vip "`` are one tier.
+
+    Raises:
+        WrongType: ``value`` is not a str.
+        ValidationError: it is blank or cannot be stored (see :func:`check_text`).
+    """
+    return check_text(value, what).strip().casefold()
+
+
+def normal_names(
+    value: object, what: str, *, error: type[PlaybookError] = ValidationError
+) -> frozenset[str]:
+    """A collection of names, each as :func:`normal_name` gives it.
+
+    Args:
+        value: the names (a set, list or tuple; a lone string is refused, since it would be
+            read as its letters).
+        what: the setting, for the message.
+        error: the error raised for a lone string or a bad name (``ConfigError`` for a
+            policy's setting).
+    """
+    if isinstance(value, str | bytes):
+        raise error(
+            f"{what} must be a collection of names, got the string {shown(value)}; write "
+            f"{{{shown(value)}}}"
+        )
+    if not isinstance(value, Iterable):
+        raise error(f"{what} must be a collection of names, got {shown(value)}")
+    try:
+        return frozenset(normal_name(item, f"{what} item") for item in value)
+    except ValidationError as problem:
+        if error is ValidationError or isinstance(problem, error):
+            raise
+        raise error(str(problem)) from None
+
+
+def normal_keyed(
+    value: object,
+    what: str,
+    item: Callable[[str, Any], V],
+    *,
+    error: type[PlaybookError] = ValidationError,
+) -> dict[str, V]:
+    """A mapping keyed by names (a policy's per-tier settings), each key as
+    :func:`normal_name` gives it and each value as ``item(key, value)`` returns it.
+
+    Raises ``error`` when ``value`` is not a mapping, a key is not a name, or two keys are the
+    same name once normalised (``"VIP"`` and ``"vip"``: which setting would win is a guess).
+    """
+    if not isinstance(value, Mapping):
+        raise error(f"{what} must map names to settings, got {shown(value)}")
+    found: dict[str, V] = {}
+    written: dict[str, object] = {}
+    for key, entry in value.items():
+        try:
+            name = normal_name(key, f"{what} key")
+        except ValidationError as problem:
+            raise (problem if isinstance(problem, error) else error(str(problem))) from None
+        if name in found:
+            raise error(
+                f"{what} has both {written[name]!r} and {key!r}, which are the same name "
+                f"{name!r} (names compare without letter case and surrounding spaces); keep one"
+            )
+        found[name] = item(name, entry)
+        written[name] = key
+    return found
 
 
 def identifier(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:

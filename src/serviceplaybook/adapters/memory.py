@@ -20,7 +20,7 @@ import attrs
 from serviceplaybook._errors import ConcurrentUpdate, NotFound, ValidationError
 from serviceplaybook._records.compensation import Grant
 from serviceplaybook._records.conversation import Conversation, check_version_rises
-from serviceplaybook._records.erasure import erased_grant
+from serviceplaybook._records.erasure import erased_follow_up, erased_grant
 from serviceplaybook._records.followup import FollowUp, FollowUpStatus
 from serviceplaybook._records.journal import JournalEntry
 from serviceplaybook._records.query import ConversationPage, ConversationQuery, page_of
@@ -413,7 +413,7 @@ class InMemoryScheduler:
             ids = self._by_customer.get(customer_id, [])
             for follow_up_id in ids:
                 held = self._held[follow_up_id]
-                moved = attrs.evolve(held.follow_up, customer_id=pseudonym)
+                moved = erased_follow_up(held.follow_up, pseudonym)
                 self._held[follow_up_id] = held._replace(follow_up=moved)
                 self._undo.record(functools.partial(self._held.__setitem__, follow_up_id, held))
             if ids:

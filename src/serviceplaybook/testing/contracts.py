@@ -37,6 +37,7 @@ from serviceplaybook._ports import (
 )
 from serviceplaybook._records.compensation import Grant
 from serviceplaybook._records.conversation import Conversation, Message
+from serviceplaybook._records.erasure import ERASED
 from serviceplaybook._records.escalation import EscalationDecision, HandoffBrief, Urgency
 from serviceplaybook._records.followup import FollowUp, FollowUpStatus
 from serviceplaybook._records.issue import Issue
@@ -542,6 +543,7 @@ class FollowUpSchedulerContract:
             purpose="satisfaction_survey",
             expires_at=T0 + timedelta(hours=20),
             customer_id="cust-7",
+            text="Hi Ana,\n\nWe arranged a refund (40.00 EUR) for you. Has the refund reached you?",
         )
         scheduler.schedule(original)
         [claimed] = scheduler.claim_due(T0 + timedelta(hours=1))
@@ -553,16 +555,28 @@ class FollowUpSchedulerContract:
     def test_reassign_moves_every_follow_up_of_the_customer(
         self, scheduler: FollowUpScheduler
     ) -> None:
-        scheduler.schedule(follow_up(1))
+        drafted = attrs.evolve(follow_up(1), text="Hi Ana, is the new phone working?")
+        scheduler.schedule(drafted)
         scheduler.schedule(follow_up(2, due=timedelta(hours=2)))
-        scheduler.schedule(follow_up(3, cid="c2"))
+        scheduler.schedule(attrs.evolve(follow_up(3, cid="c2"), text="Hi Bo, all good?"))
         scheduler.cancel("c1")
         assert scheduler.reassign("customer-of-c1", "erased-1") == 2
         assert scheduler.for_customer("customer-of-c1") == []
         assert scheduler.status("fu-1") is FollowUpStatus.CANCELLED
+
         [other] = scheduler.claim_due(T0 + timedelta(days=1))
         assert other.id == "fu-3"
         assert other.customer_id == "customer-of-c2"
+        assert other.text == "Hi Bo, all good?"
+
+    def test_reassign_erases_the_drafted_text(self, scheduler: FollowUpScheduler) -> None:
+        # The draft names the customer and their problem: it goes with them.
+        scheduler.schedule(attrs.evolve(follow_up(1), text="Hi Ana, is the new phone working?"))
+        scheduler.schedule(follow_up(2, due=timedelta(hours=2)))
+        assert scheduler.reassign("customer-of-c1", "erased-1") == 2
+        drafted, plain = scheduler.claim_due(T0 + timedelta(days=1))
+        assert (drafted.id, drafted.customer_id, drafted.text) == ("fu-1", "erased-1", ERASED)
+        assert (plain.id, plain.text) == ("fu-2", "")
 
 
 class StorageContract(

@@ -8,11 +8,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from serviceplaybook._errors import NotFound, StorageError, ValidationError
+from serviceplaybook._records.erasure import ERASED
 from serviceplaybook._records.followup import FollowUp, FollowUpStatus
 from serviceplaybook._records.validate import check_claim, require_aware
 from serviceplaybook.adapters.postgres._database import PostgresDatabase
 
-_COLUMNS = "id, key, conversation_id, customer_id, channel, due_at, purpose, expires_at, attempts"
+_COLUMNS = (
+    "id, key, conversation_id, customer_id, channel, due_at, purpose, expires_at, text, attempts"
+)
 
 
 CLAIM = (
@@ -62,7 +65,8 @@ class PostgresScheduler:
                     due_at=row[skip + 5],
                     purpose=row[skip + 6],
                     expires_at=row[skip + 7],
-                    attempts=row[skip + 8],
+                    text=row[skip + 8],
+                    attempts=row[skip + 9],
                 )
                 for row in rows
             ]
@@ -79,8 +83,8 @@ class PostgresScheduler:
         """
         rows = self.database.run(
             "WITH new AS (INSERT INTO follow_ups (id, key, conversation_id, customer_id, "
-            "channel, due_at, purpose, expires_at, status, ready_at, attempts) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'pending', %s, %s) "
+            "channel, due_at, purpose, expires_at, text, status, ready_at, attempts) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 'pending', %s, %s) "
             "ON CONFLICT DO NOTHING RETURNING key) "
             "SELECT key FROM new UNION ALL "
             "SELECT key FROM follow_ups WHERE NOT EXISTS (SELECT 1 FROM new) "
@@ -94,6 +98,7 @@ class PostgresScheduler:
                 follow_up.due_at,
                 follow_up.purpose,
                 follow_up.expires_at,
+                follow_up.text,
                 follow_up.due_at,
                 follow_up.attempts,
                 follow_up.key,
@@ -235,8 +240,10 @@ class PostgresScheduler:
         """Move every follow-up of the customer, whatever its status, to ``pseudonym``;
         returns how many."""
         return self.database.run(
-            "UPDATE follow_ups SET customer_id = %s WHERE customer_id = %s",
-            (pseudonym, customer_id),
+            # the drafted text names the customer and their problem: erased too
+            "UPDATE follow_ups SET customer_id = %s, "
+            "text = CASE WHEN text = '' THEN '' ELSE %s END WHERE customer_id = %s",
+            (pseudonym, ERASED, customer_id),
         ).rowcount
 
     def pending(self) -> list[FollowUp]:

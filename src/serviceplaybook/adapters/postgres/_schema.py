@@ -3,7 +3,7 @@ apart from the driver, so that printing it needs no psycopg)."""
 
 from __future__ import annotations
 
-DATABASE_SCHEMA_VERSION = 1
+DATABASE_SCHEMA_VERSION = 2
 """The version of the database schema (its tables and indexes) this release writes; stored
 in the ``serviceplaybook_meta`` table under the key ``schema_version``."""
 
@@ -93,6 +93,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX follow_ups_by_conversation ON follow_ups (conversation_id)",
         "CREATE INDEX follow_ups_by_customer ON follow_ups (customer_id, due_at)",
     ),
+    # 2: the follow-up's drafted text (empty for follow-ups planned before it existed)
+    ("ALTER TABLE follow_ups ADD COLUMN text text NOT NULL DEFAULT ''",),
 )
 
 TABLES = ("conversations", "conversation_items", "journal", "grants", "follow_ups")

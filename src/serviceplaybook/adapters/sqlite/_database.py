@@ -22,7 +22,7 @@ from serviceplaybook._records.validate import require_aware
 from serviceplaybook._serialization import from_dict
 from serviceplaybook.adapters.sqlite._transactions import TransactionManager
 
-DATABASE_SCHEMA_VERSION = 2
+DATABASE_SCHEMA_VERSION = 3
 """The version of the database schema (its tables and indexes) this release writes; stored
 in the file's ``serviceplaybook_meta`` table under the key ``schema_version``."""
 
@@ -141,6 +141,8 @@ _MIGRATIONS: tuple[tuple[Migration, ...], ...] = (
         "CREATE INDEX conversations_sla_due ON conversations (sla_due_at) "
         "WHERE sla_due_at IS NOT NULL",
     ),
+    # 3: the follow-up's drafted text (empty for follow-ups planned before it existed)
+    ("ALTER TABLE follow_ups ADD COLUMN text TEXT NOT NULL DEFAULT ''",),
 )
 
 _TABLES = ("conversations", "conversation_items", "journal", "grants", "follow_ups")

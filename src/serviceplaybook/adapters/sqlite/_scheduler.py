@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from serviceplaybook._errors import NotFound, StorageError, ValidationError
+from serviceplaybook._records.erasure import ERASED
 from serviceplaybook._records.followup import FollowUp, FollowUpStatus
 from serviceplaybook._records.validate import check_claim
 from serviceplaybook.adapters.sqlite._database import SQLiteDatabase, from_utc_text, utc_text
@@ -33,7 +34,7 @@ class SQLiteScheduler:
     # follow_ups.attempts counts the claims that ended; a claim in flight is attempt + 1.
     _COLUMNS = (
         "f.id, f.key, f.conversation_id, f.customer_id, f.channel, f.due_at, f.purpose, "
-        "f.expires_at"
+        "f.expires_at, f.text"
     )
     _CLAIMED = "LEFT JOIN follow_up_claims c ON c.id = f.id"
 
@@ -56,7 +57,8 @@ class SQLiteScheduler:
                     due_at=parse(row[skip + 5]),
                     purpose=row[skip + 6],
                     expires_at=None if row[skip + 7] is None else parse(row[skip + 7]),
-                    attempts=row[skip + 8],
+                    text=row[skip + 8],
+                    attempts=row[skip + 9],
                 )
                 for row in rows
             ]
@@ -76,8 +78,8 @@ class SQLiteScheduler:
         with self.database.writing() as connection:
             inserted = connection.execute(
                 "INSERT INTO follow_ups (id, key, conversation_id, customer_id, channel, due_at, "
-                "purpose, expires_at, status, ready_at, attempts) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING",
+                "purpose, expires_at, text, status, ready_at, attempts) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING",
                 (
                     follow_up.id,
                     follow_up.key,
@@ -87,6 +89,7 @@ class SQLiteScheduler:
                     due,
                     follow_up.purpose,
                     expires,
+                    follow_up.text,
                     due,
                     follow_up.attempts,
                 ),
@@ -295,8 +298,10 @@ class SQLiteScheduler:
         """Move every follow-up of the customer to ``pseudonym``; returns how many."""
         with self.database.writing() as connection:
             cursor = connection.execute(
-                "UPDATE follow_ups SET customer_id = ? WHERE customer_id = ?",
-                (pseudonym, customer_id),
+                # the drafted text names the customer and their problem: erased too
+                "UPDATE follow_ups SET customer_id = ?, "
+                "text = CASE WHEN text = '' THEN '' ELSE ? END WHERE customer_id = ?",
+                (pseudonym, ERASED, customer_id),
             )
         return cursor.rowcount
 
