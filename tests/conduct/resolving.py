@@ -190,7 +190,7 @@ OFFERS = (
             Step(
                 "counter_offer",
                 offer=Offer(
-                    kind=OfferKind.GOODWILL,
+                    kind=OfferKind.FREE_SERVICE,
                     description="a free year of service",
                     id="free-year",
                 ),
