@@ -23,15 +23,28 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from conduct import ALL, EMPATHY_SCRIPTS, Policies, Script, apology_wording, codes_of, play
+from conduct import (
+    ALL,
+    EMPATHY_SCRIPTS,
+    ConductError,
+    Policies,
+    Script,
+    apology_wording,
+    codes_of,
+    play,
+)
 from conduct.people import BLENDER, JO, MIRA, SAM, credit
 from serviceplaybook import (
     Agent,
+    ApologyPolicy,
     Conversation,
     Customer,
+    EscalationPolicy,
+    Guidance,
     Issue,
     LexiconSignalDetector,
     Outcome,
+    Playbook,
     Role,
     ServiceDesk,
     Signals,
@@ -97,6 +110,81 @@ def test_the_checklist_names_every_conversation() -> None:
     page = (ROOT / "docs" / "conduct.md").read_text()
     missing = [script.id for script in ALL if f"`{script.id}`" not in page]
     assert not missing, f"docs/conduct.md does not list {missing}"
+
+
+# -- the suite has teeth: a policy that breaks the craft is caught, in words ------------------
+
+
+class AlwaysEmpathetic(Playbook):
+    """A playbook that adds the empathy script to every answer, even after a threat."""
+
+    def guidance(
+        self, conversation: Conversation, signals: Signals | None = None
+    ) -> tuple[Guidance, ...]:
+        feel = Guidance(code="acknowledge_feelings", text="I can hear how frustrating this is.")
+        return (*super().guidance(conversation, signals), feel)
+
+
+class EagerEscalation(EscalationPolicy):
+    """Hands every first insult to a supervisor: no calm boundary first."""
+
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(**{"escalate_first_abuse": True, **settings})
+
+
+def _script(script_id: str) -> Script:
+    return next(script for script in ALL if script.id == script_id)
+
+
+@pytest.mark.parametrize(
+    ("classes", "script_id", "rule"),
+    [
+        (
+            {"playbook": AlwaysEmpathetic},
+            "threat_goes_to_security_at_once",
+            "a terminated conversation gets no empathy or service script",
+        ),
+        (
+            {"escalation": EagerEscalation},
+            "abusive_then_calming",
+            "no escalation belongs here (don't toss the customer around)",
+        ),
+    ],
+    ids=["empathy_after_a_threat", "first_insult_escalated"],
+)
+def test_a_policy_that_breaks_the_craft_fails_naming_the_rule(
+    classes: Mapping[str, type[Any]], script_id: str, rule: str
+) -> None:
+    with pytest.raises(ConductError) as broken:
+        play(_script(script_id), Policies.of(classes))
+    assert rule in str(broken.value)
+    assert f"conversation {script_id!r}" in str(broken.value)
+
+
+def test_an_integrator_names_their_policies_in_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "acme_support.py").write_text(
+        "from serviceplaybook import EscalationPolicy\n\n"
+        "class AcmeEscalation(EscalationPolicy):\n"
+        "    pass\n\n"
+        "conduct_policies = {'escalation': AcmeEscalation}\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("CONDUCT_POLICIES", "acme_support:conduct_policies")
+    policies = policies_under_test()
+    assert policies.escalation.__name__ == "AcmeEscalation"
+    assert policies.apology is ApologyPolicy  # the ones not named stay stock
+    play(_script("abuse_after_the_boundary_goes_to_a_supervisor"), policies)
+
+    monkeypatch.setenv("CONDUCT_POLICIES", "acme_support")
+    with pytest.raises(ValueError, match=r"package\.module:name"):
+        policies_under_test()
+    monkeypatch.setenv("CONDUCT_POLICIES", "acme_support:AcmeEscalation")
+    with pytest.raises(TypeError, match="mapping of policy names to classes"):
+        policies_under_test()
+    with pytest.raises(ValueError, match="unknown policy names"):
+        Policies.of({"escalaton": EscalationPolicy})
 
 
 # -- a terminated conversation never gets empathy guidance ------------------------------------

@@ -35,6 +35,7 @@ from serviceplaybook import (
     Channel,
     CompensationPolicy,
     Customer,
+    DraftReview,
     EscalationPolicy,
     FollowUpPolicy,
     Issue,
@@ -340,6 +341,7 @@ class Policies:
     compensation: type[CompensationPolicy] = CompensationPolicy
     follow_up: type[FollowUpPolicy] = FollowUpPolicy
     sla: type[SlaPolicy] = SlaPolicy
+    reviewer: type[DraftReview] = DraftReview
 
     @classmethod
     def of(cls, classes: Mapping[str, type[Any]]) -> Policies:
