@@ -146,8 +146,9 @@ OFFERS = (
     ),
     Script(
         id="above_authority_needs_a_supervisors_approval",
-        story="A full refund above the agent's limit: a pending approval, a supervisor "
-        "approves, the customer accepts; a follow-up on the conversation's channel",
+        story="A full refund above the agent's limit: a pending approval; when the customer "
+        "asks meanwhile it goes to the approver's role at once; a supervisor approves and "
+        "takes over, the customer accepts; a follow-up on the conversation's channel",
         issue=BLENDER,
         steps=(
             *BLENDER_UNDERSTOOD,
@@ -157,8 +158,30 @@ OFFERS = (
                 raises=ApprovalRequired,
                 why="beyond the agent's authority a named role approves, quickly",
             ),
-            Step("approve", by=RITA, stage="resolving"),
-            Step("accept", offer_id="full", stage="following_up", follow_up=Channel.CHAT),
+            Step(
+                "say",
+                "I've asked a senior colleague to approve the full refund; it takes a few minutes.",
+                stage="resolving",
+            ),
+            Step(
+                "hear",
+                "So can I have my money back or not?",
+                stage="escalated",
+                escalates_to=Role.SENIOR_AGENT,
+                reasons={"above_authority"},
+                expect={"warm_handover"},
+                why="a request above authority goes to the role that may grant it, at once",
+            ),
+            Step("approve", by=RITA, stage="escalated"),
+            Step("pick_up", by=RITA, stage="resolving"),
+            Step(
+                "accept",
+                "Yes, thank you.",
+                offer_id="full",
+                stage="following_up",
+                follow_up=Channel.CHAT,
+                follow_up_says=("refund",),
+            ),
         ),
     ),
     Script(
