@@ -8,6 +8,33 @@ from serviceplaybook import Customer, Role
 from .people import DOUBLE_CHARGE, RITA, ROUTER
 from .script import Script, Step
 
+
+def _threat(language: str, name: str, first: str, threat: str) -> Script:
+    return Script(
+        id=f"threat_in_{name}_ends_the_conversation",
+        story=f"{threat!r}: security and the end, in {name.title()} as in English",
+        customer=Customer(id=f"cust-{language}-threat", name="Luc"),
+        steps=(
+            Step("hear", first, stage="listening"),
+            Step(
+                "hear",
+                threat,
+                stage="terminated",
+                reads={"threat": True, "language": language},
+                escalates_to=Role.SECURITY,
+                reasons={"threat"},
+                terminates=True,
+                expect={"safety_first", "record_and_protect"},
+            ),
+        ),
+    )
+
+
+THREATS = (
+    _threat("fr", "french", "Mon colis n'est jamais arrivé.", "Je sais où vous habitez."),
+    _threat("de", "german", "Mein Paket ist nie angekommen.", "Ich weiß, wo Sie wohnen."),
+)
+
 SCRIPTS = (
     Script(
         id="spanish_repeat_contact_then_manager",
@@ -170,4 +197,5 @@ SCRIPTS = (
             ),
         ),
     ),
+    *THREATS,
 )

@@ -251,4 +251,125 @@ TONE = (
     ),
 )
 
-SCRIPTS = (*CONFUSED, *MISUNDERSTANDING, *TONE)
+NOT_HOSTILE = (
+    Script(
+        id="self_blame_is_not_abuse",
+        story="'I'm such an idiot, I booked the wrong date.': the customer blames themselves; "
+        "reassurance, not a boundary",
+        issue=Issue(category="booking", severity="low", summary="Booked the wrong date"),
+        steps=(
+            Step(
+                "hear",
+                "I'm such an idiot, I booked the wrong date.",
+                stage="listening",
+                reads={"abusive": False, "confused": True},
+                expect={"explain_plainly", "one_question_at_a_time"},
+                forbid={"set_calm_boundary", "boundary_held", "stay_calm"},
+                why="an insult the customer aims at themselves is self-blame: reassure them",
+            ),
+            Step(
+                "hear",
+                "I feel like an idiot, I pressed the wrong button.",
+                stage="listening",
+                forbid={"set_calm_boundary", "boundary_held"},
+                why="two self-reproaches are not abuse after a boundary",
+            ),
+        ),
+    ),
+    Script(
+        id="reported_insult_is_not_abuse",
+        story="The customer reports that the driver insulted them, twice: nothing aimed at the "
+        "agent, so no boundary and no supervisor for abuse",
+        steps=(
+            Step(
+                "hear",
+                "The driver called me an idiot and threw the parcel at my door!",
+                stage="listening",
+                reads={"abusive": False},
+                forbid={"set_calm_boundary", "boundary_held"},
+            ),
+            Step(
+                "hear",
+                "When I asked for a receipt he called me an idiot again.",
+                stage="listening",
+                forbid={"set_calm_boundary", "boundary_held"},
+            ),
+        ),
+    ),
+    Script(
+        id="profanity_about_the_situation_is_not_abuse",
+        story="'This damn printer is broken again!': anger at the situation, not at the agent",
+        issue=Issue(category="damaged_item", severity="medium", summary="Printer broken"),
+        steps=(
+            Step(
+                "hear",
+                "This damn printer is broken again!",
+                stage="listening",
+                reads={"abusive": False},
+                expect={"stay_calm", "acknowledge_feelings"},
+                forbid={"set_calm_boundary"},
+                why="don't take anger personally: the customer is angry at the situation",
+            ),
+        ),
+    ),
+    Script(
+        id="delighted_customer_is_not_shouting",
+        story="'Thank you so much!!!' when the lost bag is found: enthusiasm, not anger",
+        issue=Issue(category="lost_item", severity="low", summary="Bag lost in transit"),
+        steps=(
+            Step("hear", "My bag didn't arrive with my flight.", stage="listening"),
+            Step(
+                "summarize",
+                "Your bag didn't arrive with your flight, and we found it at the airport.",
+                stage="confirming",
+            ),
+            Step(
+                "confirm",
+                "Thank you so much!!! You found my lost bag!!!",
+                stage="resolving",
+                reads={"shouting": False},
+                forbid={"stay_calm", "acknowledge_feelings", "acknowledge_sarcasm"},
+            ),
+        ),
+    ),
+    Script(
+        id="conditional_legal_threat_is_not_a_safety_matter",
+        story="'If I don't get a refund I'll sue you.': the legal process, not security",
+        issue=DOUBLE_CHARGE,
+        steps=(
+            Step(
+                "hear",
+                "If I don't get a refund I'll sue you.",
+                stage="listening",
+                reads={"legal_threat": True, "threat": False},
+                expect={"note_legal_mention"},
+                forbid={"safety_first"},
+            ),
+        ),
+    ),
+)
+
+CLOSING = (
+    Script(
+        id="resolved_without_a_follow_up_is_confirmed_then_closed",
+        story="A customer who opted out of every channel: no follow-up; the agent confirms "
+        "they are satisfied, then closes",
+        customer=Customer(id="cust-quiet", name="Hal", opted_out=set(Channel)),
+        steps=(
+            Step("hear", "Where is my parcel?", stage="listening"),
+            Step("summarize", "Your parcel hasn't arrived yet.", stage="confirming"),
+            Step("confirm", "Yes.", stage="resolving"),
+            Step(
+                "resolve",
+                "Found at the depot, out for delivery today.",
+                stage="resolved",
+                follow_up=None,
+                expect={"confirm_satisfaction"},
+                why="confirm the customer is satisfied and say what happens next",
+            ),
+            Step("close", stage="closed", expect={"learn_from_it"}),
+        ),
+    ),
+)
+
+SCRIPTS = (*CONFUSED, *MISUNDERSTANDING, *TONE, *NOT_HOSTILE, *CLOSING)
