@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from serviceplaybook import Channel, Offer, OfferKind, Role, Urgency
 
-from .people import DOUBLE_CHARGE, RITA, TOM, credit, refund
+from .people import BOT, DOUBLE_CHARGE, RITA, SAM, TOM, credit, refund
 from .script import Script, Step
 
 REPEAT_CONTACT = (
@@ -186,6 +186,39 @@ REPEAT_CONTACT = (
     ),
 )
 
+HOPS = (
+    Script(
+        id="no_more_than_two_hops",
+        story="A bot hands to an agent, the agent to a senior agent; when the senior agent "
+        "needs help too, it goes straight to the top instead of another hop",
+        agent=BOT,
+        steps=(
+            Step("hear", "My blender arrived with a cracked jug.", stage="listening"),
+            Step(
+                "escalate",
+                "The customer wants a person.",
+                stage="escalated",
+                escalates_to=Role.AGENT,
+            ),
+            Step("pick_up", by=SAM, stage="clarifying"),
+            Step(
+                "escalate",
+                "The replacement needs a senior agent.",
+                stage="escalated",
+                escalates_to=Role.SENIOR_AGENT,
+            ),
+            Step("pick_up", by=TOM, stage="clarifying"),
+            Step(
+                "escalate",
+                "This needs someone above me.",
+                stage="escalated",
+                escalates_to=Role.MANAGER,
+                why="don't toss the customer around: after two hops, the top",
+            ),
+        ),
+    ),
+)
+
 MOOD = (
     Script(
         id="falling_mood_waits_until_tried",
@@ -328,4 +361,4 @@ MANAGER = (
     ),
 )
 
-SCRIPTS = (*REPEAT_CONTACT, *MOOD, *MANAGER)
+SCRIPTS = (*REPEAT_CONTACT, *HOPS, *MOOD, *MANAGER)

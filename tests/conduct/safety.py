@@ -4,7 +4,9 @@ self-harm (stay with them; never a threat script, never the end of the conversat
 
 from __future__ import annotations
 
-from serviceplaybook import Channel, IllegalTransition, Issue, Role, Urgency
+from datetime import timedelta
+
+from serviceplaybook import Channel, IllegalTransition, Issue, PolicyViolation, Role, Urgency
 
 from .people import JO, RITA, ROUTER, TOM, credit
 from .script import Script, Step
@@ -226,6 +228,13 @@ THREATS = (
             ),
             Step("say", "Hello?", raises=IllegalTransition, why="nothing more is said"),
             Step("hear", "Hello??", raises=IllegalTransition),
+            Step("wait", wait=timedelta(days=3)),
+            Step(
+                "check_sla",
+                stage="terminated",
+                forbid={"respond_now"},
+                why="the clocks stop when the conversation ends: no alarm, no SLA step",
+            ),
         ),
     ),
     Script(
@@ -338,6 +347,30 @@ SELF_HARM = (
                 "I don't know. Everything is just too much.",
                 stage="escalated",
                 forbid={"safety_first", "set_calm_boundary"},
+            ),
+            Step("pick_up", by=JO, stage="clarifying"),
+        ),
+    ),
+    Script(
+        id="self_harm_is_never_ended_on_the_customer",
+        story="After a self-harm disclosure the agent tries to end the conversation: the desk "
+        "refuses; the trained team takes over and the conversation goes on",
+        steps=(
+            Step("hear", "Nothing works and nobody helps me.", stage="listening"),
+            Step(
+                "hear",
+                "I want to end my life.",
+                stage="escalated",
+                reads={"self_harm": True},
+                escalates_to=Role.SECURITY,
+                terminates=False,
+                expect={"wellbeing_first"},
+            ),
+            Step(
+                "terminate",
+                "The customer is not making sense.",
+                raises=PolicyViolation,
+                why="never end the conversation on a customer who disclosed self-harm",
             ),
             Step("pick_up", by=JO, stage="clarifying"),
         ),
