@@ -11,6 +11,7 @@ from serviceplaybook import (
     Money,
     Offer,
     OfferKind,
+    PolicyViolation,
     Role,
 )
 
@@ -227,6 +228,34 @@ OFFERS = (
     ),
 )
 
+FREE_YEAR_AS_GOODWILL = Script(
+    id="a_free_year_is_not_an_agents_goodwill_gesture",
+    story="The agent proposes the demanded free year of service as a goodwill gesture with "
+    "no value: beyond the agent's authority (the draft review says so too), not granted alone",
+    issue=Issue(
+        category="outage",
+        severity="medium",
+        summary="Internet down all weekend",
+        order_value=Money("50.00", "USD"),
+    ),
+    steps=(
+        Step("hear", "My internet was down all weekend.", stage="listening"),
+        Step("summarize", "Your internet was down all weekend.", stage="confirming"),
+        Step("confirm", "Yes.", stage="resolving"),
+        Step(
+            "review",
+            "I can give you a free year of service.",
+            finds={"promise_above_authority"},
+        ),
+        Step(
+            "propose",
+            offer=Offer(kind=OfferKind.GOODWILL, description="a free year of service", id="year"),
+            raises=(ApprovalRequired, PolicyViolation),
+            why="agents settle within clear limits; beyond them a named role approves",
+        ),
+    ),
+)
+
 OUR_SYSTEM = Script(
     id="review_flags_our_system_as_an_excuse",
     story="An agent's draft explains the cracked jug with 'our system was down': an excuse, "
@@ -384,4 +413,4 @@ APOLOGIES = (
     ),
 )
 
-SCRIPTS = (*OFFERS, OUR_SYSTEM, *APOLOGIES)
+SCRIPTS = (*OFFERS, FREE_YEAR_AS_GOODWILL, OUR_SYSTEM, *APOLOGIES)

@@ -211,7 +211,8 @@ class Step:
         apology_avoids: phrases it must not contain.
         follow_up: the channel of the follow-up planned in this step, or ``None`` for none.
         follow_up_says: phrases its personal draft must contain (what was done, say).
-        raises: the error the desk must refuse the step with (nothing is recorded then).
+        raises: the error (or errors) the desk must refuse the step with (nothing is recorded
+            then, except the pending approval an ApprovalRequired records).
         refusal: the reason code of that refusal (a PolicyViolation's).
         counter_avoids: words the counter-offer's explanation to the customer must not use.
         finds: finding codes ``review`` must report on the draft in ``text``.
@@ -248,7 +249,7 @@ class Step:
     apology_avoids: tuple[str, ...] = ()
     follow_up: Channel | _Unchecked | None = UNCHECKED
     follow_up_says: tuple[str, ...] = ()
-    raises: type[Exception] | None = None
+    raises: type[Exception] | tuple[type[Exception], ...] | None = None
     refusal: str | None = None
     counter_avoids: tuple[str, ...] = ()
     finds: Iterable[str] = frozenset()
@@ -481,6 +482,10 @@ def _call(played: Played, step: Step) -> Any:
     raise AssertionError(f"no desk call for {action!r}")  # pragma: no cover
 
 
+def _names(kinds: type[Exception] | tuple[type[Exception], ...]) -> str:
+    return " or ".join(kind.__name__ for kind in (kinds if isinstance(kinds, tuple) else (kinds,)))
+
+
 def _play_step(played: Played, step: Step) -> list[str]:
     if step.action == "wait":
         assert step.wait is not None, "wait needs wait="
@@ -497,7 +502,7 @@ def _play_step(played: Played, step: Step) -> list[str]:
         if step.raises is None:
             return [f"the desk refused the step: {type(error).__name__}: {error}"]
         if not isinstance(error, step.raises):
-            return [f"expected the desk to refuse with {step.raises.__name__}, got {error!r}"]
+            return [f"expected the desk to refuse with {_names(step.raises)}, got {error!r}"]
         broken = []
         if step.refusal is not None:
             codes = [r.code for r in getattr(error, "reasons", ())]
@@ -510,7 +515,7 @@ def _play_step(played: Played, step: Step) -> list[str]:
         return broken
     played.outcomes.append(result)
     if step.raises is not None:
-        return [f"the desk should have refused this step with {step.raises.__name__}"]
+        return [f"the desk should have refused this step with {_names(step.raises)}"]
     if step.action == "counter_offer":
         return _check_counter_offer(step, result)
     if step.action == "review":
