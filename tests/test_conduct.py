@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from conduct import (
@@ -235,8 +235,7 @@ def _to_carrier(
     if stage == Stage.ESCALATED:
         target = desk.get(cid).escalations[-1].to
         desk.pick_up(cid, JO if target is Role.SECURITY else MIRA)
-    if desk.get(cid).stage == Stage.TERMINATED:
-        pytest.skip("the conversation ended before the last message")  # never with CALM alone
+    assert desk.get(cid).stage != Stage.TERMINATED, f"no message of {before} is a threat"
     if carrier == "hear":
         return lambda text: desk.hear(cid, text)
     desk.summarize(cid, "The jug of your new blender arrived cracked.")
@@ -254,7 +253,7 @@ def _to_carrier(
     return lambda text: desk.reopen(cid, text)
 
 
-@settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30)
 @given(
     before=st.lists(st.sampled_from(CALM), max_size=3),
     carrier=st.sampled_from(CARRIERS),
