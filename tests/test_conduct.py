@@ -321,19 +321,27 @@ class Walk:
         return str(self.desk.get(self.cid).stage)
 
     def customer(self, method: str, text: str | None, offer_id: str = "") -> None:
-        """The customer's call, ``text`` their words (``None``: none)."""
+        """The customer's call, ``text`` their words (``None``: none); whatever they said,
+        the answer keeps the rules that hold in every moment."""
         desk, cid = self.desk, self.cid
         if method == "hear":
             assert text is not None
-            desk.hear(cid, text)
+            outcome = desk.hear(cid, text)
         elif method == "decline":
-            desk.decline(cid, offer_id, text)
+            outcome = desk.decline(cid, offer_id, text)
         elif method == "accept":
-            desk.accept(cid, offer_id, text=text)
+            outcome = desk.accept(cid, offer_id, text=text)
         else:  # confirm, correct, reopen
-            getattr(desk, method)(cid, text)
+            outcome = getattr(desk, method)(cid, text)
         if text is not None:
             self.sent.append(text)
+        codes = set(codes_of(outcome))
+        if outcome.conversation.stage == Stage.TERMINATED:
+            assert codes <= {"safety_first", "record_and_protect"}, (method, text, codes)
+        if outcome.signals is not None and outcome.signals.self_harm:
+            assert outcome.conversation.stage != Stage.TERMINATED, (method, text)
+            assert "wellbeing_first" in codes, (method, text, codes)
+            assert not codes & {"safety_first", "acknowledge_feelings", "set_calm_boundary"}
 
     def take_over(self) -> None:
         if self.stage == Stage.ESCALATED:
@@ -400,6 +408,8 @@ MOVES = st.tuples(
 @settings(max_examples=40, deadline=None)
 @given(moves=st.lists(MOVES, min_size=1, max_size=8))
 def test_every_customer_text_reaches_the_detector(moves: list[tuple[str, str | None]]) -> None:
+    """Also, along the way: a terminated conversation gets only the record and safety, and a
+    self-harm disclosure the well-being script and never the end, whichever call carried it."""
     detector = RecordingDetector()
     desk, clock = _desk(detector=detector)
     walk = Walk(desk, _open(desk))
