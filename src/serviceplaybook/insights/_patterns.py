@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import date, timedelta
 
@@ -23,6 +24,16 @@ def previous_week(week: str) -> str:
     return f"{y}-W{w:02d}"
 
 
+def poisson_tail(count: int, mean: float) -> float:
+    """The chance of ``count`` or more events when ``mean`` are expected (Poisson)."""
+    term = math.exp(-mean)
+    below = 0.0
+    for k in range(count):
+        below += term
+        term *= mean / (k + 1)
+    return max(0.0, 1.0 - below)
+
+
 def _positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
         raise ConfigError(
@@ -36,9 +47,11 @@ class PatternFinder:
     changes one rule by overriding it (or a threshold by passing it).
 
     Attributes:
-        surge_factor: a category's escalations in a week at least this many times the week
-            before's are a surge.
-        min_escalations: a surge needs at least this many escalations in its week.
+        surge_factor: a category's escalations in a week at least this many times its weekly
+            average before are a surge...
+        min_escalations: ...with at least this many escalations in its week...
+        baseline_weeks: ...the average taken over up to this many weeks before it...
+        significance: ...and so many escalations less likely than this at that average.
         low_acceptance: an offer kind accepted less often than this share is flagged.
         min_offers: ...when at least this many offers of the kind were proposed.
         outlier_factor: a category's reopen rate, or an agent's apologies per conversation,
@@ -50,7 +63,9 @@ class PatternFinder:
     """
 
     surge_factor: float = attrs.field(default=2.0, validator=_positive)
-    min_escalations: int = attrs.field(default=4, validator=_positive)
+    min_escalations: int = attrs.field(default=5, validator=_positive)
+    baseline_weeks: int = attrs.field(default=4, validator=_positive)
+    significance: float = attrs.field(default=0.01, validator=_positive)
     low_acceptance: float = attrs.field(default=0.3, validator=_positive)
     min_offers: int = attrs.field(default=5, validator=_positive)
     outlier_factor: float = attrs.field(default=2.0, validator=_positive)
@@ -66,8 +81,11 @@ class PatternFinder:
         ]
 
     def escalation_surges(self, report: Report) -> list[Pattern]:
-        """A category whose escalations in a week jumped from the week before, with the share
-        that came after the customer declined an offer, and the kind they declined most."""
+        """A category whose escalations in a week jumped: at least :attr:`surge_factor`
+        times its weekly average over the (up to :attr:`baseline_weeks`) weeks before, and
+        too many for chance at that average (a Poisson tail below :attr:`significance`);
+        with the share that came after the customer declined an offer, and the kind they
+        declined most."""
         if not report.by_week:
             return []
         first_week = min(report.by_week)
@@ -76,29 +94,44 @@ class PatternFinder:
         }
         found = []
         for (category, week), this in counts.items():
-            before = previous_week(week)
-            if before < first_week or this.escalations < self.min_escalations:
-                continue  # no week before in the data, or too few to matter
-            earlier = counts.get((category, before))
-            prior = earlier.escalations if earlier is not None else 0
-            if this.escalations < self.surge_factor * max(prior, 1):
+            if this.escalations < self.min_escalations:
                 continue
-            found.append(self._surge(this, before, prior))
+            before = []
+            earlier = week
+            for _ in range(self.baseline_weeks):
+                earlier = previous_week(earlier)
+                if earlier < first_week:
+                    break
+                seen = counts.get((category, earlier))
+                before.append((earlier, seen.escalations if seen is not None else 0))
+            if len(before) < min(2, self.baseline_weeks):
+                continue  # too few weeks before it in the data to know the usual rate
+            average = sum(n for _, n in before) / len(before)
+            if this.escalations < self.surge_factor * max(average, 1.0):
+                continue
+            chance = poisson_tail(this.escalations, max(average, 0.5))
+            if chance >= self.significance:
+                continue
+            found.append(self._surge(this, before[::-1], average, chance))
         return found
 
-    def _surge(self, this: EscalationWeek, before: str, prior: int) -> Pattern:
-        ratio = this.escalations / prior if prior else None
+    def _surge(
+        self, this: EscalationWeek, before: list[tuple[str, int]], average: float, chance: float
+    ) -> Pattern:
+        ratio = this.escalations / average if average else None
         if ratio is None:
-            rise = f"rose from none to {this.escalations}"
+            rise = "rose from none"
         elif ratio < 3:
-            rise = f"doubled ({prior} to {this.escalations})"
+            rise = "doubled"
         else:
-            rise = f"rose {ratio:.1f}-fold ({prior} to {this.escalations})"
-        text = f"{this.category} escalations {rise} in week {this.week}"
-        evidence = [
-            f"week {before}: {prior} escalations",
-            f"week {this.week}: {this.escalations} escalations",
-        ]
+            rise = f"rose {ratio:.1f}-fold"
+        weeks = "the week before" if len(before) == 1 else f"the {len(before)} weeks before"
+        text = (
+            f"{this.category} escalations {rise} in week {this.week}: {this.escalations}, "
+            f"against {average:.1f} a week in {weeks}"
+        )
+        evidence = [f"week {week}: {n} escalations" for week, n in before]
+        evidence.append(f"week {this.week}: {this.escalations} escalations")
         after = sum(this.after_decline.values())
         if after:
             kind, most = max(this.after_decline.items(), key=lambda item: (item[1], item[0]))
@@ -107,6 +140,7 @@ class PatternFinder:
                 f"{after} of {this.escalations} came after the customer declined an offer: "
                 + ", ".join(f"{k} {n}" for k, n in sorted(this.after_decline.items()))
             )
+        evidence.append(f"chance of {this.escalations} or more at the usual rate: {chance:.2g}")
         return Pattern(
             code="escalation_surge",
             subject=this.category,

@@ -21,11 +21,13 @@ def print_tables(report: Report, *, file: TextIO | None = None, width: int | Non
     try:
         from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
     except ImportError as error:
         raise missing("rich", error) from None
 
-    console = Console(file=file, width=width, highlight=False)
-    console.print("[bold]Insights[/bold]: " + summary(report), markup=True)
+    # no markup: categories, agents and feedback are the users' own text, brackets included
+    console = Console(file=file, width=width, highlight=False, markup=False)
+    console.print(Text.assemble(("Insights", "bold"), ": ", summary(report)))
     console.print(
         "Times are medians in business time: opening to the first agent message, and to "
         "the first resolution."
