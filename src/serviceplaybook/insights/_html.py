@@ -32,9 +32,11 @@ table { border-collapse: collapse; margin: .5rem 0 1rem; font-size: .9rem; }
 th, td { padding: .3rem .6rem; border-bottom: 1px solid #e4e7eb; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 th { background: #f5f7fa; }
-.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr));
-          gap: 1rem; }
-.insights-chart { border: 1px solid #e4e7eb; border-radius: 6px; min-height: 360px; }
+/* two fixed tracks: each chart is drawn as its div is parsed, at its final width */
+.charts { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 1rem; }
+@media (max-width: 900px) { .charts { grid-template-columns: minmax(0, 1fr); } }
+.insights-chart { border: 1px solid #e4e7eb; border-radius: 6px; min-height: 360px;
+                  min-width: 0; overflow: hidden; }
 ul.evidence { margin: .2rem 0 .8rem; color: #52606d; }
 li.pattern { margin-bottom: .6rem; }
 """
@@ -157,7 +159,8 @@ def _charts(report: Report) -> list[Any]:
                 ],
                 layout={
                     **_LAYOUT,
-                    "title": f"Compensation granted by role and category {currency}".strip(),
+                    "title": "Compensation granted by role and category"
+                    + (f" ({currency})" if currency else ""),
                     "barmode": "stack",
                     "yaxis": {"title": currency or "amount"},
                 },
@@ -223,7 +226,7 @@ def render(report: Report) -> str:
             full_html=False,
             include_plotlyjs=False,
             div_id=f"chart-{number}",
-            config={"displaylogo": False, "responsive": True},
+            config={"displayModeBar": False, "responsive": True},
         )
         + "</div>"
         for number, figure in enumerate(_charts(report), start=1)

@@ -25,13 +25,22 @@ def previous_week(week: str) -> str:
 
 
 def poisson_tail(count: int, mean: float) -> float:
-    """The chance of ``count`` or more events when ``mean`` are expected (Poisson)."""
-    term = math.exp(-mean)
-    below = 0.0
-    for k in range(count):
-        below += term
-        term *= mean / (k + 1)
-    return max(0.0, 1.0 - below)
+    """The chance of ``count`` or more events when ``mean`` are expected (Poisson), summed
+    from ``count`` up so that a tiny chance keeps its digits."""
+    if count <= 0:
+        return 1.0
+    term = math.exp(count * math.log(mean) - mean - math.lgamma(count + 1))
+    total = 0.0
+    k = count
+    while term > total * 1e-17 or k < mean:
+        total += term
+        k += 1
+        term *= mean / k
+    return min(1.0, total)
+
+
+def _chance(value: float) -> str:
+    return "below one in a million" if value < 1e-6 else f"{value:.2g}"
 
 
 def _positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -140,7 +149,9 @@ class PatternFinder:
                 f"{after} of {this.escalations} came after the customer declined an offer: "
                 + ", ".join(f"{k} {n}" for k, n in sorted(this.after_decline.items()))
             )
-        evidence.append(f"chance of {this.escalations} or more at the usual rate: {chance:.2g}")
+        evidence.append(
+            f"chance of {this.escalations} or more at the usual rate: {_chance(chance)}"
+        )
         return Pattern(
             code="escalation_surge",
             subject=this.category,
