@@ -73,7 +73,10 @@ def _script(
     cid = desk.open(customer=customer, issue=issue, agent=agent).id
     yield timedelta(minutes=rng.randint(1, 5)), lambda: desk.hear(cid, rng.choice(ANGRY + CALM))
     if rng.random() < 0.03:
-        yield timedelta(minutes=2), lambda: desk.hear(cid, "I know where you live, I will hurt you.")
+        yield (
+            timedelta(minutes=2),
+            lambda: desk.hear(cid, "I know where you live, I will hurt you."),
+        )
         return
     if rng.random() < 0.08:  # nobody answers for days; the SLA checker finds it
         yield timedelta(days=rng.randint(2, 4)), lambda: desk.check_sla(cid)
@@ -113,8 +116,9 @@ def _script(
     if rng.random() < 0.12:
         yield timedelta(days=1), lambda: desk.reopen(cid, "It happened again, same problem.")
         return
-    yield timedelta(days=rng.randint(1, 2)), lambda: desk.complete_follow_up(
-        cid, rng.choice(FEEDBACK) if rng.random() < 0.6 else None
+    yield (
+        timedelta(days=rng.randint(1, 2)),
+        lambda: desk.complete_follow_up(cid, rng.choice(FEEDBACK) if rng.random() < 0.6 else None),
     )
 
 

@@ -15,7 +15,8 @@ What the digest reads from the entries, so that every backend reads the same:
   carries a message (``text``: a question or a summary; ``apology``: an apology given);
 - the first resolution: the first entry whose stage after the event is ``resolved``;
 - escalations: ``escalate`` entries, and ``terminate`` entries when the escalation policy
-  ended the conversation (both hold an ``escalation`` decision); apologies: ``apologize`` entries that gave one;
+  ended the conversation (both hold an ``escalation`` decision); apologies: the
+  ``apologize`` entries that gave one;
 - reopens, SLA steps (each step of each ``sla_step`` entry), follow-ups scheduled and
   completed, feedback given, terminations, by their kinds;
 - offers: each ``propose`` entry, with the first ``accept`` or ``decline`` naming its id.
@@ -188,9 +189,7 @@ class JournalDigest:
         return JournalDigest(
             conversations=tuple(sorted(self.conversations, key=lambda c: c.conversation_id)),
             offers=tuple(sorted(self.offers, key=lambda o: (o.conversation_id, o.seq))),
-            escalations=tuple(
-                sorted(self.escalations, key=lambda e: (e.conversation_id, e.seq))
-            ),
+            escalations=tuple(sorted(self.escalations, key=lambda e: (e.conversation_id, e.seq))),
             feedback=tuple(sorted(self.feedback, key=lambda f: (f.conversation_id, f.seq))),
         )
 

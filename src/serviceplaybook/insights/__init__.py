@@ -23,7 +23,14 @@ import attrs
 from serviceplaybook._desk import ServiceDesk
 from serviceplaybook._policies.calendar import BusinessCalendar
 from serviceplaybook._ports import DigestingJournal, Storage
-from serviceplaybook._records.digest import JournalDigest, digest_histories
+from serviceplaybook._records.digest import (
+    ConversationDigest,
+    EscalationDigest,
+    FeedbackDigest,
+    JournalDigest,
+    OfferDigest,
+    digest_histories,
+)
 from serviceplaybook._records.journal import JournalEntry
 from serviceplaybook._records.query import ConversationQuery
 from serviceplaybook.insights._compute import iso_week
@@ -41,9 +48,14 @@ from serviceplaybook.insights._report import (
 
 __all__ = [
     "UNKNOWN",
+    "ConversationDigest",
     "Durations",
+    "EscalationDigest",
     "EscalationWeek",
+    "FeedbackDigest",
     "Figures",
+    "JournalDigest",
+    "OfferDigest",
     "OfferFigures",
     "Pattern",
     "PatternFinder",
@@ -51,6 +63,7 @@ __all__ = [
     "Spend",
     "describe_calendar",
     "digest",
+    "digest_histories",
     "histories",
     "html_report",
     "iso_week",

@@ -152,7 +152,9 @@ def _compensation(offers: Iterable[OfferDigest], category: Callable[[str], str])
     ]
 
 
-def _escalation_weeks(digest: JournalDigest, category: Callable[[str], str]) -> list[EscalationWeek]:
+def _escalation_weeks(
+    digest: JournalDigest, category: Callable[[str], str]
+) -> list[EscalationWeek]:
     declined: dict[str, list[OfferDigest]] = defaultdict(list)
     for offer in digest.offers:
         if offer.outcome == DECLINE:
@@ -172,7 +174,10 @@ def _escalation_weeks(digest: JournalDigest, category: Callable[[str], str]) -> 
             weeks[key][last.kind or UNKNOWN] += 1
     return [
         EscalationWeek(
-            category=cat, week=week, escalations=totals[cat, week], after_decline=dict(weeks[cat, week])
+            category=cat,
+            week=week,
+            escalations=totals[cat, week],
+            after_decline=dict(weeks[cat, week]),
         )
         for cat, week in sorted(totals)
     ]

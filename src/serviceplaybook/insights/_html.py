@@ -52,8 +52,7 @@ _LAYOUT: dict[str, Any] = {
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
-        for row in rows
+        "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
@@ -174,7 +173,10 @@ def _charts(report: Report) -> list[Any]:
                     x=categories,
                     y=[_hours(getattr(f, field).median) for f in report.by_category.values()],
                 )
-                for label, field in (("first response", "first_response"), ("resolution", "resolution"))
+                for label, field in (
+                    ("first response", "first_response"),
+                    ("resolution", "resolution"),
+                )
             ],
             layout={
                 **_LAYOUT,
@@ -280,10 +282,7 @@ def render(report: Report) -> str:
         "<h2>Latest feedback</h2>",
         _table(
             ["when (UTC)", "conversation", "feedback"],
-            [
-                [f.at.strftime("%Y-%m-%d %H:%M"), f.conversation_id, f.text]
-                for f in report.feedback
-            ],
+            [[f.at.strftime("%Y-%m-%d %H:%M"), f.conversation_id, f.text] for f in report.feedback],
         ),
         "<h2>Scorecards</h2>",
         f"<p>{html.escape(SCORECARDS_LATER)}</p>",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from datetime import date, timedelta
+from typing import Any
 
 import attrs
 
@@ -43,7 +44,7 @@ def _chance(value: float) -> str:
     return "below one in a million" if value < 1e-6 else f"{value:.2g}"
 
 
-def _positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+def _positive(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
         raise ConfigError(
             f"PatternFinder.{attribute.name} must be a positive number, got {value!r}"

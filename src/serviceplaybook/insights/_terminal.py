@@ -15,6 +15,9 @@ from serviceplaybook.insights._format import (
 )
 from serviceplaybook.insights._report import Report
 
+PIPED_WIDTH = 150
+"""The width the tables are laid out in when they go to a file or a pipe."""
+
 
 def print_tables(report: Report, *, file: TextIO | None = None, width: int | None = None) -> None:
     """Print every table of ``report`` to ``file``."""
@@ -27,7 +30,10 @@ def print_tables(report: Report, *, file: TextIO | None = None, width: int | Non
 
     # no markup: categories, agents and feedback are the users' own text, brackets included
     console = Console(file=file, width=width, highlight=False, markup=False)
-    console.print(Text.assemble(("Insights", "bold"), ": ", summary(report)))
+    if width is None and not console.is_terminal:
+        console.width = PIPED_WIDTH  # a file or a pipe: lay the tables out unsqueezed
+    # the summary is one line however wide: a script greps it
+    console.print(Text.assemble(("Insights", "bold"), ": ", summary(report)), soft_wrap=True)
     console.print(
         "Times are medians in business time: opening to the first agent message, and to "
         "the first resolution."
@@ -70,7 +76,7 @@ def print_tables(report: Report, *, file: TextIO | None = None, width: int | Non
     console.print(offers)
 
     spend = Table(
-        title="Compensation granted (offers accepted) by role and category",
+        title="Compensation granted",
         title_justify="left",
         title_style="bold",
     )
