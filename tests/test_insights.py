@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import tempfile
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from serviceplaybook import (
 from serviceplaybook._records.digest import digest_histories
 from serviceplaybook.adapters.memory import InMemoryStorage
 from serviceplaybook.insights import PatternFinder, Report, digest, histories, iso_week, report
+from serviceplaybook.insights._business import BusinessClock
 from serviceplaybook.testing import FakeClock, SequentialIds
 
 MONDAY = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -372,6 +373,43 @@ def test_compensation_is_the_ledgers_grants_summed_exactly(world: ServiceDesk) -
     assert sum((s.amount for s in found.compensation), Decimal(0)) == ledger["USD", "sum"]
     assert sum(s.offers for s in found.compensation) == ledger["USD", "count"]
     assert {s.role for s in found.compensation} == {"agent", "supervisor"}
+
+
+CALENDARS = (
+    BusinessCalendar.standard("UTC"),
+    BusinessCalendar.standard("Europe/Berlin", open="08:00", close="18:00", holidays=[]),
+    BusinessCalendar(
+        timezone="America/New_York",
+        hours={
+            "mon": ["08:00-12:00", "13:00-17:00"],
+            "sat": ["10:00-14:00"],
+            "sun": ["00:00-24:00"],
+        },
+        holidays=[date(2026, 3, 9)],
+    ),
+    BusinessCalendar.around_the_clock("Australia/Lord_Howe"),  # a half-hour clock change
+)
+
+
+@given(
+    calendar=st.sampled_from(CALENDARS),
+    pairs=st.lists(
+        st.tuples(
+            st.datetimes(datetime(2026, 2, 20), datetime(2026, 4, 20), timezones=st.just(UTC)),
+            st.timedeltas(timedelta(days=-30), timedelta(days=30)),
+        ),
+        min_size=1,
+        max_size=20,
+    ),
+)
+def test_business_clock_counts_as_the_calendar_does(
+    calendar: BusinessCalendar, pairs: list[tuple[datetime, timedelta]]
+) -> None:
+    """The report's table of days gives ``between``'s very microseconds: across clock
+    changes, holidays, split shifts, in any order of days asked."""
+    clock = BusinessClock(calendar)
+    for start, span in pairs:
+        assert clock.between(start, start + span) == calendar.between(start, start + span)
 
 
 def test_iso_weeks_are_monday_to_sunday_in_utc() -> None:

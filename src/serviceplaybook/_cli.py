@@ -1063,9 +1063,10 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_OK
     page = html_report(found)
     args.html.write_text(page, encoding="utf-8")
+    flagged = len(found.patterns)
     out.write(
-        f"wrote {args.html}: {found.overall.conversations} conversations, "
-        f"{len(found.patterns)} patterns flagged\n"
+        f"wrote {args.html}: {found.overall.conversations} conversations, {flagged} "
+        f"pattern{'' if flagged == 1 else 's'} flagged\n"
     )
     return EXIT_OK
 

@@ -11,8 +11,9 @@ What the digest reads from the entries, so that every backend reads the same:
 
 - the conversation's opening entry (``seq`` 1, kind ``open``): category, severity, tier,
   channel, and the agent who took it (its owner at opening);
-- the first response: the first entry by an agent (not ``customer``, not ``system``) that
-  carries a message (``text``: a question or a summary; ``apology``: an apology given);
+- the first response: the first entry of an agent's message to the customer: a question
+  (``ask``), a summary (``summarize``) or an apology given (``apologize`` with an
+  ``apology``), by an agent (not ``customer``, not ``system``);
 - the first resolution: the first entry whose stage after the event is ``resolved``;
 - escalations: ``escalate`` entries, and ``terminate`` entries when the escalation policy
   ended the conversation (both hold an ``escalation`` decision); apologies: the
@@ -51,6 +52,8 @@ PROPOSE = "propose"
 ACCEPT = "accept"
 DECLINE = "decline"
 RESOLVED = "resolved"
+AGENT_MESSAGES = ("ask", "summarize")
+"""The kinds whose entries are an agent's message to the customer (besides apologies given)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -69,7 +72,6 @@ class ConversationDigest:
         agent_role: that agent's role.
         first_response_at: the first agent message (question, summary or apology).
         resolved_at: the first time it reached the ``resolved`` stage.
-        last_stage: the stage after its latest entry.
         escalations: how many escalation decisions were recorded.
         apologies: how many apologies were given.
         reopens: how many times the customer reopened it.
@@ -91,7 +93,6 @@ class ConversationDigest:
     agent_role: str | None
     first_response_at: datetime | None
     resolved_at: datetime | None
-    last_stage: str
     escalations: int
     apologies: int
     reopens: int
@@ -208,11 +209,13 @@ def _text(value: Any) -> str | None:
 
 
 def is_agent_message(entry: JournalEntry) -> bool:
-    """True for an agent's entry that carries a message to the customer (a question, a
-    summary, an apology given): what the first response is."""
+    """True for an agent's message to the customer (a question, a summary, an apology
+    given): what the first response is."""
     if entry.actor in (CUSTOMER, SYSTEM):
         return False
-    return _get(entry.data, "text") is not None or _get(entry.data, "apology") is not None
+    if entry.kind in AGENT_MESSAGES:
+        return True
+    return entry.kind == APOLOGIZE and _get(entry.data, "apology") is not None
 
 
 def _conversation(history: Sequence[JournalEntry]) -> ConversationDigest:
@@ -258,7 +261,6 @@ def _conversation(history: Sequence[JournalEntry]) -> ConversationDigest:
         agent_role=_text(_get(opening, "agent", "role")),
         first_response_at=first_response,
         resolved_at=resolved,
-        last_stage=history[-1].stage,
         escalations=counts["escalations"],
         apologies=counts["apologies"],
         reopens=counts["reopens"],

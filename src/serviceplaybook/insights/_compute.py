@@ -9,8 +9,9 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from serviceplaybook._policies.calendar import BusinessCalendar
 from serviceplaybook._records.digest import (
@@ -20,6 +21,7 @@ from serviceplaybook._records.digest import (
     JournalDigest,
     OfferDigest,
 )
+from serviceplaybook.insights._business import BusinessClock
 from serviceplaybook.insights._report import (
     UNKNOWN,
     Durations,
@@ -36,7 +38,12 @@ FEEDBACK_SHOWN = 10
 
 def iso_week(at: datetime) -> str:
     """The ISO week of ``at`` in UTC, as ``"2026-W48"``."""
-    year, week, _ = at.astimezone(UTC).isocalendar()
+    return _week_of(at.astimezone(UTC).date())
+
+
+@lru_cache(maxsize=4096)
+def _week_of(day: date) -> str:
+    year, week, _ = day.isocalendar()
     return f"{year}-W{week:02d}"
 
 
@@ -58,53 +65,63 @@ def durations(values: list[timedelta]) -> Durations:
     )
 
 
+_COUNTED = (
+    "escalated",
+    "escalations",
+    "apologies",
+    "resolved",
+    "reopened",
+    "sla_steps",
+    "sla_conversations",
+    "follow_ups_scheduled",
+    "follow_ups_completed",
+    "feedback",
+    "terminated",
+)
+
+
+def _counts(c: ConversationDigest) -> tuple[int, ...]:
+    """One conversation's contribution to each of :data:`_COUNTED`, in that order."""
+    return (
+        c.escalations > 0,
+        c.escalations,
+        c.apologies,
+        c.resolved_at is not None,
+        c.reopens > 0,
+        c.sla_steps,
+        c.sla_steps > 0,
+        c.follow_ups_scheduled,
+        c.follow_ups_completed,
+        c.feedback,
+        c.terminations > 0,
+    )
+
+
 class _Group:
-    """Running totals of one group of conversations."""
+    """The counts of one group's conversations and their measured times, summed at the end."""
 
     def __init__(self) -> None:
-        self.counts: Counter[str] = Counter()
+        self.counts: list[tuple[int, ...]] = []
         self.first_response: list[timedelta] = []
         self.resolution: list[timedelta] = []
 
     def add(
         self,
-        c: ConversationDigest,
+        counts: tuple[int, ...],
         first_response: timedelta | None,
         resolution: timedelta | None,
     ) -> None:
-        counts = self.counts
-        counts["conversations"] += 1
-        counts["escalated"] += c.escalations > 0
-        counts["escalations"] += c.escalations
-        counts["apologies"] += c.apologies
-        counts["resolved"] += c.resolved_at is not None
-        counts["reopened"] += c.reopens > 0
-        counts["sla_steps"] += c.sla_steps
-        counts["sla_conversations"] += c.sla_steps > 0
-        counts["follow_ups_scheduled"] += c.follow_ups_scheduled
-        counts["follow_ups_completed"] += c.follow_ups_completed
-        counts["feedback"] += c.feedback
-        counts["terminated"] += c.terminations > 0
+        self.counts.append(counts)
         if first_response is not None:
             self.first_response.append(first_response)
         if resolution is not None:
             self.resolution.append(resolution)
 
     def figures(self) -> Figures:
-        counts = self.counts
+        totals = [sum(column) for column in zip(*self.counts, strict=True)] or [0] * len(_COUNTED)
         return Figures(
-            conversations=counts["conversations"],
-            escalated=counts["escalated"],
-            escalations=counts["escalations"],
-            apologies=counts["apologies"],
-            resolved=counts["resolved"],
-            reopened=counts["reopened"],
-            sla_steps=counts["sla_steps"],
-            sla_conversations=counts["sla_conversations"],
-            follow_ups_scheduled=counts["follow_ups_scheduled"],
-            follow_ups_completed=counts["follow_ups_completed"],
-            feedback=counts["feedback"],
-            terminated=counts["terminated"],
+            conversations=len(self.counts),
+            **dict(zip(_COUNTED, totals, strict=True)),
             first_response=durations(self.first_response),
             resolution=durations(self.resolution),
         )
@@ -197,7 +214,9 @@ def build_report(
     by_week: dict[str, _Group] = defaultdict(_Group)
     categories: dict[str, str] = {}
     entries = 0
-    between = calendar.between
+    clock = BusinessClock(calendar)
+    clock.prepare([c.opened_at for c in digest.conversations])
+    between = clock.between
     for c in digest.conversations:
         entries += c.entries
         category = c.category or UNKNOWN
@@ -206,13 +225,14 @@ def build_report(
             None if c.first_response_at is None else between(c.opened_at, c.first_response_at)
         )
         resolution = None if c.resolved_at is None else between(c.opened_at, c.resolved_at)
+        counts = _counts(c)
         for group in (
             overall,
             by_category[category],
             by_agent[c.agent_id or UNKNOWN],
             by_week[iso_week(c.opened_at)],
         ):
-            group.add(c, first_response, resolution)
+            group.add(counts, first_response, resolution)
 
     def category_of(conversation_id: str) -> str:
         return categories.get(conversation_id, UNKNOWN)

@@ -4,6 +4,7 @@ entries of a transaction written together just before its commit."""
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import sqlite3
 from collections.abc import Sequence
@@ -30,8 +31,8 @@ def _truncate(rows: list[Any], length: int) -> None:
 # is the reference they are tested against). JSON is read only from the entries of the kinds
 # that need it: most entries are customer messages, whose data is never parsed here.
 _AGENT_MESSAGE = (
-    "actor NOT IN ('customer', 'system') AND (json_extract(data, '$.text') IS NOT NULL "
-    "OR json_extract(data, '$.apology') IS NOT NULL)"
+    "kind IN ('ask', 'summarize') "
+    "OR (kind = 'apologize' AND json_extract(data, '$.apology') IS NOT NULL)"
 )
 _DIGEST_CONVERSATIONS = f"""
 SELECT conversation_id, COUNT(*), MIN(at),
@@ -44,7 +45,6 @@ SELECT conversation_id, COUNT(*), MIN(at),
     MIN(CASE WHEN actor NOT IN ('customer', 'system') THEN
         CASE WHEN {_AGENT_MESSAGE} THEN at END END),
     MIN(CASE WHEN stage = 'resolved' THEN at END),
-    substr(MAX(printf('%012d', seq) || stage), 13),
     SUM(CASE WHEN kind IN ('escalate', 'terminate') THEN
         json_extract(data, '$.escalation') IS NOT NULL ELSE 0 END),
     SUM(CASE WHEN kind = 'apologize' THEN json_extract(data, '$.apology') IS NOT NULL
@@ -59,37 +59,28 @@ SELECT conversation_id, COUNT(*), MIN(at),
     SUM(kind = 'terminate')
 FROM journal GROUP BY conversation_id ORDER BY conversation_id
 """
-_DIGEST_OFFERS = """
-WITH decided AS (
-    SELECT conversation_id, json_extract(data, '$.offer_id') AS offer_id, MIN(seq) AS seq
-    FROM journal WHERE kind IN ('accept', 'decline') GROUP BY 1, 2
-)
-SELECT p.conversation_id, p.seq, p.at, json_extract(p.data, '$.offer.id'),
-    json_extract(p.data, '$.offer.kind'), json_extract(p.data, '$.offer.value.amount'),
-    json_extract(p.data, '$.offer.value.currency'),
-    json_extract(p.data, '$.authorization.status'),
-    json_extract(p.data, '$.authorization.role'),
-    json_extract(p.data, '$.authorization.approver_role'),
-    d.kind, d.seq, d.at
-FROM journal p
-LEFT JOIN decided c ON c.conversation_id = p.conversation_id
-    AND c.offer_id = json_extract(p.data, '$.offer.id') AND c.seq > p.seq
-LEFT JOIN journal d ON d.conversation_id = c.conversation_id AND d.seq = c.seq
-WHERE p.kind = 'propose'
-ORDER BY p.conversation_id, p.seq
-"""
-_DIGEST_ESCALATIONS = """
-SELECT conversation_id, seq, at, kind, json_extract(data, '$.escalation.to'),
-    (SELECT json_group_array(json_extract(r.value, '$.code'))
-     FROM json_each(data, '$.escalation.reasons') AS r
-     WHERE json_type(r.value, '$.code') = 'text')
+# The entries of the few kinds that carry offers, decisions, escalations and feedback, in
+# one pass: each column is read only for the kind it belongs to.
+_DIGEST_EVENTS = """
+SELECT conversation_id, seq, at, kind,
+    CASE WHEN kind = 'propose' THEN json_extract(data, '$.offer.id')
+        WHEN kind IN ('accept', 'decline') THEN json_extract(data, '$.offer_id') END,
+    CASE WHEN kind = 'propose' THEN json_extract(data, '$.offer.kind') END,
+    CASE WHEN kind = 'propose' THEN json_extract(data, '$.offer.value.amount') END,
+    CASE WHEN kind = 'propose' THEN json_extract(data, '$.offer.value.currency') END,
+    CASE WHEN kind = 'propose' THEN json_extract(data, '$.authorization.status') END,
+    CASE WHEN kind = 'propose' THEN json_extract(data, '$.authorization.role') END,
+    CASE WHEN kind = 'propose' THEN json_extract(data, '$.authorization.approver_role') END,
+    CASE WHEN kind IN ('escalate', 'terminate')
+        AND json_extract(data, '$.escalation') IS NOT NULL THEN
+        json_array(json_extract(data, '$.escalation.to'),
+            (SELECT json_group_array(json_extract(r.value, '$.code'))
+             FROM json_each(data, '$.escalation.reasons') AS r
+             WHERE json_type(r.value, '$.code') = 'text')) END,
+    CASE WHEN kind = 'complete_follow_up' AND json_type(data, '$.feedback') = 'text'
+        THEN json_extract(data, '$.feedback') END
 FROM journal
-WHERE kind IN ('escalate', 'terminate') AND json_extract(data, '$.escalation') IS NOT NULL
-ORDER BY conversation_id, seq
-"""
-_DIGEST_FEEDBACK = """
-SELECT conversation_id, seq, at, json_extract(data, '$.feedback') FROM journal
-WHERE kind = 'complete_follow_up' AND json_type(data, '$.feedback') = 'text'
+WHERE kind IN ('propose', 'accept', 'decline', 'escalate', 'terminate', 'complete_follow_up')
 ORDER BY conversation_id, seq
 """
 
@@ -183,13 +174,63 @@ class SQLiteJournal:
                 )
 
     def digest(self) -> JournalDigest:
-        """The journal digested for insights, by aggregate queries over the table (what is
-        committed: a report is read outside a unit of work)."""
+        """The journal digested for insights, by two aggregate queries over the table (what
+        is committed: a report is read outside a unit of work)."""
         with self.database.reading():
             conversations = self.database.query(_DIGEST_CONVERSATIONS)
-            offers = self.database.query(_DIGEST_OFFERS)
-            escalations = self.database.query(_DIGEST_ESCALATIONS)
-            feedback = self.database.query(_DIGEST_FEEDBACK)
+            events = self.database.query(_DIGEST_EVENTS)
+        offers: list[OfferDigest] = []
+        escalations: list[EscalationDigest] = []
+        feedback: list[FeedbackDigest] = []
+        for cid, rows in itertools.groupby(events, key=lambda row: row[0]):
+            proposed = []
+            decided: dict[Any, tuple[Any, ...]] = {}
+            for row in rows:
+                kind = row[3]
+                if kind == "propose":
+                    proposed.append(row)
+                elif kind in ("accept", "decline"):
+                    if row[4] is not None:
+                        decided.setdefault(row[4], row)
+                elif row[11] is not None:
+                    to, reasons = json.loads(row[11])
+                    escalations.append(
+                        EscalationDigest(
+                            conversation_id=cid,
+                            seq=row[1],
+                            at=from_utc_text(row[2]),
+                            kind=kind,
+                            to=_str(to),
+                            reasons=tuple(reasons),
+                        )
+                    )
+                elif row[12] is not None:
+                    feedback.append(
+                        FeedbackDigest(
+                            conversation_id=cid, seq=row[1], at=from_utc_text(row[2]), text=row[12]
+                        )
+                    )
+            for row in proposed:
+                decision = decided.get(row[4]) if row[4] is not None else None
+                if decision is not None and decision[1] < row[1]:
+                    decision = None
+                offers.append(
+                    OfferDigest(
+                        conversation_id=cid,
+                        seq=row[1],
+                        at=from_utc_text(row[2]),
+                        offer_id=_str(row[4]),
+                        kind=_str(row[5]),
+                        amount=_str(row[6]),
+                        currency=_str(row[7]),
+                        status=_str(row[8]),
+                        role=_str(row[9]),
+                        approver_role=_str(row[10]),
+                        outcome=None if decision is None else decision[3],
+                        decided_seq=None if decision is None else decision[1],
+                        decided_at=None if decision is None else from_utc_text(decision[2]),
+                    )
+                )
         return JournalDigest(
             conversations=tuple(
                 ConversationDigest(
@@ -204,53 +245,20 @@ class SQLiteJournal:
                     agent_role=_str(row[8]),
                     first_response_at=_utc(row[9]),
                     resolved_at=_utc(row[10]),
-                    last_stage=row[11],
-                    escalations=row[12],
-                    apologies=row[13],
-                    reopens=row[14],
-                    sla_steps=row[15],
-                    follow_ups_scheduled=row[16],
-                    follow_ups_completed=row[17],
-                    feedback=row[18],
-                    terminations=row[19],
+                    escalations=row[11],
+                    apologies=row[12],
+                    reopens=row[13],
+                    sla_steps=row[14],
+                    follow_ups_scheduled=row[15],
+                    follow_ups_completed=row[16],
+                    feedback=row[17],
+                    terminations=row[18],
                 )
                 for row in conversations
             ),
-            offers=tuple(
-                OfferDigest(
-                    conversation_id=row[0],
-                    seq=row[1],
-                    at=from_utc_text(row[2]),
-                    offer_id=_str(row[3]),
-                    kind=_str(row[4]),
-                    amount=_str(row[5]),
-                    currency=_str(row[6]),
-                    status=_str(row[7]),
-                    role=_str(row[8]),
-                    approver_role=_str(row[9]),
-                    outcome=row[10],
-                    decided_seq=row[11],
-                    decided_at=_utc(row[12]),
-                )
-                for row in offers
-            ),
-            escalations=tuple(
-                EscalationDigest(
-                    conversation_id=row[0],
-                    seq=row[1],
-                    at=from_utc_text(row[2]),
-                    kind=row[3],
-                    to=_str(row[4]),
-                    reasons=tuple(json.loads(row[5])),
-                )
-                for row in escalations
-            ),
-            feedback=tuple(
-                FeedbackDigest(
-                    conversation_id=row[0], seq=row[1], at=from_utc_text(row[2]), text=row[3]
-                )
-                for row in feedback
-            ),
+            offers=tuple(offers),
+            escalations=tuple(escalations),
+            feedback=tuple(feedback),
         )
 
     def history(self, conversation_id: str) -> list[JournalEntry]:
