@@ -36,12 +36,6 @@ _AGENT_MESSAGE = (
 )
 _DIGEST_CONVERSATIONS = f"""
 SELECT conversation_id, COUNT(*), MIN(at),
-    MAX(CASE WHEN seq = 1 THEN json_extract(data, '$.issue.category') END),
-    MAX(CASE WHEN seq = 1 THEN json_extract(data, '$.issue.severity') END),
-    MAX(CASE WHEN seq = 1 THEN json_extract(data, '$.tier') END),
-    MAX(CASE WHEN seq = 1 THEN json_extract(data, '$.channel') END),
-    MAX(CASE WHEN seq = 1 THEN json_extract(data, '$.agent.id') END),
-    MAX(CASE WHEN seq = 1 THEN json_extract(data, '$.agent.role') END),
     MIN(CASE WHEN actor NOT IN ('customer', 'system') THEN
         CASE WHEN {_AGENT_MESSAGE} THEN at END END),
     MIN(CASE WHEN stage = 'resolved' THEN at END),
@@ -59,8 +53,9 @@ SELECT conversation_id, COUNT(*), MIN(at),
     SUM(kind = 'terminate')
 FROM journal GROUP BY conversation_id ORDER BY conversation_id
 """
-# The entries of the few kinds that carry offers, decisions, escalations and feedback, in
-# one pass: each column is read only for the kind it belongs to.
+# The entries of the few kinds that carry offers, decisions, escalations and feedback, and
+# each conversation's opening entry, in one pass: each column is read only for the kind it
+# belongs to.
 _DIGEST_EVENTS = """
 SELECT conversation_id, seq, at, kind,
     CASE WHEN kind = 'propose' THEN json_extract(data, '$.offer.id')
@@ -78,9 +73,14 @@ SELECT conversation_id, seq, at, kind,
              FROM json_each(data, '$.escalation.reasons') AS r
              WHERE json_type(r.value, '$.code') = 'text')) END,
     CASE WHEN kind = 'complete_follow_up' AND json_type(data, '$.feedback') = 'text'
-        THEN json_extract(data, '$.feedback') END
+        THEN json_extract(data, '$.feedback') END,
+    CASE WHEN seq = 1 THEN json_array(json_extract(data, '$.issue.category'),
+        json_extract(data, '$.issue.severity'), json_extract(data, '$.tier'),
+        json_extract(data, '$.channel'), json_extract(data, '$.agent.id'),
+        json_extract(data, '$.agent.role')) END
 FROM journal
-WHERE kind IN ('propose', 'accept', 'decline', 'escalate', 'terminate', 'complete_follow_up')
+WHERE seq = 1
+    OR kind IN ('propose', 'accept', 'decline', 'escalate', 'terminate', 'complete_follow_up')
 ORDER BY conversation_id, seq
 """
 
@@ -182,11 +182,14 @@ class SQLiteJournal:
         offers: list[OfferDigest] = []
         escalations: list[EscalationDigest] = []
         feedback: list[FeedbackDigest] = []
+        openings: dict[str, list[Any]] = {}
         for cid, rows in itertools.groupby(events, key=lambda row: row[0]):
             proposed = []
             decided: dict[Any, tuple[Any, ...]] = {}
             for row in rows:
                 kind = row[3]
+                if row[13] is not None:
+                    openings[cid] = json.loads(row[13])
                 if kind == "propose":
                     proposed.append(row)
                 elif kind in ("accept", "decline"):
@@ -231,31 +234,35 @@ class SQLiteJournal:
                         decided_at=None if decision is None else from_utc_text(decision[2]),
                     )
                 )
-        return JournalDigest(
-            conversations=tuple(
+        unknown = [None] * 6
+        digests = []
+        for row in conversations:
+            category, severity, tier, channel, agent_id, agent_role = openings.get(row[0], unknown)
+            digests.append(
                 ConversationDigest(
                     conversation_id=row[0],
                     entries=row[1],
                     opened_at=from_utc_text(row[2]),
-                    category=_str(row[3]),
-                    severity=_str(row[4]),
-                    tier=_str(row[5]),
-                    channel=_str(row[6]),
-                    agent_id=_str(row[7]),
-                    agent_role=_str(row[8]),
-                    first_response_at=_utc(row[9]),
-                    resolved_at=_utc(row[10]),
-                    escalations=row[11],
-                    apologies=row[12],
-                    reopens=row[13],
-                    sla_steps=row[14],
-                    follow_ups_scheduled=row[15],
-                    follow_ups_completed=row[16],
-                    feedback=row[17],
-                    terminations=row[18],
+                    category=_str(category),
+                    severity=_str(severity),
+                    tier=_str(tier),
+                    channel=_str(channel),
+                    agent_id=_str(agent_id),
+                    agent_role=_str(agent_role),
+                    first_response_at=_utc(row[3]),
+                    resolved_at=_utc(row[4]),
+                    escalations=row[5],
+                    apologies=row[6],
+                    reopens=row[7],
+                    sla_steps=row[8],
+                    follow_ups_scheduled=row[9],
+                    follow_ups_completed=row[10],
+                    feedback=row[11],
+                    terminations=row[12],
                 )
-                for row in conversations
-            ),
+            )
+        return JournalDigest(
+            conversations=tuple(digests),
             offers=tuple(offers),
             escalations=tuple(escalations),
             feedback=tuple(feedback),
