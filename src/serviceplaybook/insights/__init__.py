@@ -15,6 +15,8 @@ and :func:`html_report` writes it as one self-contained HTML page with charts (b
 
 from __future__ import annotations
 
+import contextlib
+import gc
 from collections.abc import Iterator
 from typing import TextIO
 
@@ -96,6 +98,21 @@ def digest(storage: Storage) -> JournalDigest:
     return digest_histories(histories(storage))
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a report is built: it allocates a few
+    hundred thousand small records without cycles on a big journal, and the collector would
+    walk every one of them again at each of its passes (a third of the report's time).
+    Reference counting still frees everything; the collector's state is put back after."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def describe_calendar(calendar: BusinessCalendar) -> str:
     """``calendar``'s opening hours in a line, e.g. ``"Mon-Fri 09:00-17:00 (UTC)"``."""
     runs: list[tuple[int, int, str]] = []
@@ -143,7 +160,8 @@ def report(
         storage = source
     if calendar is None:
         calendar = BusinessCalendar.standard("UTC")
-    built = build_report(digest(storage), calendar, calendar_text=describe_calendar(calendar))
+    with _collector_paused():
+        built = build_report(digest(storage), calendar, calendar_text=describe_calendar(calendar))
     finder = patterns if patterns is not None else PatternFinder()
     return attrs.evolve(built, patterns=tuple(finder.find(built)))
 

@@ -55,6 +55,14 @@ class BusinessClock:
             self._cover(first, last)
         return self._since_first(end) - self._since_first(start)
 
+    def positions(self, instants: list[datetime | None]) -> list[timedelta | None]:
+        """Business time from a fixed origin to each instant (``None`` stays ``None``): the
+        business time between two instants is the difference of their positions."""
+        known = [t.astimezone(UTC) for t in instants if t is not None]
+        self.prepare(known)
+        since = self._since_first
+        return [None if t is None else since(t.astimezone(UTC)) for t in instants]
+
     def _since_first(self, at: datetime) -> timedelta:
         assert self._first is not None
         index = at.toordinal() - self._first

@@ -214,17 +214,19 @@ def build_report(
     by_week: dict[str, _Group] = defaultdict(_Group)
     categories: dict[str, str] = {}
     entries = 0
-    clock = BusinessClock(calendar)
-    clock.prepare([c.opened_at for c in digest.conversations])
-    between = clock.between
-    for c in digest.conversations:
+    rows = digest.conversations
+    # business time: each instant's position in it once, then differences (it is additive)
+    positions = BusinessClock(calendar).positions(
+        [t for c in rows for t in (c.opened_at, c.first_response_at, c.resolved_at)]
+    )
+    for index, c in enumerate(rows):
         entries += c.entries
         category = c.category or UNKNOWN
         categories[c.conversation_id] = category
-        first_response = (
-            None if c.first_response_at is None else between(c.opened_at, c.first_response_at)
-        )
-        resolution = None if c.resolved_at is None else between(c.opened_at, c.resolved_at)
+        start, answered, fixed = positions[3 * index : 3 * index + 3]
+        assert start is not None  # every conversation has an opening
+        first_response = None if answered is None else answered - start
+        resolution = None if fixed is None else fixed - start
         counts = _counts(c)
         for group in (
             overall,

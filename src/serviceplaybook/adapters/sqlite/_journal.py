@@ -74,10 +74,12 @@ SELECT conversation_id, seq, at, kind,
              WHERE json_type(r.value, '$.code') = 'text')) END,
     CASE WHEN kind = 'complete_follow_up' AND json_type(data, '$.feedback') = 'text'
         THEN json_extract(data, '$.feedback') END,
-    CASE WHEN seq = 1 THEN json_array(json_extract(data, '$.issue.category'),
-        json_extract(data, '$.issue.severity'), json_extract(data, '$.tier'),
-        json_extract(data, '$.channel'), json_extract(data, '$.agent.id'),
-        json_extract(data, '$.agent.role')) END
+    CASE WHEN seq = 1 THEN json_extract(data, '$.issue.category') END,
+    CASE WHEN seq = 1 THEN json_extract(data, '$.issue.severity') END,
+    CASE WHEN seq = 1 THEN json_extract(data, '$.tier') END,
+    CASE WHEN seq = 1 THEN json_extract(data, '$.channel') END,
+    CASE WHEN seq = 1 THEN json_extract(data, '$.agent.id') END,
+    CASE WHEN seq = 1 THEN json_extract(data, '$.agent.role') END
 FROM journal
 WHERE seq = 1
     OR kind IN ('propose', 'accept', 'decline', 'escalate', 'terminate', 'complete_follow_up')
@@ -182,14 +184,14 @@ class SQLiteJournal:
         offers: list[OfferDigest] = []
         escalations: list[EscalationDigest] = []
         feedback: list[FeedbackDigest] = []
-        openings: dict[str, list[Any]] = {}
+        openings: dict[str, tuple[Any, ...]] = {}
         for cid, rows in itertools.groupby(events, key=lambda row: row[0]):
             proposed = []
             decided: dict[Any, tuple[Any, ...]] = {}
             for row in rows:
                 kind = row[3]
-                if row[13] is not None:
-                    openings[cid] = json.loads(row[13])
+                if row[1] == 1:
+                    openings[cid] = row[13:]
                 if kind == "propose":
                     proposed.append(row)
                 elif kind in ("accept", "decline"):
@@ -234,7 +236,7 @@ class SQLiteJournal:
                         decided_at=None if decision is None else from_utc_text(decision[2]),
                     )
                 )
-        unknown = [None] * 6
+        unknown = (None,) * 6
         digests = []
         for row in conversations:
             category, severity, tier, channel, agent_id, agent_role = openings.get(row[0], unknown)
