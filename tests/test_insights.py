@@ -31,6 +31,7 @@ from serviceplaybook import (
     Role,
     ServiceDesk,
     SlaPolicy,
+    WrongType,
 )
 from serviceplaybook._records.digest import digest_histories
 from serviceplaybook.adapters.memory import InMemoryStorage
@@ -411,6 +412,16 @@ def test_business_clock_counts_as_the_calendar_does(
     clock = BusinessClock(calendar)
     for start, span in pairs:
         assert clock.between(start, start + span) == calendar.between(start, start + span)
+
+
+def test_bad_arguments_are_named() -> None:
+    desk = ServiceDesk.in_memory()
+    with pytest.raises(WrongType, match=r"report\(source\) must be a ServiceDesk or a Storage"):
+        report("desk.db")  # type: ignore[arg-type]
+    with pytest.raises(WrongType, match=r"report\(calendar\) must be a BusinessCalendar"):
+        report(desk, calendar="Europe/Berlin")  # type: ignore[arg-type]
+    with pytest.raises(WrongType, match=r"report\(patterns\) must be a PatternFinder"):
+        report(desk, patterns=object())  # type: ignore[arg-type]
 
 
 def test_iso_weeks_are_monday_to_sunday_in_utc() -> None:

@@ -35,6 +35,7 @@ from serviceplaybook._records.digest import (
 )
 from serviceplaybook._records.journal import JournalEntry
 from serviceplaybook._records.query import ConversationQuery
+from serviceplaybook._records.validate import wrong_type
 from serviceplaybook.insights._compute import iso_week
 from serviceplaybook.insights._patterns import PatternFinder
 from serviceplaybook.insights._report import (
@@ -148,6 +149,9 @@ def report(
             time zones, so a desk that counts each customer's own hours should pass its
             team's calendar here.
         patterns: finds the patterns worth acting on (:class:`PatternFinder` by default).
+
+    Raises:
+        WrongType: ``source``, ``calendar`` or ``patterns`` is not what is allowed.
     """
     from serviceplaybook.insights._compute import build_report
 
@@ -156,8 +160,14 @@ def report(
         storage = source.storage
         if calendar is None:
             calendar = source.sla.calendar
-    else:
+    elif hasattr(source, "journal") and hasattr(source, "conversations"):
         storage = source
+    else:
+        raise wrong_type("report(source)", "a ServiceDesk or a Storage", source)
+    if calendar is not None and not isinstance(calendar, BusinessCalendar):
+        raise wrong_type("report(calendar)", "a BusinessCalendar or None", calendar)
+    if patterns is not None and not isinstance(patterns, PatternFinder):
+        raise wrong_type("report(patterns)", "a PatternFinder or None", patterns)
     if calendar is None:
         calendar = BusinessCalendar.standard("UTC")
     with _collector_paused():

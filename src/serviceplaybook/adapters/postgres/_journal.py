@@ -26,7 +26,8 @@ def _truncate(rows: list[Any], length: int) -> None:
 
 
 # The digest's queries (``serviceplaybook._records.digest`` says what each column means and
-# is the reference they are tested against), on the jsonb ``data`` column.
+# is the reference they are tested against), on the jsonb ``data`` column; ordered by code
+# point (the "C" collation), as Python sorts ids, whatever the database's own collation.
 _DIGEST_CONVERSATIONS = """
 SELECT conversation_id, COUNT(*), MIN(at),
     MAX(data #>> '{issue,category}') FILTER (WHERE seq = 1),
@@ -49,7 +50,7 @@ SELECT conversation_id, COUNT(*), MIN(at),
     COUNT(*) FILTER (WHERE kind = 'complete_follow_up'),
     COUNT(*) FILTER (WHERE kind = 'complete_follow_up' AND data ->> 'feedback' IS NOT NULL),
     COUNT(*) FILTER (WHERE kind = 'terminate')
-FROM journal GROUP BY conversation_id ORDER BY conversation_id
+FROM journal GROUP BY conversation_id ORDER BY conversation_id COLLATE "C"
 """
 _DIGEST_OFFERS = """
 WITH decided AS (
@@ -65,7 +66,7 @@ LEFT JOIN decided c ON c.conversation_id = p.conversation_id
     AND c.offer_id = p.data #>> '{offer,id}' AND c.seq > p.seq
 LEFT JOIN journal d ON d.conversation_id = c.conversation_id AND d.seq = c.seq
 WHERE p.kind = 'propose'
-ORDER BY p.conversation_id, p.seq
+ORDER BY p.conversation_id COLLATE "C", p.seq
 """
 _DIGEST_ESCALATIONS = """
 SELECT conversation_id, seq, at, kind, data #>> '{escalation,to}',
@@ -75,12 +76,12 @@ SELECT conversation_id, seq, at, kind, data #>> '{escalation,to}',
         WHERE jsonb_typeof(r -> 'code') = 'string' ORDER BY n)
 FROM journal
 WHERE kind IN ('escalate', 'terminate') AND data ->> 'escalation' IS NOT NULL
-ORDER BY conversation_id, seq
+ORDER BY conversation_id COLLATE "C", seq
 """
 _DIGEST_FEEDBACK = """
 SELECT conversation_id, seq, at, data ->> 'feedback' FROM journal
 WHERE kind = 'complete_follow_up' AND jsonb_typeof(data -> 'feedback') = 'string'
-ORDER BY conversation_id, seq
+ORDER BY conversation_id COLLATE "C", seq
 """
 
 
