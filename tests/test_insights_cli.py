@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -103,6 +104,26 @@ def test_report_refuses_bad_arguments(
     error = capsys.readouterr().err
     assert message in error
     assert "Traceback" not in error
+
+
+@pytest.mark.parametrize(("library", "arguments"), [("rich", []), ("plotly", ["--html", "x.html"])])
+def test_without_the_report_extra_it_says_what_to_install(
+    db: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    library: str,
+    arguments: list[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in [m for m in sys.modules if m == library or m.startswith(f"{library}.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, library, None)  # import fails as if not installed
+    assert main(["report", "--db", str(db), *arguments]) == 1
+    error = capsys.readouterr().err
+    assert f"the report needs {library}, which is not installed" in error
+    assert "pip install 'serviceplaybook[report]'" in error
+    assert not (tmp_path / "x.html").exists()
 
 
 @pytest.fixture(scope="module")
