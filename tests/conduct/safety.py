@@ -370,6 +370,7 @@ SELF_HARM = (
                 "terminate",
                 "The customer is not making sense.",
                 raises=PolicyViolation,
+                refusal="self_harm_never_ended",
                 why="never end the conversation on a customer who disclosed self-harm",
             ),
             Step("pick_up", by=JO, stage="clarifying"),
