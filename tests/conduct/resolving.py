@@ -228,6 +228,87 @@ OFFERS = (
     ),
 )
 
+LONG_BAD_DAY = Script(
+    id="a_long_bad_day",
+    story="Everything at once: a shouted third contact, a calm boundary that works, a "
+    "confirmed summary, one apology, a sarcastic decline, a polite request for a manager, "
+    "the agent's words while the supervisor comes, the supervisor's offer accepted, a "
+    "follow-up that names it",
+    issue=BLENDER,
+    steps=(
+        Step(
+            "hear",
+            "Third time I write!!! The blender you sent is BROKEN.",
+            stage="listening",
+            reads={"repeat_contact": True, "shouting": True},
+            expect={"stay_calm", "acknowledge_feelings", "acknowledge_repeat_contact"},
+        ),
+        Step("hear", "You useless idiots.", stage="listening", expect={"set_calm_boundary"}),
+        Step(
+            "say",
+            "I'm sorry you've had to write three times. I want to sort this out, and I need "
+            "us to keep it respectful.",
+            stage="listening",
+        ),
+        Step(
+            "hear",
+            "Sorry, I'm just really stressed.",
+            stage="listening",
+            expect={"acknowledge_calming"},
+            forbid={"set_calm_boundary", "boundary_held"},
+        ),
+        Step(
+            "summarize",
+            "The jug of your new blender arrived cracked, so you can't use it, and you've "
+            "had to write three times.",
+            stage="confirming",
+        ),
+        Step("confirm", "Yes, that's it.", stage="resolving"),
+        Step("apologize", stage="resolving", apology="given", apology_says=("cracked",)),
+        Step("propose", offer=credit("25", "c25"), stage="resolving"),
+        Step(
+            "decline",
+            "Wow, thanks a lot for nothing.",
+            offer_id="c25",
+            stage="resolving",
+            expect={"acknowledge_sarcasm"},
+        ),
+        Step(
+            "hear",
+            "Could I please speak to your manager?",
+            stage="escalated",
+            escalates_to=Role.SUPERVISOR,
+            reasons={"asked_for_manager"},
+            expect={"say_what_you_can_do", "explain_escalation"},
+        ),
+        Step(
+            "say",
+            "I can send a new jug today myself, and Rita, our supervisor, joins you in two "
+            "minutes with everything you told me.",
+            stage="escalated",
+        ),
+        Step("pick_up", by=RITA, stage="resolving"),
+        Step(
+            "propose",
+            offer=Offer(
+                kind=OfferKind.REPLACEMENT,
+                value=Money("120.00", "USD"),
+                description="a new blender, sent today",
+                id="new",
+            ),
+            stage="resolving",
+        ),
+        Step(
+            "accept",
+            "Yes, a new one please. Thank you.",
+            offer_id="new",
+            stage="following_up",
+            follow_up=Channel.CHAT,
+            follow_up_says=("cracked", "new blender"),
+        ),
+    ),
+)
+
 FREE_YEAR_AS_GOODWILL = Script(
     id="a_free_year_is_not_an_agents_goodwill_gesture",
     story="The agent proposes the demanded free year of service as a goodwill gesture with "
@@ -413,4 +494,4 @@ APOLOGIES = (
     ),
 )
 
-SCRIPTS = (*OFFERS, FREE_YEAR_AS_GOODWILL, OUR_SYSTEM, *APOLOGIES)
+SCRIPTS = (*OFFERS, LONG_BAD_DAY, FREE_YEAR_AS_GOODWILL, OUR_SYSTEM, *APOLOGIES)
