@@ -198,30 +198,38 @@ class TransactionManager(abc.ABC):
                     self._give_back(connection)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def run(self, sql: str, parameters: Any = None) -> psycopg.Cursor[Any]:
+    def run(self, sql: str, parameters: Any = None, *, binary: bool = False) -> psycopg.Cursor[Any]:
         """Run one statement that writes or locks, inside the open transaction (its
         ``BEGIN`` and pending savepoints sent first, in the same round trip); outside one,
-        as a transaction of its own. Its rows are read from the cursor returned."""
+        as a transaction of its own. Its rows are read from the cursor returned (in binary
+        format with ``binary``: quicker to decode for many rows)."""
         state = self._thread
         if not state.depth:
             with self.transaction():
-                return self.run(sql, parameters)
+                return self.run(sql, parameters, binary=binary)
         prefix: list[Statement] = []
         if not state.begun:
             prefix.append(_BEGIN)
         prefix.extend(Statement(f"SAVEPOINT sp{depth}") for depth in state.pending)
         if not prefix:
             try:
-                return self._connection(state).execute(sql, parameters)
+                return self._connection(state).execute(sql, parameters, binary=binary)
             except psycopg.Error as error:
                 raise self._refusal(error) from error
         # BEGIN without a COMMIT: if the connection turns out broken, nothing was applied
-        cursors = self._send(state, [*prefix, Statement(sql, parameters)], retry=not state.begun)
+        cursors = self._send(
+            state, [*prefix, Statement(sql, parameters)], retry=not state.begun, binary=binary
+        )
         state.pending = []
         return cursors[-1]
 
     def _send(
-        self, state: _Thread, statements: Sequence[Statement], *, retry: bool = False
+        self,
+        state: _Thread,
+        statements: Sequence[Statement],
+        *,
+        retry: bool = False,
+        binary: bool = False,
     ) -> list[psycopg.Cursor[Any]]:
         """Send ``statements`` in one pipeline; the first is ``BEGIN`` when the transaction
         has not begun. With ``retry`` (nothing sent can be applied without a later
@@ -232,7 +240,10 @@ class TransactionManager(abc.ABC):
             connection = self._connection(state)
             try:
                 with connection.pipeline():
-                    cursors = [connection.execute(sql, values) for sql, values, _ in statements]
+                    cursors = [
+                        connection.execute(sql, values, binary=binary)
+                        for sql, values, _ in statements
+                    ]
             except psycopg.OperationalError as error:
                 if attempt < attempts and connection.closed:
                     self._discard(state, connection)
