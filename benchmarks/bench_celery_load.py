@@ -50,7 +50,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "tests")]  # the worker app and the server helpers of the tests
+# this checkout's library (as its workers run it), the worker app and the tests' servers
+sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 
 from celery_app import build, environment  # noqa: E402
 from celery_servers import RedisServer, Workers  # noqa: E402
@@ -273,7 +274,10 @@ def main(argv: list[str] | None = None) -> int:
             server.close()
     print(f"cores: {os.cpu_count()}; python {sys.version.split()[0]}")
     for name, value in figures.items():
-        shown = f"{value:,.2f}" if isinstance(value, float) else f"{value:,}"
+        if isinstance(value, str):
+            shown = value
+        else:
+            shown = f"{value:,.2f}" if isinstance(value, float) else f"{value:,}"
         print(f"{name:28} {shown:>12}")
     ok = figures["lost"] == figures["sent_twice"] == figures["not_delivered_status"] == 0
     ok = ok and figures["sent"] == figures["scheduled"] > 0

@@ -1,8 +1,9 @@
 """The transactions of one PostgreSQL database, per thread: each thread's outermost block
 takes a connection from the pool and returns it at the end; nested blocks are savepoints.
 
-Round trips are what a desk call costs on PostgreSQL, so a transaction sends as few as it
-can, with the same guarantees:
+Round trips and statements are what a desk call costs on PostgreSQL (each one costs the
+client and the server CPU, and under load the CPU is the limit), so a transaction sends as
+few as it can, with the same guarantees:
 
 - Reads before the transaction's first write run without ``BEGIN`` (the connections are in
   autocommit). Under ``READ COMMITTED`` every statement takes its own snapshot, inside a
@@ -10,15 +11,22 @@ can, with the same guarantees:
 - ``BEGIN`` and the pending savepoints are sent with the first write (or lock), in one
   pipeline: a block that writes nothing costs no round trip of its own.
 - Writes whose result nobody waits for (the journal's entries, a conversation's new items)
-  are deferred to the commit and sent with the ``COMMIT``, in one pipeline.
+  and checked writes (a conversation's head, whose version check fails the transaction
+  rather than returning a count) are deferred to the commit. There inserts and updates
+  become one statement of data-modifying ``WITH`` queries (:func:`checked_sql`); in a
+  transaction that wrote nothing before, that statement alone is the transaction (one
+  statement in autocommit is atomic), so it needs no ``BEGIN`` nor ``COMMIT``.
 
-So a desk call that reads its conversation and saves it is three round trips: the read, the
-``BEGIN`` + checked ``UPDATE``, and the deferred inserts + ``COMMIT``.
+So a desk call that reads its conversation and saves it is two round trips and two
+statements: the read, then the conversation's checked ``UPDATE`` with its new items and
+journal entries.
 
-A transaction that finds its pooled connection broken before it sent ``BEGIN`` (the server
-restarted, the connection was terminated) moves to the next pooled connection (the pool's
-size at most): nothing of the transaction reached the server yet, so nothing is applied
-twice.
+A transaction that finds its pooled connection broken before anything of it could be
+applied (the server restarted, the connection was terminated) moves to the next pooled
+connection (the pool's size at most). A statement that may have committed is never sent
+twice: a commit cut off raises :class:`StorageError` saying its outcome is unknown. That is
+why the one-statement commit is used only once the transaction's connection has answered
+(its read): a connection that broke while idle in the pool is found by that read.
 """
 
 from __future__ import annotations
