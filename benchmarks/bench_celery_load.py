@@ -1,11 +1,18 @@
 """Celery delivery under load: desk calls that schedule follow-ups in several processes, and
-Celery workers delivering them, on a real redis-server and one SQLite file.
+Celery workers delivering them, on a real redis-server and a real PostgreSQL server (or one
+SQLite file).
 
-Run from the repository root, with the ``dev`` extra installed and ``redis-server`` on the
-PATH (not run by CI; ``tests/test_celery_load.py`` runs a few seconds of it)::
+Run from the repository root, with the ``dev`` extra installed, ``redis-server`` on the PATH
+and PostgreSQL's server programs installed (not run by CI; ``tests/test_celery_load.py`` runs
+a few seconds of it on each store)::
 
     python benchmarks/bench_celery_load.py                       # 8 drivers, 4 workers, 30 s
     python benchmarks/bench_celery_load.py --seconds 10 --drivers 4 --workers 2
+    python benchmarks/bench_celery_load.py --store sqlite        # one SQLite file instead
+    python benchmarks/bench_celery_load.py --dsn "host=... dbname=..."   # your own server
+
+Without ``--dsn`` a throwaway PostgreSQL server is started the way the tests start it
+(``tests/postgres_server.py``: a temporary directory, socket only, ``fsync=off``).
 
 Method:
 
@@ -13,8 +20,9 @@ Method:
   processes (``tests/celery_app.py``, prefork, one pool process each, prefetch 1) whose
   dispatcher logs each follow-up it sends; one claimer (``CeleryDelivery.run_claimer``) in
   this process, claiming every 0.2 s when idle, with a 60 s lease.
-* ``--drivers`` processes drive conversations through ``ServiceDesk.sqlite`` for
-  ``--seconds``: open, hear, summarize, confirm, resolve. The resolution schedules a follow-up
+* ``--drivers`` processes drive conversations through ``ServiceDesk.postgres`` (one
+  connection each) or ``ServiceDesk.sqlite`` for ``--seconds``: open, hear, summarize,
+  confirm, resolve. The resolution schedules a follow-up
   (a ``FollowUpPolicy`` without delay or cooldown, a desk clock set in business hours, so it
   is due at once) in the same unit of work as the call.
 * Then the drivers stop and the follow-ups left drain. Figures: desk calls per second,
@@ -42,7 +50,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "tests")]  # the worker app and the server helpers of the tests
+# this checkout's library (as its workers run it), the worker app and the tests' servers
+sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 
 from celery_app import build, environment  # noqa: E402
 from celery_servers import RedisServer, Workers  # noqa: E402
@@ -62,22 +71,31 @@ BASE = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 LEASE = 60.0
 
 
-def drive(db: str, number: int, go: Any, seconds: float, results: Any) -> None:
+def open_desk(store: dict[str, str], **options: Any) -> ServiceDesk:
+    """A desk on ``store``: ``{"dsn": ...}`` for PostgreSQL, ``{"db": ...}`` for SQLite."""
+    if "dsn" in store:
+        return ServiceDesk.postgres(store["dsn"], max_size=1, **options)
+    return ServiceDesk.sqlite(store["db"], **options)
+
+
+def drive(store: dict[str, str], number: int, go: Any, seconds: float, results: Any) -> None:
     """One driver process: whole conversations through the desk for ``seconds`` from the
     moment the parent sets ``go`` (a shared double: the start time)."""
     report: dict[str, Any] = {"number": number, "calls": 0, "follow_ups": 0, "error": None}
     try:
-        results.put("ready")
-        while go.value == 0:
-            time.sleep(0.01)
-        start = go.value
-        desk = ServiceDesk.sqlite(
-            db,
-            clock=lambda: BASE + timedelta(seconds=time.time() - start),
+        started = [0.0]  # the parent's start time, once it says go
+        # opened before the start (a PostgreSQL desk checks the schema and fills its pool)
+        desk = open_desk(
+            store,
+            clock=lambda: BASE + timedelta(seconds=time.time() - started[0]),
             follow_up=FollowUpPolicy(
                 delays=dict.fromkeys(Severity, timedelta(0)), tier_delays={}, cooldown=timedelta(0)
             ),
         )
+        results.put("ready")
+        while go.value == 0:
+            time.sleep(0.01)
+        start = started[0] = go.value
         agent = Agent(id=f"agent-{number}", name="Sam")
         deadline = start + seconds
         conversation = 0
@@ -106,16 +124,38 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0.0
 
 
-def run(*, seconds: float, drivers: int, workers: int, drain: float = 120.0) -> dict[str, Any]:
-    """Run the load; returns the figures (and prints nothing)."""
+def stored_follow_ups(store: dict[str, str]) -> list[tuple[str, datetime, str]]:
+    """Every follow-up in the store: id, due time, status."""
+    if "dsn" in store:
+        import psycopg
+
+        with psycopg.connect(store["dsn"]) as connection:
+            rows = connection.execute("SELECT id, due_at, status FROM follow_ups").fetchall()
+        return [(i, due, status) for i, due, status in rows]
+    with sqlite3.connect(store["db"]) as connection:
+        rows = connection.execute("SELECT id, due_at, status FROM follow_ups").fetchall()
+    return [(i, datetime.fromisoformat(due), status) for i, due, status in rows]
+
+
+def run(
+    *,
+    seconds: float,
+    drivers: int,
+    workers: int,
+    drain: float = 120.0,
+    dsn: str | None = None,
+) -> dict[str, Any]:
+    """Run the load on the PostgreSQL database ``dsn`` (an empty schema), or on a SQLite file
+    when ``None``; returns the figures (and prints nothing)."""
     directory = Path(tempfile.mkdtemp(prefix="sp-celery-load-"))
-    db, log = str(directory / "desk.db"), str(directory / "dispatch.log")
+    log = str(directory / "dispatch.log")
+    store = {"dsn": dsn} if dsn else {"db": str(directory / "desk.db")}
     try:
-        ServiceDesk.sqlite(db).storage.close()  # type: ignore[attr-defined]  # the schema first
+        open_desk(store).storage.close()  # type: ignore[attr-defined]  # the schema first
         with RedisServer() as redis:
             values: dict[str, Any] = {
                 "broker": redis.url,
-                "db": db,
+                **store,
                 "log": log,
                 "lease": LEASE,
                 "visibility": 300,
@@ -134,7 +174,7 @@ def run(*, seconds: float, drivers: int, workers: int, drain: float = 120.0) -> 
                 queue = context.Queue()
                 go = context.Value("d", 0.0)
                 processes = [
-                    context.Process(target=drive, args=(db, n, go, seconds, queue))
+                    context.Process(target=drive, args=(store, n, go, seconds, queue))
                     for n in range(drivers)
                 ]
                 for process in processes:
@@ -155,8 +195,10 @@ def run(*, seconds: float, drivers: int, workers: int, drain: float = 120.0) -> 
                 drained = time.time()
                 stop.set()
                 claimer.join(timeout=30)
-        with sqlite3.connect(db) as connection:
-            rows = connection.execute("SELECT id, due_at, status FROM follow_ups").fetchall()
+                close = getattr(getattr(scheduler, "database", None), "close", None)
+                if close is not None:
+                    close()
+        rows = stored_follow_ups(store)
         sent: Counter[str] = Counter()
         sent_at: dict[str, datetime] = {}
         claimed_at: dict[str, datetime] = {}
@@ -168,12 +210,13 @@ def run(*, seconds: float, drivers: int, workers: int, drain: float = 120.0) -> 
                 sent[follow_up_id] += 1
                 sent_at.setdefault(follow_up_id, datetime.fromisoformat(fourth))
         offset = BASE - datetime.fromtimestamp(start, UTC)
-        scheduled_at = {i: datetime.fromisoformat(due) - offset for i, due, _ in rows}
+        scheduled_at = {i: due - offset for i, due, _ in rows}
         latencies = [(sent_at[i] - scheduled_at[i]).total_seconds() for i in sent_at]
         to_claim = [(claimed_at[i] - scheduled_at[i]).total_seconds() for i in claimed_at]
         claim_to_sent = [(sent_at[i] - claimed_at[i]).total_seconds() for i in sent_at]
         calls = sum(r["calls"] for r in reports)
         return {
+            "store": "postgresql" if dsn else "sqlite",
             "seconds": seconds,
             "drivers": drivers,
             "workers": workers,
@@ -202,14 +245,39 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--drivers", type=int, default=8)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--store", choices=("postgres", "sqlite"), default="postgres")
+    parser.add_argument("--dsn", help="an existing PostgreSQL database (an empty schema)")
     options = parser.parse_args(argv)
     if shutil.which("redis-server") is None:
         print("redis-server is not installed (Debian/Ubuntu: apt-get install redis-server)")
         return 0
-    figures = run(seconds=options.seconds, drivers=options.drivers, workers=options.workers)
+    server = None
+    dsn = options.dsn
+    if options.store == "postgres" and dsn is None:
+        import postgres_server
+
+        bindir = postgres_server.find_bindir()
+        if bindir is None:
+            print(postgres_server.INSTALL)
+            return 0
+        server = postgres_server.PostgresServer(bindir)
+        dsn = server.fresh_schema()
+    try:
+        figures = run(
+            seconds=options.seconds,
+            drivers=options.drivers,
+            workers=options.workers,
+            dsn=dsn if options.store == "postgres" else None,
+        )
+    finally:
+        if server is not None:
+            server.close()
     print(f"cores: {os.cpu_count()}; python {sys.version.split()[0]}")
     for name, value in figures.items():
-        shown = f"{value:,.2f}" if isinstance(value, float) else f"{value:,}"
+        if isinstance(value, str):
+            shown = value
+        else:
+            shown = f"{value:,.2f}" if isinstance(value, float) else f"{value:,}"
         print(f"{name:28} {shown:>12}")
     ok = figures["lost"] == figures["sent_twice"] == figures["not_delivered_status"] == 0
     ok = ok and figures["sent"] == figures["scheduled"] > 0

@@ -30,9 +30,10 @@ Method, in short:
   ``PostgresScheduler.claim_due(now, limit=1000)`` (its own transaction). The bare query is
   the same index's ``SELECT id ... ORDER BY ready_at, id LIMIT 1000 FOR UPDATE SKIP LOCKED``
   in a transaction, committed. "its SQL" is claim_due's own statement (``_scheduler.CLAIM``)
-  run on a plain connection and committed, the rows fetched as tuples: claim_due minus the
-  FollowUp records it builds. After each timed claim the claimed rows are put back
-  (untimed), so N stays N; the median of the rounds is reported.
+  run on a plain connection and committed, the rows fetched as tuples (in binary, as
+  claim_due fetches them): claim_due minus the FollowUp records it builds. After each
+  timed claim the claimed rows are put back (untimed), so N stays N; the median of the
+  rounds is reported.
 """
 
 from __future__ import annotations
@@ -184,11 +185,11 @@ def claims(dsn: str, pending: int, rounds: int) -> tuple[float, float, float]:
             connection.commit()
             start = time.perf_counter()
             rows = connection.execute(
-                CLAIM, (now, now, 1000, now + timedelta(minutes=5))
+                CLAIM, (now, now, 1000, now + timedelta(minutes=5)), binary=True
             ).fetchall()
             connection.commit()
             statement.append(time.perf_counter() - start)
-            connection.execute(put_back, ([row[1] for row in rows],))
+            connection.execute(put_back, ([row[0] for row in rows],))
             connection.commit()
             start = time.perf_counter()
             rows = connection.execute(bare_sql, (now,)).fetchall()

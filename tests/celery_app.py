@@ -5,7 +5,8 @@ Workers build it from the environment; the test process, which claims, calls :fu
 with the same values, so both sides register the same tasks:
 
 * ``SP_BROKER``: the broker URL (the test's own redis-server);
-* ``SP_DB``: the SQLite file holding the follow-ups;
+* ``SP_DB``: the SQLite file holding the follow-ups, or ``SP_DSN``: the PostgreSQL database
+  holding them (a libpq connection string; ``SP_DSN`` wins when both are set);
 * ``SP_LOG``: a log that the dispatcher and the claimer append lines to, each with one
   ``os.write`` so that a line written survives a SIGKILL:
   ``claim <id> <attempts> <claimed at> <lease end> <pid>`` for every claim,
@@ -27,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 
 from celery import Celery
 
-from serviceplaybook import FollowUp, SQLiteScheduler
+from serviceplaybook import FollowUp, FollowUpScheduler, SQLiteScheduler
 from serviceplaybook.adapters.celery import CeleryDelivery
 
 
@@ -38,6 +39,16 @@ def log_lines(log: str, lines: list[str]) -> None:
         os.write(descriptor, "".join(f"{line}\n" for line in lines).encode())
     finally:
         os.close(descriptor)
+
+
+def log_claims(log: str, claimed: list[FollowUp], now: datetime, lease: timedelta) -> None:
+    """Log each claim (before the claimer acts on it)."""
+    if claimed:
+        until = (now + lease).isoformat()
+        log_lines(
+            log,
+            [f"claim {f.id} {f.attempts} {now.isoformat()} {until} {os.getpid()}" for f in claimed],
+        )
 
 
 class LoggingScheduler(SQLiteScheduler):
@@ -51,16 +62,31 @@ class LoggingScheduler(SQLiteScheduler):
         self, now: datetime, *, limit: int = 100, lease: timedelta = timedelta(minutes=5)
     ) -> list[FollowUp]:
         claimed = super().claim_due(now, limit=limit, lease=lease)
-        if claimed:
-            until = (now + lease).isoformat()
-            log_lines(
-                self.log,
-                [
-                    f"claim {f.id} {f.attempts} {now.isoformat()} {until} {os.getpid()}"
-                    for f in claimed
-                ],
-            )
+        log_claims(self.log, claimed, now, lease)
         return claimed
+
+
+def postgres_scheduler(dsn: str, log: str) -> FollowUpScheduler:
+    """The PostgreSQL scheduler (a pool of one connection), logging each claim."""
+    from serviceplaybook.adapters.postgres import PostgresScheduler, PostgresStorage
+
+    class LoggingPostgresScheduler(PostgresScheduler):
+        def claim_due(
+            self, now: datetime, *, limit: int = 100, lease: timedelta = timedelta(minutes=5)
+        ) -> list[FollowUp]:
+            claimed = super().claim_due(now, limit=limit, lease=lease)
+            log_claims(log, claimed, now, lease)
+            return claimed
+
+    return LoggingPostgresScheduler(PostgresStorage(dsn, max_size=1).database)
+
+
+def make_scheduler(db: str | None, dsn: str | None, log: str) -> FollowUpScheduler:
+    """The logging scheduler on PostgreSQL when ``dsn`` is given, else on the SQLite ``db``."""
+    if dsn:
+        return postgres_scheduler(dsn, log)
+    assert db is not None
+    return LoggingScheduler(db, log)
 
 
 class LoggingDispatcher:
@@ -91,7 +117,8 @@ class LoggingDispatcher:
 def build(
     *,
     broker: str,
-    db: str,
+    db: str | None = None,
+    dsn: str | None = None,
     log: str,
     lease: float = 30,
     visibility: float = 60,
@@ -109,7 +136,7 @@ def build(
     )
     delivery = CeleryDelivery(
         app,
-        scheduler=lambda: LoggingScheduler(db, log),
+        scheduler=lambda: make_scheduler(db, dsn, log),
         dispatcher=lambda: LoggingDispatcher(log, slow),
         lease=timedelta(seconds=lease),
         retry_backoff=timedelta(seconds=backoff),
@@ -121,7 +148,8 @@ def build(
 def environment(
     *,
     broker: str,
-    db: str,
+    db: str | None = None,
+    dsn: str | None = None,
     log: str,
     lease: float = 30,
     visibility: float = 60,
@@ -131,7 +159,8 @@ def environment(
     """The environment that makes a worker build what ``build`` with these values builds."""
     return {
         "SP_BROKER": broker,
-        "SP_DB": db,
+        **({"SP_DB": db} if db else {}),
+        **({"SP_DSN": dsn} if dsn else {}),
         "SP_LOG": log,
         "SP_LEASE": str(lease),
         "SP_VISIBILITY": str(visibility),
@@ -143,7 +172,8 @@ def environment(
 if "SP_BROKER" in os.environ:  # a worker process
     app, delivery = build(
         broker=os.environ["SP_BROKER"],
-        db=os.environ["SP_DB"],
+        db=os.environ.get("SP_DB"),
+        dsn=os.environ.get("SP_DSN"),
         log=os.environ["SP_LOG"],
         lease=float(os.environ.get("SP_LEASE", "30")),
         visibility=float(os.environ.get("SP_VISIBILITY", "60")),

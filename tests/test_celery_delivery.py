@@ -3,8 +3,10 @@
 Each test starts its own redis-server on a Unix socket (``tests/celery_servers.py``) and
 workers running ``tests/celery_app.py``, whose dispatcher and claimer log every claim, every
 dispatch start and every dispatch end through ``os.write`` (a line survives a SIGKILL). The
-claimer runs in the test process, on the same SQLite file the workers answer in. Without
-redis-server the tests skip, saying how to install it; in CI (``CI=true``) they fail.
+claimer runs in the test process, on the same store the workers answer in: a SQLite file, or
+(the tests marked ``postgres``) the PostgreSQL server the test session starts
+(``tests/postgres_server.py``), a schema of its own per test. Without redis-server (or
+PostgreSQL) the tests skip, saying how to install it; in CI (``CI=true``) they fail.
 
 What the logs must show: every follow-up sent, once; a cancelled one never, even when its task
 was already queued; a dispatch only ever under the latest claim, inside its lease; a second
@@ -39,6 +41,7 @@ from serviceplaybook import (  # noqa: E402
     Channel,
     ConfigError,
     FollowUp,
+    FollowUpScheduler,
     FollowUpStatus,
     SQLiteScheduler,
 )
@@ -52,7 +55,28 @@ def redis_url() -> Iterator[str]:
         yield server.url
 
 
-def schedule(scheduler: SQLiteScheduler, numbers: range, purpose: Callable[[int], str]) -> None:
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """Where the follow-ups are held, as ``build`` and ``environment`` take it: a SQLite file,
+    or a new schema of the session's PostgreSQL server."""
+    if request.param == "sqlite":
+        yield {"db": str(tmp_path / "desk.db")}
+        return
+    import postgres_server
+
+    yield {"dsn": postgres_server.server().fresh_schema()}
+
+
+def open_scheduler(store: dict[str, str]) -> Any:
+    """The test process's own scheduler on ``store`` (it schedules, cancels and checks)."""
+    if "dsn" in store:
+        from serviceplaybook.adapters.postgres import PostgresStorage
+
+        return PostgresStorage(store["dsn"], max_size=1).follow_ups
+    return SQLiteScheduler(store["db"])
+
+
+def schedule(scheduler: Any, numbers: range, purpose: Callable[[int], str]) -> None:
     due = datetime.now(UTC) - timedelta(minutes=1)
     with scheduler.database.transaction():
         for number in numbers:
@@ -110,7 +134,7 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
         time.sleep(0.1)
 
 
-def settled(scheduler: SQLiteScheduler, ids: list[str]) -> Callable[[], bool]:
+def settled(scheduler: FollowUpScheduler, ids: list[str]) -> Callable[[], bool]:
     final = {FollowUpStatus.DELIVERED, FollowUpStatus.CANCELLED}
     return lambda: all(scheduler.status(i) in final for i in ids)
 
@@ -134,16 +158,16 @@ class Claimer:
 
 
 def test_every_follow_up_is_sent_once_and_a_cancelled_one_never(
-    tmp_path: Path, redis_url: str
+    tmp_path: Path, redis_url: str, store: dict[str, str]
 ) -> None:
     values: dict[str, Any] = {
         "broker": redis_url,
-        "db": str(tmp_path / "desk.db"),
+        **store,
         "log": str(tmp_path / "dispatch.log"),
         "lease": 8,  # the flaky one's retry waits for it
         "backoff": 0.5,
     }
-    scheduler = SQLiteScheduler(values["db"])
+    scheduler = open_scheduler(store)
     schedule(scheduler, range(40), lambda n: "flaky" if n == 7 else "check_fix_and_feedback")
     _, delivery = build(**values)
     # No worker yet: forty tasks wait in Redis. A cancellation arrives after the claim, while
@@ -242,19 +266,25 @@ def test_the_claimer_stops_while_the_queue_is_full(tmp_path: Path, redis_url: st
 
 
 def run_until_killed(
-    tmp_path: Path, redis_url: str, *, lease: float, kill: Callable[[Workers, int, int], None]
+    tmp_path: Path,
+    redis_url: str,
+    *,
+    lease: float,
+    kill: Callable[[Workers, int, int], None],
+    store: dict[str, str] | None = None,
 ) -> tuple[Log, int, list[str]]:
     """Two workers deliver 30 follow-ups; the first, ``slow``, is dispatched by one of them
     and ``kill(workers, worker number, pool pid)`` strikes mid-dispatch. Returns the log, the
     pid that was dispatching, and the ids."""
+    store = store or {"db": str(tmp_path / "desk.db")}
     values: dict[str, Any] = {
         "broker": redis_url,
-        "db": str(tmp_path / "desk.db"),
+        **store,
         "log": str(tmp_path / "dispatch.log"),
         "lease": lease,
         "slow": 120,
     }
-    scheduler = SQLiteScheduler(values["db"])
+    scheduler = open_scheduler(store)
     schedule(scheduler, range(30), lambda n: "slow" if n == 0 else "check_fix_and_feedback")
     ids = [f"fu-{n:03d}" for n in range(30)]
     _, delivery = build(**values)
@@ -270,14 +300,16 @@ def run_until_killed(
 
 
 def test_a_worker_killed_mid_delivery_is_replaced_after_the_lease_with_the_same_key(
-    tmp_path: Path, redis_url: str
+    tmp_path: Path, redis_url: str, store: dict[str, str]
 ) -> None:
     lease = 5.0
 
     def kill_worker(workers: Workers, number: int, pid: int) -> None:
         workers.kill(number)  # the worker and its pool, SIGKILL: nobody acks or rejects
 
-    log, pid, ids = run_until_killed(tmp_path, redis_url, lease=lease, kill=kill_worker)
+    log, pid, ids = run_until_killed(
+        tmp_path, redis_url, lease=lease, kill=kill_worker, store=store
+    )
     log.check_dispatches_under_their_claim()
     # The message stays unacknowledged in Redis (until the visibility timeout, 60 s here);
     # the claim's lease ran out first and the claimer handed the follow-up out again.

@@ -307,6 +307,13 @@ def require_aware(value: datetime, what: str) -> datetime:
 
 def non_empty(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     """Require a storable, non-blank ``str`` (see :func:`check_text`)."""
+    if (
+        isinstance(value, str)
+        and len(value) <= MAX_TEXT_LENGTH
+        and _UNSTORABLE.search(value) is None
+        and not blank(value)
+    ):
+        return  # the same checks as check_text; the error's wording is built only on failure
     check_text(value, _where(instance, attribute))
 
 

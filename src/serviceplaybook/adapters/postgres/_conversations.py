@@ -5,8 +5,9 @@ conversations kept by ``(id, version)``.
 
 from __future__ import annotations
 
+import functools
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from serviceplaybook._errors import (
@@ -33,6 +34,8 @@ from serviceplaybook._serialization import (
 )
 from serviceplaybook.adapters.postgres._database import PostgresDatabase
 from serviceplaybook.adapters.postgres._transactions import Statement, insert_rows
+
+_DIVISION_BY_ZERO = "22012"  # the SQLSTATE of a checked write that changed no row
 
 
 def _truncate(rows: list[Any], length: int) -> None:
@@ -65,6 +68,7 @@ class PostgresConversationStore:
         self._cache: dict[str, Conversation] = {}
         self._cache_lock = threading.Lock()
         self._items_key = object()  # the scratch key of a transaction's item rows
+        self._heads_key = object()  # ... and of its deferred head writes
 
     def _known(self) -> dict[str, Conversation]:
         """What the transaction knows the database holds, by id (read or saved by it)."""
@@ -147,6 +151,8 @@ class PostgresConversationStore:
             conditions.append("(opened_at, id) > (%s::timestamptz, %s)")
             parameters.extend((opened, after_id))
         where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+        if self.database.in_transaction:
+            self._send_heads()  # the transaction's saves are seen as saved
         rows = self.database.query(
             f"SELECT id FROM conversations {where} ORDER BY opened_at, id LIMIT %s",
             (*parameters, query.limit + 1),
@@ -193,22 +199,51 @@ class PostgresConversationStore:
     def save(self, conversation: Conversation, *, expected_version: int) -> None:
         """Store ``conversation`` if the stored one is at ``expected_version`` (0: new).
 
+        Directly in the outermost transaction (a desk call), the checked write is sent with
+        the commit, in the one statement that also appends the new items and the journal
+        entries: a stale version fails that statement and the call raises
+        :class:`ConcurrentUpdate` at its end. Inside a savepoint (a call in
+        ``desk.batch()``) it is sent at once, so that only the call that made a stale save
+        is undone.
+
         Raises:
             ConcurrentUpdate: the stored version is another one; nothing was changed.
             ValidationError: ``conversation.version`` is not above ``expected_version``.
         """
         database = self.database
-        with database.transaction():
+        deferring = database.depth <= 1
+        with database.joining() if deferring else database.transaction():
             if conversation.version <= expected_version:  # refused: for which reason?
                 actual = self._stored_version(conversation.id)
                 if actual != expected_version:
                     raise ConcurrentUpdate(conversation.id, expected_version, actual)
                 check_version_rises(conversation, expected_version)
+            heads = self._heads()
+            held = heads.get(conversation.id)
+            if held is not None and held[0].version != expected_version:
+                raise ConcurrentUpdate(conversation.id, expected_version, held[0].version)
+            if not deferring:
+                self._send_heads()  # the stored row first, as the checked UPDATE expects it
             known = self._known().get(conversation.id)
             if known is None or known.version != expected_version:
                 kept = self._cache.get(conversation.id)
                 known = kept if kept is not None and kept.version == expected_version else None
-            self._write(conversation, expected_version, known)
+            self._add_items(conversation, expected_version, known)  # before: it may raise
+            if deferring:
+                # one write per conversation, checked against the version stored before
+                # the transaction's first save of it
+                heads[conversation.id] = (
+                    conversation,
+                    expected_version if held is None else held[1],
+                )
+                # (no undo: at this depth a rollback ends the transaction and its heads)
+                database.before_commit(self, self._flush, self._refusal())
+            else:
+                written = database.run(*self._head(conversation, expected_version)[:2]).rowcount
+                if written != 1:
+                    raise ConcurrentUpdate(
+                        conversation.id, expected_version, self._stored_version(conversation.id)
+                    )
             self._remember(conversation)
             database.after_commit(lambda: self._keep(conversation))
 
@@ -218,10 +253,61 @@ class PostgresConversationStore:
         ).fetchall()
         return int(rows[0][0]) if rows else 0
 
-    def _write(
-        self, conversation: Conversation, expected: int, stored: Conversation | None
+    def _heads(self) -> dict[str, tuple[Conversation, int]]:
+        """The transaction's deferred head writes: the conversation and the stored version
+        its write is checked against, by id."""
+        return self.database.scratch(self._heads_key, dict)
+
+    @staticmethod
+    def _unhold(
+        heads: dict[str, tuple[Conversation, int]],
+        conversation_id: str,
+        held: tuple[Conversation, int] | None,
     ) -> None:
-        database = self.database
+        if held is None:
+            heads.pop(conversation_id, None)
+        else:
+            heads[conversation_id] = held
+
+    def _send_heads(self) -> None:
+        """Write the deferred heads now (before a savepoint's save of them, or a query of
+        the table), each checked as at the commit."""
+        heads = self._heads()
+        while heads:
+            conversation_id, (conversation, expected) = next(iter(heads.items()))
+            written = self.database.run(*self._head(conversation, expected)[:2]).rowcount
+            if written != 1:
+                raise ConcurrentUpdate(
+                    conversation_id, expected, self._stored_version(conversation_id)
+                )
+            del heads[conversation_id]
+            self.database.on_rollback(
+                functools.partial(self._unhold, heads, conversation_id, (conversation, expected))
+            )
+
+    def _refusal(self) -> Callable[[Exception], BaseException | None]:
+        heads = self._heads()  # this transaction's, still known after it ended
+        return lambda error: self._refused(heads, error)
+
+    def _refused(
+        self, heads: dict[str, tuple[Conversation, int]], error: Exception
+    ) -> BaseException | None:
+        """What a failed commit meant for the deferred heads: the first whose stored version
+        is not the one its write expected (read after the rollback)."""
+        if getattr(error, "sqlstate", None) != _DIVISION_BY_ZERO:  # not a failed check
+            return None
+        for conversation_id, (_, expected) in list(heads.items()):
+            rows = self.database.query(
+                "SELECT version FROM conversations WHERE id = %s", (conversation_id,)
+            )
+            actual = int(rows[0][0]) if rows else 0
+            if actual != expected:
+                return ConcurrentUpdate(conversation_id, expected, actual)
+        return None
+
+    def _head(self, conversation: Conversation, expected: int) -> Statement:
+        """The head row's checked write: an ``INSERT`` of a new conversation, else an
+        ``UPDATE`` of the row still at ``expected``."""
         escalated = escalated_to(conversation)
         values = (
             conversation.version,
@@ -238,23 +324,28 @@ class PostgresConversationStore:
             conversation.id,
         )
         if expected == 0:
-            written = database.run(
+            return Statement(
                 "INSERT INTO conversations (version, customer_id, stage, updated_at, agent_id, "
                 "agent_role, waiting_on, escalated_to, opened_at, sla_due_at, data, id) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s) "
                 "ON CONFLICT (id) DO NOTHING",
                 values,
-            ).rowcount
-        else:
-            written = database.run(
-                "UPDATE conversations SET version = %s, customer_id = %s, stage = %s, "
-                "updated_at = %s, agent_id = %s, agent_role = %s, waiting_on = %s, "
-                "escalated_to = %s, opened_at = %s, sla_due_at = %s, data = %s::jsonb "
-                "WHERE id = %s AND version = %s",
-                (*values, expected),
-            ).rowcount
-        if written != 1:
-            raise ConcurrentUpdate(conversation.id, expected, self._stored_version(conversation.id))
+                checked=True,
+            )
+        return Statement(
+            "UPDATE conversations SET version = %s, customer_id = %s, stage = %s, "
+            "updated_at = %s, agent_id = %s, agent_role = %s, waiting_on = %s, "
+            "escalated_to = %s, opened_at = %s, sla_due_at = %s, data = %s::jsonb "
+            "WHERE id = %s AND version = %s",
+            (*values, expected),
+            checked=True,
+        )
+
+    def _add_items(
+        self, conversation: Conversation, expected: int, stored: Conversation | None
+    ) -> None:
+        """Queue the item rows the save adds (written with the commit)."""
+        database = self.database
         rows = self._items()
         mark = len(rows)
         for name in CONVERSATION_LOGS:
@@ -271,8 +362,7 @@ class PostgresConversationStore:
                 for n in range(start, len(items))
             )
         if len(rows) > mark:
-            if not mark:
-                database.before_commit(self, self._flush)
+            database.before_commit(self, self._flush, self._refusal())
             database.on_rollback(lambda: _truncate(rows, mark))
 
     def _items(self) -> list[tuple[str, str, int, str]]:
@@ -281,7 +371,9 @@ class PostgresConversationStore:
         return self.database.scratch(self._items_key, list)
 
     def _flush(self) -> list[Statement]:
-        statements: list[Statement] = []
+        statements = [
+            self._head(conversation, expected) for conversation, expected in self._heads().values()
+        ]
         rows: list[tuple[str, str, int, str]] = []
         for row in self._items():
             if row[2] >= 0:
@@ -291,7 +383,7 @@ class PostgresConversationStore:
                 statements.extend(self._insert(rows))
                 rows = []
             statements.append(
-                (
+                Statement(
                     "DELETE FROM conversation_items WHERE conversation_id = %s AND field = %s",
                     row[:2],
                 )
