@@ -248,16 +248,19 @@ class _Game:
         )
         return not urgent and not self.desk.escalation.has_tried(conversation)
 
-    def play(self, max_turns: int) -> Outcome:
-        desk, player = self.desk, self.player
-        conversation = desk.open(
+    def open(self, agent: Agent | None = None) -> Outcome:
+        """Open the conversation and let the customer say their first words."""
+        conversation = self.desk.open(
             customer=self.persona.customer,
             issue=self.persona.issue,
-            agent=Agent(id="agent-1", role=Role.AGENT),
+            agent=agent or Agent(id="agent-1", role=Role.AGENT),
         )
-        cid = conversation.id
         self.tick()
-        outcome = desk.hear(cid, player.opening())
+        return self.desk.hear(conversation.id, self.player.opening())
+
+    def play(self, max_turns: int) -> Outcome:
+        outcome = self.open()
+        cid = outcome.conversation.id
         waited = 0
         for _ in range(max_turns):
             conversation = outcome.conversation
