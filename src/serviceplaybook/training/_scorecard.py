@@ -439,7 +439,13 @@ class ScorecardJudge:
                 "The summary was never confirmed by the customer.",
                 [transcript.evidence(summary), *(transcript.evidence(c) for c in corrections)],
             )
-        return self._item(code, FAIL, "The agent never summarized the problem back.")
+        said = [e for e in transcript.entries if e.kind in _MESSAGE_KINDS]
+        return self._item(
+            code,
+            FAIL,
+            "The agent never summarized the problem back.",
+            [transcript.evidence(e) for e in (said or transcript.entries)[-2:]],
+        )
 
     def judge_apologies(
         self, transcript: _Transcript, findings: list[tuple[JournalEntry, Finding]]

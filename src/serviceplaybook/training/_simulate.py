@@ -154,6 +154,8 @@ class PersonaPlayer:
         parts: list[str] = []
         if read in ("interrupted", "excuse", "over_apology", "tossed"):
             parts.append(self.line(read))
+            if self.mood == len(MOODS) - 1:
+                parts.append(self.mood_line())  # pushed to the edge, they say so
         elif self.calmed:
             self.calmed = False
             parts.append(self.line("calming"))
