@@ -263,6 +263,8 @@ def run_roleplay(
         except PlaybookError as error:  # a refused move is part of training, not a crash
             out.write(f"  refused: {error}\n")
             continue
+        if session.game.refused is not None:
+            out.write(f"  refused: {session.game.refused}\n")
         _show_outcome(outcome, out, since=seen)
         seen = len(outcome.conversation.messages)
     conversation = session.desk.get(session.conversation_id)

@@ -224,6 +224,7 @@ class _Game:
         self.desk = desk
         self.clock = clock
         self.player = PersonaPlayer(persona, random.Random(f"{seed}:{persona.name}"))
+        self.refused: str | None = None  # why the desk refused the last move, if it did
 
     def tick(self) -> None:
         self.clock.advance(timedelta(minutes=1))
@@ -284,6 +285,7 @@ class _Game:
         self.tick()
         findings: tuple[str, ...] = ()
         gave = False
+        self.refused = None
         try:
             if action.kind in ("say", "ask", "summarize"):
                 text = action.text or "..."
@@ -304,8 +306,9 @@ class _Game:
             elif action.kind == "resolve":
                 return desk.resolve(cid, action.text)
             # anything else ("wait" outside an escalation) says nothing to the customer
-        except PlaybookError:
+        except PlaybookError as error:
             # a move the desk refuses says nothing to the customer; they wait, less patient
+            self.refused = str(error)
             player.shift(+1)
             self.tick()
             return self.hear(cid, outcome, player.mood_line())
