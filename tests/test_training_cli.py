@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,6 +20,25 @@ from serviceplaybook.training import builtin_personas
 
 ROOT = Path(__file__).resolve().parents[1]
 TMUX_INSTALL = "tmux is not installed: apt-get install tmux (the roleplay test drives a terminal)"
+CHROMIUM_INSTALL = (
+    "Chromium is not installed: the training page's rendering test needs it, e.g. "
+    "'apt-get install chromium' on Debian/Ubuntu, or put chromium on PATH"
+)
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _needed(names: tuple[str, ...], install: str) -> str:
+    """The first of ``names`` on PATH; else skip with how to install (fail in CI)."""
+    for name in names:
+        found = shutil.which(name)
+        if found:
+            return found
+    if _in_ci():
+        pytest.fail(f"{install} (CI=true: this test must run in CI)", pytrace=False)
+    pytest.skip(install)
 
 
 def test_simulate_shows_progress_and_compares_the_strategies(
@@ -58,6 +78,31 @@ def test_simulate_writes_a_self_contained_page_with_charts(
     assert "<script src=" not in text  # plotly is inlined: no network needed
     assert "Plotly.newPlot" in text
     assert "Scorecard items passed" in text
+
+    # looked at as a person would: every chart drew, with its data, nothing fetched
+    chromium = _needed(("chromium", "chromium-browser", "google-chrome"), CHROMIUM_INSTALL)
+    done = subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    charts = done.stdout.split('class="training-chart"')[1:]
+    assert len(charts) == 3
+    for number, chart in enumerate(charts, start=1):
+        assert 'class="main-svg"' in chart, f"chart {number} did not draw"
+        assert re.search(r'class="trace bars', chart), f"chart {number} has no data"
 
 
 def test_simulate_refuses_an_unknown_persona_or_strategy(
@@ -121,15 +166,6 @@ def test_roleplay_refuses_an_unknown_persona(capsys: pytest.CaptureFixture[str])
 # -- in a real terminal -------------------------------------------------------------------------
 
 
-def _tmux() -> str:
-    found = shutil.which("tmux")
-    if found is not None:
-        return found
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"{TMUX_INSTALL} (CI=true: this test must run in CI)", pytrace=False)
-    pytest.skip(TMUX_INSTALL)
-
-
 class Terminal:
     """A tmux pane on a private server, running one command."""
 
@@ -166,7 +202,7 @@ class Terminal:
 
 
 def test_roleplay_in_a_real_terminal(tmp_path: Path) -> None:
-    tmux = _tmux()
+    tmux = _needed(("tmux",), TMUX_INSTALL)
     terminal = Terminal(tmux, f"training-{os.getpid()}")
     command = (
         f"env PYTHONPATH={ROOT / 'src'} {sys.executable} -m serviceplaybook roleplay "

@@ -36,8 +36,10 @@ def _percent(value: float | None) -> str:
 
 
 def _cell_text(comparison: Comparison, strategy: str, persona: str) -> str:
+    """The mean score and how most runs ended: ``"100 (resolved 5/5)"``."""
     cell = comparison.cell(strategy, persona)
-    return f"{cell.score:.0f} ({_percent(cell.resolved)} resolved)"
+    ending, count = max(cell.endings.items(), key=lambda pair: (pair[1], pair[0]))
+    return f"{cell.score:.0f} ({ending.replace('_', ' ')} {count}/{cell.runs})"
 
 
 def print_comparison(
@@ -163,19 +165,14 @@ def _charts(comparison: Comparison) -> list[Any]:
             "yaxis": {"title": "score (0-100)", "range": [0, 100]},
         },
     )
+    codes = list(ITEMS)[::-1]  # horizontal bars: the first item on top
     by_item = go.Figure(
         [
             go.Bar(
                 name=strategy,
-                x=list(ITEMS.values()),
-                y=[
-                    (
-                        rate * 100
-                        if (rate := comparison.item_rate(strategy, code)) is not None
-                        else 0
-                    )
-                    for code in ITEMS
-                ],
+                y=[ITEMS[code] for code in codes],
+                x=[100 * (comparison.item_rate(strategy, code) or 0) for code in codes],
+                orientation="h",
             )
             for strategy in strategies
         ],
@@ -183,7 +180,9 @@ def _charts(comparison: Comparison) -> list[Any]:
             **_LAYOUT,
             "title": "Scorecard items passed, where they applied",
             "barmode": "group",
-            "yaxis": {"title": "% passed", "range": [0, 100]},
+            "height": 640,
+            "margin": {**_LAYOUT["margin"], "l": 330},
+            "xaxis": {"title": "% passed", "range": [0, 100]},
         },
     )
     endings = go.Figure(
