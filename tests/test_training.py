@@ -447,6 +447,37 @@ def test_a_transcript_with_a_flaw_loses_the_matching_item(
     assert card.score < 100
 
 
+OPENINGS = [
+    "My blender arrived with a cracked jug!",
+    "Hi, the blender I ordered came with a cracked jug.",
+    "THIS IS RIDICULOUS, the jug is CRACKED!!",
+    "Oh great, just great. A cracked jug. Thanks so much.",
+    "I don't understand, the jug is cracked, did I do something wrong?",
+]
+
+
+@settings(max_examples=25, deadline=None)
+@given(flaw=st.sampled_from(FLAWS), first=st.sampled_from(OPENINGS))
+def test_any_flaw_loses_its_item_whatever_the_customer_opened_with(
+    flaw: tuple[str, Script, str], first: str
+) -> None:
+    name, script, item = flaw
+    desk = _desk()
+    cid = _open(desk, first)
+    script(desk, cid)
+    card = scorecard(desk.get(cid), desk.history(cid))
+    assert card.item(item).status == "fail", (name, first, card.item(item))
+
+
+@pytest.mark.parametrize("first", OPENINGS)
+def test_a_conversation_done_well_passes_whatever_the_customer_opened_with(first: str) -> None:
+    desk = _desk()
+    cid = _open(desk, first)
+    _good(desk, cid)
+    card = scorecard(desk.get(cid), desk.history(cid))
+    assert [i.code for i in card.failed] == [], card
+
+
 def test_a_conversation_done_well_passes_every_item_that_applies() -> None:
     for script in (_good, _counter_offer_explained):
         desk = _desk()

@@ -41,6 +41,7 @@ from serviceplaybook.training._scorecard import (
     explains_limits,
     judge_for,
     scorecard,
+    too_soon,
 )
 from serviceplaybook.training._simulate import (
     Cell,
@@ -99,4 +100,5 @@ __all__ = [
     "scorecard",
     "simulate",
     "strategies",
+    "too_soon",
 ]

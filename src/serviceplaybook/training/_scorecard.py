@@ -80,6 +80,17 @@ _CANNOT = re.compile(
 )
 
 
+def too_soon(policy: EscalationPolicy, conversation: Conversation) -> bool:
+    """True when an agent handing ``conversation`` on now would toss the customer: nobody has
+    confirmed the problem and tried (``policy.has_tried``), and the customer's last words did
+    not call for it (self-harm, a threat, abuse, a request for a manager)."""
+    last = conversation.signals[-1] if conversation.signals else None
+    urgent = last is not None and (
+        last.self_harm or last.threat or last.wants_manager or last.abusive
+    )
+    return not urgent and not policy.has_tried(conversation)
+
+
 def explains_limits(text: str) -> bool:
     """True when an agent's message says what they can do and what they cannot (the shape of
     a counter-offer's explanation: "I can offer ...; a full refund is more than I can agree to
@@ -325,8 +336,15 @@ class ScorecardJudge:
 
     @staticmethod
     def _item(code: str, status: str, reason: str, evidence: Iterable[Evidence] = ()) -> ScoreItem:
+        seen: dict[int, Evidence] = {}
+        for found in evidence:
+            seen.setdefault(found.seq, found)  # one entry once, however many findings it has
         return ScoreItem(
-            code=code, title=ITEMS[code], status=status, reason=reason, evidence=tuple(evidence)
+            code=code,
+            title=ITEMS[code],
+            status=status,
+            reason=reason,
+            evidence=tuple(seen.values()),
         )
 
     @staticmethod
@@ -548,12 +566,7 @@ class ScorecardJudge:
         for index, entry in enumerate(transcript.entries):
             if entry.kind != "escalate" or entry.actor == "system":
                 continue
-            before = transcript.before(index)
-            last = before.signals[-1] if before.signals else None
-            urgent = last is not None and (
-                last.self_harm or last.threat or last.wants_manager or last.abusive
-            )
-            if not urgent and not self.escalation.has_tried(before):
+            if too_soon(self.escalation, transcript.before(index)):
                 return self._item(
                     code,
                     FAIL,

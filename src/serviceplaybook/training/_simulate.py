@@ -29,20 +29,13 @@ from serviceplaybook.training._scorecard import (
     Scorecard,
     explains_limits,
     judge_for,
+    too_soon,
 )
 from serviceplaybook.training._strategies import Action, Strategy, Turn
 
 ENDED = (Stage.RESOLVED, Stage.FOLLOWING_UP, Stage.CLOSED, Stage.TERMINATED)
 
 _EXCUSES = frozenset({"excuse", "blame_shifting"})
-
-
-@attrs.frozen(kw_only=True)
-class Reaction:
-    """How the persona took the agent's move: what it read, and the mood it is in now."""
-
-    read: str
-    mood: int
 
 
 def _worth(offer: Offer, order_value: Money | None) -> Money | None:
@@ -244,13 +237,6 @@ class _Game:
         self.tick()
         return self.desk.pick_up(conversation.id, Agent(id=f"{role.value}-1", role=role))
 
-    def needless(self, conversation: Conversation) -> bool:
-        last = conversation.signals[-1] if conversation.signals else None
-        urgent = last is not None and (
-            last.self_harm or last.threat or last.wants_manager or last.abusive
-        )
-        return not urgent and not self.desk.escalation.has_tried(conversation)
-
     def open(self, agent: Agent | None = None) -> Outcome:
         """Open the conversation and let the customer say their first words."""
         conversation = self.desk.open(
@@ -315,7 +301,7 @@ class _Game:
         conversation = outcome.conversation
         if conversation.stage in ENDED:
             return outcome
-        tossed = action.kind == "escalate" and self.needless(before)
+        tossed = action.kind == "escalate" and too_soon(self.desk.escalation, before)
         read = player.read(action, findings, tossed, gave)
         self.tick()
         if action.kind == "summarize" and conversation.stage in (

@@ -167,14 +167,6 @@ def phrase(turn: Turn, key: str, **values: str) -> str:
     return words.format(**values) if values else words
 
 
-def _agent_kinds_since(turn: Turn, since_kind: str | None = None) -> list[JournalEntry]:
-    entries = turn.history()
-    if since_kind is not None:
-        marks = [i for i, e in enumerate(entries) if e.kind == since_kind]
-        entries = entries[marks[-1] + 1 :] if marks else entries
-    return entries
-
-
 def _told_since_escalation(turn: Turn) -> bool:
     entries = turn.history()
     marks = [i for i, e in enumerate(entries) if e.kind == "escalate"]
