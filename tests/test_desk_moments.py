@@ -248,6 +248,20 @@ def test_self_harm_gets_the_wellbeing_script_and_is_never_ended(desk: ServiceDes
     )
 
 
+def test_a_self_harm_disclosure_is_never_ended_by_the_agent(desk: ServiceDesk) -> None:
+    cid = open_conversation(desk)
+    desk.hear(cid, "I want to end my life.")
+    with pytest.raises(PolicyViolation, match="never end the conversation") as refused:
+        desk.terminate(cid, "The customer is not making sense.")
+    assert refused.value.reasons[0].code == "self_harm_never_ended"
+    assert desk.get(cid).stage == Stage.ESCALATED
+    # the trained team takes over, and closes it once the customer is safe
+    desk.pick_up(cid, Agent(id="care-1", role=Role.SECURITY))
+    assert desk.terminate(cid, "The customer is safe with family.").conversation.stage == (
+        Stage.TERMINATED
+    )
+
+
 def test_a_terminated_conversation_gets_no_empathy_script(desk: ServiceDesk) -> None:
     cid = open_conversation(desk)
     outcome = desk.hear(cid, "You idiots, I will find where you live and hurt you.")

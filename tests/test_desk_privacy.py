@@ -29,7 +29,7 @@ NAME = "Zebedee Quillfeather"
 EMAIL = "zebedee.q@example.org"
 PHONE = "+44 20 7946 0958"
 CUSTOMER_ID = "cust-zq-7781"
-WORDS = ("Quillfeather", "Zebedee", "zebedee.q", "7946", CUSTOMER_ID, "Marmalade")
+WORDS = ("Quillfeather", "Zebedee", "zebedee.q", "7946 0958", CUSTOMER_ID, "Marmalade")
 AGENT = Agent(id="agent-7", name="Sam")
 
 

@@ -17,6 +17,8 @@ Commands:
   conversations (a supervisor's queue, an inbox, what is due).
 - ``sla check --db FILE [--now ISO] [--playbook FILE]``: the SLA checker.
 - ``customer export|erase --db FILE CUSTOMER_ID``: a customer's data as JSON, or erased.
+- ``report --db FILE [--html FILE] [--timezone ZONE] [--hours HH:MM-HH:MM] [--width N]``:
+  insights from the journal as terminal tables, or one HTML page with charts.
 - ``simulate [--runs N] [--seed N] [--persona NAME]... [--strategy NAME]... [--personas PATH]...
   [--html FILE]``: every agent strategy against every training persona, with a progress bar
   and a comparison table (or an HTML page with charts).
@@ -258,6 +260,7 @@ def _parser() -> argparse.ArgumentParser:
         help="how many follow-ups to claim at a time (default: 100)",
     )
     _add_store_commands(commands)
+    _add_report_command(commands)
     _add_training_commands(commands)
     return parser
 
@@ -1000,6 +1003,79 @@ def _customer(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+# -- report ----------------------------------------------------------------------------------
+
+
+def _opening_hours(text: str) -> tuple[str, str]:
+    """``--hours``: ``HH:MM-HH:MM``, checked when the calendar is built."""
+    opens, dash, closes = text.partition("-")
+    if not dash or not opens or not closes:
+        raise argparse.ArgumentTypeError(f"{text!r} is not HH:MM-HH:MM, e.g. 09:00-17:00")
+    return opens.strip(), closes.strip()
+
+
+def _add_report_command(commands: Any) -> None:
+    report = commands.add_parser(
+        "report",
+        help="insights from a SQLite file's journal: tables, or an HTML page with charts",
+        description="Read the journal of a SQLite file and print its insights as tables: "
+        "escalation rate and reasons, apologies, offers, compensation, first-response and "
+        "resolution times in business time, SLA steps, reopens, follow-ups and feedback, by "
+        "category, agent and ISO week, and the patterns worth acting on. With --html, write "
+        "them as one self-contained HTML page with charts instead. Needs the 'report' extra.",
+    )
+    report.add_argument(
+        "--db", metavar="FILE", type=Path, required=True, help="the SQLite file (must exist)"
+    )
+    report.add_argument(
+        "--html",
+        metavar="FILE",
+        type=Path,
+        help="write the report as one HTML page with charts to FILE (viewable offline)",
+    )
+    report.add_argument(
+        "--timezone",
+        metavar="ZONE",
+        default="UTC",
+        help="the time zone of the team's business hours (IANA name; default: UTC)",
+    )
+    report.add_argument(
+        "--hours",
+        metavar="HH:MM-HH:MM",
+        type=_opening_hours,
+        default=("09:00", "17:00"),
+        help="the team's opening hours, Monday to Friday (default: 09:00-17:00)",
+    )
+    report.add_argument(
+        "--width", metavar="N", type=_at_least(40), help="lay the tables out N columns wide"
+    )
+
+
+def _report(args: argparse.Namespace, out: TextIO) -> int:
+    from serviceplaybook._policies.calendar import BusinessCalendar
+    from serviceplaybook.adapters.sqlite import SQLiteStorage
+    from serviceplaybook.insights import html_report, print_report, report
+
+    opens, closes = args.hours
+    calendar = BusinessCalendar.standard(args.timezone, open=opens, close=closes)
+    storage = SQLiteStorage(_existing_file(args.db, "database file"))
+    try:
+        found = report(storage, calendar=calendar)
+    finally:
+        storage.close()
+    if args.html is None:
+        print_report(found, out, width=args.width)
+        return EXIT_OK
+    page = html_report(found)
+    args.html.write_text(page, encoding="utf-8")
+    flagged = len(found.patterns)
+    out.write(
+        f"wrote {args.html}: {found.overall.conversations} conversations, {flagged} "
+        f"pattern{'' if flagged == 1 else 's'} flagged\n"
+    )
+    return EXIT_OK
+
+
 # -- training ---------------------------------------------------------------------------------
 
 
@@ -1124,6 +1200,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
     "sla": _sla_check,
     "customer": _customer,
     "schema": _schema,
+    "report": _report,
     "simulate": _simulate,
     "roleplay": _roleplay,
 }

@@ -1318,20 +1318,30 @@ class ServiceDesk:
         *,
         expected_version: int | None = None,
     ) -> Outcome:
-        """End the conversation (abuse, threat); nothing but the record remains."""
+        """End the conversation (abuse, threat); nothing but the record remains.
+
+        Raises:
+            PolicyViolation: the customer spoke of harming themselves and the trained team
+                does not own the conversation (:meth:`EscalationPolicy.may_terminate`): it
+                is never ended on them.
+        """
         reason = arguments.reason("terminate", reason)
         if isinstance(reason, str):
             reason = Reason(code="terminated_by_agent", text=reason)
+        arguments.conversation_id("terminate", conversation_id)
+        arguments.expected_version("terminate", expected_version)
 
-        return self._simple(
-            conversation_id,
-            expected_version,
-            "terminate",
-            by_customer=False,
-            record={"reason": to_dict(reason)},
-            ends=True,
-            termination=reason,
-        )
+        def body(work: _Work) -> None:
+            event = work.event("terminate", work.conversation.agent.id)
+            work.check(event)
+            refusal = self.escalation.may_terminate(work.conversation)
+            if refusal is not None:
+                raise PolicyViolation(refusal.text, [refusal])
+            work.fire(event, {"reason": to_dict(reason)}, termination=reason, closed_at=work.now)
+            self.storage.follow_ups.cancel(conversation_id)
+
+        work, _ = self._run(conversation_id, expected_version, body)
+        return self._outcome(work)
 
     def complete_follow_up(
         self,

@@ -13,6 +13,7 @@ from typing import Protocol, runtime_checkable
 
 from serviceplaybook._records.compensation import Grant
 from serviceplaybook._records.conversation import Conversation
+from serviceplaybook._records.digest import JournalDigest
 from serviceplaybook._records.followup import FollowUp, FollowUpStatus
 from serviceplaybook._records.journal import JournalEntry
 from serviceplaybook._records.query import ConversationPage, ConversationQuery
@@ -75,6 +76,23 @@ class Journal(Protocol):
         """Replace stored entries by these, matched by ``(conversation_id, seq)``: for
         erasing a customer's data only (the journal is otherwise append-only). Entries not
         stored are ignored."""
+        ...
+
+
+@runtime_checkable
+class DigestingJournal(Journal, Protocol):
+    """A journal that digests itself where its entries are, for ``serviceplaybook.insights``:
+    one pass of aggregate queries instead of reading every conversation's history back.
+
+    A journal without :meth:`digest` still works with insights (they read each history
+    through the conversation store, slower); ``serviceplaybook._records.digest`` holds the
+    reference in Python that every implementation must agree with.
+    """
+
+    def digest(self) -> JournalDigest:
+        """One row per conversation, offer proposed, escalation and feedback given, each in
+        the order of conversation id then ``seq``, as ``digest_histories`` computes it from
+        the entries."""
         ...
 
 

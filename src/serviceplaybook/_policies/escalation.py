@@ -387,6 +387,23 @@ class EscalationPolicy:
             for p in conversation.offers
         )
 
+    def may_terminate(self, conversation: Conversation) -> Reason | None:
+        """Whether the conversation's owner may end it now: ``None`` if so, else why not.
+
+        A customer who spoke of harming themselves is never cut off: while the self-harm
+        escalation waits for the trained team, or anyone but them owns the conversation, it
+        is not terminated (the trained person ends it when the customer is safe).
+        """
+        if conversation.agent.role is Role.SECURITY:
+            return None
+        if any("self_harm" in decision.codes for decision in conversation.escalations):
+            return Reason(
+                code="self_harm_never_ended",
+                text="The customer spoke of harming themselves: stay with them and never end "
+                "the conversation on them; the trained team closes it once they are safe.",
+            )
+        return None
+
     def requested(
         self,
         conversation: Conversation,

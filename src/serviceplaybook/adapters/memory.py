@@ -20,6 +20,7 @@ import attrs
 from serviceplaybook._errors import ConcurrentUpdate, NotFound, ValidationError
 from serviceplaybook._records.compensation import Grant
 from serviceplaybook._records.conversation import Conversation, check_version_rises
+from serviceplaybook._records.digest import JournalDigest, digest_histories
 from serviceplaybook._records.erasure import erased_follow_up, erased_grant
 from serviceplaybook._records.followup import FollowUp, FollowUpStatus
 from serviceplaybook._records.journal import JournalEntry
@@ -130,6 +131,12 @@ class InMemoryJournal:
     def history(self, conversation_id: str) -> list[JournalEntry]:
         """The conversation's entries, oldest first (empty for an unknown id)."""
         return list(self._entries.get(conversation_id, ()))
+
+    def digest(self) -> JournalDigest:
+        """The journal digested for insights (``digest_histories`` over every conversation)."""
+        with self._undo.lock:
+            histories = [list(log) for log in self._entries.values()]
+        return digest_histories(histories)
 
     def rewrite(self, entries: Sequence[JournalEntry]) -> None:
         """Replace the stored entries with the same conversation and ``seq`` (erasure)."""

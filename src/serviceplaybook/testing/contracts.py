@@ -31,12 +31,14 @@ from serviceplaybook._errors import ConcurrentUpdate, NotFound, ValidationError
 from serviceplaybook._ports import (
     CompensationLedger,
     ConversationStore,
+    DigestingJournal,
     FollowUpScheduler,
     Journal,
     Storage,
 )
 from serviceplaybook._records.compensation import Grant
 from serviceplaybook._records.conversation import Conversation, Message
+from serviceplaybook._records.digest import digest_histories
 from serviceplaybook._records.erasure import ERASED
 from serviceplaybook._records.escalation import EscalationDecision, HandoffBrief, Urgency
 from serviceplaybook._records.followup import FollowUp, FollowUpStatus
@@ -331,6 +333,64 @@ class JournalContract:
 
     def test_unknown_conversation_has_no_history(self, journal: Journal) -> None:
         assert journal.history("missing") == []
+
+    def test_a_digest_agrees_with_the_histories(self, journal: Journal) -> None:
+        """A :class:`DigestingJournal` digests as ``digest_histories`` does, odd entries
+        included (an erased opening, reasons without a code, a decision naming no offer)."""
+        if not isinstance(journal, DigestingJournal):
+            pytest.skip("this journal has no digest of its own")
+
+        def said(
+            cid: str, seq: int, kind: str, actor: str, stage: str, **data: Any
+        ) -> JournalEntry:
+            return JournalEntry(
+                conversation_id=cid,
+                seq=seq,
+                at=T0 + timedelta(hours=seq),
+                kind=kind,
+                actor=actor,
+                stage=stage,
+                data=data,
+            )
+
+        offer = {"id": "o1", "kind": "credit", "value": {"amount": "5.00", "currency": "EUR"}}
+        grant = {"status": "granted", "role": "agent", "approver_role": None}
+        escalation = {"to": "supervisor", "reasons": [{"code": "asked_for_manager"}, {}]}
+        histories = [
+            [
+                said(
+                    "c1",
+                    1,
+                    "open",
+                    "sam",
+                    "greeting",
+                    issue={"category": "billing", "severity": "low"},
+                    tier="gold",
+                    channel="chat",
+                    agent={"id": "sam", "role": "agent"},
+                ),
+                said("c1", 2, "hear", "customer", "listening", text="Hello?"),
+                said("c1", 3, "ask", "sam", "clarifying", text="Which bill?"),
+                said("c1", 4, "apologize", "sam", "resolving", decision={}),
+                said("c1", 5, "propose", "sam", "resolving", offer=offer, authorization=grant),
+                said("c1", 6, "decline", "customer", "resolving", offer_id="o1", reason=None),
+                said("c1", 7, "escalate", "system", "escalated", escalation=escalation),
+                said("c1", 8, "sla_step", "system", "escalated", steps=[{}, {}]),
+                said("c1", 9, "accept", "customer", "resolved", offer_id="o1"),
+                said("c1", 10, "decline", "customer", "resolved", offer_id=None),
+                said("c1", 11, "schedule_follow_up", "system", "following_up"),
+                said("c1", 12, "complete_follow_up", "customer", "closed", feedback="Fine."),
+            ],
+            [
+                said("c2", 1, "open", "ana", "greeting", erased=True),
+                said("c2", 2, "apologize", "ana", "confirming", apology="Sorry."),
+                said("c2", 3, "terminate", "system", "terminated", escalation=escalation),
+                said("c2", 4, "complete_follow_up", "customer", "closed"),
+            ],
+        ]
+        for history in histories:
+            journal.append(history)
+        assert journal.digest() == digest_histories(histories)
 
 
 class CompensationLedgerContract:

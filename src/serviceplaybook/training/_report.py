@@ -9,11 +9,9 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-from serviceplaybook._errors import ConfigError
+from serviceplaybook.insights._format import missing
 from serviceplaybook.training._scorecard import ITEMS
 from serviceplaybook.training._simulate import Comparison, Run
-
-INSTALL = "pip install 'serviceplaybook[report]'"
 
 CHART_CLASS = "training-chart"
 """The class of every chart's container: a chart drawn holds plotly's ``svg.main-svg``."""
@@ -22,13 +20,6 @@ ENDINGS = ("resolved", "safety", "gave_up", "terminated")
 
 PIPED_WIDTH = 150
 """The width the tables are laid out in when they go to a file or a pipe."""
-
-
-def missing(library: str, error: ImportError) -> ConfigError:
-    """The error for a report that needs ``library`` without it installed."""
-    return ConfigError(
-        f"training reports need {library}, which is not installed ({error}): {INSTALL}"
-    )
 
 
 def _percent(value: float | None) -> str:

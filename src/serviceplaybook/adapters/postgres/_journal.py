@@ -8,6 +8,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from serviceplaybook._errors import StorageError
+from serviceplaybook._records.digest import (
+    ConversationDigest,
+    EscalationDigest,
+    FeedbackDigest,
+    JournalDigest,
+    OfferDigest,
+)
 from serviceplaybook._records.journal import JournalEntry
 from serviceplaybook._serialization import json_text
 from serviceplaybook.adapters.postgres._database import PostgresDatabase
@@ -16,6 +23,66 @@ from serviceplaybook.adapters.postgres._transactions import Statement, insert_ro
 
 def _truncate(rows: list[Any], length: int) -> None:
     del rows[length:]
+
+
+# The digest's queries (``serviceplaybook._records.digest`` says what each column means and
+# is the reference they are tested against), on the jsonb ``data`` column; ordered by code
+# point (the "C" collation), as Python sorts ids, whatever the database's own collation.
+_DIGEST_CONVERSATIONS = """
+SELECT conversation_id, COUNT(*), MIN(at),
+    MAX(data #>> '{issue,category}') FILTER (WHERE seq = 1),
+    MAX(data #>> '{issue,severity}') FILTER (WHERE seq = 1),
+    MAX(data ->> 'tier') FILTER (WHERE seq = 1),
+    MAX(data ->> 'channel') FILTER (WHERE seq = 1),
+    MAX(data #>> '{agent,id}') FILTER (WHERE seq = 1),
+    MAX(data #>> '{agent,role}') FILTER (WHERE seq = 1),
+    MIN(at) FILTER (WHERE actor NOT IN ('customer', 'system') AND (kind IN ('ask', 'summarize')
+        OR (kind = 'apologize' AND data ->> 'apology' IS NOT NULL))),
+    MIN(at) FILTER (WHERE stage = 'resolved'),
+    COUNT(*) FILTER (WHERE kind IN ('escalate', 'terminate')
+        AND data ->> 'escalation' IS NOT NULL),
+    COUNT(*) FILTER (WHERE kind = 'apologize' AND data ->> 'apology' IS NOT NULL),
+    COUNT(*) FILTER (WHERE kind = 'reopen'),
+    coalesce(SUM(CASE WHEN jsonb_typeof(data -> 'steps') = 'array'
+        THEN jsonb_array_length(data -> 'steps') ELSE 0 END)
+        FILTER (WHERE kind = 'sla_step'), 0),
+    COUNT(*) FILTER (WHERE kind = 'schedule_follow_up'),
+    COUNT(*) FILTER (WHERE kind = 'complete_follow_up'),
+    COUNT(*) FILTER (WHERE kind = 'complete_follow_up' AND data ->> 'feedback' IS NOT NULL),
+    COUNT(*) FILTER (WHERE kind = 'terminate')
+FROM journal GROUP BY conversation_id ORDER BY conversation_id COLLATE "C"
+"""
+_DIGEST_OFFERS = """
+WITH decided AS (
+    SELECT conversation_id, data ->> 'offer_id' AS offer_id, MIN(seq) AS seq
+    FROM journal WHERE kind IN ('accept', 'decline') GROUP BY 1, 2
+)
+SELECT p.conversation_id, p.seq, p.at, p.data #>> '{offer,id}', p.data #>> '{offer,kind}',
+    p.data #>> '{offer,value,amount}', p.data #>> '{offer,value,currency}',
+    p.data #>> '{authorization,status}', p.data #>> '{authorization,role}',
+    p.data #>> '{authorization,approver_role}', d.kind, d.seq, d.at
+FROM journal p
+LEFT JOIN decided c ON c.conversation_id = p.conversation_id
+    AND c.offer_id = p.data #>> '{offer,id}' AND c.seq > p.seq
+LEFT JOIN journal d ON d.conversation_id = c.conversation_id AND d.seq = c.seq
+WHERE p.kind = 'propose'
+ORDER BY p.conversation_id COLLATE "C", p.seq
+"""
+_DIGEST_ESCALATIONS = """
+SELECT conversation_id, seq, at, kind, data #>> '{escalation,to}',
+    ARRAY(SELECT r ->> 'code' FROM jsonb_array_elements(
+        CASE WHEN jsonb_typeof(data #> '{escalation,reasons}') = 'array'
+        THEN data #> '{escalation,reasons}' ELSE '[]'::jsonb END) WITH ORDINALITY AS t(r, n)
+        WHERE jsonb_typeof(r -> 'code') = 'string' ORDER BY n)
+FROM journal
+WHERE kind IN ('escalate', 'terminate') AND data ->> 'escalation' IS NOT NULL
+ORDER BY conversation_id COLLATE "C", seq
+"""
+_DIGEST_FEEDBACK = """
+SELECT conversation_id, seq, at, data ->> 'feedback' FROM journal
+WHERE kind = 'complete_follow_up' AND jsonb_typeof(data -> 'feedback') = 'string'
+ORDER BY conversation_id COLLATE "C", seq
+"""
 
 
 class PostgresJournal:
@@ -102,6 +169,73 @@ class PostgresJournal:
                     "WHERE j.conversation_id = t.c AND j.seq = t.s",
                     columns,
                 )
+
+    def digest(self) -> JournalDigest:
+        """The journal digested for insights, by aggregate queries over the table (what is
+        committed: a report is read outside a unit of work)."""
+        conversations = self.database.query(_DIGEST_CONVERSATIONS)
+        offers = self.database.query(_DIGEST_OFFERS)
+        escalations = self.database.query(_DIGEST_ESCALATIONS)
+        feedback = self.database.query(_DIGEST_FEEDBACK)
+        return JournalDigest(
+            conversations=tuple(
+                ConversationDigest(
+                    conversation_id=row[0],
+                    entries=row[1],
+                    opened_at=row[2],
+                    category=row[3],
+                    severity=row[4],
+                    tier=row[5],
+                    channel=row[6],
+                    agent_id=row[7],
+                    agent_role=row[8],
+                    first_response_at=row[9],
+                    resolved_at=row[10],
+                    escalations=row[11],
+                    apologies=row[12],
+                    reopens=row[13],
+                    sla_steps=int(row[14]),
+                    follow_ups_scheduled=row[15],
+                    follow_ups_completed=row[16],
+                    feedback=row[17],
+                    terminations=row[18],
+                )
+                for row in conversations
+            ),
+            offers=tuple(
+                OfferDigest(
+                    conversation_id=row[0],
+                    seq=row[1],
+                    at=row[2],
+                    offer_id=row[3],
+                    kind=row[4],
+                    amount=row[5],
+                    currency=row[6],
+                    status=row[7],
+                    role=row[8],
+                    approver_role=row[9],
+                    outcome=row[10],
+                    decided_seq=row[11],
+                    decided_at=row[12],
+                )
+                for row in offers
+            ),
+            escalations=tuple(
+                EscalationDigest(
+                    conversation_id=row[0],
+                    seq=row[1],
+                    at=row[2],
+                    kind=row[3],
+                    to=row[4],
+                    reasons=tuple(row[5]),
+                )
+                for row in escalations
+            ),
+            feedback=tuple(
+                FeedbackDigest(conversation_id=row[0], seq=row[1], at=row[2], text=row[3])
+                for row in feedback
+            ),
+        )
 
     def history(self, conversation_id: str) -> list[JournalEntry]:
         """The conversation's entries, oldest first."""
