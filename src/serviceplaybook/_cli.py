@@ -1049,6 +1049,12 @@ def _add_report_command(commands: Any) -> None:
     report.add_argument(
         "--width", metavar="N", type=_at_least(40), help="lay the tables out N columns wide"
     )
+    report.add_argument(
+        "--scorecards",
+        action="store_true",
+        help="also judge every conversation with the training scorecard and show each agent's "
+        "average (a pass over every conversation's journal: slower on a big file)",
+    )
 
 
 def _report(args: argparse.Namespace, out: TextIO) -> int:
@@ -1061,6 +1067,12 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
     storage = SQLiteStorage(_existing_file(args.db, "database file"))
     try:
         found = report(storage, calendar=calendar)
+        if args.scorecards:
+            import attrs
+
+            from serviceplaybook.training import scorecard_averages
+
+            found = attrs.evolve(found, scorecards=scorecard_averages(storage))
     finally:
         storage.close()
     if args.html is None:

@@ -41,6 +41,7 @@ from serviceplaybook.training._scorecard import (
     explains_limits,
     judge_for,
     scorecard,
+    scorecard_averages,
     too_soon,
 )
 from serviceplaybook.training._simulate import (
@@ -98,6 +99,7 @@ __all__ = [
     "parse_persona",
     "play",
     "scorecard",
+    "scorecard_averages",
     "simulate",
     "strategies",
     "too_soon",

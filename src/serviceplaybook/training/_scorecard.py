@@ -17,6 +17,7 @@ from serviceplaybook._policies.compensation import CompensationPolicy
 from serviceplaybook._policies.escalation import EscalationPolicy
 from serviceplaybook._policies.followup import FollowUpPolicy
 from serviceplaybook._policies.review import DraftReview
+from serviceplaybook._ports import Storage
 from serviceplaybook._records.apology import Finding
 from serviceplaybook._records.compensation import Authorization
 from serviceplaybook._records.conversation import Conversation
@@ -27,6 +28,7 @@ from serviceplaybook._records.parties import Agent
 from serviceplaybook._records.signals import Signals
 from serviceplaybook._records.stage import Stage
 from serviceplaybook._serialization import from_dict
+from serviceplaybook.insights import histories
 
 PASS = "pass"
 FAIL = "fail"
@@ -696,3 +698,26 @@ def judge_for(desk: ServiceDesk) -> ScorecardJudge:
         follow_up=desk.follow_up,
         reviewer=desk.reviewer,
     )
+
+
+def scorecard_averages(
+    storage: Storage, *, judge: ScorecardJudge | None = None
+) -> dict[str, float]:
+    """The average scorecard of each agent over every conversation in ``storage``, keyed by
+    the agent who took the conversation (its owner at opening), best first on ties by name;
+    ``serviceplaybook report --scorecards`` shows them beside the insights.
+
+    Each conversation is judged from its whole journal, read back one at a time: a pass in
+    Python over every history (not an aggregate query), so it costs what the loop the
+    insights benchmark compares against costs.
+    """
+    judge = judge or ScorecardJudge()
+    totals: dict[str, list[float]] = {}
+    for history in histories(storage):
+        if not history:
+            continue
+        conversation = storage.conversations.get(history[0].conversation_id)
+        agent = str(history[0].actor)  # the open entry's actor: who took it
+        totals.setdefault(agent, []).append(judge.score(conversation, history).score)
+    averages = {agent: sum(scores) / len(scores) for agent, scores in totals.items()}
+    return dict(sorted(averages.items(), key=lambda item: (-item[1], item[0])))
