@@ -893,3 +893,22 @@ def test_when_the_usual_forms_were_all_used_a_variant_is_found() -> None:
         assert _normal(apology.text) not in {_normal(a.text) for a in conv.apologies}
         conv = attrs.evolve(conv, apologies=(*conv.apologies, attrs.evolve(apology, by="sam")))
     assert len({a.text for a in conv.apologies}) == 8
+
+
+@pytest.mark.parametrize(
+    "empathy",
+    [
+        "I can hear how frustrating this has been.",
+        "That sounds really stressful.",
+        "I completely understand how annoying that is.",
+        "I'm sorry you've had such a difficult week.",
+    ],
+)
+def test_empathy_before_the_summary_is_not_restated(empathy: str) -> None:
+    agent_summary = (
+        f"{empathy} Let me make sure I have this right: your blender's jug arrived cracked."
+    )
+    text = policy.compose(conversation(agent_summary=agent_summary)).text
+    assert text.startswith("I'm sorry that your blender's jug arrived cracked;")
+    assert "hear how" not in text
+    assert "sounds" not in text

@@ -30,7 +30,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("adapters", ("adapters",)),
     ("playbook file", ("_playbook_file",)),
     ("facade", ("_desk", "_desk_arguments", "_privacy")),
-    ("tools", ("_cli", "_demo", "testing", "insights", "__main__")),
+    ("tools", ("_cli", "_demo", "testing", "insights", "training", "__main__")),
     ("surface", ("",)),
 )
 

@@ -17,9 +17,10 @@ import insights_world
 from serviceplaybook import ServiceDesk
 from serviceplaybook.__main__ import main
 from serviceplaybook.adapters.sqlite import SQLiteStorage
-from serviceplaybook.insights import report
+from serviceplaybook.insights import histories, report
 from serviceplaybook.insights._html import CHART_CLASS
 from serviceplaybook.testing import FakeClock, SequentialIds
+from serviceplaybook.training import scorecard, scorecard_averages
 
 CHROMIUM_INSTALL = (
     "Chromium is not installed: the HTML report's rendering test needs it, e.g. "
@@ -58,7 +59,7 @@ def test_report_prints_the_tables(db: Path, capsys: pytest.CaptureFixture[str]) 
         "Compensation granted",
         "Patterns worth acting on",
         "Latest feedback",
-        "Scorecard averages: not available yet",
+        "Scorecard averages: not computed",
     ):
         assert title in printed
     row = next(line for line in printed.splitlines() if "late_delivery" in line and "│" in line)
@@ -69,6 +70,27 @@ def test_report_prints_the_tables(db: Path, capsys: pytest.CaptureFixture[str]) 
     assert "late_delivery escalations" in printed
     assert "2026-W48" in printed
     assert surge.subject == "late_delivery"
+
+
+def test_report_with_scorecards_shows_each_agents_average(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["report", "--db", str(db), "--width", "200", "--scorecards"]) == 0
+    printed = capsys.readouterr().out
+    assert "Scorecard averages" in printed
+    assert "not computed" not in printed
+    # the averages are the plain mean of each agent's conversations' scorecards
+    with SQLiteStorage(db) as storage:
+        averages = scorecard_averages(storage)
+        scores: dict[str, list[float]] = {}
+        for history in histories(storage):
+            conversation = storage.conversations.get(history[0].conversation_id)
+            scores.setdefault(history[0].actor, []).append(scorecard(conversation, history).score)
+    assert set(averages) == set(scores) == {agent.id for agent in insights_world.AGENTS}
+    table = printed[printed.index("Scorecard averages") :]
+    for agent, values in scores.items():
+        assert averages[agent] == pytest.approx(sum(values) / len(values))
+        assert re.search(rf"│ {agent} +│ +{averages[agent]:.1f} │", table)
 
 
 def test_report_hours_and_zone_change_the_times(

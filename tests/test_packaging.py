@@ -51,6 +51,11 @@ def test_the_wheel_ships_the_example_playbooks(tmp_path: Path) -> None:
     for name in examples:
         shipped = installed / "serviceplaybook" / "playbooks" / name
         assert shipped.read_bytes() == (ROOT / "examples" / "playbooks" / name).read_bytes()
+    # the training personas are package data too (importlib.resources reads them)
+    folder = ROOT / "src" / "serviceplaybook" / "training" / "personas"
+    personas = sorted(p.name for p in folder.glob("*.toml"))
+    assert len(personas) == 10
+    assert sorted(n.rpartition("/")[2] for n in names if "/training/personas/" in n) == personas
 
     # the installed copy, run from a directory that has nothing of the repository
     elsewhere = tmp_path / "elsewhere"
@@ -61,6 +66,8 @@ def test_the_wheel_ships_the_example_playbooks(tmp_path: Path) -> None:
         "print(path)\n"
         "with ServiceDesk.from_config(path, db='desk.db') as desk:\n"
         "    print(desk.playbook)\n"
+        "from serviceplaybook.training import builtin_personas\n"
+        "assert len(builtin_personas()) == 10\n"
     )
     environment = {**os.environ, "PYTHONPATH": str(installed)}
     result = subprocess.run(

@@ -19,6 +19,10 @@ Commands:
 - ``customer export|erase --db FILE CUSTOMER_ID``: a customer's data as JSON, or erased.
 - ``report --db FILE [--html FILE] [--timezone ZONE] [--hours HH:MM-HH:MM] [--width N]``:
   insights from the journal as terminal tables, or one HTML page with charts.
+- ``simulate [--runs N] [--seed N] [--persona NAME]... [--strategy NAME]... [--personas PATH]...
+  [--html FILE]``: every agent strategy against every training persona, with a progress bar
+  and a comparison table (or an HTML page with charts).
+- ``roleplay --persona NAME [--seed N] [--personas PATH]...``: the interactive trainer.
 
 Exit statuses: 0 success; 1 an error (one line ``serviceplaybook: ...`` on stderr: a bad
 playbook, a missing file, a file that is not a database, no permission...), an invalid
@@ -257,6 +261,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_store_commands(commands)
     _add_report_command(commands)
+    _add_training_commands(commands)
     return parser
 
 
@@ -1044,6 +1049,12 @@ def _add_report_command(commands: Any) -> None:
     report.add_argument(
         "--width", metavar="N", type=_at_least(40), help="lay the tables out N columns wide"
     )
+    report.add_argument(
+        "--scorecards",
+        action="store_true",
+        help="also judge every conversation with the training scorecard and show each agent's "
+        "average (a pass over every conversation's journal: slower on a big file)",
+    )
 
 
 def _report(args: argparse.Namespace, out: TextIO) -> int:
@@ -1056,6 +1067,12 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
     storage = SQLiteStorage(_existing_file(args.db, "database file"))
     try:
         found = report(storage, calendar=calendar)
+        if args.scorecards:
+            import attrs
+
+            from serviceplaybook.training import scorecard_averages
+
+            found = attrs.evolve(found, scorecards=scorecard_averages(storage))
     finally:
         storage.close()
     if args.html is None:
@@ -1071,6 +1088,119 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+# -- training ---------------------------------------------------------------------------------
+
+
+def _add_training_commands(commands: Any) -> None:
+    simulate = commands.add_parser(
+        "simulate",
+        help="play every agent strategy against every training persona and compare",
+        description="Play each agent strategy (one that follows the playbook's guidance, one "
+        "that rushes to solutions, one that over-apologizes, one that escalates everything) "
+        "against each customer persona, several seeded runs each, score every conversation "
+        "and print a comparison table, or write it as an HTML page with charts. Needs the "
+        "'report' extra.",
+    )
+    simulate.add_argument(
+        "--runs", metavar="N", type=_at_least(1), default=5, help="runs per pair (default: 5)"
+    )
+    simulate.add_argument(
+        "--seed", metavar="N", type=_at_least(0), default=0, help="the first seed (default: 0)"
+    )
+    simulate.add_argument(
+        "--persona",
+        metavar="NAME",
+        action="append",
+        help="only this persona (repeatable; default: all)",
+    )
+    simulate.add_argument(
+        "--strategy",
+        metavar="NAME",
+        action="append",
+        help="only this strategy (repeatable; default: all)",
+    )
+    simulate.add_argument(
+        "--personas",
+        metavar="PATH",
+        type=Path,
+        action="append",
+        default=[],
+        help="a persona file or a folder of them, added to the built-in ones (repeatable)",
+    )
+    simulate.add_argument(
+        "--html", metavar="FILE", type=Path, help="write the comparison as an HTML page"
+    )
+    simulate.add_argument(
+        "--width", metavar="N", type=_at_least(40), help="lay the tables out N columns wide"
+    )
+    roleplay = commands.add_parser(
+        "roleplay",
+        help="practise a difficult conversation against a customer persona",
+        description="An interactive trainer: the persona writes, you reply; the desk's "
+        "guidance and the review of your drafts appear as you go, and the scorecard at the "
+        "end. /help inside lists the commands.",
+    )
+    roleplay.add_argument(
+        "--persona", metavar="NAME", required=True, help="the persona to play against"
+    )
+    roleplay.add_argument(
+        "--seed", metavar="N", type=_at_least(0), default=0, help="the persona's seed"
+    )
+    roleplay.add_argument(
+        "--personas",
+        metavar="PATH",
+        type=Path,
+        action="append",
+        default=[],
+        help="a persona file or a folder of them, added to the built-in ones (repeatable)",
+    )
+
+
+def _chosen(kind: str, names: list[str] | None, known: dict[str, Any]) -> list[Any]:
+    if not names:
+        return list(known.values())
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise CommandError(
+            f"no {kind} {', '.join(map(repr, unknown))}; the {kind}s are {', '.join(sorted(known))}"
+        )
+    return [known[name] for name in names]
+
+
+def _simulate(args: argparse.Namespace, out: TextIO) -> int:
+    from serviceplaybook.training import load_personas, simulate, strategies
+    from serviceplaybook.training._report import (
+        html_comparison,
+        print_comparison,
+        progress_bar,
+    )
+
+    personas = _chosen("persona", args.persona, load_personas(args.personas))
+    chosen = _chosen("strategy", args.strategy, dict(strategies()))
+    total = len(personas) * len(chosen) * args.runs
+    with progress_bar(total) as advance:
+        comparison = simulate(personas, chosen, runs=args.runs, seed=args.seed, progress=advance)
+    if args.html is None:
+        print_comparison(comparison, file=out, width=args.width)
+        return EXIT_OK
+    args.html.write_text(html_comparison(comparison), encoding="utf-8")
+    best = max(comparison.strategies, key=comparison.mean)
+    out.write(
+        f"wrote {args.html}: {total} conversations, best strategy {best} "
+        f"({comparison.mean(best):.1f})\n"
+    )
+    return EXIT_OK
+
+
+def _roleplay(args: argparse.Namespace, out: TextIO) -> int:
+    from serviceplaybook.training import load_personas
+    from serviceplaybook.training._roleplay import run_roleplay
+
+    [persona] = _chosen("persona", [args.persona], load_personas(args.personas))
+    run_roleplay(persona, seed=args.seed, out=out)
+    return EXIT_OK
+
+
 _COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
     "demo": _demo,
     "diagram": _diagram,
@@ -1083,6 +1213,8 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
     "customer": _customer,
     "schema": _schema,
     "report": _report,
+    "simulate": _simulate,
+    "roleplay": _roleplay,
 }
 
 

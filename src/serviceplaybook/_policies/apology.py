@@ -505,6 +505,16 @@ _LEAD_INS = (
 """What an agent says before restating the problem ("So", "Just to check:", "If I understand
 correctly,", "Let me make sure I have this right:"), stripped from the start of a summary."""
 _LEAD_IN = "^(?:(?:" + "|".join(_LEAD_INS) + r")(?![\w'])" + _SEP + ")+"
+# A sentence of empathy before the summary ("I can hear how frustrating this has been.",
+# "That sounds really stressful."): about the feeling, not the problem, so not restated.
+_EMPATHY_SENTENCE = (
+    r"^(?:I\s+can\s+(?:hear|see|imagine|understand|tell)|I\s+(?:completely\s+|totally\s+|"
+    r"really\s+)?(?:understand|know|get|see)|that\s+(?:sounds|must\s+(?:be|have\s+been|feel))|"
+    r"what\s+a|I'm\s+(?:so\s+)?sorry\s+you(?:'ve|\s+have)\s+(?:had|been))\b[^.!?]*\b(?:"
+    r"frustrat\w*|annoy\w*|upset\w*|stress\w*|difficult|hard|awful|horrible|terrible|"
+    r"disappoint\w*|worr\w*|exhaust\w*|infuriat\w*|maddening|inconvenient|unpleasant|a\s+pain|"
+    r"a\s+hassle|how\s+you\s+feel|why\s+you(?:'re|\s+are)\s+\w+)"
+)
 _TAG = (
     r"(?:[\s,;:\u2014\u2013-]+(?:is\s+that\s+(?:right|correct|it|so|fair|a\s+fair\s+summary)|"
     r"did\s+I\s+(?:get|understand)\s+(?:that|it|this|you)\s+(?:right|correctly)|have\s+I\s+"
@@ -1451,6 +1461,8 @@ class ApologyPolicy:
         # the problem is stated up front; a long summary's tail is not read
         for sentence in re.split(r"(?<=[.!?])\s+", raw)[:8]:
             sentence = _pattern(_LEAD_IN).sub("", sentence).strip()
+            if _pattern(_EMPATHY_SENTENCE).match(sentence):
+                continue  # the feeling acknowledged, not the problem restated
             if sentence.endswith("?"):
                 tagged = _pattern(_TAG).search(sentence)
                 first = _words_of(sentence)[:1]

@@ -11,8 +11,9 @@ from serviceplaybook.insights._report import Figures, Report
 INSTALL = "pip install 'serviceplaybook[report]'"
 
 SCORECARDS_LATER = (
-    "Scorecard averages: not available yet. Role-play training and its scorecards "
-    "(serviceplaybook.training) fill them in."
+    "Scorecard averages: not computed. Pass --scorecards (or fill Report.scorecards with "
+    "serviceplaybook.training.scorecard_averages): every conversation is judged from its "
+    "whole journal, a pass in Python rather than an aggregate query."
 )
 
 

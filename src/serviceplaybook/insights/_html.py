@@ -285,7 +285,12 @@ def render(report: Report) -> str:
             [[f.at.strftime("%Y-%m-%d %H:%M"), f.conversation_id, f.text] for f in report.feedback],
         ),
         "<h2>Scorecards</h2>",
-        f"<p>{html.escape(SCORECARDS_LATER)}</p>",
+        f"<p>{html.escape(SCORECARDS_LATER)}</p>"
+        if report.scorecards is None
+        else _table(
+            ["agent", "average score (0-100)"],
+            [[agent, f"{score:.1f}"] for agent, score in report.scorecards.items()],
+        ),
     ]
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"

@@ -199,8 +199,10 @@ class Report:
         compensation: compensation granted per role, category and currency.
         feedback: the latest feedback given in follow-ups, newest first (at most 10).
         patterns: patterns worth acting on, with their evidence.
-        scorecards: average role-play scorecards per agent: not computed yet (the training
-            half of the learning loop adds them); ``None`` says so, and no figure stands in.
+        scorecards: the average scorecard (0-100) of each agent's conversations, when
+            computed (``serviceplaybook.training.scorecard_averages``, a pass over every
+            history; ``report --scorecards``); ``None`` says they were not, and no figure
+            stands in.
     """
 
     calendar: str

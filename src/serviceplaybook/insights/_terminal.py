@@ -104,4 +104,14 @@ def print_tables(report: Report, *, file: TextIO | None = None, width: int | Non
     if not report.feedback:
         feedback.add_row("-", "-", "no feedback recorded")
     console.print(feedback)
-    console.print(SCORECARDS_LATER)
+    if report.scorecards is None:
+        console.print(SCORECARDS_LATER)
+        return
+    scores = Table(title="Scorecard averages", title_justify="left", title_style="bold")
+    scores.add_column("agent", no_wrap=True)
+    scores.add_column("average score (0-100)", justify="right")
+    for agent, score in report.scorecards.items():
+        scores.add_row(agent, f"{score:.1f}")
+    if not report.scorecards:
+        scores.add_row("-", "no conversation scored")
+    console.print(scores)
