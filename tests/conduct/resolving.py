@@ -448,6 +448,28 @@ APOLOGIES = (
         ),
     ),
     Script(
+        id="apology_skips_the_empathy_in_the_summary",
+        story="The agent's summary opens with empathy ('That sounds really frustrating.'): "
+        "the apology is about the problem, not about the empathy",
+        steps=(
+            Step("hear", "My parcel was due a week ago and nobody answers.", stage="listening"),
+            Step(
+                "summarize",
+                "That sounds really frustrating. Your parcel is a week late and nobody "
+                "answered you.",
+                stage="confirming",
+            ),
+            Step("confirm", "Yes.", stage="resolving"),
+            Step(
+                "apologize",
+                stage="resolving",
+                apology="given",
+                apology_says=("week late",),
+                apology_avoids=("sorry that that sounds", "sorry that it sounds", "frustrating."),
+            ),
+        ),
+    ),
+    Script(
         id="second_apology_after_a_handoff_is_new",
         story="The agent apologised; after a handoff the supervisor's own apology is welcome "
         "but never repeats the first",
