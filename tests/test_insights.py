@@ -312,6 +312,27 @@ def test_times_are_business_time_in_the_desks_calendar() -> None:
     assert found.overall.resolution.count == 0
 
 
+@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+def test_the_agents_own_message_is_a_first_response(backend: str, tmp_path: Path) -> None:
+    clock = FakeClock(datetime(2026, 11, 9, 9, 0, tzinfo=UTC))  # a Monday
+    desk = (
+        ServiceDesk.in_memory(clock=clock)
+        if backend == "memory"
+        else ServiceDesk.sqlite(tmp_path / "desk.db", clock=clock)
+    )
+    cid = desk.open(
+        customer=Customer(id="c"),
+        issue=Issue(category="billing", severity="low", summary="x"),
+        agent=AGENTS[0],
+    ).id
+    desk.hear(cid, "Hello?")
+    clock.advance(timedelta(minutes=7))
+    desk.say(cid, "Hi, I'm Ana; tell me what happened and I'll look into it.")
+    clock.advance(timedelta(minutes=30))
+    desk.ask(cid, "Which invoice?")
+    assert report(desk).overall.first_response.median == timedelta(minutes=7)
+
+
 def test_an_empty_journal_and_an_erased_customer() -> None:
     desk = ServiceDesk.in_memory(clock=FakeClock(MONDAY))
     empty = report(desk)

@@ -52,7 +52,7 @@ PROPOSE = "propose"
 ACCEPT = "accept"
 DECLINE = "decline"
 RESOLVED = "resolved"
-AGENT_MESSAGES = ("ask", "summarize")
+AGENT_MESSAGES = ("say", "ask", "summarize")
 """The kinds whose entries are an agent's message to the customer (besides apologies given)."""
 
 
@@ -70,7 +70,7 @@ class ConversationDigest:
         channel: the channel at opening.
         agent_id: the agent who took it (its owner at opening).
         agent_role: that agent's role.
-        first_response_at: the first agent message (question, summary or apology).
+        first_response_at: the first agent message (a message, a question, a summary or an apology).
         resolved_at: the first time it reached the ``resolved`` stage.
         escalations: how many escalation decisions were recorded.
         apologies: how many apologies were given.

@@ -36,7 +36,8 @@ SELECT conversation_id, COUNT(*), MIN(at),
     MAX(data ->> 'channel') FILTER (WHERE seq = 1),
     MAX(data #>> '{agent,id}') FILTER (WHERE seq = 1),
     MAX(data #>> '{agent,role}') FILTER (WHERE seq = 1),
-    MIN(at) FILTER (WHERE actor NOT IN ('customer', 'system') AND (kind IN ('ask', 'summarize')
+    MIN(at) FILTER (WHERE actor NOT IN ('customer', 'system')
+        AND (kind IN ('say', 'ask', 'summarize')
         OR (kind = 'apologize' AND data ->> 'apology' IS NOT NULL))),
     MIN(at) FILTER (WHERE stage = 'resolved'),
     COUNT(*) FILTER (WHERE kind IN ('escalate', 'terminate')

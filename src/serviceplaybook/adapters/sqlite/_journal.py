@@ -31,7 +31,7 @@ def _truncate(rows: list[Any], length: int) -> None:
 # is the reference they are tested against). JSON is read only from the entries of the kinds
 # that need it: most entries are customer messages, whose data is never parsed here.
 _AGENT_MESSAGE = (
-    "kind IN ('ask', 'summarize') "
+    "kind IN ('say', 'ask', 'summarize') "
     "OR (kind = 'apologize' AND json_extract(data, '$.apology') IS NOT NULL)"
 )
 _DIGEST_CONVERSATIONS = f"""
