@@ -32,7 +32,7 @@ def test_steps_missed_while_nobody_checked_all_fire_once_in_order(
     assert outcome.sla is not None
     steps = outcome.conversation.sla_steps
     assert [(s.index, s.to) for s in steps] == [(0, Role.SUPERVISOR), (1, Role.MANAGER)]
-    assert outcome.events == ("sla_step", "escalate")
+    assert outcome.events == ("sla_alert", "sla_step", "escalate")
     assert outcome.escalation is not None
     assert outcome.escalation.to is Role.MANAGER
     assert outcome.conversation.stage == Stage.ESCALATED
@@ -41,6 +41,30 @@ def test_steps_missed_while_nobody_checked_all_fire_once_in_order(
     assert again.events == ()
     assert again.conversation.sla_steps == steps
     assert [e.kind for e in desk.history(cid)].count("sla_step") == 1
+
+
+def test_warnings_and_breaches_are_journaled_once_per_clock(
+    desk: ServiceDesk, clock: FakeClock
+) -> None:
+    cid = open_conversation(desk)
+    desk.hear(cid, "My blender arrived broken.")
+    clock.advance(days=3)
+    first = desk.check_sla(cid)
+    assert first.sla is not None
+    [alert] = [e for e in desk.history(cid) if e.kind == "sla_alert"]
+    assert set(alert.data["breaches"]) == {r.code for r in first.sla.breaches}
+    assert list(alert.data["warnings"]) == []
+    clock.advance(hours=1)
+    desk.check_sla(cid)  # the same breaches: nothing new to record
+    assert [e.kind for e in desk.history(cid)].count("sla_alert") == 1
+    # the customer writes again: a new next-response clock, whose breach counts anew
+    desk.say(cid, "I'm on it.")
+    desk.hear(cid, "Any news?")
+    clock.advance(days=3)
+    desk.check_sla(cid)
+    alerts = [e for e in desk.history(cid) if e.kind == "sla_alert"]
+    assert len(alerts) == 2
+    assert "next_response_breached" in alerts[1].data["breaches"]
 
 
 def test_the_clock_pauses_while_waiting_on_the_customer(

@@ -173,7 +173,7 @@ def test_an_unconfirmed_summary_is_not_quoted() -> None:
         understood=False,
     )
     draft = FollowUpPolicy().draft(conversation)
-    assert "Charged twice for the March invoice" in draft
+    assert "you told us about: charged twice for the March invoice." in draft
     assert "wants a refund" not in draft
 
 
@@ -183,8 +183,10 @@ def test_an_unconfirmed_summary_is_not_quoted() -> None:
         ("The customer was charged twice", "you were charged twice"),
         ("customer does not understand a new bill", "you do not understand a new bill"),
         ("I was charged twice for my order", "you were charged twice for your order"),
-        ("The customer's router drops their connection", "your router drops your connection"),
-        ("Charged twice for March", "Charged twice for March"),
+        ("The customer says their router drops the line", "your router drops the line"),
+        ("Charged twice for March", "charged twice for March"),
+        # read as the apology reads it: the agent's lead-in and question dropped
+        ("So your parcel is a week late. Is that right?", "your parcel is a week late"),
     ],
 )
 def test_the_summary_is_turned_to_the_customer(summary: str, turned: str) -> None:
@@ -398,3 +400,25 @@ def _resolved(
     )
     follow_up = FollowUpPolicy().plan(conversation)
     return attrs.evolve(conversation, follow_ups=(follow_up,) if follow_up else ())
+
+
+@pytest.mark.parametrize(
+    ("offer", "words"),
+    [
+        (
+            Offer(kind=OfferKind.REFUND, value=Money("240.00", "USD"), description="full refund"),
+            "We arranged a full refund (240.00 USD) for you.",
+        ),
+        (
+            Offer(kind=OfferKind.CREDIT, value=Money("25.00", "USD"), description="store credit"),
+            "We arranged store credit (25.00 USD) for you.",
+        ),
+        (
+            Offer(kind=OfferKind.REPLACEMENT, description="a new jug sent today"),
+            "We arranged a new jug sent today for you.",
+        ),
+    ],
+)
+def test_what_was_done_reads_as_a_sentence(offer: Offer, words: str) -> None:
+    conversation = _resolved(Customer(id="c"), accepted=[offer])
+    assert FollowUpPolicy().what_was_done(conversation) == words

@@ -154,6 +154,10 @@ def recount(desk: ServiceDesk, ids: list[str]) -> dict[str, Any]:
         counts["resolved"] += any(e.stage == "resolved" for e in entries)
         counts["reopened"] += "reopen" in kinds
         counts["sla_steps"] += sum(len(e.data["steps"]) for e in entries if e.kind == "sla_step")
+        for name in ("warnings", "breaches"):
+            counts[f"sla_{name}"] += sum(
+                len(e.data[name]) for e in entries if e.kind == "sla_alert"
+            )
         counts["scheduled"] += kinds.count("schedule_follow_up")
         counts["completed"] += kinds.count("complete_follow_up")
         counts["feedback"] += sum(
@@ -185,6 +189,10 @@ def assert_counts_match(found: Report, expected: dict[str, Any]) -> None:
     assert overall.apologies == counts["apologies"]
     assert (overall.resolved, overall.reopened) == (counts["resolved"], counts["reopened"])
     assert overall.sla_steps == counts["sla_steps"]
+    assert (overall.sla_warnings, overall.sla_breaches) == (
+        counts["sla_warnings"],
+        counts["sla_breaches"],
+    )
     assert overall.follow_ups_scheduled == counts["scheduled"]
     assert overall.follow_ups_completed == counts["completed"]
     assert overall.feedback == counts["feedback"]

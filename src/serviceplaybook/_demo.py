@@ -70,6 +70,8 @@ def _show(write: Callable[[str], None], who: str, said: str, outcome: Outcome) -
     if outcome.follow_up is not None:
         f = outcome.follow_up
         write(f"  follow-up: {f.channel.value} on {f.due_at:%a %d %b %H:%M %Z} ({f.purpose})")
+        if f.text:
+            write(f"  follow-up draft: {' '.join(f.text.split())!r}")
     write("  guidance:")
     for step in outcome.guidance:
         write(f"    - {step}")

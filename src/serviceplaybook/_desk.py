@@ -1206,7 +1206,9 @@ class ServiceDesk:
     ) -> Outcome:
         """Run the conversation's SLA clocks: every escalation step whose threshold passed is
         recorded once (steps missed while nobody checked all come due now, in order), and the
-        escalation policy acts on them in the same unit of work.
+        escalation policy acts on them in the same unit of work. A warning or a breach it
+        finds is journaled once per clock (an ``sla_alert`` entry: the insights count them),
+        and the guidance puts ``respond_now`` first.
 
         Call it on a schedule (a worker, a cron job) for open conversations; ``Outcome.sla``
         carries the clocks, warnings and breaches, ``Outcome.escalation`` the decision.
@@ -1221,8 +1223,21 @@ class ServiceDesk:
         arguments.expected_version("check_sla", expected_version)
 
         def body(work: _Work) -> tuple[SlaStatus, EscalationDecision | None]:
+            status = self.sla.check(work.conversation, now or work.now)
+            recorded = set(work.conversation.sla_alerts)
+            alerts = [key for key in self.sla.alerts(status) if key not in recorded]
+            alert = work.event("sla_alert", SYSTEM)
+            if alerts and self.playbook.can(work.conversation, alert):
+                codes = [key.partition("@")[0] for key in alerts]
+                work.fire(
+                    alert,
+                    {
+                        "warnings": [c for c in codes if c.endswith("_due_soon")],
+                        "breaches": [c for c in codes if c.endswith("_breached")],
+                    },
+                    sla_alerts=(*work.conversation.sla_alerts, *alerts),
+                )
             conversation = work.conversation
-            status = self.sla.check(conversation, now or work.now)
             event = work.event("sla_step", SYSTEM)
             if not status.steps_due or not self.playbook.can(conversation, event):
                 return status, None

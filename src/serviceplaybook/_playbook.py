@@ -218,6 +218,10 @@ class Playbook:
         Transition(event="hand_back", source=_ACTIVE, dest=SAME),
         # an SLA escalation step came due: recorded where it happens, the stage stays
         Transition(event="sla_step", source=(Stage.GREETING, *_ACTIVE, Stage.ESCALATED), dest=SAME),
+        # an SLA warning or breach found by a check: journaled once each, the stage stays
+        Transition(
+            event="sla_alert", source=(Stage.GREETING, *_ACTIVE, Stage.ESCALATED), dest=SAME
+        ),
         Transition(
             event="pick_up",
             source=Stage.ESCALATED,

@@ -6,6 +6,7 @@ too often; never follow up after a termination; a reply or a reopen cancels the 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from serviceplaybook._errors import ConfigError
+from serviceplaybook._policies.apology import ApologyPolicy
 from serviceplaybook._policies.calendar import BusinessCalendar
 from serviceplaybook._records.followup import FollowUp, FollowUpDecision
 from serviceplaybook._records.issue import Severity
@@ -290,14 +292,12 @@ class FollowUpPolicy:
 
     def what_went_wrong(self, conversation: Conversation) -> str:
         """What went wrong, in the second person: the summary the customer confirmed (else
-        the issue's summary), e.g. "We're checking in about the problem you told us about:
-        you were charged twice for March."."""
-        summary = (
-            conversation.summary
-            if conversation.understood and conversation.summary
-            else conversation.issue.summary
-        )
-        about = _clip(" ".join(second_person(summary).split()), _TEXT_LENGTH).rstrip(" .!;:")
+        the issue's summary), read as the apology reads it (lead-ins such as "So" and
+        questions such as "Is that right?" dropped, "the customer" turned to "you":
+        :meth:`ApologyPolicy.stated_problem`), e.g. "We're checking in about the problem you
+        told us about: you were charged twice for March."."""
+        problem, _impact, _source = _summary_reader().stated_problem(conversation)
+        about = _clip(" ".join(problem.split()), _TEXT_LENGTH).rstrip(" .!;:")
         if not about:
             return ""
         if re.match(r"Your?\b", about):  # "You were charged twice", as the agent said it
@@ -417,16 +417,41 @@ def _statement(text: str) -> str:
 
 
 def _offer_words(offer: Offer) -> str:
-    """ "a replacement sent at no cost", "store credit (25.00 USD)", "a refund of 40.00 USD"."""
+    """ "a replacement sent at no cost", "store credit (25.00 USD)", "a refund of 40.00 USD",
+    "a full refund (240.00 USD)"."""
     if not offer.description.strip():
         words = offer.kind.value.replace("_", " ")
         article = "an" if words[0] in "aeiou" else "a"
         value = "" if offer.value is None else f" of {offer.value}"
         return f"{article} {words}{value}"
     words = _clip(" ".join(offer.description.split()), _TEXT_LENGTH)
+    first = words.split(" ", 1)[0]
+    if offer.kind in _COUNTABLE and first.casefold() not in _DETERMINERS and first.islower():
+        words = f"{'an' if first[0] in 'aeiou' else 'a'} {words}"  # "full refund": a full refund
     if offer.value is not None and str(offer.value) not in words:
         return f"{words} ({offer.value})"
     return words
+
+
+# kinds a description names with an article ("a full refund"), and words that already are one
+_COUNTABLE = frozenset(
+    {
+        OfferKind.REFUND,
+        OfferKind.PARTIAL_REFUND,
+        OfferKind.REPLACEMENT,
+        OfferKind.DISCOUNT,
+        OfferKind.UPGRADE,
+    }
+)
+_DETERMINERS = frozenset(
+    {"a", "an", "the", "your", "our", "this", "that", "one", "two", "three", "some", "another"}
+)
+
+
+@functools.cache
+def _summary_reader() -> ApologyPolicy:
+    # what went wrong is read as the apology reads the confirmed summary: one reading
+    return ApologyPolicy()
 
 
 def _and(items: Iterable[str]) -> str:

@@ -539,6 +539,21 @@ class SlaPolicy:
             return calendar.add(end, remaining)
         return None
 
+    def alerts(self, status: SlaStatus) -> tuple[str, ...]:
+        """The warnings and breaches of ``status``, one key per clock and alert: the reason's
+        code and when its clock started (``"next_response_breached@2026-01-05T10:00:00+00:00"``),
+        so that a next-response clock breached after every customer message counts each
+        time, and one clock's breach is recorded once however often it is checked."""
+        codes = {reason.code for reason in (*status.warnings, *status.breaches)}
+        keys = []
+        for clock in (status.first_response, status.next_response, status.resolution):
+            if clock is None:
+                continue
+            for code in (f"{clock.kind.value}_due_soon", f"{clock.kind.value}_breached"):
+                if code in codes:
+                    keys.append(f"{code}@{clock.started_at.isoformat()}")
+        return tuple(keys)
+
     def guidance(self, status: SlaStatus) -> Guidance:
         """What the agent does first when a clock is close to its target or past it: answer
         now. The desk puts it before every other step of ``check_sla``'s guidance."""

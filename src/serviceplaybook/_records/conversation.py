@@ -133,6 +133,9 @@ class Conversation:
         termination: why it was terminated, if it was.
         feedback: what the customer said at the follow-up.
         sla_steps: SLA escalation steps that fired, in the order they fired.
+        sla_alerts: the SLA warnings and breaches already recorded, one key per clock and
+            alert (``"first_response_breached@2026-01-05T09:00:00+00:00"``: the code and
+            when its clock started), so each is journaled once (``SlaPolicy.alerts``).
         sla_due_at: the earliest moment the SLA checker may find something due (a target
             or an escalation step, counted in wall-clock time, which business time never
             outruns; in the past once reached, until the next event); ``None`` while every
@@ -170,6 +173,7 @@ class Conversation:
     termination: Reason | None = None
     feedback: str | None = attrs.field(default=None, repr=False)
     sla_steps: tuple[SlaStepReached, ...] = attrs.field(default=(), converter=_items, repr=False)
+    sla_alerts: tuple[str, ...] = attrs.field(default=(), converter=_items, repr=False)
     sla_due_at: datetime | None = attrs.field(default=None, validator=optional_aware, repr=False)
 
     @property

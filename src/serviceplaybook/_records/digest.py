@@ -18,6 +18,8 @@ What the digest reads from the entries, so that every backend reads the same:
 - escalations: ``escalate`` entries, and ``terminate`` entries when the escalation policy
   ended the conversation (both hold an ``escalation`` decision); apologies: the
   ``apologize`` entries that gave one;
+- SLA warnings and breaches (each code of each ``sla_alert`` entry's ``warnings`` and
+  ``breaches``);
 - reopens, SLA steps (each step of each ``sla_step`` entry), follow-ups scheduled and
   completed, feedback given, terminations, by their kinds;
 - offers: each ``propose`` entry, with the first ``accept`` or ``decline`` naming its id.
@@ -45,6 +47,7 @@ ESCALATE = "escalate"
 APOLOGIZE = "apologize"
 REOPEN = "reopen"
 SLA_STEP = "sla_step"
+SLA_ALERT = "sla_alert"
 SCHEDULE_FOLLOW_UP = "schedule_follow_up"
 COMPLETE_FOLLOW_UP = "complete_follow_up"
 TERMINATE = "terminate"
@@ -76,6 +79,8 @@ class ConversationDigest:
         apologies: how many apologies were given.
         reopens: how many times the customer reopened it.
         sla_steps: how many SLA escalation steps fired.
+        sla_warnings: how many SLA warnings a check found (each clock close to its target).
+        sla_breaches: how many SLA breaches a check found (each clock past its target).
         follow_ups_scheduled: how many follow-ups were scheduled.
         follow_ups_completed: how many follow-ups were completed.
         feedback: how many completed follow-ups carried feedback.
@@ -101,6 +106,8 @@ class ConversationDigest:
     follow_ups_completed: int
     feedback: int
     terminations: int
+    sla_warnings: int = 0
+    sla_breaches: int = 0
 
 
 @attrs.frozen(kw_only=True)
@@ -222,7 +229,17 @@ def _conversation(history: Sequence[JournalEntry]) -> ConversationDigest:
     first = history[0]
     opening = first.data if first.seq == 1 else {}
     counts = dict.fromkeys(
-        ("escalations", "apologies", "reopens", "sla_steps", "scheduled", "completed"), 0
+        (
+            "escalations",
+            "apologies",
+            "reopens",
+            "sla_steps",
+            "scheduled",
+            "completed",
+            "warnings",
+            "breaches",
+        ),
+        0,
     )
     feedback = terminations = 0
     first_response: datetime | None = None
@@ -242,6 +259,10 @@ def _conversation(history: Sequence[JournalEntry]) -> ConversationDigest:
         elif kind == SLA_STEP:
             steps = _get(data, "steps")
             counts["sla_steps"] += len(steps) if isinstance(steps, list) else 0
+        elif kind == SLA_ALERT:
+            for name in ("warnings", "breaches"):
+                found = _get(data, name)
+                counts[name] += len(found) if isinstance(found, list) else 0
         elif kind == SCHEDULE_FOLLOW_UP:
             counts["scheduled"] += 1
         elif kind == COMPLETE_FOLLOW_UP:
@@ -269,6 +290,8 @@ def _conversation(history: Sequence[JournalEntry]) -> ConversationDigest:
         follow_ups_completed=counts["completed"],
         feedback=feedback,
         terminations=terminations,
+        sla_warnings=counts["warnings"],
+        sla_breaches=counts["breaches"],
     )
 
 

@@ -63,6 +63,7 @@ FIGURE_COLUMNS: tuple[str, ...] = (
     "apologies/conv.",
     "resolved",
     "reopened",
+    "SLA warn/breach",
     "SLA steps",
     "follow-ups done",
     "feedback",
@@ -80,6 +81,7 @@ def figure_row(figures: Figures) -> list[str]:
         ratio(figures.apologies_per_conversation),
         str(figures.resolved),
         f"{figures.reopened} ({percent(figures.reopen_rate)})",
+        f"{figures.sla_warnings}/{figures.sla_breaches}",
         f"{figures.sla_steps} in {figures.sla_conversations}",
         f"{figures.follow_ups_completed}/{figures.follow_ups_scheduled} "
         f"({percent(figures.follow_up_completion)})",

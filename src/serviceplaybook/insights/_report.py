@@ -48,6 +48,8 @@ class Figures:
         reopened: resolved conversations the customer reopened.
         sla_steps: SLA escalation steps that fired.
         sla_conversations: conversations in which at least one SLA step fired.
+        sla_warnings: SLA warnings the checks found (a clock close to its target).
+        sla_breaches: SLA breaches the checks found (a clock past its target).
         follow_ups_scheduled: follow-ups scheduled.
         follow_ups_completed: follow-ups completed.
         feedback: completed follow-ups that carried feedback.
@@ -64,6 +66,8 @@ class Figures:
     reopened: int
     sla_steps: int
     sla_conversations: int
+    sla_warnings: int
+    sla_breaches: int
     follow_ups_scheduled: int
     follow_ups_completed: int
     feedback: int

@@ -50,7 +50,13 @@ SELECT conversation_id, COUNT(*), MIN(at),
     COUNT(*) FILTER (WHERE kind = 'schedule_follow_up'),
     COUNT(*) FILTER (WHERE kind = 'complete_follow_up'),
     COUNT(*) FILTER (WHERE kind = 'complete_follow_up' AND data ->> 'feedback' IS NOT NULL),
-    COUNT(*) FILTER (WHERE kind = 'terminate')
+    COUNT(*) FILTER (WHERE kind = 'terminate'),
+    coalesce(SUM(CASE WHEN jsonb_typeof(data -> 'warnings') = 'array'
+        THEN jsonb_array_length(data -> 'warnings') ELSE 0 END)
+        FILTER (WHERE kind = 'sla_alert'), 0),
+    coalesce(SUM(CASE WHEN jsonb_typeof(data -> 'breaches') = 'array'
+        THEN jsonb_array_length(data -> 'breaches') ELSE 0 END)
+        FILTER (WHERE kind = 'sla_alert'), 0)
 FROM journal GROUP BY conversation_id ORDER BY conversation_id COLLATE "C"
 """
 _DIGEST_OFFERS = """
@@ -200,6 +206,8 @@ class PostgresJournal:
                     follow_ups_completed=row[16],
                     feedback=row[17],
                     terminations=row[18],
+                    sla_warnings=int(row[19]),
+                    sla_breaches=int(row[20]),
                 )
                 for row in conversations
             ),

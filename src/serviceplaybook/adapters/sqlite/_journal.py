@@ -50,7 +50,11 @@ SELECT conversation_id, COUNT(*), MIN(at),
     SUM(kind = 'complete_follow_up'),
     SUM(CASE WHEN kind = 'complete_follow_up' THEN
         json_extract(data, '$.feedback') IS NOT NULL ELSE 0 END),
-    SUM(kind = 'terminate')
+    SUM(kind = 'terminate'),
+    SUM(CASE WHEN kind = 'sla_alert' THEN
+        coalesce(json_array_length(data, '$.warnings'), 0) ELSE 0 END),
+    SUM(CASE WHEN kind = 'sla_alert' THEN
+        coalesce(json_array_length(data, '$.breaches'), 0) ELSE 0 END)
 FROM journal GROUP BY conversation_id ORDER BY conversation_id
 """
 # The entries of the few kinds that carry offers, decisions, escalations and feedback, and
@@ -261,6 +265,8 @@ class SQLiteJournal:
                     follow_ups_completed=row[10],
                     feedback=row[11],
                     terminations=row[12],
+                    sla_warnings=row[13],
+                    sla_breaches=row[14],
                 )
             )
         return JournalDigest(
