@@ -108,7 +108,7 @@ def test_the_sla_checker_checks_only_what_may_be_due(desk: ServiceDesk, clock: F
     outcomes = desk.check_slas(report=seen.append)
     assert [o.conversation.id for o in outcomes] == [waiting]
     assert seen == outcomes
-    assert outcomes[0].events == ("sla_step", "escalate")
+    assert outcomes[0].events == ("sla_alert", "sla_step", "escalate")
     assert desk.get(waiting).stage == Stage.ESCALATED
     assert desk.get(answered).sla_steps == ()
     # checked again: recorded once, and still in view while overdue
