@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from serviceplaybook.insights._format import (
@@ -22,7 +22,7 @@ from serviceplaybook.insights._report import Figures, Report
 CHART_CLASS = "insights-chart"
 """The class of every chart's container: a chart drawn holds plotly's ``svg.main-svg``."""
 
-_STYLE = """
+BASE_STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem;
        color: #1f2933; background: #fff; max-width: 1200px; }
 h1 { font-size: 1.6rem; margin-bottom: .2rem; }
@@ -32,6 +32,12 @@ table { border-collapse: collapse; margin: .5rem 0 1rem; font-size: .9rem; }
 th, td { padding: .3rem .6rem; border-bottom: 1px solid #e4e7eb; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 th { background: #f5f7fa; }
+"""
+"""The look every report page shares (the insights report, the training comparison)."""
+
+_STYLE = (
+    BASE_STYLE
+    + """
 /* two fixed tracks: each chart is drawn as its div is parsed, at its final width */
 .charts { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 1rem; }
 @media (max-width: 900px) { .charts { grid-template-columns: minmax(0, 1fr); } }
@@ -40,6 +46,7 @@ th { background: #f5f7fa; }
 ul.evidence { margin: .2rem 0 .8rem; color: #52606d; }
 li.pattern { margin-bottom: .6rem; }
 """
+)
 
 _LAYOUT: dict[str, Any] = {
     "template": "plotly_white",
@@ -49,7 +56,8 @@ _LAYOUT: dict[str, Any] = {
 }
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """An HTML table of text cells, escaped."""
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     body = "".join(
         "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in rows
@@ -58,7 +66,7 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def _figures_table(rows: Mapping[str, Figures]) -> str:
-    return _table(["", *FIGURE_COLUMNS], [[name, *figure_row(f)] for name, f in rows.items()])
+    return table(["", *FIGURE_COLUMNS], [[name, *figure_row(f)] for name, f in rows.items()])
 
 
 def _hours(value: Any) -> float | None:
@@ -215,24 +223,7 @@ def _charts(report: Report) -> list[Any]:
 
 def render(report: Report) -> str:
     """The page: the summary, the charts, the patterns and every table."""
-    try:
-        import plotly.io
-        import plotly.offline
-    except ImportError as error:
-        raise missing("plotly", error) from None
-
-    charts = "".join(
-        f'<div class="{CHART_CLASS}">'
-        + plotly.io.to_html(
-            figure,
-            full_html=False,
-            include_plotlyjs=False,
-            div_id=f"chart-{number}",
-            config={"displayModeBar": False, "responsive": True},
-        )
-        + "</div>"
-        for number, figure in enumerate(_charts(report), start=1)
-    )
+    charts = chart_divs(_charts(report), css_class=CHART_CLASS, id_prefix="chart")
     patterns = "".join(
         f'<li class="pattern"><strong>{html.escape(p.text)}</strong><ul class="evidence">'
         + "".join(f"<li>{html.escape(line)}</li>" for line in p.evidence)
@@ -253,11 +244,11 @@ def render(report: Report) -> str:
         sections += [f"<h2>{html.escape(title)}</h2>", _figures_table(figures)]
     sections += [
         "<h2>Escalation reasons</h2>",
-        _table(
+        table(
             ["reason", "times"], [[code, str(n)] for code, n in report.escalation_reasons.items()]
         ),
         "<h2>Offers by kind</h2>",
-        _table(
+        table(
             ["kind", "proposed", "accepted", "declined", "undecided", "acceptance"],
             [
                 [
@@ -272,7 +263,7 @@ def render(report: Report) -> str:
             ],
         ),
         "<h2>Compensation granted by role and category</h2>",
-        _table(
+        table(
             ["role", "category", "amount", "offers"],
             [
                 [s.role, s.category, f"{s.amount} {s.currency}", str(s.offers)]
@@ -280,22 +271,52 @@ def render(report: Report) -> str:
             ],
         ),
         "<h2>Latest feedback</h2>",
-        _table(
+        table(
             ["when (UTC)", "conversation", "feedback"],
             [[f.at.strftime("%Y-%m-%d %H:%M"), f.conversation_id, f.text] for f in report.feedback],
         ),
         "<h2>Scorecards</h2>",
         f"<p>{html.escape(SCORECARDS_LATER)}</p>"
         if report.scorecards is None
-        else _table(
+        else table(
             ["agent", "average score (0-100)"],
             [[agent, f"{score:.1f}"] for agent, score in report.scorecards.items()],
         ),
     ]
+    return page("Insights", "".join(sections), style=_STYLE)
+
+
+def chart_divs(figures: Iterable[Any], *, css_class: str, id_prefix: str) -> str:
+    """Each plotly figure in a ``<div class=css_class>``, without the library (see
+    :func:`page`), ids ``<id_prefix>-1``, ``-2``..."""
+    try:
+        import plotly.io
+    except ImportError as error:
+        raise missing("plotly", error) from None
+    return "".join(
+        f'<div class="{css_class}">'
+        + plotly.io.to_html(
+            figure,
+            full_html=False,
+            include_plotlyjs=False,
+            div_id=f"{id_prefix}-{number}",
+            config={"displayModeBar": False, "responsive": True},
+        )
+        + "</div>"
+        for number, figure in enumerate(figures, start=1)
+    )
+
+
+def page(title: str, body: str, *, style: str) -> str:
+    """One self-contained HTML page: plotly's JavaScript inline, so it opens offline."""
+    try:
+        import plotly.offline
+    except ImportError as error:
+        raise missing("plotly", error) from None
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>Insights</title><style>{_STYLE}</style>"
+        f"<title>{html.escape(title)}</title><style>{style}</style>"
         f"<script>{plotly.offline.get_plotlyjs()}</script></head>"
-        f"<body>{''.join(sections)}</body></html>"
+        f"<body>{body}</body></html>"
     )

@@ -5,11 +5,12 @@ the ``report`` extra, the same one ``serviceplaybook report`` uses."""
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
 from serviceplaybook.insights._format import missing
+from serviceplaybook.insights._html import BASE_STYLE, chart_divs, page, table
 from serviceplaybook.training._scorecard import ITEMS
 from serviceplaybook.training._simulate import Comparison, Run
 
@@ -105,20 +106,14 @@ def progress_bar(total: int, *, file: TextIO | None = None) -> Iterator[Callable
         yield advance
 
 
-_STYLE = """
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem;
-       color: #1f2933; background: #fff; max-width: 1200px; }
-h1 { font-size: 1.6rem; margin-bottom: .2rem; }
-h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #d9e2ec; }
-p.summary { color: #52606d; margin-top: 0; }
-table { border-collapse: collapse; margin: .5rem 0 1rem; font-size: .9rem; }
-th, td { padding: .3rem .6rem; border-bottom: 1px solid #e4e7eb; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
-th { background: #f5f7fa; }
+_STYLE = (
+    BASE_STYLE
+    + """
 .charts { display: grid; grid-template-columns: minmax(0, 1fr); gap: 1rem; }
 .training-chart { border: 1px solid #e4e7eb; border-radius: 6px; min-height: 400px;
                   min-width: 0; overflow: hidden; }
 """
+)
 
 _LAYOUT: dict[str, Any] = {
     "template": "plotly_white",
@@ -126,14 +121,6 @@ _LAYOUT: dict[str, Any] = {
     "margin": {"l": 60, "r": 20, "t": 50, "b": 90},
     "legend": {"orientation": "h", "y": -0.25},
 }
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _charts(comparison: Comparison) -> list[Any]:
@@ -200,23 +187,7 @@ def _charts(comparison: Comparison) -> list[Any]:
 
 def html_comparison(comparison: Comparison) -> str:
     """The comparison as one self-contained HTML page: the charts and the tables."""
-    try:
-        import plotly.io
-        import plotly.offline
-    except ImportError as error:
-        raise missing("plotly", error) from None
-    charts = "".join(
-        f'<div class="{CHART_CLASS}">'
-        + plotly.io.to_html(
-            figure,
-            full_html=False,
-            include_plotlyjs=False,
-            div_id=f"training-chart-{number}",
-            config={"displayModeBar": False, "responsive": True},
-        )
-        + "</div>"
-        for number, figure in enumerate(_charts(comparison), start=1)
-    )
+    charts = chart_divs(_charts(comparison), css_class=CHART_CLASS, id_prefix="training-chart")
     strategies = comparison.strategies
     summary = (
         f"{len(strategies)} strategies against {len(comparison.personas)} personas, "
@@ -224,12 +195,12 @@ def html_comparison(comparison: Comparison) -> str:
         f"{comparison.seed + comparison.runs - 1}). A score is the share of the scorecard's "
         "applicable items passed."
     )
-    scores = _table(
+    scores = table(
         ["persona", *strategies],
         [[p, *(_cell_text(comparison, s, p) for s in strategies)] for p in comparison.personas]
         + [["mean", *(f"{comparison.mean(s):.1f}" for s in strategies)]],
     )
-    items = _table(
+    items = table(
         ["item", *strategies],
         [
             [title, *(_percent(comparison.item_rate(s, code)) for s in strategies)]
@@ -242,10 +213,4 @@ def html_comparison(comparison: Comparison) -> str:
         f"<h2>Mean score by persona</h2>{scores}"
         f"<h2>Scorecard items passed</h2>{items}"
     )
-    return (
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>Training simulation</title><style>{_STYLE}</style>"
-        f"<script>{plotly.offline.get_plotlyjs()}</script></head>"
-        f"<body>{body}</body></html>"
-    )
+    return page("Training simulation", body, style=_STYLE)
