@@ -223,6 +223,7 @@ def _charts(report: Report) -> list[Any]:
 
 def render(report: Report) -> str:
     """The page: the summary, the charts, the patterns and every table."""
+    require_plotly()  # before any chart is built: a missing extra says what to install
     charts = chart_divs(_charts(report), css_class=CHART_CLASS, id_prefix="chart")
     patterns = "".join(
         f'<li class="pattern"><strong>{html.escape(p.text)}</strong><ul class="evidence">'
@@ -284,6 +285,16 @@ def render(report: Report) -> str:
         ),
     ]
     return page("Insights", "".join(sections), style=_STYLE)
+
+
+def require_plotly() -> None:
+    """Raise the install hint when the ``report`` extra's plotly is missing."""
+    try:
+        import plotly.graph_objects
+        import plotly.io
+        import plotly.offline  # noqa: F401
+    except ImportError as error:
+        raise missing("plotly", error) from None
 
 
 def chart_divs(figures: Iterable[Any], *, css_class: str, id_prefix: str) -> str:

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from typing import Any, TextIO
 
 from serviceplaybook.insights._format import missing
-from serviceplaybook.insights._html import BASE_STYLE, chart_divs, page, table
+from serviceplaybook.insights._html import BASE_STYLE, chart_divs, page, require_plotly, table
 from serviceplaybook.training._scorecard import ITEMS
 from serviceplaybook.training._simulate import Comparison, Run
 
@@ -187,6 +187,7 @@ def _charts(comparison: Comparison) -> list[Any]:
 
 def html_comparison(comparison: Comparison) -> str:
     """The comparison as one self-contained HTML page: the charts and the tables."""
+    require_plotly()  # before any chart is built: a missing extra says what to install
     charts = chart_divs(_charts(comparison), css_class=CHART_CLASS, id_prefix="training-chart")
     strategies = comparison.strategies
     summary = (
