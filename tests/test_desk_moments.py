@@ -75,6 +75,15 @@ def test_while_escalated_the_owner_keeps_talking_with_the_customer(desk: Service
     assert desk.pick_up(cid, SUPERVISOR).conversation.stage == Stage.RESOLVING
 
 
+def test_nothing_to_confirm_while_escalated_without_a_summary(desk: ServiceDesk) -> None:
+    cid = open_conversation(desk)
+    desk.hear(cid, "Get me a supervisor right now.")
+    with pytest.raises(IllegalTransition) as refused:
+        desk.confirm(cid, "Yes.")
+    assert "summary_pending" in str(refused.value)
+    assert not desk.get(cid).understood
+
+
 def test_a_bot_stays_silent_while_a_person_is_awaited(desk: ServiceDesk) -> None:
     bot = Agent(id="bot-1", role=Role.BOT)
     cid = desk.open(

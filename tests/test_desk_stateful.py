@@ -118,12 +118,15 @@ PEOPLE = [
 class Model:
     stage: str = "greeting"
     understood: bool = False
+    summarized: bool = False  # a summary the customer has not answered yet
     events: list[str] = attrs.field(factory=lambda: ["open"])
     offers: dict[str, str] = attrs.field(factory=dict)  # id -> status
     resolved_at: object = None
     closed_at: object = None
 
     def allows(self, event: str) -> bool:
+        if self.stage == "escalated" and event in ("confirm", "correct"):
+            return self.summarized  # an answer needs a summary to answer
         return (self.stage, event) in TABLE
 
     def apply(self, event: str) -> None:
@@ -174,6 +177,10 @@ class DeskMachine(RuleBasedStateMachine):
         for event in events:
             assert model.allows(event), f"desk applied {event!r} in stage {model.stage!r}"
             model.apply(event)
+            if event == "summarize":
+                model.summarized = True
+            if event in ("confirm", "correct", "reopen"):
+                model.summarized = False
             if event == "confirm":
                 model.understood = True
             if event in ("correct", "reopen", "summarize"):

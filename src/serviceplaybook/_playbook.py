@@ -203,8 +203,12 @@ class Playbook:
         Transition(event="say", source=_OPEN, dest=SAME),
         Transition(event="ask", source=Stage.ESCALATED, dest=SAME),
         Transition(event="summarize", source=Stage.ESCALATED, dest=SAME),
-        Transition(event="confirm", source=Stage.ESCALATED, dest=SAME),
-        Transition(event="correct", source=Stage.ESCALATED, dest=SAME),
+        Transition(
+            event="confirm", source=Stage.ESCALATED, dest=SAME, conditions="summary_pending"
+        ),
+        Transition(
+            event="correct", source=Stage.ESCALATED, dest=SAME, conditions="summary_pending"
+        ),
         Transition(event="apologize", source=(Stage.CONFIRMING, Stage.RESOLVING), dest=SAME),
         Transition(event="propose", source=Stage.RESOLVING, dest=SAME, conditions="is_understood"),
         Transition(event="approve", source=(Stage.RESOLVING, Stage.ESCALATED), dest=SAME),
@@ -662,6 +666,11 @@ class Playbook:
     def is_understood(self, conversation: Conversation, event: Event) -> bool:
         """The customer confirmed the agent's summary of the problem."""
         return conversation.understood
+
+    def summary_pending(self, conversation: Conversation, event: Event) -> bool:
+        """The agent gave a summary the customer has not answered yet (while an escalation
+        waits, a confirm or a correction needs one to answer)."""
+        return conversation.summary is not None and not conversation.understood
 
     def offer_is_open(self, conversation: Conversation, event: Event) -> bool:
         """The offer named by the event (``offer_id``) is on the table."""
