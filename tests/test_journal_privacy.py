@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from serviceplaybook import Agent, Customer, Issue, Money, Offer, OfferKind, ServiceDesk
@@ -43,6 +44,26 @@ def leaks(text: str, datum: str) -> bool:
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(messages=st.lists(messages_with_personal_data(), min_size=1, max_size=3))
+# An email address asked for the deobfuscated reading, which once read "455" as "ass": two
+# such messages escalated the conversation, and proposing an offer was then refused.
+@example(
+    messages=[
+        (
+            " 0@0.AA  (200) 000-0000  +1000000  01 00 00 455 ",
+            ["0@0.AA", "(200) 000-0000", "+1000000", "01 00 00 455"],
+        ),
+        (" 0@0.AA  (200) 455-0000 ", ["0@0.AA", "(200) 455-0000"]),
+    ]
+)
+# Abuse after a boundary escalates, a threat ends the conversation: the agent's steps the
+# stage then refuses are skipped, and nothing personal is recorded either way.
+@example(
+    messages=[
+        ("you idiot, mail me at ann@example.com", ["ann@example.com"]),
+        ("you idiots, call 0201 455 0000", ["0201 455 0000"]),
+    ]
+)
+@example(messages=[("I know where you live, +44 20 7946 0958", ["+44 20 7946 0958"])])
 def test_journal_and_logs_hold_no_recognized_personal_data(
     messages: list[tuple[str, list[str]]], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -57,13 +78,19 @@ def test_journal_and_logs_hold_no_recognized_personal_data(
         cid = conversation.id
         for text, _ in messages:
             desk.hear(cid, text)
-        desk.summarize(cid, messages[-1][0])
-        desk.confirm(cid)
-        desk.propose(
-            cid,
-            Offer(kind=OfferKind.CREDIT, value=Money("5", "USD"), description=messages[0][0]),
-        )
-        desk.escalate(cid, f"Customer gave {messages[0][0]}")
+        # The detector may read abuse or a threat in random text and escalate or end the
+        # conversation: each step of the agent's is taken if the stage still allows it, and
+        # whatever was recorded is checked below.
+        offer = Offer(kind=OfferKind.CREDIT, value=Money("5", "USD"), description=messages[0][0])
+        steps: list[tuple[str, Callable[[], object]]] = [
+            ("summarize", lambda: desk.summarize(cid, messages[-1][0])),
+            ("confirm", lambda: desk.confirm(cid)),
+            ("propose", lambda: desk.propose(cid, offer)),
+            ("escalate", lambda: desk.escalate(cid, f"Customer gave {messages[0][0]}")),
+        ]
+        for event, step in steps:
+            if event in desk.playbook.allowed_events(desk.get(cid).stage):
+                step()
 
     journal = repr([entry.data for entry in desk.history(cid)])
     logged = "\n".join(record.getMessage() for record in caplog.records)

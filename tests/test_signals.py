@@ -171,12 +171,28 @@ def test_reported_quoted_self_and_unaimed_words_are_not_abuse(text: str) -> None
         "shut up",
         "you m0r0n",
         "you a$$hole",
+        "you a55hole, mail me at ann@example.com",
         "you fuuuucking moron",
         "sh!t for brains, the lot of you idiots",
     ],
 )
 def test_abuse_and_its_obfuscations_are_found(text: str) -> None:
     assert detect(text).abusive
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "mail me at ann@example.com or call (200) 455-0000",
+        "0@0.AA  (200) 455-0000",
+        "my number is +1 555 455 0000, email: bob@mail.com",
+        "a charge of 455 dollars, receipt 455-7734 sent to ann@example.com",
+    ],
+)
+def test_numbers_next_to_an_email_address_are_not_leetspeak(text: str) -> None:
+    # "@" asks for the second, deobfuscated reading; a number standing alone in it (a phone
+    # number's "455") must not become a word ("ass").
+    assert not detect(text).abusive
 
 
 def test_threats_violence_and_self_harm() -> None:

@@ -145,16 +145,8 @@ class _Work:
         return (*messages, Message(author=author, text=text, at=self.now))
 
     def acting(self, by: Agent | None) -> Agent:
-        """Who acts for the agent side: ``by``, or the owner. A bot is refused while a person
-        owns the conversation (the ladder's rule), so a person is never overridden by one."""
-        if by is None:
-            return self.conversation.agent
-        if not isinstance(by, Agent):
-            raise ValidationError(f"by must be an Agent, got {type(by).__name__}")
-        refusal = self.desk.escalation.ladder.may_act(self.conversation, by)
-        if refusal is not None:
-            raise PolicyViolation(refusal.text, [refusal])
-        return by
+        """Who acts for the agent side now (:meth:`ServiceDesk._acting`)."""
+        return self.desk._acting(self.conversation, by)
 
     def customer_said(
         self, text: str | None
@@ -525,6 +517,18 @@ class ServiceDesk:
             **decisions,
         )
 
+    def _acting(self, conversation: Conversation, by: Agent | None) -> Agent:
+        """Who acts for the agent side: ``by``, or the owner. A bot is refused while a person
+        owns the conversation (the ladder's rule), so a person is never overridden by one."""
+        if by is None:
+            return conversation.agent
+        if not isinstance(by, Agent):
+            raise ValidationError(f"by must be an Agent, got {type(by).__name__}")
+        refusal = self.escalation.ladder.may_act(conversation, by)
+        if refusal is not None:
+            raise PolicyViolation(refusal.text, [refusal])
+        return by
+
     def _simple(
         self,
         conversation_id: str,
@@ -534,18 +538,27 @@ class ServiceDesk:
         by_customer: bool,
         record: Mapping[str, Any] | None = None,
         ends: bool = False,
+        refusal: Callable[[Conversation], Reason | None] | None = None,
         **changes: Any,
     ) -> Outcome:
         """One event with fixed changes. An event that ``ends`` the conversation stamps
-        ``closed_at`` and cancels its pending follow-ups in the same unit of work."""
+        ``closed_at`` and cancels its pending follow-ups in the same unit of work. A
+        ``refusal`` rule, asked once the stage allows the event, may refuse it with its
+        reason (:class:`PolicyViolation`)."""
         arguments.conversation_id(name, conversation_id)
         arguments.expected_version(name, expected_version)
 
         def body(work: _Work) -> None:
             actor = CUSTOMER if by_customer else work.conversation.agent.id
+            event = work.event(name, actor)
+            if refusal is not None:
+                work.check(event)
+                refused = refusal(work.conversation)
+                if refused is not None:
+                    raise PolicyViolation(refused.text, [refused])
             if ends:
                 changes["closed_at"] = work.now
-            work.fire(work.event(name, actor), record, **changes)
+            work.fire(event, record, **changes)
             if ends:
                 self.storage.follow_ups.cancel(conversation_id)
 
@@ -1343,20 +1356,16 @@ class ServiceDesk:
         reason = arguments.reason("terminate", reason)
         if isinstance(reason, str):
             reason = Reason(code="terminated_by_agent", text=reason)
-        arguments.conversation_id("terminate", conversation_id)
-        arguments.expected_version("terminate", expected_version)
-
-        def body(work: _Work) -> None:
-            event = work.event("terminate", work.conversation.agent.id)
-            work.check(event)
-            refusal = self.escalation.may_terminate(work.conversation)
-            if refusal is not None:
-                raise PolicyViolation(refusal.text, [refusal])
-            work.fire(event, {"reason": to_dict(reason)}, termination=reason, closed_at=work.now)
-            self.storage.follow_ups.cancel(conversation_id)
-
-        work, _ = self._run(conversation_id, expected_version, body)
-        return self._outcome(work)
+        return self._simple(
+            conversation_id,
+            expected_version,
+            "terminate",
+            by_customer=False,
+            record={"reason": to_dict(reason)},
+            ends=True,
+            refusal=self.escalation.may_terminate,
+            termination=reason,
+        )
 
     def complete_follow_up(
         self,
@@ -1569,12 +1578,7 @@ class ServiceDesk:
         arguments.text("review", "draft", draft)
         arguments.optional_agent("review", "by", by)
         conversation = self.get(conversation_id)
-        agent = conversation.agent
-        if by is not None:
-            refusal = self.escalation.ladder.may_act(conversation, by)
-            if refusal is not None:
-                raise PolicyViolation(refusal.text, [refusal])
-            agent = by
+        agent = self._acting(conversation, by)
         return self.reviewer.review(
             draft,
             conversation,

@@ -655,6 +655,9 @@ _SEPARATORS = re.compile(r"[ .\-_]")
 _LEET = str.maketrans(
     {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "@": "a", "$": "s"}
 )
+# A number standing alone is a number, not leetspeak: "455" in "call (200) 455-0000" is not
+# "ass", even when an email address in the message ("@") asks for the second reading.
+_NUMBER = re.compile(r"(?<![\w*@$!|])[0-9]+(?![\w*@$!|])")
 _INNER_BANG = re.compile(r"(?<=[a-z])[!|](?=[a-z])")
 _ELONGATED = re.compile(r"([a-z])\1{2,}")
 # Letters of any language: "enc*lés" is masked as much as "f*ck".
@@ -699,6 +702,18 @@ _ASCII_UPPER = bytes(range(65, 91))
 _ASCII_LOWER = bytes(range(97, 123))
 
 Span = tuple[int, int, float]
+
+
+def _leet(text: str) -> str:
+    """``text`` with leetspeak read as letters ("id10t", "$hit"), numbers left alone."""
+    parts: list[str] = []
+    last = 0
+    for match in _NUMBER.finditer(text):
+        parts.append(text[last : match.start()].translate(_LEET))
+        parts.append(match.group())
+        last = match.end()
+    parts.append(text[last:].translate(_LEET))
+    return "".join(parts)
 
 
 def _start(span: Span) -> int:
@@ -1163,11 +1178,12 @@ class LexiconSignalDetector:
         """Undo common obfuscations of a lower-cased message.
 
         Spaced or dotted letters are joined ("f u c k", "s.t.u.p.i.d"), leetspeak is
-        translated ("id10t", "$hit", "sh!t"), stretched letters are shortened ("fuuuck"), and
+        translated ("id10t", "$hit", "sh!t"; a number standing alone stays a number),
+        stretched letters are shortened ("fuuuck"), and
         a masked word ("f*ck", "a**hole") becomes the abusive word of the lexicon it fits.
         """
         text = _SPACED.sub(lambda m: _SEPARATORS.sub("", m.group()), lower)
-        text = text.translate(_LEET)
+        text = _leet(text)
         if "!" in text or "|" in text:  # sh!t, sh|t; without them the search finds nothing
             text = _INNER_BANG.sub("i", text)
         text = _ELONGATED.sub(r"\1", text)
