@@ -873,3 +873,17 @@ def test_blank_means_nothing_visible(text: str) -> None:
 
     expected = all(c.isspace() or unicodedata.category(c) == "Cf" for c in text)
     assert blank(text) is expected
+
+
+def test_abusive_before_looks_only_at_messages_before_the_latest() -> None:
+    """The boundary rule of the playbook and the escalation policy: abuse counts as coming
+    after a boundary only when an earlier message, not the one being handled, was abusive."""
+    calm = Signals(sentiment=0.0)
+    abusive = Signals(sentiment=-0.9, abusive=True)
+    first_abuse = conversation(signals=(calm, abusive))
+    assert not first_abuse.abusive_before(abusive)  # the latest, already recorded
+    assert first_abuse.abusive_before(Signals(sentiment=-0.8, abusive=True))  # a new one
+    assert first_abuse.abusive_before()
+    assert not conversation(signals=(calm,)).abusive_before(abusive)
+    again = conversation(signals=(abusive, calm, abusive))
+    assert again.abusive_before(abusive)

@@ -1241,7 +1241,7 @@ class ServiceDesk:
             alerts = [key for key in self.sla.alerts(status) if key not in recorded]
             alert = work.event("sla_alert", SYSTEM)
             if alerts and self.playbook.can(work.conversation, alert):
-                codes = [key.partition("@")[0] for key in alerts]
+                codes = [self.sla.alert_code(key) for key in alerts]
                 work.fire(
                     alert,
                     {

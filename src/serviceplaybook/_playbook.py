@@ -882,7 +882,4 @@ class Playbook:
     def boundary_set(self, conversation: Conversation, signals: Signals | None = None) -> bool:
         """True when an earlier customer message was abusive: the agent was told to set a
         calm boundary then, so this abuse comes after it."""
-        earlier = conversation.signals
-        if earlier and signals is not None and earlier[-1] == signals:
-            earlier = earlier[:-1]
-        return any(s.abusive for s in earlier)
+        return conversation.abusive_before(signals)

@@ -597,10 +597,7 @@ class EscalationPolicy:
     def warned(self, conversation: Conversation, signals: Signals | None = None) -> bool:
         """True when a calm boundary was already called for: an abusive message before the
         latest one, or an escalation for abuse."""
-        earlier = conversation.signals
-        if earlier and signals is not None and earlier[-1] == signals:
-            earlier = earlier[:-1]
-        return any(s.abusive for s in earlier) or any(
+        return conversation.abusive_before(signals) or any(
             "abusive_language" in e.codes for e in conversation.escalations
         )
 

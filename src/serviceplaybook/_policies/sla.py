@@ -554,6 +554,12 @@ class SlaPolicy:
                     keys.append(f"{code}@{clock.started_at.isoformat()}")
         return tuple(keys)
 
+    @staticmethod
+    def alert_code(key: str) -> str:
+        """The reason's code of an alert key from :meth:`alerts`
+        (``"next_response_breached"``)."""
+        return key.partition("@")[0]
+
     def guidance(self, status: SlaStatus) -> Guidance:
         """What the agent does first when a clock is close to its target or past it: answer
         now. The desk puts it before every other step of ``check_sla``'s guidance."""

@@ -192,6 +192,14 @@ class Conversation:
                 return message
         return None
 
+    def abusive_before(self, latest: Signals | None = None) -> bool:
+        """True when a customer message before ``latest`` (the signals of the message being
+        handled, already recorded or not) was abusive: a calm boundary was called for then."""
+        earlier = self.signals
+        if earlier and latest is not None and earlier[-1] == latest:
+            earlier = earlier[:-1]
+        return any(s.abusive for s in earlier)
+
     @property
     def open_offers(self) -> tuple[ProposedOffer, ...]:
         """Offers the customer can still accept or decline."""
