@@ -83,13 +83,7 @@ POLICIES = policies_under_test()
 
 # Conversations the library gets wrong by the craft, with why (strict: fixed ones must be
 # removed from here). Empty when the library does what the craft asks.
-KNOWN_WRONG: Mapping[str, str] = {
-    "a_free_year_is_not_an_agents_goodwill_gesture": (
-        "an unvalued GOODWILL offer described as 'a free year of service' is granted to a "
-        "plain agent (within_authority), while desk.review calls the same promise above "
-        "authority: the compensation policy does not price goodwill descriptions"
-    ),
-}
+KNOWN_WRONG: Mapping[str, str] = {}
 
 
 def _param(script: Script) -> Any:

@@ -105,3 +105,41 @@ def test_the_approver_is_named_on_the_grant(desk: ServiceDesk) -> None:
     desk.accept(cid, "big")
     [grant] = desk.storage.ledger.grants("cust-1")
     assert grant.approved_by == "senior-1"
+
+
+def test_an_offer_is_judged_by_what_its_words_promise(desk: ServiceDesk) -> None:
+    """A plain agent declares "a free year of service" as an unvalued goodwill gesture: the
+    customer will hold the desk to a free year, which free service's approvers decide (a
+    supervisor and up), so it waits for one; another agent may not approve it."""
+    cid = understood(desk)
+    year = Offer(kind=OfferKind.GOODWILL, description="a free year of service", id="year")
+    with pytest.raises(PolicyViolation) as raised:  # ApprovalRequired is a PolicyViolation
+        desk.propose(cid, year)
+    assert "supervisor" in str(raised.value)
+    proposed = desk.get(cid).offer("year")
+    assert proposed.status is OfferStatus.PENDING_APPROVAL
+    approval = desk.get(cid).approval(proposed.approval_id or "")
+    assert approval.approver_role is Role.SUPERVISOR
+    [entry] = [e for e in desk.history(cid) if e.kind == "propose"]
+    codes = [reason["code"] for reason in entry.data["authorization"]["reasons"]]
+    assert codes[0] == "offer_words_promise"
+    with pytest.raises(PolicyViolation, match="supervisor or higher"):
+        desk.approve(cid, approval.id, Agent(id="agent-2", role=Role.AGENT))
+    desk.approve(cid, approval.id, SUPERVISOR)
+    desk.accept(cid, "year")
+    [grant] = desk.storage.ledger.grants("cust-1")
+    assert grant.approved_by == SUPERVISOR.id
+
+
+def test_words_within_the_declared_terms_change_nothing(desk: ServiceDesk) -> None:
+    cid = understood(desk)
+    offer = Offer(
+        kind=OfferKind.CREDIT,
+        value=Money("10.00", "USD"),
+        description="a $10 credit for the cracked jug",
+        id="ten",
+    )
+    outcome = desk.propose(cid, offer)
+    assert outcome.authorization is not None
+    assert outcome.authorization.granted
+    assert desk.get(cid).offer("ten").status is OfferStatus.OPEN

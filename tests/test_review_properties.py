@@ -221,3 +221,39 @@ def test_any_text_gets_findings_that_point_into_it(parts: list[str], role: Role)
         assert 0 <= start <= end <= len(draft)
         assert draft[start:end] == finding.excerpt
         assert finding.text.strip()
+
+
+DECLARED = [
+    Offer(kind=OfferKind.GOODWILL, description="x", id="declared"),
+    Offer(kind=OfferKind.CREDIT, value=Money("1.00", "USD"), description="x", id="declared"),
+]
+
+
+@given(promises(above=True), st.sampled_from(DECLARED))
+def test_an_offer_whose_words_promise_more_than_authority_is_never_granted(
+    case: tuple[str, Role, int, int], declared: Offer
+) -> None:
+    """``propose`` judges an offer by its words as ``review`` judges a draft: whatever kind
+    and value the caller declares, words promising an amount above the proposer's authority
+    are not granted on their own (they need approval, or nobody may grant them)."""
+    draft, role, start, end = case
+    offer = Offer(
+        kind=declared.kind, value=declared.value, description=draft[start:end], id="declared"
+    )
+    authorization = REVIEW.authorize_offer(
+        offer, CONVERSATION, Agent(id="x", role=role), compensation=COMPENSATION
+    )
+    assert not authorization.granted, (offer.description, authorization)
+    assert authorization.offer == offer
+
+
+@given(promises(above=False))
+def test_an_offer_whose_words_stay_within_authority_is_judged_by_its_terms(
+    case: tuple[str, Role, int, int],
+) -> None:
+    draft, role, start, end = case
+    offer = Offer(kind=OfferKind.GOODWILL, description=draft[start:end], id="declared")
+    agent = Agent(id="x", role=role)
+    assert REVIEW.authorize_offer(
+        offer, CONVERSATION, agent, compensation=COMPENSATION
+    ) == COMPENSATION.authorize(offer, agent)

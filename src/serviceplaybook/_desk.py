@@ -823,6 +823,11 @@ class ServiceDesk:
     ) -> Outcome:
         """The agent proposes ``offer``.
 
+        The offer is judged by what its words promise as well as by its declared kind and
+        value (:meth:`DraftReview.authorize_offer <serviceplaybook.DraftReview.authorize_offer>`):
+        "a free year of service" declared as an unvalued goodwill gesture needs the approval
+        free service needs.
+
         Raises:
             ApprovalRequired: the offer is above the agent's authority; it was recorded as
                 pending, with an approval that a covering role gives with :meth:`approve`.
@@ -842,7 +847,14 @@ class ServiceDesk:
             work.check(event)
             self._check_new_offer(conversation, offer)
             history = self.storage.ledger.grants(conversation.customer.id)
-            authorization = self.compensation.authorize(offer, agent, history, now=work.now)
+            authorization = self.reviewer.authorize_offer(
+                offer,
+                conversation,
+                agent,
+                compensation=self.compensation,
+                history=history,
+                now=work.now,
+            )
             if authorization.denied:
                 raise PolicyViolation(
                     f"offer {offer.id!r} cannot be granted: "

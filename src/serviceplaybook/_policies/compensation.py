@@ -1099,7 +1099,12 @@ class CompensationPolicy:
                 "its new terms are approved.",
             )
         granted = self.granted_total(self.in_window(history, now))
-        if not self.authority.covers(approver.role, offer, granted):
+        # The approval names the lowest role that may give it, which can be above what the
+        # offer's declared terms need (its words promised more: DraftReview.authorize_offer).
+        below = approval.approver_role is not None and not (
+            approver.role.on_ladder and approver.role >= approval.approver_role
+        )
+        if below or not self.authority.covers(approver.role, offer, granted):
             return Reason(
                 code="approver_lacks_authority",
                 text=f"{_article(_words(approver.role.value)).capitalize()} may not grant this "

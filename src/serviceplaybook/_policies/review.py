@@ -37,14 +37,21 @@ from serviceplaybook._errors import ConfigError, ValidationError
 from serviceplaybook._policies.apology import ApologyPolicy
 from serviceplaybook._policies.compensation import CompensationPolicy
 from serviceplaybook._records.apology import Finding
-from serviceplaybook._records.compensation import Authorization, Grant
+from serviceplaybook._records.compensation import Authorization, AuthorizationStatus, Grant
 from serviceplaybook._records.conversation import Conversation
 from serviceplaybook._records.money import CURRENCY_MINOR_UNITS, Money
 from serviceplaybook._records.offers import Offer, OfferKind, OfferStatus
 from serviceplaybook._records.parties import Agent, Role
+from serviceplaybook._records.reasons import Reason
 from serviceplaybook._records.signals import Signals
 from serviceplaybook._records.stage import Stage
-from serviceplaybook._records.validate import check_text, of_type, optional_aware, to_tuple
+from serviceplaybook._records.validate import (
+    blank,
+    check_text,
+    of_type,
+    optional_aware,
+    to_tuple,
+)
 
 # -- defaults ----------------------------------------------------------------------------------
 
@@ -956,6 +963,74 @@ class DraftReview:
                 )
         return sorted(found, key=lambda promise: promise.span)
 
+    def authorize_offer(
+        self,
+        offer: Offer,
+        conversation: Conversation,
+        agent: Agent,
+        *,
+        compensation: CompensationPolicy,
+        history: Iterable[Grant | Offer] = (),
+        now: datetime | None = None,
+    ) -> Authorization:
+        """``compensation``'s answer for ``offer`` with its description read as the promise
+        it is: the customer holds the agent to the words, not to the kind and value the
+        caller declared. An offer whose words promise more ("a free year of service" as an
+        unvalued goodwill gesture, "a $500 refund" declared as $50) needs what the
+        strictest of those promises needs (:meth:`stricter`), so that ``propose`` never
+        grants what :meth:`find_promises_above_authority` would flag in a draft.
+        """
+        authorization = compensation.authorize(offer, agent, history, now=now)
+        if authorization.denied or blank(offer.description):
+            return authorization
+        draft = AgentDraft(
+            text=offer.description,
+            conversation=conversation,
+            agent=agent,
+            compensation=compensation,
+            history=history,
+            now=now,
+        )
+        strictest, said = authorization, None
+        for promise in self.promises_in(draft, 0, len(draft.text)):
+            if promise.offer is not None:
+                found = compensation.authorize(promise.offer, agent, draft.history, now=now)
+            else:  # its value is unknown: the rule a draft's unpriced promise meets
+                advice = self.authority_advice(promise, draft)
+                if advice is None:
+                    continue
+                # an amount in a currency without a rate can't be compared with any limit
+                comparable = promise.stated is None or promise.stated.currency == draft.currency
+                found = Authorization(
+                    status=AuthorizationStatus.NEEDS_APPROVAL
+                    if comparable
+                    else AuthorizationStatus.DENIED,
+                    offer=offer,
+                    role=agent.role,
+                    approver_role=self.unpriced_approver if comparable else None,
+                    reasons=(Reason(code="unpriced_promise", text=advice),),
+                )
+            if self.stricter(found, strictest):
+                strictest, said = found, promise
+        if said is None:
+            return authorization
+        words = Reason(
+            code="offer_words_promise",
+            text=f"Its words promise {said.excerpt!r}, "
+            f"{_article(_words(said.kind.value))}, and the customer will hold you to them.",
+        )
+        return attrs.evolve(strictest, offer=offer, reasons=(words, *strictest.reasons))
+
+    @staticmethod
+    def stricter(first: Authorization, second: Authorization) -> bool:
+        """True when ``first`` asks more than ``second``: denied, then escalate, then approval
+        by a higher role, then granted."""
+        if first.status is not second.status:
+            return _STRICTNESS[first.status] > _STRICTNESS[second.status]
+        if first.needs_approval and first.approver_role and second.approver_role:
+            return first.approver_role > second.approver_role
+        return False
+
     def names_an_existing_amount(
         self, text: str, span: tuple[int, int], start: int, end: int
     ) -> bool:
@@ -1232,6 +1307,14 @@ class DraftReview:
     def _matches(self, patterns: tuple[str, ...], text: str) -> Iterator[re.Match[str]]:
         for pattern in _compiled(patterns):
             yield from pattern.finditer(text)
+
+
+_STRICTNESS = {
+    AuthorizationStatus.GRANTED: 0,
+    AuthorizationStatus.NEEDS_APPROVAL: 1,
+    AuthorizationStatus.ESCALATE: 2,
+    AuthorizationStatus.DENIED: 3,
+}
 
 
 def _within_any_start(spans: list[tuple[int, int]], start: int, end: int) -> bool:
