@@ -856,3 +856,23 @@ def test_the_airline_example_prints_its_decisions(
     assert "booked 10 days ago, cancels: nothing" in out
     assert "(the file's rule): a travel certificate of 100 USD per passenger = 300.00 USD" in out
     assert "flight cancelled, does not ask: nothing" in out
+
+
+def test_an_approval_is_given_by_the_role_it_names_or_higher() -> None:
+    """An approval can name a role above what the offer's declared terms need (its words
+    promised more, ``DraftReview.authorize_offer``): a colleague who covers the declared
+    terms may still not approve it; the named role may."""
+    sam, ann, sue = (
+        agent(Role.AGENT, "sam"),
+        agent(Role.AGENT, "ann"),
+        agent(Role.SUPERVISOR, "sue"),
+    )
+    offer = credit(5)  # within an agent's authority as declared
+    needs_supervisor = POLICY.authorize(credit(300), sam, now=NOW)
+    approval = POLICY.request_approval(offer, sam, needs_supervisor, id="ap-9", now=NOW)
+    assert approval.approver_role is Role.SUPERVISOR
+    refusal = POLICY.can_approve(ann, approval, offer, now=NOW)
+    assert refusal is not None
+    assert refusal.code == "approver_lacks_authority"
+    assert "supervisor or higher" in refusal.text
+    assert POLICY.can_approve(sue, approval, offer, now=NOW) is None

@@ -1101,8 +1101,11 @@ class CompensationPolicy:
         granted = self.granted_total(self.in_window(history, now))
         # The approval names the lowest role that may give it, which can be above what the
         # offer's declared terms need (its words promised more: DraftReview.authorize_offer).
-        below = approval.approver_role is not None and not (
-            approver.role.on_ladder and approver.role >= approval.approver_role
+        named = approval.approver_role
+        below = (
+            named is not None
+            and named.on_ladder
+            and not (approver.role.on_ladder and approver.role >= named)
         )
         if below or not self.authority.covers(approver.role, offer, granted):
             return Reason(

@@ -120,9 +120,19 @@ class Roleplay:
         """The recommended offers and whether the trainee may make each alone."""
         turn = self.turn()
         grants = self.desk.storage.ledger.grants(turn.conversation.customer.id)
+        desk = self.desk
         return [
-            (offer, self.desk.compensation.authorize(offer, turn.agent, grants).granted)
-            for offer in self.desk.recommend(self.conversation_id)
+            (
+                offer,
+                desk.reviewer.authorize_offer(  # the rule propose applies
+                    offer,
+                    turn.conversation,
+                    turn.agent,
+                    compensation=desk.compensation,
+                    history=grants,
+                ).granted,
+            )
+            for offer in desk.recommend(self.conversation_id)
         ]
 
 

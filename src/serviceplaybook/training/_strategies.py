@@ -252,7 +252,12 @@ def _next_offer(turn: Turn, *, within_authority: bool = True) -> Offer | None:
     for offer in candidates:
         if any(offer.same_terms(p) for p in proposed):
             continue
-        if within_authority and not desk.compensation.authorize(offer, turn.agent, grants).granted:
+        if (
+            within_authority
+            and not desk.reviewer.authorize_offer(  # the rule propose applies
+                offer, conversation, turn.agent, compensation=desk.compensation, history=grants
+            ).granted
+        ):
             continue
         return offer
     return None
