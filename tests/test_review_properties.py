@@ -28,6 +28,7 @@ from serviceplaybook import (
     OfferKind,
     Role,
     ServiceDesk,
+    ValidationError,
 )
 from serviceplaybook._records.validate import blank, text_problem
 from serviceplaybook.testing import FakeClock
@@ -257,3 +258,52 @@ def test_an_offer_whose_words_stay_within_authority_is_judged_by_its_terms(
     assert REVIEW.authorize_offer(
         offer, CONVERSATION, agent, compensation=COMPENSATION
     ) == COMPENSATION.authorize(offer, agent)
+
+
+DESCRIPTION_PIECES = st.sampled_from(
+    [
+        "$",
+        "\u20ac",
+        "\u00a3",
+        "USD ",
+        " dollars",
+        " euros",
+        "a free ",
+        "year",
+        " month",
+        "full refund",
+        "9" * 40,
+        "0",
+        "0.001",
+        ",",
+        ".",
+        " ",
+        "of service",
+        "replacement",
+        "express shipping",
+        "-5",
+        "two months free",
+        "\u200b",
+    ]
+)
+
+
+@given(
+    st.lists(DESCRIPTION_PIECES | st.text(max_size=5), min_size=1, max_size=12).map("".join),
+    st.sampled_from([Role.BOT, Role.AGENT, Role.SUPERVISOR]),
+    st.sampled_from(list(OfferKind)),
+)
+def test_reading_an_offers_words_never_fails_a_valid_offer(
+    description: str, role: Role, kind: OfferKind
+) -> None:
+    """Whatever an offer's description says (huge numbers, signs without amounts, invisible
+    characters), reading it gives an authorization for that offer, never an error."""
+    assume(not text_problem(description) and not blank(description))
+    try:
+        offer = Offer(kind=kind, description=description, id="o")
+    except ValidationError:  # a refund, a credit...: a value is part of the offer
+        offer = Offer(kind=kind, value=Money("5.00", "USD"), description=description, id="o")
+    authorization = REVIEW.authorize_offer(
+        offer, CONVERSATION, Agent(id="x", role=role), compensation=COMPENSATION
+    )
+    assert authorization.offer == offer
