@@ -169,6 +169,9 @@ GOOD: list[tuple[str, str]] = [
     ("calm_resolving", "I can send you a replacement today, or a partial refund of $24 if "
                        "you'd rather keep it."),
     ("calm_resolving", "I can add a $20 credit to your account for the trouble."),
+    ("calm_resolving", "I can add twenty dollars of credit to your account for the trouble."),
+    ("calm_resolving", "I can see you paid a hundred and twenty dollars for it, and I'll send "
+                       "a replacement today."),
     ("calm_resolving", "What I can do right now is $50 back to your card; a supervisor can "
                        "look at the rest of your request."),
     ("calm_resolving", "I can see you paid $120, and I'll send a replacement today."),
@@ -242,6 +245,11 @@ BAD: list[tuple[str, str, list[str]]] = [
     ("calm_resolving", "I'll pay you $60 for the trouble.", ["promise_above_authority"]),
     ("calm_resolving", "I can send a voucher worth $60.", ["promise_above_authority"]),
     ("calm_resolving", "I'll add a $60 goodwill fee waiver.", ["promise_above_authority"]),
+    ("calm_resolving", "I'll give you eighty dollars back.", ["promise_above_authority"]),
+    ("calm_resolving", "You'll get a hundred and twenty bucks back by Friday.",
+     ["promise_above_authority"]),
+    ("calm_resolving", "How about seventy-five euros as store credit?",
+     ["promise_above_authority"]),
     # offered again after the customer declined it
     ("credit_declined", "I can offer you $20 in store credit.", ["promise_already_declined"]),
     ("credit_declined", "How about $15 of credit instead?", ["promise_already_declined"]),
@@ -496,6 +504,9 @@ def test_the_kind_of_a_promise_comes_from_the_words_near_it(draft: str, kind: Of
         "I won't promise $90 I can't give you.",
         "The SKU 12345 is out of stock.",
         "I can do $0 shipping on the replacement.",
+        "I can't offer ninety dollars.",
+        "I can offer you one of the dollars stores' vouchers.",
+        "I'll send hundreds of dollars worth of thanks.",
     ],
 )
 def test_what_is_not_a_promise(draft: str) -> None:

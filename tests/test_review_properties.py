@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from serviceplaybook import (
     Agent,
+    AgentDraft,
     AuthorityMatrix,
     CompensationPolicy,
     Conversation,
@@ -307,3 +308,78 @@ def test_reading_an_offers_words_never_fails_a_valid_offer(
         offer, CONVERSATION, Agent(id="x", role=role), compensation=COMPENSATION
     )
     assert authorization.offer == offer
+
+
+_UNIT_WORDS = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
+_TEN_WORDS = [
+    "_",
+    "_",
+    "twenty",
+    "thirty",
+    "forty",
+    "fifty",
+    "sixty",
+    "seventy",
+    "eighty",
+    "ninety",
+]
+
+
+def in_words(number: int, *, hyphen: str = "-", joiner: str = " and ") -> str:
+    """An English rendering of 1..999,999, written independently of the reader under test."""
+
+    def below_100(n: int) -> str:
+        if n < 20:
+            return _UNIT_WORDS[n]
+        tens, units = divmod(n, 10)
+        return _TEN_WORDS[tens] + (f"{hyphen}{_UNIT_WORDS[units]}" if units else "")
+
+    def below_1000(n: int) -> str:
+        hundreds, rest = divmod(n, 100)
+        if not hundreds:
+            return below_100(rest)
+        head = f"{_UNIT_WORDS[hundreds]} hundred"
+        return head + (f"{joiner}{below_100(rest)}" if rest else "")
+
+    thousands, rest = divmod(number, 1000)
+    if not thousands:
+        return below_1000(rest)
+    head = f"{below_1000(thousands)} thousand"
+    return head + (f"{joiner if rest < 100 else ' '}{below_1000(rest)}" if rest else "")
+
+
+@given(
+    st.integers(1, 999_999),
+    st.sampled_from(["-", " "]),
+    st.sampled_from([" and ", " "]),
+    st.sampled_from(["dollars", "bucks", "euros"]),
+)
+def test_an_amount_in_words_is_read_as_the_same_amount_in_figures(
+    number: int, hyphen: str, joiner: str, word: str
+) -> None:
+    """ "I'll give you two hundred and fifty dollars back" promises what "$250" would."""
+    text = f"I'll give you {in_words(number, hyphen=hyphen, joiner=joiner)} {word} back."
+    draft = AgentDraft(text=text, conversation=CONVERSATION, agent=Agent(id="x"))
+    [promise] = REVIEW.promises(draft)
+    assert promise.stated == Money(number, "EUR" if word == "euros" else "USD"), text

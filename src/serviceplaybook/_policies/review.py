@@ -320,6 +320,42 @@ class _Lazy:
 
 
 _NUM = r"(?<![\d.,])(?P<num>\d{1,3}(?:,\d{3}){1,4}(?:\.\d+)?|\d{1,15}(?:\.\d+)?)(?![\d,]*\d)"
+_UNITS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+}  # fmt: skip
+_TENS = {
+    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+    "eighty": 80, "ninety": 90,
+}  # fmt: skip
+_SCALES = {"hundred": 100, "thousand": 1000}
+_BELOW_100 = (
+    rf"(?:(?:{'|'.join(_TENS)})(?:[- ](?:{'|'.join(list(_UNITS)[:9])}))?"
+    rf"|{'|'.join(sorted(_UNITS, key=len, reverse=True))})"
+)
+_BELOW_1000 = rf"(?:(?:an?|{_BELOW_100})\s+hundred(?:\s+(?:and\s+)?{_BELOW_100})?|{_BELOW_100})"
+_SPELLED = rf"(?:(?:an?|{_BELOW_1000})\s+thousand(?:\s+(?:and\s+)?{_BELOW_1000})?|{_BELOW_1000})"
+"""A whole number up to 999,999 in English words: "fifty", "twenty-five", "a hundred and
+twenty", "two thousand five hundred"."""
+
+
+def spelled_number(words: str) -> int:
+    """The value of a number :data:`_SPELLED` matched ("a hundred and twenty" is 120)."""
+    total = current = 0
+    for word in re.split(r"[\s-]+", words.lower()):
+        if word in ("a", "an"):
+            current = 1
+        elif word in _UNITS or word in _TENS:
+            current += _UNITS.get(word) or _TENS[word]
+        elif word == "hundred":
+            current *= 100
+        elif word == "thousand":
+            total += current * 1000
+            current = 0
+    return total + current
+
+
 _SIGNS = "|".join(re.escape(sign) for sign in sorted(CURRENCY_SIGNS, key=len, reverse=True))
 _CURRENCY_WORD = "|".join(sorted(CURRENCY_WORDS, key=len, reverse=True))
 _MONEY: tuple[_Lazy, ...] = (
@@ -328,8 +364,10 @@ _MONEY: tuple[_Lazy, ...] = (
     _Lazy(rf"{_NUM}\s?(?P<after>€|£|\$)"),
     _Lazy(rf"{_NUM}\s?(?P<code_after>[A-Z]{{3}})\b"),
     _Lazy(rf"{_NUM}\s(?P<word>{_CURRENCY_WORD})\b(?!\s+of\b)", re.IGNORECASE),
+    _Lazy(rf"\b(?P<spelled>{_SPELLED})\s(?P<word>{_CURRENCY_WORD})\b(?!\s+of\b)", re.IGNORECASE),
 )
-"""An amount with its currency: a sign before or after it, an ISO code, or a word."""
+"""An amount with its currency: a sign before or after it, an ISO code, or a word; the last
+one spelled out ("fifty dollars", "a hundred and twenty euros")."""
 _UNIT = r"(?P<unit>day|week|month|year)s?(?:'s?)?"
 _HOW_MANY = (
     r"(?:(?P<n>an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\d{1,3})\s+)"
@@ -1052,7 +1090,12 @@ class DraftReview:
         code = self.currency_of(match, draft.currency)
         if code is None:
             return None
-        stated = _money(Decimal(match.group("num").replace(",", "")), code)
+        groups = match.groupdict()
+        if groups.get("spelled"):
+            number = Decimal(spelled_number(groups["spelled"]))
+        else:
+            number = Decimal(groups["num"].replace(",", ""))
+        stated = _money(number, code)
         if stated.is_zero:
             return None
         value, note = self.in_policy_currency(stated, draft.currency)
