@@ -31,6 +31,7 @@ from serviceplaybook import (
     Role,
     ServiceDesk,
     SlaPolicy,
+    ValidationError,
     WrongType,
 )
 from serviceplaybook._records.digest import digest_histories
@@ -476,3 +477,38 @@ def test_postgres_digests_as_memory_does() -> None:
     with postgres:
         assert digest(postgres.storage) == digest(memory.storage)
         assert report(postgres) == report(memory)
+
+
+@settings(max_examples=15, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    start=st.integers(-2, 40),
+    days=st.one_of(st.none(), st.integers(1, 45)),
+    open_start=st.booleans(),
+)
+def test_a_period_reports_the_conversations_opened_in_it(
+    world: ServiceDesk, start: int, days: int | None, open_start: bool
+) -> None:
+    """``report(since=..., until=...)`` counts the conversations opened from ``since`` up
+    to ``until``, with everything that happened to them, as the raw journal has it."""
+    since = None if open_start else insights_world.START + timedelta(days=start)
+    base = since or insights_world.START
+    until = None if days is None else base + timedelta(days=days)
+    opened = [
+        history[0]
+        for history in histories(world.storage)
+        if (since is None or history[0].at >= since) and (until is None or history[0].at < until)
+    ]
+    found = report(world, since=since, until=until)
+    assert_counts_match(found, recount(world, [entry.conversation_id for entry in opened]))
+    if opened:
+        assert found.first_opened == min(entry.at for entry in opened)
+        assert found.last_opened == max(entry.at for entry in opened)
+
+
+def test_a_period_must_be_aware_and_run_forward(world: ServiceDesk) -> None:
+    with pytest.raises(ValidationError, match=r"report\(since\) must be a timezone-aware"):
+        report(world, since=datetime(2026, 11, 1))
+    with pytest.raises(ValidationError, match=r"report\(until\) must be after since"):
+        report(world, since=insights_world.START, until=insights_world.START)
+    with pytest.raises(WrongType, match=r"report\(until\)"):
+        report(world, until="2026-12-01")  # type: ignore[arg-type]

@@ -9,7 +9,9 @@ import re
 import shutil
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -201,3 +203,40 @@ def test_every_chart_draws_in_chromium(page: Path, tmp_path: Path) -> None:
     for number, chart in enumerate(charts, start=1):
         assert 'class="main-svg"' in chart, f"chart {number} did not draw"
         assert re.search(r'class="trace (bars|scatter)', chart), f"chart {number} has no data"
+
+
+def test_report_for_a_period(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--since/--until: a day starts at midnight in the team's time zone; --until is the first
+    moment left out, so 2026-11-09 to 2026-11-16 is ISO week 46."""
+    arguments = ["--since", "2026-11-09", "--until", "2026-11-16", "--timezone", "Europe/Berlin"]
+    assert main(["report", "--db", str(db), "--width", "200", *arguments]) == 0
+    printed = capsys.readouterr().out
+    berlin = ZoneInfo("Europe/Berlin")
+    with SQLiteStorage(db) as storage:
+        expected = report(
+            storage,
+            since=datetime(2026, 11, 9, tzinfo=berlin),
+            until=datetime(2026, 11, 16, tzinfo=berlin),
+        )
+        whole = report(storage)
+    assert 0 < expected.overall.conversations < whole.overall.conversations
+    assert printed.startswith(f"Insights: {expected.overall.conversations} conversations")
+    assert set(expected.by_week) == {"2026-W46"}
+    assert "2026-W45" not in printed
+
+
+@pytest.mark.parametrize(
+    ("arguments", "status", "message"),
+    [
+        (["--since", "last monday"], 2, "is neither a day (2026-11-01) nor an ISO 8601 time"),
+        (["--until", "2026-11-01T09:00"], 2, "is neither a day"),
+        (["--since", "2026-12-01", "--until", "2026-11-01"], 1, "must be after since"),
+    ],
+)
+def test_report_refuses_a_bad_period(
+    db: Path, capsys: pytest.CaptureFixture[str], arguments: list[str], status: int, message: str
+) -> None:
+    assert main(["report", "--db", str(db), *arguments]) == status
+    error = capsys.readouterr().err
+    assert message in error
+    assert "Traceback" not in error

@@ -17,7 +17,8 @@ Commands:
   conversations (a supervisor's queue, an inbox, what is due).
 - ``sla check --db FILE [--now ISO] [--playbook FILE]``: the SLA checker.
 - ``customer export|erase --db FILE CUSTOMER_ID``: a customer's data as JSON, or erased.
-- ``report --db FILE [--html FILE] [--timezone ZONE] [--hours HH:MM-HH:MM] [--width N]``:
+- ``report --db FILE [--html FILE] [--timezone ZONE] [--hours HH:MM-HH:MM] [--since DAY]
+  [--until DAY] [--width N]``:
   insights from the journal as terminal tables, or one HTML page with charts.
 - ``simulate [--runs N] [--seed N] [--persona NAME]... [--strategy NAME]... [--personas PATH]...
   [--html FILE]``: every agent strategy against every training persona, with a progress bar
@@ -41,9 +42,11 @@ import sqlite3
 import sys
 import threading
 import time
+import zoneinfo
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
+from datetime import time as clock_time
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, TextIO
@@ -1006,6 +1009,29 @@ def _customer(args: argparse.Namespace, out: TextIO) -> int:
 # -- report ----------------------------------------------------------------------------------
 
 
+def _day_or_time(text: str) -> date | datetime:
+    """``--since`` and ``--until``: a day (``2026-11-01``, from midnight in the team's
+    ``--timezone``) or an ISO 8601 time with its UTC offset."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        pass
+    try:
+        return _aware_time(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is neither a day (2026-11-01) nor an ISO 8601 time with its UTC "
+            f"offset (2026-11-01T09:00:00+01:00)"
+        ) from None
+
+
+def _at_midnight(value: date | datetime | None, zone: str) -> datetime | None:
+    """A ``--since``/``--until`` value as a time: a day starts at midnight in ``zone``."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.combine(value, clock_time(0), tzinfo=zoneinfo.ZoneInfo(zone))
+
+
 def _opening_hours(text: str) -> tuple[str, str]:
     """``--hours``: ``HH:MM-HH:MM``, checked when the calendar is built."""
     opens, dash, closes = text.partition("-")
@@ -1047,6 +1073,20 @@ def _add_report_command(commands: Any) -> None:
         help="the team's opening hours, Monday to Friday (default: 09:00-17:00)",
     )
     report.add_argument(
+        "--since",
+        metavar="DAY|TIME",
+        type=_day_or_time,
+        help="only conversations opened from this day (midnight in --timezone) or ISO 8601 "
+        "time on, e.g. 2026-11-01",
+    )
+    report.add_argument(
+        "--until",
+        metavar="DAY|TIME",
+        type=_day_or_time,
+        help="only conversations opened before this day or time: --since 2026-11-01 --until "
+        "2026-12-01 is November",
+    )
+    report.add_argument(
         "--width", metavar="N", type=_at_least(40), help="lay the tables out N columns wide"
     )
     report.add_argument(
@@ -1064,15 +1104,18 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
 
     opens, closes = args.hours
     calendar = BusinessCalendar.standard(args.timezone, open=opens, close=closes)
+    since = _at_midnight(args.since, args.timezone)
+    until = _at_midnight(args.until, args.timezone)
     storage = SQLiteStorage(_existing_file(args.db, "database file"))
     try:
-        found = report(storage, calendar=calendar)
+        found = report(storage, since=since, until=until, calendar=calendar)
         if args.scorecards:
             import attrs
 
             from serviceplaybook.training import scorecard_averages
 
-            found = attrs.evolve(found, scorecards=scorecard_averages(storage))
+            averages = scorecard_averages(storage, since=since, until=until)
+            found = attrs.evolve(found, scorecards=averages)
     finally:
         storage.close()
     if args.html is None:

@@ -192,6 +192,25 @@ class JournalDigest:
     escalations: tuple[EscalationDigest, ...]
     feedback: tuple[FeedbackDigest, ...]
 
+    def opened_between(self, since: datetime | None, until: datetime | None) -> JournalDigest:
+        """The digest of the conversations opened from ``since`` (included) to ``until``
+        (excluded), with their offers, escalations and feedback, whenever those came;
+        ``None`` leaves that end open."""
+        if since is None and until is None:
+            return self
+        kept = tuple(
+            c
+            for c in self.conversations
+            if (since is None or c.opened_at >= since) and (until is None or c.opened_at < until)
+        )
+        ids = {c.conversation_id for c in kept}
+        return JournalDigest(
+            conversations=kept,
+            offers=tuple(o for o in self.offers if o.conversation_id in ids),
+            escalations=tuple(e for e in self.escalations if e.conversation_id in ids),
+            feedback=tuple(f for f in self.feedback if f.conversation_id in ids),
+        )
+
     def sorted(self) -> JournalDigest:
         """The same digest in its canonical order (by conversation id, then ``seq``)."""
         return JournalDigest(

@@ -374,6 +374,20 @@ def to_tuple(value: Iterable[Any]) -> tuple[Any, ...]:
     return tuple(value)
 
 
+def check_period(what: str, since: datetime | None, until: datetime | None) -> None:
+    """A period given as ``since`` (included) and ``until`` (excluded), either end open
+    (``None``): aware datetimes, ``until`` after ``since``."""
+    if since is not None:
+        require_aware(since, f"{what}(since)")
+    if until is not None:
+        require_aware(until, f"{what}(until)")
+    if since is not None and until is not None and until <= since:
+        raise ValidationError(
+            f"{what}(until) must be after since, got since={since.isoformat()} and "
+            f"until={until.isoformat()}; the period runs from since up to, not including, until"
+        )
+
+
 def check_claim(limit: object, lease: timedelta) -> None:
     """A scheduler's ``claim_due(limit=..., lease=...)``: at least one follow-up, for a
     positive lease (every scheduler checks its claims the same way)."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import gc
 from collections.abc import Iterator
+from datetime import datetime
 from typing import TextIO
 
 import attrs
@@ -35,7 +36,7 @@ from serviceplaybook._records.digest import (
 )
 from serviceplaybook._records.journal import JournalEntry
 from serviceplaybook._records.query import ConversationQuery
-from serviceplaybook._records.validate import wrong_type
+from serviceplaybook._records.validate import check_period, wrong_type
 from serviceplaybook.insights._compute import iso_week
 from serviceplaybook.insights._patterns import PatternFinder
 from serviceplaybook.insights._report import (
@@ -136,6 +137,8 @@ def describe_calendar(calendar: BusinessCalendar) -> str:
 def report(
     source: ServiceDesk | Storage,
     *,
+    since: datetime | None = None,
+    until: datetime | None = None,
     calendar: BusinessCalendar | None = None,
     patterns: PatternFinder | None = None,
 ) -> Report:
@@ -143,6 +146,10 @@ def report(
 
     Args:
         source: a :class:`~serviceplaybook.ServiceDesk`, or its storage.
+        since: only conversations opened at or after this time (timezone-aware); their
+            offers, escalations and feedback count whenever they came.
+        until: only conversations opened before this time (timezone-aware): ``since`` and
+            ``until`` of ``2026-11-01`` and ``2026-12-01`` give November.
         calendar: the business hours first-response and resolution times are counted in.
             By default the desk's SLA calendar (``SlaPolicy.calendar``) when it has one,
             else Monday to Friday 09:00-17:00 UTC: the journal does not record customers'
@@ -151,7 +158,9 @@ def report(
         patterns: finds the patterns worth acting on (:class:`PatternFinder` by default).
 
     Raises:
-        WrongType: ``source``, ``calendar`` or ``patterns`` is not what is allowed.
+        WrongType: ``source``, ``since``, ``until``, ``calendar`` or ``patterns`` is not what
+            is allowed.
+        ValidationError: ``since`` or ``until`` is naive, or ``until`` is not after ``since``.
     """
     from serviceplaybook.insights._compute import build_report
 
@@ -168,10 +177,15 @@ def report(
         raise wrong_type("report(calendar)", "a BusinessCalendar or None", calendar)
     if patterns is not None and not isinstance(patterns, PatternFinder):
         raise wrong_type("report(patterns)", "a PatternFinder or None", patterns)
+    check_period("report", since, until)
     if calendar is None:
         calendar = BusinessCalendar.standard("UTC")
     with _collector_paused():
-        built = build_report(digest(storage), calendar, calendar_text=describe_calendar(calendar))
+        built = build_report(
+            digest(storage).opened_between(since, until),
+            calendar,
+            calendar_text=describe_calendar(calendar),
+        )
     finder = patterns if patterns is not None else PatternFinder()
     return attrs.evolve(built, patterns=tuple(finder.find(built)))
 

@@ -27,6 +27,7 @@ from serviceplaybook._records.offers import OfferStatus
 from serviceplaybook._records.parties import Agent
 from serviceplaybook._records.signals import Signals
 from serviceplaybook._records.stage import Stage
+from serviceplaybook._records.validate import check_period
 from serviceplaybook._serialization import from_dict
 from serviceplaybook.insights import histories
 
@@ -701,7 +702,11 @@ def judge_for(desk: ServiceDesk) -> ScorecardJudge:
 
 
 def scorecard_averages(
-    storage: Storage, *, judge: ScorecardJudge | None = None
+    storage: Storage,
+    *,
+    judge: ScorecardJudge | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> dict[str, float]:
     """The average scorecard of each agent over every conversation in ``storage``, keyed by
     the agent who took the conversation (its owner at opening), best first on ties by name;
@@ -709,12 +714,17 @@ def scorecard_averages(
 
     Each conversation is judged from its whole journal, read back one at a time: a pass in
     Python over every history (not an aggregate query), so it costs what the loop the
-    insights benchmark compares against costs.
+    insights benchmark compares against costs. ``since`` and ``until`` keep the conversations
+    opened in that period, as :func:`~serviceplaybook.insights.report` does.
     """
+    check_period("scorecard_averages", since, until)
     judge = judge or ScorecardJudge()
     totals: dict[str, list[float]] = {}
     for history in histories(storage):
         if not history:
+            continue
+        opened = history[0].at
+        if (since is not None and opened < since) or (until is not None and opened >= until):
             continue
         conversation = storage.conversations.get(history[0].conversation_id)
         agent = str(history[0].actor)  # the open entry's actor: who took it
