@@ -170,6 +170,7 @@ GOOD: list[tuple[str, str]] = [
                        "you'd rather keep it."),
     ("calm_resolving", "I can add a $20 credit to your account for the trouble."),
     ("calm_resolving", "I can add twenty dollars of credit to your account for the trouble."),
+    ("calm_resolving", "I can give you 20% off your next order for the trouble."),
     ("calm_resolving", "I can see you paid a hundred and twenty dollars for it, and I'll send "
                        "a replacement today."),
     ("calm_resolving", "What I can do right now is $50 back to your card; a supervisor can "
@@ -249,6 +250,9 @@ BAD: list[tuple[str, str, list[str]]] = [
     ("calm_resolving", "You'll get a hundred and twenty bucks back by Friday.",
      ["promise_above_authority"]),
     ("calm_resolving", "How about seventy-five euros as store credit?",
+     ["promise_above_authority"]),
+    ("calm_resolving", "I'll give you a 50% refund.", ["promise_above_authority"]),
+    ("calm_resolving", "I can put 60 percent of your order back on your card.",
      ["promise_above_authority"]),
     # offered again after the customer declined it
     ("credit_declined", "I can offer you $20 in store credit.", ["promise_already_declined"]),
@@ -476,6 +480,21 @@ def test_promises_read_from_a_draft() -> None:
     assert values == [Money(40, "USD"), None, Money(120, "USD")]
 
 
+def test_a_share_of_the_order_is_that_share_of_its_value() -> None:
+    desk = new_desk()
+    cid = calm_resolving(desk)
+    draft = AgentDraft(
+        text="I can give you 15% off, or a 30% refund.", conversation=desk.get(cid), agent=SAM
+    )
+    promises = DraftReview().promises(draft)
+    assert [(p.kind, p.excerpt) for p in promises] == [
+        (OfferKind.DISCOUNT, "15%"),
+        (OfferKind.PARTIAL_REFUND, "30%"),
+    ]
+    values = [p.offer.value if p.offer is not None else None for p in promises]
+    assert values == [Money(18, "USD"), Money(36, "USD")]  # of the 120.00 order
+
+
 @pytest.mark.parametrize(
     ("draft", "kind"),
     [
@@ -505,6 +524,8 @@ def test_the_kind_of_a_promise_comes_from_the_words_near_it(draft: str, kind: Of
         "The SKU 12345 is out of stock.",
         "I can do $0 shipping on the replacement.",
         "I can't offer ninety dollars.",
+        "I can give you the reason the price went up 20% last month.",
+        "I can do 0% off.",
         "I can offer you one of the dollars stores' vouchers.",
         "I'll send hundreds of dollars worth of thanks.",
     ],

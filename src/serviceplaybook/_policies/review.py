@@ -401,6 +401,12 @@ _FULL_REFUND = _Lazy(
     r"|\b(?:all\s+(?:of\s+)?)?your money back\b",
     re.IGNORECASE,
 )
+_PERCENT = _Lazy(
+    r"(?<![\d.,])(?P<pct>\d{1,3}(?:\.\d+)?)\s?(?:%|per\s?cent\b)(?=\s+(?:off\b|discount|"
+    r"refund|back\b|credit|of\s+(?:your\s+|the\s+)?(?:order|bill|purchase|price|total)))",
+    re.IGNORECASE,
+)
+"""A share of the order ("20% off", "a 50% refund", "10 percent back")."""
 _REPLACEMENT = _Lazy(
     r"\b(?:an?\s+(?:free\s+|brand[- ]new\s+|new\s+)?|free\s+)replacement\b"
     r"|\breplace\s+(?:it|them|the\s+\w+|your\s+\w+)\b"
@@ -982,6 +988,13 @@ class DraftReview:
                 match.start() <= s0 <= match.end() + 6 for s0, _ in taken
             ):
                 found.append(self.full_refund_promise(draft, match.span()))
+                taken.append(match.span())
+        for match in _PERCENT.finditer(text, start, end):
+            if not _overlaps(match.span(), taken):
+                promise = self.percent_promise(draft, match, start, end)
+                if promise is not None:
+                    found.append(promise)
+                    taken.append(match.span())
         for pattern in _FREE_PERIOD:
             for match in pattern.finditer(text, start, end):
                 if not _overlaps(match.span(), taken):
@@ -1127,6 +1140,30 @@ class DraftReview:
         return DraftPromise(
             kind=OfferKind.REFUND, offer=offer, span=span, excerpt=excerpt, stated=order, note=note
         )
+
+    def percent_promise(
+        self, draft: AgentDraft, match: re.Match[str], start: int, end: int
+    ) -> DraftPromise | None:
+        """A share of the order ("20% off", "a 50% refund"): that share of the order's value,
+        rounded up, when the issue has one; its kind from the words around it
+        (:meth:`kind_near`). ``None`` for nothing ("0% off")."""
+        share = Decimal(match.group("pct"))
+        if share.is_zero():
+            return None
+        order = draft.conversation.issue.order_value
+        in_currency, note = self.in_policy_currency(order, draft.currency)
+        value = None
+        if order is None:
+            note = "the issue has no order value"
+        elif in_currency is not None:
+            value = _money(in_currency.amount * share / 100, in_currency.currency)
+            note = f"{share.normalize()}% of the order's {order}, {value}"
+        kind = self.kind_near(draft.plain, match.span(), start, end, value, draft.conversation)
+        excerpt = match.group()
+        offer = None
+        if value is not None and not value.is_zero:
+            offer = Offer(kind=kind, value=value, description=excerpt)
+        return DraftPromise(kind=kind, offer=offer, span=match.span(), excerpt=excerpt, note=note)
 
     def free_period_promise(self, draft: AgentDraft, match: re.Match[str]) -> DraftPromise:
         """A free period of service ("a free month", "a free year of service"): free service,
