@@ -33,6 +33,9 @@ ASKS = {
         "I expect some compensation for the time I wasted on this.",
         "Can I get a voucher at least? This is the third delay this month.",
         "I want the maximum compensation possible, preferably to my original payment method.",
+        "I want at least 50% of my money back for this.",
+        "Can I get some money back? It only worked for a day.",
+        "I think a partial refund is the least you can do.",
     ],
     "es": [
         "Me cancelaron el vuelo y perdí la boda. Quiero que me devuelvan el dinero.",
@@ -74,6 +77,8 @@ ORDINARY = {
         "The app crashes every time I open the settings page.",
         "I was charged twice for the same order, can you check?",
         "The refund you promised still hasn't arrived.",
+        "The partial refund you promised still hasn't arrived.",
+        "I still haven't got my money back.",
         "I don't want a refund, I just want the parcel I paid for.",
         "Thanks, that fixed it. Have a good day!",
         "When is the next flight to Seattle?",

@@ -252,6 +252,7 @@ BAD: list[tuple[str, str, list[str]]] = [
     ("calm_resolving", "How about seventy-five euros as store credit?",
      ["promise_above_authority"]),
     ("calm_resolving", "I'll give you a 50% refund.", ["promise_above_authority"]),
+    ("calm_resolving", "I can give you fifty percent back.", ["promise_above_authority"]),
     ("calm_resolving", "I can put 60 percent of your order back on your card.",
      ["promise_above_authority"]),
     # offered again after the customer declined it

@@ -402,11 +402,12 @@ _FULL_REFUND = _Lazy(
     re.IGNORECASE,
 )
 _PERCENT = _Lazy(
-    r"(?<![\d.,])(?P<pct>\d{1,3}(?:\.\d+)?)\s?(?:%|per\s?cent\b)(?=\s+(?:off\b|discount|"
+    rf"(?:(?<![\d.,])(?P<pct>\d{{1,3}}(?:\.\d+)?)|\b(?P<spelled>{_SPELLED}))"
+    r"\s?(?:%|per\s?cent\b)(?=\s+(?:off\b|discount|"
     r"refund|back\b|credit|of\s+(?:your\s+|the\s+)?(?:order|bill|purchase|price|total)))",
     re.IGNORECASE,
 )
-"""A share of the order ("20% off", "a 50% refund", "10 percent back")."""
+"""A share of the order ("20% off", "a 50% refund", "ten percent back")."""
 _REPLACEMENT = _Lazy(
     r"\b(?:an?\s+(?:free\s+|brand[- ]new\s+|new\s+)?|free\s+)replacement\b"
     r"|\breplace\s+(?:it|them|the\s+\w+|your\s+\w+)\b"
@@ -1147,7 +1148,11 @@ class DraftReview:
         """A share of the order ("20% off", "a 50% refund"): that share of the order's value,
         rounded up, when the issue has one; its kind from the words around it
         (:meth:`kind_near`). ``None`` for nothing ("0% off")."""
-        share = Decimal(match.group("pct"))
+        groups = match.groupdict()
+        if groups.get("spelled"):
+            share = Decimal(spelled_number(groups["spelled"]))
+        else:
+            share = Decimal(groups["pct"])
         if share.is_zero():
             return None
         order = draft.conversation.issue.order_value
