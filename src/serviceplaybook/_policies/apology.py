@@ -181,6 +181,8 @@ EXCUSE_PATTERNS: tuple[str, ...] = (
     r"\b(?:the|our) (?:system|computer|software)s? (?:won't|doesn't|does not|didn't|did not|"
     r"can't|cannot|wouldn't) (?:let|allow|permit)\b",
     r"\bthe computer says\b",
+    r"\b(?:the|our) (?:system|computer|software|app|website|site|tools?)s? (?:sometimes |"
+    r"occasionally |often |just |always )?(?:does|do) (?:that|this)\b",
     # the company's own tools down, as the reason something was not done
     r"\b(?:the|our) (?:system|computer|software|server|website|site|app|IT|tools?)s? (?:was|"
     r"were|is|are|went|had gone|has been|have been) (?:\w+ )?(?:down|offline|slow|broken|"
@@ -197,6 +199,7 @@ EXCUSE_PATTERNS: tuple[str, ...] = (
     r"\bbeyond (?:our|my) control\b",
     r"\b(?:these|such) things (?:happen|can happen)\b",
     r"\bit happens\b",
+    r"\b(?:that|this|it) (?:sometimes|occasionally|often|just) happens\b",
     r"\b(?:that's|that is|it's|it is) (?:just )?(?:how|the way) (?:[\w']+ ){1,3}(?:is|are|works?|"
     r"goes|made|designed|built)\b",
     r"\b(?:there's|there is|there was) nothing (?:I|we) (?:can|could) do\b",
