@@ -195,6 +195,27 @@ def test_numbers_next_to_an_email_address_are_not_leetspeak(text: str) -> None:
     assert not detect(text).abusive
 
 
+@pytest.mark.parametrize(
+    ("text", "upset"),
+    [
+        ("Are you even listening? I told you twice already.", True),
+        ("Fix it now or I'm going to my bank.", True),
+        ("Refund me today or I'll call my bank.", True),
+        ("I'll file a chargeback if this isn't fixed today.", True),
+        ("I am going to my bank tomorrow to dispute the charge.", True),
+        ("I need to call my bank to check the statement.", False),
+        ("I'm going to my bank branch later anyway, no worries.", False),
+        ("I called my bank and they said the charge is pending.", False),
+    ],
+)
+def test_a_threat_to_go_to_the_bank_reads_as_anger(text: str, upset: bool) -> None:
+    """A chargeback threat is a churn-style ultimatum (anger, not a safety threat); a
+    customer merely mentioning their bank is not upset."""
+    signals = detect(text)
+    assert (signals.anger > 0) is upset, signals
+    assert not signals.threat
+
+
 def test_threats_violence_and_self_harm() -> None:
     violent = detect("I will find where you live.")
     assert violent.threat
