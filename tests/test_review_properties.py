@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from hypothesis import assume, given
 from hypothesis import strategies as st
@@ -383,3 +384,21 @@ def test_an_amount_in_words_is_read_as_the_same_amount_in_figures(
     draft = AgentDraft(text=text, conversation=CONVERSATION, agent=Agent(id="x"))
     [promise] = REVIEW.promises(draft)
     assert promise.stated == Money(number, "EUR" if word == "euros" else "USD"), text
+
+
+@given(ledgers())
+def test_reading_an_offers_words_counts_a_one_pass_history_like_a_list(
+    case: tuple[list[Grant], Decimal, Role],
+) -> None:
+    """The customer's grants may come as any iterable (a generator over a ledger): every
+    authorization ``authorize_offer`` asks for sees all of them."""
+    grants, promised, role = case
+    offer = Offer(kind=OfferKind.GOODWILL, description=f"a ${promised:.2f} credit", id="o")
+    agent = Agent(id="x", role=role)
+
+    def read(history: Any) -> Any:
+        return REVIEW.authorize_offer(
+            offer, CONVERSATION, agent, compensation=COMPENSATION, history=history, now=NOW
+        )
+
+    assert read(iter(grants)) == read(grants)

@@ -275,22 +275,17 @@ PERIOD_MONTHS: Mapping[str, Decimal] = {
 }
 """How many months each period of free service is worth."""
 
-_NUMBER_WORDS = {
-    "a": 1,
-    "an": 1,
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-}
+_UNITS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+}  # fmt: skip
+_TENS = {
+    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+    "eighty": 80, "ninety": 90,
+}  # fmt: skip
+# the counts a free period is given in ("a free month", "twelve months free")
+_NUMBER_WORDS = {"a": 1, "an": 1, **{word: n for word, n in _UNITS.items() if n <= 12}}
 
 # -- reading promises ---------------------------------------------------------------------------
 
@@ -320,16 +315,6 @@ class _Lazy:
 
 
 _NUM = r"(?<![\d.,])(?P<num>\d{1,3}(?:,\d{3}){1,4}(?:\.\d+)?|\d{1,15}(?:\.\d+)?)(?![\d,]*\d)"
-_UNITS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
-    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
-}  # fmt: skip
-_TENS = {
-    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
-    "eighty": 80, "ninety": 90,
-}  # fmt: skip
-_SCALES = {"hundred": 100, "thousand": 1000}
 _BELOW_100 = (
     rf"(?:(?:{'|'.join(_TENS)})(?:[- ](?:{'|'.join(list(_UNITS)[:9])}))?"
     rf"|{'|'.join(sorted(_UNITS, key=len, reverse=True))})"
@@ -1032,6 +1017,7 @@ class DraftReview:
         strictest of those promises needs (:meth:`stricter`), so that ``propose`` never
         grants what :meth:`find_promises_above_authority` would flag in a draft.
         """
+        history = tuple(history)  # read by every authorization below, not just the first
         authorization = compensation.authorize(offer, agent, history, now=now)
         if authorization.denied or blank(offer.description):
             return authorization
@@ -1046,7 +1032,7 @@ class DraftReview:
         strictest, said = authorization, None
         for promise in self.promises_in(draft, 0, len(draft.text)):
             if promise.offer is not None:
-                found = compensation.authorize(promise.offer, agent, draft.history, now=now)
+                found = compensation.authorize(promise.offer, agent, history, now=now)
             else:  # its value is unknown: the rule a draft's unpriced promise meets
                 advice = self.authority_advice(promise, draft)
                 if advice is None:
@@ -1104,12 +1090,7 @@ class DraftReview:
         code = self.currency_of(match, draft.currency)
         if code is None:
             return None
-        groups = match.groupdict()
-        if groups.get("spelled"):
-            number = Decimal(spelled_number(groups["spelled"]))
-        else:
-            number = Decimal(groups["num"].replace(",", ""))
-        stated = _money(number, code)
+        stated = _money(_number(match, "num"), code)
         if stated.is_zero:
             return None
         value, note = self.in_policy_currency(stated, draft.currency)
@@ -1148,11 +1129,7 @@ class DraftReview:
         """A share of the order ("20% off", "a 50% refund"): that share of the order's value,
         rounded up, when the issue has one; its kind from the words around it
         (:meth:`kind_near`). ``None`` for nothing ("0% off")."""
-        groups = match.groupdict()
-        if groups.get("spelled"):
-            share = Decimal(spelled_number(groups["spelled"]))
-        else:
-            share = Decimal(groups["pct"])
+        share = _number(match, "pct")
         if share.is_zero():
             return None
         order = draft.conversation.issue.order_value
@@ -1392,6 +1369,15 @@ class DraftReview:
     def _matches(self, patterns: tuple[str, ...], text: str) -> Iterator[re.Match[str]]:
         for pattern in _compiled(patterns):
             yield from pattern.finditer(text)
+
+
+def _number(match: re.Match[str], figures: str) -> Decimal:
+    """The number a match names: its ``spelled`` group in words, else its ``figures`` group
+    (thousands separators dropped)."""
+    spelled = match.groupdict().get("spelled")
+    if spelled:
+        return Decimal(spelled_number(spelled))
+    return Decimal(match.group(figures).replace(",", ""))
 
 
 _STRICTNESS = {

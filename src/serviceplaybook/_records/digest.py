@@ -37,6 +37,7 @@ from typing import Any
 import attrs
 
 from serviceplaybook._records.journal import JournalEntry
+from serviceplaybook._records.validate import in_period
 
 CUSTOMER = "customer"
 SYSTEM = "system"
@@ -198,11 +199,7 @@ class JournalDigest:
         ``None`` leaves that end open."""
         if since is None and until is None:
             return self
-        kept = tuple(
-            c
-            for c in self.conversations
-            if (since is None or c.opened_at >= since) and (until is None or c.opened_at < until)
-        )
+        kept = tuple(c for c in self.conversations if in_period(c.opened_at, since, until))
         ids = {c.conversation_id for c in kept}
         return JournalDigest(
             conversations=kept,

@@ -388,6 +388,12 @@ def check_period(what: str, since: datetime | None, until: datetime | None) -> N
         )
 
 
+def in_period(moment: datetime, since: datetime | None, until: datetime | None) -> bool:
+    """True when ``moment`` falls in the period :func:`check_period` checks: from ``since``
+    (included) up to ``until`` (excluded), ``None`` leaving that end open."""
+    return (since is None or moment >= since) and (until is None or moment < until)
+
+
 def check_claim(limit: object, lease: timedelta) -> None:
     """A scheduler's ``claim_due(limit=..., lease=...)``: at least one follow-up, for a
     positive lease (every scheduler checks its claims the same way)."""

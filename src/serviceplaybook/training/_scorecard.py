@@ -27,7 +27,7 @@ from serviceplaybook._records.offers import OfferStatus
 from serviceplaybook._records.parties import Agent
 from serviceplaybook._records.signals import Signals
 from serviceplaybook._records.stage import Stage
-from serviceplaybook._records.validate import check_period
+from serviceplaybook._records.validate import check_period, in_period
 from serviceplaybook._serialization import from_dict
 from serviceplaybook.insights import histories
 
@@ -723,8 +723,7 @@ def scorecard_averages(
     for history in histories(storage):
         if not history:
             continue
-        opened = history[0].at
-        if (since is not None and opened < since) or (until is not None and opened >= until):
+        if not in_period(history[0].at, since, until):  # its open entry: when it opened
             continue
         conversation = storage.conversations.get(history[0].conversation_id)
         agent = str(history[0].actor)  # the open entry's actor: who took it
